@@ -1,0 +1,77 @@
+"""Board options from config.json, checked with errors that name the key, the value and the fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from drivers.base import DriverError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """The library a board needs, and how to install it."""
+
+    module: str  # import name
+    pip: str  # PyPI name (also the pyproject extra's content)
+    apt: str | None = None  # Raspberry Pi OS package, where one exists
+    extra: str | None = None  # the pyproject extra that installs it
+
+    def install_hint(self) -> str:
+        ways = []
+        if self.apt:
+            ways.append(f"on Raspberry Pi OS: sudo apt install {self.apt}")
+        if self.extra:
+            ways.append(f"pip install 'telepresence-robot[{self.extra}]'")
+        ways.append(f"pip install {self.pip}")
+        return "; or ".join(ways)
+
+
+class BoardOptions:
+    """Reads one board's options, collecting every problem before raising.
+
+        opts = BoardOptions("adafruit", options)
+        address = opts.get("i2c_address", 0x60, int)
+        opts.done()   # raises DriverError listing every problem and any unknown key
+    """
+
+    def __init__(self, board: str, options: dict[str, Any]) -> None:
+        self.board = board
+        self._options = dict(options)
+        self._seen: set[str] = set()
+        self.problems: list[str] = []
+
+    def get(self, key: str, default: T, kind: type | tuple[type, ...], choices: Any = None) -> T:
+        self._seen.add(key)
+        if key not in self._options:
+            return default
+        value = self._options[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        type_ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+        if not type_ok:
+            names = " or ".join(k.__name__ for k in kinds)
+            self.problems.append(self._where(key, value, f"must be {names}"))
+            return default
+        if choices is not None and value not in choices:
+            shown = ", ".join(repr(choice) for choice in choices)
+            self.problems.append(self._where(key, value, f"must be one of {shown}"))
+            return default
+        return value
+
+    def fail(self, key: str, value: Any, fix: str) -> None:
+        """Record a problem found by a check the board makes itself."""
+        self.problems.append(self._where(key, value, fix))
+
+    def done(self) -> None:
+        for key in sorted(set(self._options) - self._seen):
+            known = ", ".join(sorted(self._seen)) or "none"
+            self.problems.append(
+                f"MOTOR_OPTIONS.{self.board}.{key}: unknown option; known options: {known}"
+            )
+        if self.problems:
+            raise DriverError("; ".join(self.problems))
+
+    def _where(self, key: str, value: Any, fix: str) -> str:
+        return f"MOTOR_OPTIONS.{self.board}.{key} = {value!r}: {fix}"

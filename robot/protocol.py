@@ -1,0 +1,175 @@
+"""The command protocol: one definition shared by the robot daemon and the publish Lambda.
+
+A command is a JSON object. The AWS sample's form is kept forever::
+
+    {"action": "forward" | "backwards" | "left" | "right" | "stop"}
+
+and continuous driving adds::
+
+    {"action": "drive", "linear": -1..1, "angular": -1..1}
+
+Every command may also carry ``speed`` (0..1), ``ttl_ms`` (how long it stays valid),
+``id`` (echoed in telemetry) and ``ts`` (sender time in epoch milliseconds).
+
+This module has no dependencies beyond the standard library, so the Lambda can ship it
+as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+MAX_PAYLOAD_BYTES = 1024
+MIN_TTL_MS = 50
+MAX_TTL_MS = 5000
+MAX_ID_LENGTH = 64
+
+DISCRETE_ACTIONS = ("forward", "backwards", "left", "right", "stop")
+ACTIONS = (*DISCRETE_ACTIONS, "drive")
+_FIELDS = {"action", "linear", "angular", "speed", "ttl_ms", "id", "ts"}
+
+
+class ProtocolError(ValueError):
+    """A payload that is not a valid command. ``reason`` says why, for a person."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Command:
+    action: str
+    linear: float | None = None
+    angular: float | None = None
+    speed: float | None = None
+    ttl_ms: int | None = None
+    id: str | None = None
+    ts: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The command as JSON-ready fields, leaving out the ones not given."""
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    def with_id(self) -> Command:
+        """This command with an ``id``, a fresh one if it had none."""
+        if self.id is not None:
+            return self
+        return Command(**{**self.to_dict(), "id": uuid.uuid4().hex[:16]})
+
+
+def parse(payload: bytes | str | dict[str, Any]) -> Command:
+    """Parse and validate one command; raise ProtocolError with the reason if it is invalid."""
+    data = _decode(payload) if isinstance(payload, bytes | str) else payload
+    if not isinstance(data, dict):
+        raise ProtocolError("a command must be a JSON object")
+    unknown = sorted(set(data) - _FIELDS)
+    if unknown:
+        raise ProtocolError(f"unknown field(s): {', '.join(unknown)}")
+
+    action = data.get("action")
+    if not isinstance(action, str):
+        raise ProtocolError('missing "action": one of ' + ", ".join(ACTIONS))
+    if action not in ACTIONS:
+        raise ProtocolError(f'unknown action "{action[:32]}": expected one of ' + ", ".join(ACTIONS))
+
+    linear = _number(data, "linear", -1.0, 1.0)
+    angular = _number(data, "angular", -1.0, 1.0)
+    if action == "drive":
+        if linear is None or angular is None:
+            raise ProtocolError('"drive" needs both "linear" and "angular" (each -1..1)')
+    elif linear is not None or angular is not None:
+        raise ProtocolError(f'"linear" and "angular" belong to "drive", not "{action}"')
+
+    return Command(
+        action=action,
+        linear=linear,
+        angular=angular,
+        speed=_number(data, "speed", 0.0, 1.0),
+        ttl_ms=_integer(data, "ttl_ms", MIN_TTL_MS, MAX_TTL_MS),
+        id=_command_id(data),
+        ts=_integer(data, "ts", 0, 2**53),
+    )
+
+
+def wheel_outputs(command: Command, default_speed: float) -> tuple[float, float]:
+    """The (left, right) wheel outputs, each -1..1, that a command asks for.
+
+    ``left``/``right`` spin in place: left wheel backwards and right wheel forwards is
+    ``left``. For ``drive``, positive ``angular`` turns left (counter-clockwise); when a
+    wheel would exceed full speed both are scaled down together, keeping the curve.
+    """
+    speed = default_speed if command.speed is None else command.speed
+    if command.action == "drive":
+        left = command.linear - command.angular
+        right = command.linear + command.angular
+        peak = max(abs(left), abs(right), 1.0)
+        scale = (1.0 if command.speed is None else command.speed) / peak
+        return _clean(left * scale), _clean(right * scale)
+    direction = {
+        "forward": (1.0, 1.0),
+        "backwards": (-1.0, -1.0),
+        "left": (-1.0, 1.0),
+        "right": (1.0, -1.0),
+        "stop": (0.0, 0.0),
+    }[command.action]
+    return _clean(direction[0] * speed), _clean(direction[1] * speed)
+
+
+def _clean(value: float) -> float:
+    # Avoid "-0.0" in telemetry and keep rounding noise inside the -1..1 contract.
+    return max(-1.0, min(1.0, value)) + 0.0
+
+
+def _decode(payload: bytes | str) -> Any:
+    size = len(payload.encode() if isinstance(payload, str) else payload)
+    if size > MAX_PAYLOAD_BYTES:
+        raise ProtocolError(f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}")
+    try:
+        return json.loads(payload, parse_constant=_reject_constant)
+    except ProtocolError:
+        raise
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"payload is not valid JSON: {exc}") from None
+
+
+def _reject_constant(name: str) -> None:
+    raise ProtocolError(f"{name} is not a number a command may carry")
+
+
+def _number(data: dict[str, Any], key: str, low: float, high: float) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProtocolError(f'"{key}" must be a number from {low:g} to {high:g}')
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ProtocolError(f'"{key}" is {value!r}; it must be from {low:g} to {high:g}')
+    return float(value)
+
+
+def _integer(data: dict[str, Any], key: str, low: int, high: int) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError(f'"{key}" must be a whole number from {low} to {high}')
+    if not low <= value <= high:
+        raise ProtocolError(f'"{key}" is {value}; it must be from {low} to {high}')
+    return value
+
+
+def _command_id(data: dict[str, Any]) -> str | None:
+    value = data.get("id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_LENGTH or not value.isprintable():
+        raise ProtocolError(f'"id" must be a printable string of 1 to {MAX_ID_LENGTH} characters')
+    return value
