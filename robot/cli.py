@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # The IoT SDK logs every packet at INFO; its warnings are what a person needs.
-    logging.getLogger("AWSIoTPythonSDK").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    sdk_level = logging.DEBUG if args.verbose else logging.WARNING
+    logging.getLogger("AWSIoTPythonSDK").setLevel(sdk_level)
     return args.func(args)
 
 

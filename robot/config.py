@@ -106,7 +106,8 @@ def _read(path: Path) -> dict[str, Any]:
             "or point --config at yours"
         ]) from None
     except OSError as exc:
-        raise ConfigError(path, [f"cannot read {path}: {exc.strerror}; check its permissions"]) from None
+        problem = f"cannot read {path}: {exc.strerror}; check its permissions"
+        raise ConfigError(path, [problem]) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -216,7 +217,8 @@ class _Checker:
         value = self._value("MOTOR_OPTIONS")
         if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
             self._fail("MOTOR_OPTIONS", value,
-                       'must map board names to their options, e.g. {"adafruit": {"left": "motor1"}}')
+                       "must map board names to their options, "
+                       'e.g. {"adafruit": {"left": "motor1"}}')
             return {}
         for board in sorted(set(value) - set(drivers.BOARDS)):
             self._fail("MOTOR_OPTIONS", board,

@@ -70,7 +70,7 @@ def parse(payload: bytes | str | dict[str, Any]) -> Command:
     data = _decode(payload) if isinstance(payload, bytes | str) else payload
     if not isinstance(data, dict):
         raise ProtocolError("a command must be a JSON object")
-    unknown = sorted(set(data) - _FIELDS)
+    unknown = sorted(str(key) for key in set(data) - _FIELDS)
     if unknown:
         raise ProtocolError(f"unknown field(s): {', '.join(unknown)}")
 
@@ -78,7 +78,8 @@ def parse(payload: bytes | str | dict[str, Any]) -> Command:
     if not isinstance(action, str):
         raise ProtocolError('missing "action": one of ' + ", ".join(ACTIONS))
     if action not in ACTIONS:
-        raise ProtocolError(f'unknown action "{action[:32]}": expected one of ' + ", ".join(ACTIONS))
+        expected = ", ".join(ACTIONS)
+        raise ProtocolError(f'unknown action "{action[:32]}": expected one of {expected}')
 
     linear = _number(data, "linear", -1.0, 1.0)
     angular = _number(data, "angular", -1.0, 1.0)
@@ -129,7 +130,8 @@ def _clean(value: float) -> float:
 
 
 def _decode(payload: bytes | str) -> Any:
-    size = len(payload.encode() if isinstance(payload, str) else payload)
+    # surrogatepass: a str from Python may hold lone surrogates, which strict UTF-8 refuses
+    size = len(payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload)
     if size > MAX_PAYLOAD_BYTES:
         raise ProtocolError(f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}")
     try:
@@ -138,6 +140,8 @@ def _decode(payload: bytes | str) -> Any:
         raise
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"payload is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError("payload nests arrays or objects too deeply") from None
 
 
 def _reject_constant(name: str) -> None:
@@ -150,7 +154,8 @@ def _number(data: dict[str, Any], key: str, low: float, high: float) -> float | 
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ProtocolError(f'"{key}" must be a number from {low:g} to {high:g}')
-    if not math.isfinite(value) or not low <= value <= high:
+    # The range first: math.isfinite cannot take an integer too large for a float.
+    if not low <= value <= high or not math.isfinite(value):
         raise ProtocolError(f'"{key}" is {value!r}; it must be from {low:g} to {high:g}')
     return float(value)
 

@@ -8,7 +8,9 @@ from robot import config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("check-config", help="check config.json and report every problem")
+    parser = subparsers.add_parser(
+        "check-config", help="check config.json and report every problem"
+    )
     parser.add_argument("--config", default=str(config.DEFAULT_PATH), help="path of config.json")
     parser.set_defaults(func=run)
 

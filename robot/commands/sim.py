@@ -1,0 +1,53 @@
+"""``robot sim``: the whole stack on this machine, driven through the same REST endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sim", help="run the simulated robot, a local broker and the REST endpoint"
+    )
+    parser.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
+    parser.add_argument("--state-dir", type=Path, default=Path(".sim"),
+                        help="where certificates, config and logs go (default .sim)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sim.broker import BrokerError
+    from sim.stack import SimStack, StackError
+
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    try:
+        with SimStack(args.state_dir, port=args.port) as stack:
+            print(_banner(stack), flush=True)
+            stopped.wait()
+            print("stopping…", flush=True)
+    except (BrokerError, StackError, OSError) as exc:
+        print(f"robot sim: {exc}")
+        return 1
+    return 0
+
+
+def _banner(stack) -> str:
+    return f"""\
+Simulated robot "{stack.thing_name}" is up.
+
+  REST endpoint  {stack.url}/publish
+  telemetry      {stack.url}/telemetry
+  robot config   {stack.config_path}
+  daemon log     {stack.daemon_log}
+
+Drive it:
+  curl -d '{{"action":"forward"}}' -H "Content-Type: application/json" -X POST {stack.url}/publish
+Watch it move:
+  curl {stack.url}/telemetry
+
+Ctrl-C stops everything."""

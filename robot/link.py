@@ -1,0 +1,138 @@
+"""The robot's MQTT link to AWS IoT Core (or the simulator's broker), over mutual TLS.
+
+AWSIoTPythonSDK is thread-based; this module keeps its threads to itself. Its callbacks
+only hand events to the event loop and return at once (a blocking SDK call inside a
+callback would deadlock its single callback thread). Application code sees asyncio::
+
+    async with IoTLink(settings) as link:
+        async for event in link.events():
+            ...                      # a Message, or a LinkStatus when the link drops or returns
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from robot.config import Config
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_S = 30  # IoT Core drops a client after 1.5 x keepalive; the SDK's 600 s is too slow
+OPERATION_TIMEOUT_S = 5
+RECONNECT_BASE_S, RECONNECT_MAX_S = 1, 32
+
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class LinkStatus:
+    online: bool
+
+
+Event = Message | LinkStatus
+
+
+class IoTLink:
+    """One MQTT session as the thing, subscribed to its action topic with QoS 1."""
+
+    def __init__(self, config: Config, last_will: bytes | None = None) -> None:
+        self._config = config
+        self._last_will = last_will
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: Any = None
+        self.online = False
+
+    async def __aenter__(self) -> IoTLink:
+        self._loop = asyncio.get_running_loop()
+        self._client = self._make_client()
+        await self._connect_with_backoff()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        client, self._client = self._client, None
+        self.online = False
+        try:
+            await asyncio.wait_for(asyncio.to_thread(client.disconnect), OPERATION_TIMEOUT_S)
+        except Exception as exc:  # the link may already be gone; nothing more to do
+            log.debug("disconnect: %s", exc)
+
+    async def events(self) -> AsyncIterator[Event]:
+        while True:
+            yield await self._events.get()
+
+    def publish(self, topic: str, payload: bytes) -> bool:
+        """Publish at QoS 0 without waiting; False if the link is down (telemetry: best effort)."""
+        if self._client is None or not self.online:
+            return False
+        try:
+            self._client.publishAsync(topic, payload, 0)
+        except Exception as exc:
+            log.debug("publish to %s dropped: %s", topic, exc)
+            return False
+        return True
+
+    def _make_client(self) -> Any:
+        from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient
+
+        config = self._config
+        client = AWSIoTMQTTClient(config.thing_name)  # the IoT policy allows only this client id
+        client.configureEndpoint(config.endpoint, config.port)
+        client.configureCredentials(
+            str(config.root_ca), str(config.private_key), str(config.certificate)
+        )
+        client.configureAutoReconnectBackoffTime(RECONNECT_BASE_S, RECONNECT_MAX_S, 20)
+        # Queued commands would replay stale motion after a reconnect: queue nothing.
+        client.configureOfflinePublishQueueing(0)
+        client.configureConnectDisconnectTimeout(OPERATION_TIMEOUT_S)
+        client.configureMQTTOperationTimeout(OPERATION_TIMEOUT_S)
+        client.disableMetricsCollection()
+        if self._last_will is not None:
+            # The bundled paho takes a will as bytearray, not bytes.
+            client.configureLastWill(config.telemetry_topic, bytearray(self._last_will), 1)
+        client.onOnline = lambda: self._post(LinkStatus(online=True))
+        client.onOffline = lambda: self._post(LinkStatus(online=False))
+        return client
+
+    async def _connect_with_backoff(self) -> None:
+        delay = RECONNECT_BASE_S
+        while True:
+            try:
+                await asyncio.to_thread(self._connect_and_subscribe)
+                return
+            except Exception as exc:
+                log.warning("cannot connect to %s:%s (%s); retrying in %.0f s",
+                            self._config.endpoint, self._config.port, exc or type(exc).__name__,
+                            delay)
+            # Jitter keeps a fleet from reconnecting in lockstep after an outage.
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, RECONNECT_MAX_S)
+
+    def _connect_and_subscribe(self) -> None:
+        # Runs in a worker thread: connect and subscribe block until acknowledged.
+        self._client.connect(KEEPALIVE_S)
+        topic = self._config.action_topic
+        self._client.subscribe(topic, 1, self._on_message)
+        self.online = True
+        log.info("connected to %s:%s as %s, subscribed to %s",
+                 self._config.endpoint, self._config.port, self._config.thing_name, topic)
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        self._post(Message(message.topic, bytes(message.payload)))
+
+    def _post(self, event: Event) -> None:
+        # Called on an SDK thread: hand over and return at once.
+        if isinstance(event, LinkStatus):
+            self.online = event.online
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._events.put_nowait, event)

@@ -1,0 +1,43 @@
+"""What the robot says on ``{thing}/telemetry``: its state, on change and at a steady rate."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from robot.controller import MotionState
+
+Publish = Callable[[str, bytes], bool]
+
+
+def state_message(state: MotionState, link_online: bool, board: str,
+                  board_status: dict[str, Any]) -> dict[str, Any]:
+    """A telemetry message for the motion state at this moment."""
+    command = state.command
+    active = None
+    if command is not None:
+        active = {
+            "id": command.id,
+            "action": command.action,
+            "age_ms": round((time.monotonic() - state.applied_at) * 1000, 1),
+        }
+    return {
+        "type": "state",
+        "t": time.time(),  # epoch seconds of this report
+        "wheels": {"left": state.left, "right": state.right},
+        "reason": state.reason,
+        "command": active,
+        "link": "online" if link_online else "offline",
+        "board": board,
+        **board_status,
+    }
+
+
+def rejection_message(reason: str, command_id: str | None) -> dict[str, Any]:
+    return {"type": "rejected", "t": time.time(), "reason": reason, "id": command_id}
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":")).encode()

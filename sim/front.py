@@ -1,0 +1,200 @@
+"""The simulator's HTTP front, shaped like the AWS side of the stack, on one local port.
+
+- ``POST /publish`` and ``POST /robots/{name}/publish``: as API Gateway does, turn the
+  request into a proxy event and hand it to the real publish Lambda handler.
+- ``POST /topics/{topic}?qos=N``: the IoT data-plane endpoint that the Lambda's boto3
+  ``iot-data`` client reaches; it publishes to the local broker.
+- ``GET /telemetry``: the robot's latest telemetry, with the simulated pose.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+log = logging.getLogger(__name__)
+
+ROUTES = {
+    re.compile(r"^/publish$"): "/publish",
+    re.compile(r"^/robots/(?P<name>[^/]+)/publish$"): "/robots/{name}/publish",
+}
+MAX_BODY_BYTES = 64 * 1024
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# (headers, method ARN) -> (status, body) to refuse, or (None, authorizer context)
+Authorizer = Callable[[dict[str, str], str], tuple[int | None, dict[str, Any]]]
+MqttPublish = Callable[[str, bytes, int], None]
+
+
+class Front(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, mqtt_publish: MqttPublish,
+                 publish_handler: LambdaHandler | None = None,
+                 authorize: Authorizer | None = None, host: str = "127.0.0.1") -> None:
+        super().__init__((host, port), _Handler)
+        self.publish_handler = publish_handler
+        self.mqtt_publish = mqtt_publish
+        self.authorize = authorize
+        self.telemetry: dict[str, Any] | None = None
+        self.last_rejection: dict[str, Any] | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def on_telemetry(self, payload: bytes) -> None:
+        """Keep the robot's latest state (and latest rejection) for ``GET /telemetry``."""
+        try:
+            message = json.loads(payload)
+        except ValueError:
+            return
+        if not isinstance(message, dict):
+            return
+        if message.get("type") == "rejected":
+            self.last_rejection = message
+        else:
+            self.telemetry = message
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.serve_forever, name="sim-front", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Front
+    protocol_version = "HTTP/1.1"  # keep-alive, as boto3 and browsers expect
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/telemetry":
+            body = {**(self.server.telemetry or {}), "last_rejection": self.server.last_rejection}
+            self._send(HTTPStatus.OK, body)
+        else:
+            self._send(HTTPStatus.NOT_FOUND, {"message": "Not Found"})
+
+    def do_OPTIONS(self) -> None:
+        # CORS preflight, as API Gateway's mock integration answers it.
+        self._send(HTTPStatus.NO_CONTENT, None, _cors_headers())
+
+    def do_POST(self) -> None:
+        url = urlsplit(self.path)
+        body = self._read_body()
+        if body is None:
+            return
+        if url.path.startswith("/topics/"):
+            self._data_plane_publish(unquote(url.path[len("/topics/"):]), url.query, body)
+            return
+        for pattern, resource in ROUTES.items():
+            match = pattern.match(url.path)
+            if match:
+                self._invoke_lambda(resource, url.path, match.groupdict() or None, body)
+                return
+        self._send(HTTPStatus.NOT_FOUND, {"message": "Missing Authentication Token"},
+                   _cors_headers())
+
+    def _invoke_lambda(self, resource: str, path: str, path_parameters: dict[str, str] | None,
+                       body: bytes) -> None:
+        headers = dict(self.headers.items())
+        authorizer_context: dict[str, Any] = {}
+        if self.server.authorize is not None:
+            method_arn = f"arn:aws:execute-api:local:000000000000:sim/sim/POST{path}"
+            refusal, authorizer_context = self.server.authorize(headers, method_arn)
+            if refusal is not None:
+                self._send(refusal, authorizer_context, _cors_headers())
+                return
+        event = proxy_event(resource, path, path_parameters, headers, body, authorizer_context)
+        try:
+            assert self.server.publish_handler is not None, "no publish handler loaded"
+            result = self.server.publish_handler(event, None)
+        except Exception:
+            log.exception("the publish handler raised")
+            self._send(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"},
+                       _cors_headers())
+            return
+        self._send(result.get("statusCode", 200), result.get("body", ""),
+                   result.get("headers") or {})
+
+    def _data_plane_publish(self, topic: str, query: str, payload: bytes) -> None:
+        qos = parse_qs(query).get("qos", ["0"])[0]
+        if qos not in ("0", "1") or not topic:
+            self._send(HTTPStatus.BAD_REQUEST, {"message": "qos must be 0 or 1"})
+            return
+        try:
+            self.server.mqtt_publish(topic, payload, int(qos))
+        except Exception as exc:
+            log.warning("publish to %s failed: %s", topic, exc)
+            self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"message": "broker unavailable"})
+            return
+        self._send(HTTPStatus.OK, {})
+
+    def _read_body(self) -> bytes | None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": "Request too large"})
+            self.close_connection = True
+            return None
+        return self.rfile.read(length)
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = b"" if body is None else (body if isinstance(body, str) else json.dumps(body))
+        payload = data.encode() if isinstance(data, str) else data
+        self.send_response(status)
+        for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+
+def _cors_headers() -> dict[str, str]:
+    return {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Headers": "Content-Type,Authorization",
+        "Access-Control-Allow-Methods": "OPTIONS,POST",
+    }
+
+
+def proxy_event(resource: str, path: str, path_parameters: dict[str, str] | None,
+                headers: dict[str, str], body: bytes,
+                authorizer_context: dict[str, Any]) -> dict[str, Any]:
+    """An API Gateway REST proxy-integration event, as the publish Lambda receives it."""
+    try:
+        text, is_base64 = body.decode(), False
+    except UnicodeDecodeError:
+        text, is_base64 = base64.b64encode(body).decode(), True
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": "POST",
+        "headers": headers,
+        "queryStringParameters": None,
+        "pathParameters": path_parameters,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": "POST",
+            "stage": "sim",
+            "requestId": str(uuid.uuid4()),
+            "authorizer": authorizer_context,
+        },
+        "body": text,
+        "isBase64Encoded": is_base64,
+    }

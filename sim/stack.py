@@ -1,0 +1,226 @@
+"""The whole simulated stack: broker, HTTP front with the real Lambda, and the real daemon.
+
+    with SimStack(state_dir) as stack:
+        print(stack.url)      # POST {url}/publish drives the simulated robot
+
+Leaving the block stops everything and leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import logging
+import os
+import queue
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from sim.broker import Broker, _die_with_parent as die_with_parent
+from sim.certs import Identity, SimCerts, make_certs
+from sim.front import Front
+
+log = logging.getLogger(__name__)
+
+THING_NAME = "sim-robot"
+START_TIMEOUT_S = 15
+
+
+class StackError(RuntimeError):
+    pass
+
+
+class SimStack:
+    def __init__(self, state_dir: Path, port: int = 8080, thing_name: str = THING_NAME,
+                 daemon_log: Path | None = None) -> None:
+        self.state_dir = Path(state_dir)
+        self.port = port
+        self.thing_name = thing_name
+        self.daemon_log = daemon_log or self.state_dir / "daemon.log"
+        self._stack = contextlib.ExitStack()
+        self.certs: SimCerts | None = None
+        self.broker: Broker | None = None
+        self.front: Front | None = None
+        self.daemon: subprocess.Popen[bytes] | None = None
+        self._telemetry: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._publisher: Any = None
+
+    @property
+    def url(self) -> str:
+        assert self.front is not None
+        return self.front.url
+
+    @property
+    def config_path(self) -> Path:
+        return self.state_dir / "config.json"
+
+    def __enter__(self) -> SimStack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.certs = make_certs(self.state_dir / "certs", self.thing_name)
+        self.broker = self._stack.enter_context(
+            Broker(self.state_dir / "broker", self.certs, self.thing_name)
+        )
+        self._write_robot_config()
+        publisher = self._stack.enter_context(
+            mqtt_session(self.broker.port, self.certs.ca, self.certs.publisher, "sim-front")
+        )
+        self._publisher = publisher
+        self.front = self._start_front(publisher)
+        publisher.subscribe(f"{self.thing_name}/telemetry", 0, self._on_telemetry)
+        self.start_daemon()
+
+    def start_daemon(self) -> None:
+        """Start the real daemon on the sim board and wait until it reports in."""
+        self.drain_telemetry()
+        log_file = self.daemon_log.open("ab")
+        self._stack.callback(log_file.close)
+        self.daemon = subprocess.Popen(
+            [sys.executable, "-m", "robot.cli", "run", "--config", str(self.config_path)],
+            env={**os.environ, "MOTOR_DRIVER": "sim", "PYTHONUNBUFFERED": "1"},
+            stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=die_with_parent(),
+        )
+        self._stack.callback(self.stop_daemon)
+        self.wait_for_telemetry(lambda message: message.get("link") == "online",
+                                START_TIMEOUT_S)
+
+    def stop_daemon(self) -> None:
+        daemon, self.daemon = self.daemon, None
+        if daemon is None or daemon.poll() is not None:
+            return
+        daemon.terminate()
+        try:
+            daemon.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+
+    def publish_command(self, payload: bytes) -> None:
+        """Publish straight to the robot's action topic, as IoT Core would deliver it."""
+        self._publisher.publish(f"{self.thing_name}/action", payload, 1)
+
+    def auth_headers(self) -> dict[str, str]:
+        """The headers that authorize a request to the REST endpoint."""
+        return {}
+
+    def drain_telemetry(self) -> list[dict[str, Any]]:
+        """Telemetry received and not yet waited for; afterwards, waits see only what is new."""
+        messages = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                messages.append(self._telemetry.get_nowait())
+        return messages
+
+    def wait_for_telemetry(self, predicate: Any, timeout: float) -> dict[str, Any]:
+        """The first telemetry message from now on that satisfies ``predicate``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if self.daemon is not None and self.daemon.poll() is not None:
+                raise StackError(f"the daemon exited with code {self.daemon.returncode}:\n"
+                                 + self._daemon_log_tail())
+            try:
+                message = self._telemetry.get(timeout=max(0.0, min(remaining, 0.2)))
+            except queue.Empty:
+                if remaining <= 0:
+                    raise StackError(f"no matching telemetry within {timeout} s:\n"
+                                     + self._daemon_log_tail()) from None
+                continue
+            if predicate(message):
+                return message
+
+    def stop(self) -> None:
+        self._stack.close()
+
+    def _start_front(self, publisher: Any) -> Front:
+        front = Front(self.port, mqtt_publish=lambda topic, payload, qos:
+                      publisher.publish(topic, payload, qos))
+        self._stack.callback(front.stop)
+        self.port = front.server_address[1]  # the port the OS chose, when asked for port 0
+        os.environ.update({
+            "AWS_ENDPOINT_URL_IOT_DATA_PLANE": front.url,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "sim",
+            "AWS_SECRET_ACCESS_KEY": "sim",
+            "ROBOT_NAME": self.thing_name,
+        })
+        front.publish_handler = load_lambda("cloud.publish.app").handler
+        front.start()
+        return front
+
+    def _on_telemetry(self, client: Any, userdata: Any, message: Any) -> None:
+        assert self.front is not None
+        self.front.on_telemetry(message.payload)
+        with contextlib.suppress(ValueError):
+            self._telemetry.put_nowait(json.loads(message.payload))
+
+    def _write_robot_config(self) -> None:
+        assert self.certs is not None and self.broker is not None
+        config = {
+            "IOT_THINGNAME": self.thing_name,
+            "IOT_CORE_ENDPOINT": "localhost",
+            "IOT_CORE_PORT": self.broker.port,
+            "IOT_GET_CREDENTIAL_ENDPOINT": "",
+            "ROLE_ALIAS": "",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "ROOT_CA_PATH": str(self.certs.ca),
+            "CERTIFICATE_PATH": str(self.certs.robot.cert),
+            "PRIVATE_KEY_PATH": str(self.certs.robot.key),
+            "MOTOR_DRIVER": "sim",
+            "TELEMETRY_INTERVAL_MS": 200,
+        }
+        self.config_path.write_text(json.dumps(config, indent=2) + "\n")
+
+    def _daemon_log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.daemon_log.read_text().splitlines()[-lines:])
+        except OSError:
+            return "(no daemon log)"
+
+
+def load_lambda(module_name: str) -> ModuleType:
+    """A fresh instance of a Lambda module, as a new Lambda container would load it.
+
+    Its clients are built at import from the environment set just before, even when the
+    module was imported earlier in this process with another one.
+    """
+    spec = importlib.util.find_spec(module_name)
+    assert spec is not None and spec.loader is not None, module_name
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def mqtt_session(port: int, ca: Path, identity: Identity, client_id: str) -> Any:
+    """A connected AWSIoTPythonSDK client on the local broker, disconnected on exit."""
+    from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient
+
+    client = AWSIoTMQTTClient(client_id)
+    client.configureEndpoint("localhost", port)
+    client.configureCredentials(str(ca), str(identity.key), str(identity.cert))
+    client.configureOfflinePublishQueueing(0)
+    client.configureConnectDisconnectTimeout(5)
+    client.configureMQTTOperationTimeout(5)
+    client.disableMetricsCollection()
+    client.connect(30)
+    try:
+        yield client
+    finally:
+        with contextlib.suppress(Exception):
+            client.disconnect()
