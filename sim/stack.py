@@ -21,9 +21,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sim.broker import Broker, _die_with_parent as die_with_parent
-from sim.certs import Identity, SimCerts, make_certs
+from sim import mqtt
+from sim.broker import Broker
+from sim.certs import SimCerts, make_certs
 from sim.front import Front
+from sim.processes import spawn_child
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,8 @@ class SimStack:
         )
         self._write_robot_config()
         publisher = self._stack.enter_context(
-            mqtt_session(self.broker.port, self.certs.ca, self.certs.publisher, "sim-front")
+            mqtt.session(self.broker.host, self.broker.port, self.certs.ca,
+                         self.certs.publisher, "sim-front")
         )
         self._publisher = publisher
         self.front = self._start_front(publisher)
@@ -90,10 +93,9 @@ class SimStack:
         self.drain_telemetry()
         log_file = self.daemon_log.open("ab")
         self._stack.callback(log_file.close)
-        self.daemon = subprocess.Popen(
+        self.daemon = spawn_child(
             [sys.executable, "-m", "robot.cli", "run", "--config", str(self.config_path)],
-            env={**os.environ, "MOTOR_DRIVER": "sim", "PYTHONUNBUFFERED": "1"},
-            stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=die_with_parent(),
+            log_file, env={**os.environ, "MOTOR_DRIVER": "sim", "PYTHONUNBUFFERED": "1"},
         )
         self._stack.callback(self.stop_daemon)
         self.wait_for_telemetry(lambda message: message.get("link") == "online",
@@ -204,23 +206,3 @@ def load_lambda(module_name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@contextlib.contextmanager
-def mqtt_session(port: int, ca: Path, identity: Identity, client_id: str) -> Any:
-    """A connected AWSIoTPythonSDK client on the local broker, disconnected on exit."""
-    from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient
-
-    client = AWSIoTMQTTClient(client_id)
-    client.configureEndpoint("localhost", port)
-    client.configureCredentials(str(ca), str(identity.key), str(identity.cert))
-    client.configureOfflinePublishQueueing(0)
-    client.configureConnectDisconnectTimeout(5)
-    client.configureMQTTOperationTimeout(5)
-    client.disableMetricsCollection()
-    client.connect(30)
-    try:
-        yield client
-    finally:
-        with contextlib.suppress(Exception):
-            client.disconnect()

@@ -1,0 +1,173 @@
+"""Latency, backlog, deadman, memory and CPU figures of the whole simulated stack.
+
+    .venv/bin/python benchmarks/sim_stack.py
+
+Drives the stack `robot sim` runs (real broker with mutual TLS, real publish Lambda behind
+the HTTP front, real daemon in its own process) and prints each figure next to its target.
+Actuation time is when the daemon set the board: the ``t`` of the state report it makes
+right after (same machine, same clock as the sender).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sim.stack import SimStack
+from tests.support.http import post
+
+TICKS_PER_S = 100  # /proc/<pid>/stat counts CPU time in clock ticks of 1/100 s on Linux
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def actuation_of(stack: SimStack, command_id: str) -> float:
+    report = stack.wait_for_telemetry(
+        lambda m: (m.get("command") or {}).get("id") == command_id, timeout=5)
+    return report["t"]
+
+
+def http_command(stack: SimStack, action: str, **fields: object) -> tuple[str, float]:
+    command_id = uuid.uuid4().hex[:12]
+    sent = time.time()
+    status, _, body = post(stack.url + "/publish", {"action": action, "id": command_id, **fields},
+                           stack.auth_headers())
+    assert status == 200, body
+    return command_id, sent
+
+
+def publish_to_actuation(stack: SimStack, count: int = 300) -> list[float]:
+    latencies = []
+    for i in range(count):
+        command_id, sent = http_command(stack, "forward" if i % 2 else "backwards", ttl_ms=200)
+        latencies.append((actuation_of(stack, command_id) - sent) * 1000)
+        time.sleep(0.01)
+    return latencies
+
+
+def mqtt_to_actuation(stack: SimStack, count: int = 300) -> list[float]:
+    latencies = []
+    for i in range(count):
+        command_id = uuid.uuid4().hex[:12]
+        action = "forward" if i % 2 else "backwards"
+        sent = time.time()
+        stack.publish_command(
+            f'{{"action":"{action}","id":"{command_id}","ttl_ms":200}}'.encode())
+        latencies.append((actuation_of(stack, command_id) - sent) * 1000)
+        time.sleep(0.01)
+    return latencies
+
+
+def burst_at_50hz(stack: SimStack, count: int = 50) -> float:
+    """ms from sending the last of ``count`` commands at 50 Hz to its actuation."""
+    stack.drain_telemetry()
+    last_id, last_sent = "", 0.0
+    start = time.monotonic()
+    for i in range(count):
+        last_id, last_sent = http_command(stack, "drive", linear=0.5, angular=(i % 10) / 20)
+        time.sleep(max(0.0, start + (i + 1) / 50 - time.monotonic()))
+    return (actuation_of(stack, last_id) - last_sent) * 1000
+
+
+def held_key(stack: SimStack, ttl_ms: int, seconds: float = 3.0) -> tuple[int, float]:
+    """Stream forward at 10 Hz, then nothing: (stops during the stream, ms to stop after)."""
+    stack.drain_telemetry()
+    last_sent = 0.0
+    start = time.monotonic()
+    for i in range(int(seconds * 10)):
+        _, last_sent = http_command(stack, "forward")
+        time.sleep(max(0.0, start + (i + 1) / 10 - time.monotonic()))
+    seen: list[dict] = []
+
+    def expired(message: dict) -> bool:
+        seen.append(message)
+        return message.get("reason") == "expired"
+
+    stopped = stack.wait_for_telemetry(expired, timeout=5)
+    states = [m for m in seen[:-1] if m.get("type") == "state"]
+    moving_from = next(m["t"] for m in states if m["wheels"]["left"] > 0)
+    stutters = sum(1 for m in states if m["t"] >= moving_from and m["wheels"]["left"] == 0)
+    return stutters, (stopped["t"] - last_sent) * 1000
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S  # utime + stime
+
+
+def idle_cpu_percent(pid: int, seconds: float = 20.0) -> float:
+    before = cpu_seconds(pid)
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - before) / seconds * 100
+
+
+def start_to_subscribed(stack: SimStack, runs: int = 5) -> list[float]:
+    times = []
+    for _ in range(runs):
+        stack.stop_daemon()
+        began = time.monotonic()
+        stack.start_daemon()  # returns on the daemon's first report, sent once subscribed
+        times.append(time.monotonic() - began)
+    return times
+
+
+def row(name: str, value: str, target: str, ok: bool) -> None:
+    print(f"  {name:<48} {value:>14}   target {target:<12} {'ok' if ok else 'MISSED'}")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as state, SimStack(Path(state), port=0) as stack:
+        ttl = 500  # the daemon's default COMMAND_TTL_MS in the sim config
+        warm_up(stack)
+        print("Simulated stack, measured on this machine:")
+        rest = publish_to_actuation(stack)
+        row("POST /publish -> actuation, p50", f"{percentile(rest, 50):.2f} ms", "", True)
+        row("POST /publish -> actuation, p99", f"{percentile(rest, 99):.2f} ms", "<= 10 ms",
+            percentile(rest, 99) <= 10)
+        mqtt = mqtt_to_actuation(stack)
+        row("MQTT command -> actuation, p50", f"{percentile(mqtt, 50):.2f} ms", "<= 1.5 ms",
+            percentile(mqtt, 50) <= 1.5)
+        row("MQTT command -> actuation, p99", f"{percentile(mqtt, 99):.2f} ms", "", True)
+        last = burst_at_50hz(stack)
+        row("50 commands at 50 Hz: last sent -> actuated", f"{last:.2f} ms", "<= 5 ms", last <= 5)
+        stutters, stop_after = held_key(stack, ttl)
+        row("forward at 10 Hz for 3 s: stops during stream", str(stutters), "0", stutters == 0)
+        row("  then stop after the last command", f"{stop_after:.0f} ms",
+            f"<= {ttl + 50} ms", stop_after <= ttl + 50)
+        assert stack.daemon is not None
+        pid = stack.daemon.pid
+        rss = rss_mb(pid)
+        row("daemon RSS", f"{rss:.1f} MB", "<= 50 MB", rss <= 50)
+        idle = idle_cpu_percent(pid)
+        row("daemon idle CPU (telemetry every 200 ms)", f"{idle:.2f} %", "<= 1 %", idle <= 1)
+        starts = start_to_subscribed(stack)
+        row("daemon start -> subscribed, median of 5", f"{statistics.median(starts):.2f} s",
+            "<= 1.5 s", statistics.median(starts) <= 1.5)
+        row("daemon start -> subscribed, worst of 5", f"{max(starts):.2f} s", "", True)
+
+
+def warm_up(stack: SimStack) -> None:
+    # Warm connections, the Lambda's client and the daemon's first-call paths.
+    for _ in range(20):
+        command_id, _ = http_command(stack, "stop")
+        actuation_of(stack, command_id)
+
+
+if __name__ == "__main__":
+    main()
