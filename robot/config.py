@@ -85,12 +85,7 @@ def load(path: Path | str = DEFAULT_PATH, environ: Mapping[str, str] | None = No
     environ = os.environ if environ is None else environ
     raw = _read(path)
     checker = _Checker(path, raw)
-    config = checker.config(environ)
-    if config is not None and check_board:
-        checker.problems.extend(
-            f"MOTOR_DRIVER = {config.motor_driver!r}: {problem}"
-            for problem in drivers.check(config.motor_driver, config.board_options)
-        )
+    config = checker.config(environ, check_board)
     if checker.problems:
         raise ConfigError(path, checker.problems)
     assert config is not None
@@ -99,7 +94,9 @@ def load(path: Path | str = DEFAULT_PATH, environ: Mapping[str, str] | None = No
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, [f"not UTF-8 text (byte {exc.start}): save it as UTF-8"]) from None
     except FileNotFoundError:
         raise ConfigError(path, [
             f"no config file at {path}: create it (see config.json in the project), "
@@ -125,7 +122,7 @@ class _Checker:
         self.raw = raw
         self.problems: list[str] = []
 
-    def config(self, environ: Mapping[str, str]) -> Config | None:
+    def config(self, environ: Mapping[str, str], check_board: bool = True) -> Config | None:
         for key in sorted(set(self.raw) - KNOWN_KEYS):
             self.problems.append(f"{key}: unknown key; known keys: {', '.join(sorted(KNOWN_KEYS))}")
         thing = self._string("IOT_THINGNAME")
@@ -141,6 +138,12 @@ class _Checker:
         private_key = self._file("PRIVATE_KEY_PATH", private=True)
         motor_driver = self._motor_driver(environ)
         motor_options = self._motor_options()
+        if check_board and motor_driver:
+            # Checked with the rest, so one run reports the board's problems too.
+            self.problems.extend(
+                f"MOTOR_DRIVER = {motor_driver!r}: {problem}"
+                for problem in drivers.check(motor_driver, motor_options.get(motor_driver, {}))
+            )
         default_speed = self._number("DEFAULT_SPEED", float, 0.0, 1.0)
         ttl = self._number("COMMAND_TTL_MS", int, 50, 5000)
         telemetry = self._number("TELEMETRY_INTERVAL_MS", int, 100, 60000)

@@ -75,8 +75,10 @@ def parse(payload: bytes | str | dict[str, Any]) -> Command:
         raise ProtocolError(f"unknown field(s): {', '.join(unknown)}")
 
     action = data.get("action")
-    if not isinstance(action, str):
+    if action is None:
         raise ProtocolError('missing "action": one of ' + ", ".join(ACTIONS))
+    if not isinstance(action, str):
+        raise ProtocolError('"action" must be a string: one of ' + ", ".join(ACTIONS))
     if action not in ACTIONS:
         expected = ", ".join(ACTIONS)
         raise ProtocolError(f'unknown action "{action[:32]}": expected one of {expected}')

@@ -1,4 +1,4 @@
-"""Differential-drive kinematics: a pose integrated exactly from piecewise-constant wheel outputs."""
+"""Differential-drive kinematics: a pose integrated exactly from piecewise-constant wheels."""
 
 from __future__ import annotations
 
@@ -51,9 +51,12 @@ class DiffDrive:
             return Pose(p.x + v * dt * math.cos(p.heading), p.y + v * dt * math.sin(p.heading),
                         p.heading)
         heading = p.heading + omega * dt
-        radius = v / omega
+        # The arc's chord, along the mean heading: the same as radius * (sin h1 - sin h0) etc.,
+        # without the cancellation that costs micrometres on a wide arc (a tiny omega).
+        chord = 2 * v / omega * math.sin(omega * dt / 2)
+        middle = p.heading + omega * dt / 2
         return Pose(
-            p.x + radius * (math.sin(heading) - math.sin(p.heading)),
-            p.y - radius * (math.cos(heading) - math.cos(p.heading)),
+            p.x + chord * math.cos(middle),
+            p.y + chord * math.sin(middle),
             math.atan2(math.sin(heading), math.cos(heading)),
         )

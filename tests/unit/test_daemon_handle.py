@@ -1,0 +1,116 @@
+"""Daemon.handle: a payload from the action topic either moves the wheels or is answered."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from robot import protocol
+from robot.config import Config
+from robot.controller import StaleCommand
+from robot.daemon import Daemon
+from tests.unit.conftest import PROPERTY, RecordingLink, command_like, commands, make_daemon
+
+Parts = tuple[Daemon, Any, RecordingLink]
+
+
+def handle(daemon: Daemon, payload: bytes) -> None:
+    """Hand one payload to the daemon on a running loop, as its link would."""
+    async def body() -> None:
+        daemon.handle(payload)
+
+    asyncio.run(body())
+
+
+def assert_untouched(daemon: Daemon, motors: Any) -> None:
+    assert motors.robot.wheels == (0.0, 0.0)
+    assert daemon.controller.state.reason == "start"  # the controller never set an output
+
+
+@pytest.mark.parametrize(("payload", "echoed_id"), [
+    (b"\x00\xff not json", None),
+    (b'{"action": "fly", "id": "c-17"}', "c-17"),
+    (b'{"action": "forward", "speed": 2, "id": "c-18"}', "c-18"),
+    (b'{"action": "drive", "linear": NaN, "angular": 0, "id": "c-19"}', "c-19"),
+    (b'{"action": "forward", "id": ""}', ""),
+    (b'["forward"]', None),
+    (b"[" * protocol.MAX_PAYLOAD_BYTES, None),
+    (b'{"action": "forward", "id": "big", "pad": "' + b"x" * 2000 + b'"}', None),
+])
+def test_a_malformed_payload_is_answered_and_moves_nothing(
+        daemon_parts: Parts, payload: bytes, echoed_id: str | None) -> None:
+    daemon, motors, link = daemon_parts
+    handle(daemon, payload)
+    assert_untouched(daemon, motors)
+    [rejection] = link.messages()
+    assert rejection["type"] == "rejected"
+    assert rejection["reason"].strip()
+    assert rejection["id"] == echoed_id
+    assert link.published[0][0] == f"{daemon.config.thing_name}/telemetry"
+
+
+def test_a_valid_payload_moves_the_wheels_and_reports_the_command(daemon_parts: Parts) -> None:
+    daemon, motors, link = daemon_parts
+    handle(daemon, b'{"action": "left", "id": "c-20"}')
+    left, right = motors.robot.wheels
+    assert left < 0 < right
+    [state] = link.messages()
+    assert state["type"] == "state"
+    assert state["command"]["id"] == "c-20"
+    assert state["command"]["action"] == "left"
+    assert state["wheels"] == {"left": left, "right": right}
+    assert state["reason"] == "command"
+    assert state["link"] == "online"
+    assert state["board"] == "sim"
+    assert "pose" in state
+
+
+def test_a_stale_command_is_rejected_and_moves_nothing(daemon_parts: Parts) -> None:
+    daemon, motors, link = daemon_parts
+    sent = int(time.time() * 1000) - 60_000
+    handle(daemon, json.dumps({"action": "forward", "ts": sent, "id": "old"}).encode())
+    assert_untouched(daemon, motors)
+    [rejection] = link.messages()
+    assert rejection["type"] == "rejected"
+    assert rejection["id"] == "old"
+    assert "stale" in rejection["reason"]
+
+
+def test_a_fresh_command_with_ts_moves_the_wheels(daemon_parts: Parts) -> None:
+    daemon, motors, link = daemon_parts
+    handle(daemon, json.dumps({"action": "forward", "ts": int(time.time() * 1000)}).encode())
+    assert motors.robot.wheels == (daemon.config.default_speed, daemon.config.default_speed)
+    assert [message["type"] for message in link.messages()] == ["state"]
+
+
+def expected_to_move(daemon: Daemon, payload: bytes) -> bool:
+    try:
+        command = protocol.parse(payload)
+        daemon.controller.check_fresh(command)
+    except (protocol.ProtocolError, StaleCommand):
+        return False
+    return protocol.wheel_outputs(command, daemon.config.default_speed) != (0.0, 0.0)
+
+
+@PROPERTY
+@given(st.binary(max_size=2 * protocol.MAX_PAYLOAD_BYTES)
+       | command_like.map(lambda fields: json.dumps(fields).encode())
+       | commands(with_ts=False).map(lambda command: command.to_json().encode()))
+def test_no_payload_makes_handle_raise_or_moves_wheels_it_should_not(
+        sim_config: Config, payload: bytes) -> None:
+    daemon, motors, link = make_daemon(sim_config)
+    with motors:
+        should_move = expected_to_move(daemon, payload)
+        handle(daemon, payload)
+        assert (motors.robot.wheels != (0.0, 0.0)) == should_move
+        [message] = link.messages()
+        assert message["type"] in ("state", "rejected")
+        if message["type"] == "rejected":
+            assert_untouched(daemon, motors)
+            assert message["reason"].strip()
