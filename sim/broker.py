@@ -114,6 +114,12 @@ class Broker:
                 if not lost_race or attempt == attempts - 1:
                     raise
 
+    def restart(self) -> None:
+        """Stop and start again on the same port: an outage, as the clients see it."""
+        self.stop()
+        self._requested_port = self.port
+        self.start()
+
     def stop(self) -> None:
         """Stop mosquitto: terminate, wait, kill if it lingers. Safe to call more than once."""
         process, self._process = self._process, None

@@ -1,42 +1,84 @@
-"""The ``sim`` board: two simulated wheels moving a simulated robot."""
+"""The ``sim`` board: two simulated wheels moving a simulated robot.
+
+With the ``state_file`` option the wheel outputs are also written to a file on every change,
+the simulated counterpart of a motor board that keeps its last output when the process
+that set it dies: after a crash the file still shows the wheels turning, until
+``robot stop-motors`` (or a new driver) stops them.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 import time
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from drivers.base import MotorDriver, clamp
+from drivers.channels import ChannelBoard
 from drivers.options import BoardOptions, Requirement
+from drivers.wiring import Wiring
 from sim.kinematics import DiffDrive
 
 REQUIRES: Requirement | None = None
 
 
-class SimMotors(MotorDriver):
+class SimMotors(ChannelBoard):
     name = "sim"
 
-    def __init__(self, wheel_base: float = 0.15, top_speed: float = 0.5) -> None:
+    def __init__(self, wheel_base: float = 0.15, top_speed: float = 0.5,
+                 state_file: str | None = None) -> None:
+        super().__init__(Wiring())
         self.robot = DiffDrive(wheel_base, top_speed, now=time.monotonic())
+        self.state_file = Path(state_file) if state_file else None
+        self.stop()  # like a real board's driver: a new driver starts with the wheels stopped
 
-    def drive(self, left: float, right: float) -> None:
-        self.robot.set_wheels(clamp(left), clamp(right), time.monotonic())
+    def _apply(self, outputs: Mapping[str, float]) -> None:
+        self.robot.set_wheels(outputs["left"], outputs["right"], time.monotonic())
+        if self.state_file is not None:
+            write_state(self.state_file, *self.robot.wheels)
 
-    def stop(self) -> None:
-        self.drive(0.0, 0.0)
+    def _halt(self) -> None:
+        self._apply({"left": 0.0, "right": 0.0})
 
     def status(self) -> dict[str, Any]:
         return {"pose": self.robot.pose(time.monotonic()).as_dict()}
 
 
-def _settings(options: dict[str, Any]) -> dict[str, float]:
+def write_state(path: Path, left: float, right: float) -> None:
+    """Write the wheel outputs so that a reader sees the old or the new state, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as file:
+            json.dump({"left": left, "right": right}, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_state(path: Path | str) -> tuple[float, float]:
+    """The wheel outputs last written to a state file: (left, right)."""
+    state = json.loads(Path(path).read_text())
+    return float(state["left"]), float(state["right"])
+
+
+def _settings(options: dict[str, Any]) -> dict[str, Any]:
     opts = BoardOptions("sim", options)
-    settings = {
+    settings: dict[str, Any] = {
         "wheel_base": opts.get("wheel_base", 0.15, (int, float)),
         "top_speed": opts.get("top_speed", 0.5, (int, float)),
     }
     for key, value in settings.items():
         if value <= 0:
             opts.fail(key, value, "must be a positive number of metres (per second)")
+    state_file = opts.get("state_file", None, (str, type(None)))
+    if state_file is not None and not Path(state_file).parent.is_dir():
+        opts.fail("state_file", state_file, "its folder must exist")
+    settings["state_file"] = state_file
     opts.done()
     return settings
 

@@ -133,12 +133,13 @@ class SimStack:
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
-            if self.daemon is not None and self.daemon.poll() is not None:
-                raise StackError(f"the daemon exited with code {self.daemon.returncode}:\n"
-                                 + self._daemon_log_tail())
             try:
                 message = self._telemetry.get(timeout=max(0.0, min(remaining, 0.2)))
             except queue.Empty:
+                # What a daemon said before it exited still counts; after that, it never will.
+                if self.daemon is not None and self.daemon.poll() is not None:
+                    raise StackError(f"the daemon exited with code {self.daemon.returncode}:\n"
+                                     + self._daemon_log_tail()) from None
                 if remaining <= 0:
                     raise StackError(f"no matching telemetry within {timeout} s:\n"
                                      + self._daemon_log_tail()) from None
@@ -173,26 +174,31 @@ class SimStack:
 
     def _write_robot_config(self) -> None:
         assert self.certs is not None and self.broker is not None
-        config = {
-            "IOT_THINGNAME": self.thing_name,
-            "IOT_CORE_ENDPOINT": "localhost",
-            "IOT_CORE_PORT": self.broker.port,
-            "IOT_GET_CREDENTIAL_ENDPOINT": "",
-            "ROLE_ALIAS": "",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "ROOT_CA_PATH": str(self.certs.ca),
-            "CERTIFICATE_PATH": str(self.certs.robot.cert),
-            "PRIVATE_KEY_PATH": str(self.certs.robot.key),
-            "MOTOR_DRIVER": "sim",
-            "TELEMETRY_INTERVAL_MS": 200,
-        }
-        self.config_path.write_text(json.dumps(config, indent=2) + "\n")
+        settings = robot_config(self.thing_name, self.broker.port, self.certs)
+        self.config_path.write_text(json.dumps(settings, indent=2) + "\n")
 
     def _daemon_log_tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.daemon_log.read_text().splitlines()[-lines:])
         except OSError:
             return "(no daemon log)"
+
+
+def robot_config(thing_name: str, port: int, certs: SimCerts) -> dict[str, Any]:
+    """The robot's config.json for the local broker, on the sim board."""
+    return {
+        "IOT_THINGNAME": thing_name,
+        "IOT_CORE_ENDPOINT": "localhost",  # the name the broker's certificate carries
+        "IOT_CORE_PORT": port,
+        "IOT_GET_CREDENTIAL_ENDPOINT": "",
+        "ROLE_ALIAS": "",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "ROOT_CA_PATH": str(certs.ca),
+        "CERTIFICATE_PATH": str(certs.robot.cert),
+        "PRIVATE_KEY_PATH": str(certs.robot.key),
+        "MOTOR_DRIVER": "sim",
+        "TELEMETRY_INTERVAL_MS": 200,  # a lively pose for people watching GET /telemetry
+    }
 
 
 def load_lambda(module_name: str) -> ModuleType:

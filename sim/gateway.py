@@ -1,0 +1,181 @@
+"""The simulator's API Gateway authorization step: the real JWT authorizer, evaluated the
+way API Gateway evaluates it.
+
+The HTTP front calls :func:`authorize` before the publish handler::
+
+    from sim import devauth, gateway
+
+    identity = devauth.dev_identity(state_dir, robot="sim-robot")
+    os.environ.update(identity.environ)        # before importing cloud.publish.app
+    gateway.configure(identity.environ)        # the authorizer's issuer, audience, key
+
+    result = gateway.authorize(request_headers, gateway.method_arn("POST", "/publish"))
+    if not result.allowed:
+        send(result.status, result.headers, json.dumps(result.body))
+    else:
+        event["requestContext"]["authorizer"] = result.context
+        answer = cloud.publish.app.handler(event, None)
+
+As in API Gateway: a missing ``Authorization`` header, or one that fails the template's
+validation expression, is a 401 without calling the authorizer; an authorizer that raises
+``Unauthorized`` is a 401; a policy whose Deny matches the method ARN, or that has no
+matching Allow, is a 403; an authorizer that fails otherwise or returns a malformed answer
+is a 500. Error bodies are API Gateway's (``{"message": ...}``) and the headers carry the
+same CORS headers as the template's gateway responses. No authorizer cache: every request
+is authorized afresh.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from fnmatch import translate
+from functools import lru_cache
+from typing import Any
+
+from cloud.authorizer.verify import VALIDATION_EXPRESSION
+
+REGION = "local"
+ACCOUNT = "000000000000"
+API_ID = "sim"
+STAGE = "sim"
+
+# The template's gateway responses add these to every error API Gateway answers itself.
+ERROR_HEADERS = {
+    "Content-Type": "application/json",
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "Content-Type,Authorization",
+    "Access-Control-Allow-Methods": "OPTIONS,POST",
+}
+_VALID_HEADER = re.compile(VALIDATION_EXPRESSION)
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+FrontAuthorizer = Callable[[Mapping[str, str], str], tuple[int | None, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """``status`` 200 with ``context`` (for ``event["requestContext"]["authorizer"]``, with
+    ``principalId`` as API Gateway adds it), or an error ``status`` with ``body`` and
+    ``headers`` to answer with."""
+
+    status: int
+    body: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def allowed(self) -> bool:
+        return self.status == 200
+
+
+def method_arn(method: str, path: str, *, region: str = REGION, account: str = ACCOUNT,
+               api_id: str = API_ID, stage: str = STAGE) -> str:
+    """The ARN API Gateway passes to the authorizer for a request:
+    ``arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE/METHOD/resource/path``, where the path
+    is the request path without query string or leading slash, path parameters filled in
+    (``POST /robots/r1/publish`` -> ``…:sim/sim/POST/robots/r1/publish``)."""
+    resource = path.split("?", 1)[0].lstrip("/")
+    return f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/{method.upper()}/{resource}"
+
+
+def front_authorizer(handler: Handler | None = None) -> FrontAuthorizer:
+    """:func:`authorize` in the shape ``sim.front.Front(authorize=...)`` takes: ``(None,
+    context)`` to go on, or ``(status, body)`` to refuse."""
+
+    def authorize_for_front(headers: Mapping[str, str],
+                            arn: str) -> tuple[int | None, dict[str, Any]]:
+        result = authorize(headers, arn, handler)
+        if result.allowed:
+            return None, dict(result.context or {})
+        return result.status, dict(result.body or {})
+
+    return authorize_for_front
+
+
+def configure(environ: Mapping[str, str]) -> None:
+    """Configure the real authorizer (``JWT_ISSUER``, ``JWT_AUDIENCE``, one key source,
+    ``ROBOT_NAME``). Without this call it configures itself from ``os.environ`` on first use."""
+    importlib.import_module("cloud.authorizer.app").configure(environ)
+
+
+def authorize(headers: Mapping[str, str], method_arn: str,
+              handler: Handler | None = None) -> AuthResult:
+    """Authorize one request as API Gateway would with the template's TOKEN authorizer.
+    ``headers`` are matched case-insensitively; ``handler`` defaults to the real one."""
+    token = _header(headers, "Authorization")
+    if token is None or not _VALID_HEADER.match(token):
+        return _error(401, "Unauthorized")
+    handler = handler or importlib.import_module("cloud.authorizer.app").handler
+    try:
+        answer = handler({"type": "TOKEN", "authorizationToken": token,
+                          "methodArn": method_arn}, None)
+    except Exception as exc:
+        if str(exc) == "Unauthorized":
+            return _error(401, "Unauthorized")
+        return _error(500, None)
+    try:
+        effect = evaluate(answer["policyDocument"], method_arn)
+        context = _context(answer)
+    except (KeyError, TypeError, ValueError):
+        return _error(500, None)
+    if effect == "Deny":
+        return _error(403, "User is not authorized to access this resource with an explicit deny")
+    if effect is None:
+        return _error(403, "User is not authorized to access this resource")
+    return AuthResult(200, context=context)
+
+
+def evaluate(policy_document: Mapping[str, Any], method_arn: str) -> str | None:
+    """``"Deny"`` if a Deny statement matches, else ``"Allow"`` if an Allow does, else None.
+    Actions and resources match IAM-style: ``*`` any run of characters (``/`` included),
+    ``?`` any one character; actions case-insensitively."""
+    statements = policy_document["Statement"]
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    matched = set()
+    for statement in statements:
+        effect = statement["Effect"]
+        if effect not in ("Allow", "Deny") or "NotAction" in statement \
+                or "NotResource" in statement or "Condition" in statement:
+            raise ValueError("unsupported policy statement")
+        actions = _as_list(statement["Action"])
+        resources = _as_list(statement["Resource"])
+        if any(_glob(action.lower()).fullmatch("execute-api:invoke") for action in actions) \
+                and any(_glob(resource).fullmatch(method_arn) for resource in resources):
+            matched.add(effect)
+    return "Deny" if "Deny" in matched else "Allow" if "Allow" in matched else None
+
+
+def _context(answer: Mapping[str, Any]) -> dict[str, Any]:
+    principal = answer["principalId"]
+    context = dict(answer.get("context") or {})
+    # API Gateway refuses (500) an authorizer context holding anything but plain values.
+    if not isinstance(principal, str) or not all(
+            isinstance(value, str | int | float | bool) for value in context.values()):
+        raise ValueError("malformed authorizer answer")
+    return {**context, "principalId": principal}
+
+
+def _as_list(value: Any) -> list[str]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise ValueError("Action and Resource must be strings or lists of strings")
+    return items
+
+
+@lru_cache(maxsize=256)
+def _glob(pattern: str) -> re.Pattern[str]:
+    # fnmatch's translation, minus character classes, which IAM does not have.
+    return re.compile(translate(pattern.replace("[", "[[]")), re.DOTALL)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
+def _error(status: int, message: str | None) -> AuthResult:
+    return AuthResult(status, body={"message": message}, headers=dict(ERROR_HEADERS))

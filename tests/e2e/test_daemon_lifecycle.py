@@ -1,0 +1,45 @@
+"""Every way the daemon can stop, or lose its link, leaves the wheels stopped."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from sim.stack import SimStack
+
+LONG_TTL = '{"action": "forward", "ttl_ms": 5000, "id": "%s"}'
+
+
+def drive_until_moving(stack: SimStack, command_id: str) -> None:
+    stack.drain_telemetry()
+    stack.publish_command((LONG_TTL % command_id).encode())
+    moving = stack.wait_for_telemetry(
+        lambda m: (m.get("command") or {}).get("id") == command_id, timeout=5)
+    assert moving["wheels"]["left"] > 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_wheels_before_the_daemon_exits(stack: SimStack,
+                                                           signum: signal.Signals) -> None:
+    drive_until_moving(stack, f"sig-{signum.name}")
+    daemon = stack.daemon
+    assert daemon is not None
+    daemon.send_signal(signum)
+    assert daemon.wait(timeout=15) == 0
+    final = stack.wait_for_telemetry(lambda m: m.get("reason") == "shutdown", timeout=5)
+    assert final["wheels"] == {"left": 0.0, "right": 0.0}
+    assert final["command"] is None
+    stack.start_daemon()
+
+
+def test_a_lost_link_stops_the_wheels(stack: SimStack) -> None:
+    drive_until_moving(stack, "before-outage")
+    assert stack.broker is not None
+    stack.broker.restart()
+    # The daemon stops the wheels when the link drops and reports it once it is back.
+    back = stack.wait_for_telemetry(lambda m: m.get("link") == "online", timeout=20)
+    assert back["reason"] == "link-lost"  # not "expired": the 5 s TTL had not run out
+    assert back["wheels"] == {"left": 0.0, "right": 0.0}
+    # ...and it drives again after the outage.
+    drive_until_moving(stack, "after-outage")
