@@ -28,6 +28,9 @@ from drivers.options import Requirement
 BOARDS: dict[str, str] = {
     "sim": "sim.motors",
     "explorerhat": "drivers.explorerhat",
+    "adafruit": "drivers.adafruit",
+    "gpiozero": "drivers.gpio",
+    "serial": "drivers.serial_controller",
 }
 
 __all__ = ["BOARDS", "DriverError", "MotorDriver", "Requirement", "check", "clamp", "load"]

@@ -51,7 +51,8 @@ class BoardOptions:
         kinds = kind if isinstance(kind, tuple) else (kind,)
         type_ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
         if not type_ok:
-            names = " or ".join(k.__name__ for k in kinds)
+            # JSON users know null, not NoneType
+            names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
             self.problems.append(self._where(key, value, f"must be {names}"))
             return default
         if choices is not None and value not in choices:

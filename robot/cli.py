@@ -12,7 +12,11 @@ import sys
 COMMANDS = (
     "run",
     "check_config",
+    "stop_motors",
     "sim",
+    "keys",
+    "token",
+    "provision",
 )
 
 

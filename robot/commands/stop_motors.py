@@ -1,0 +1,40 @@
+"""``robot stop-motors``: stop the configured motor board and exit.
+
+A motor board keeps generating its last output when the process that set it dies, so a
+killed daemon could leave the wheels turning. The systemd unit runs this after the daemon
+has stopped, however it stopped (ExecStopPost in deploy/robot.service).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from robot import config
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("stop-motors", help="stop the configured motor board and exit")
+    parser.add_argument("--config", default=str(config.DEFAULT_PATH), help="path of config.json")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import drivers
+
+    try:
+        settings = config.load(args.config)
+    except config.ConfigError as exc:
+        print(f"cannot stop the motors: {exc}", file=sys.stderr)
+        return 1
+    try:
+        board = drivers.load(settings.motor_driver, settings.board_options)
+        try:
+            board.stop()
+        finally:
+            board.close()
+    except drivers.DriverError as exc:
+        print(f"cannot stop the motors: {exc}", file=sys.stderr)
+        return 1
+    print(f"motors stopped (board {settings.motor_driver})")
+    return 0
