@@ -5,14 +5,11 @@ from __future__ import annotations
 import argparse
 
 from robot import config
+from robot.commands import config_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "check-config", help="check config.json and report every problem"
-    )
-    parser.add_argument("--config", default=str(config.DEFAULT_PATH), help="path of config.json")
-    parser.set_defaults(func=run)
+    config_command(subparsers, "check-config", "check config.json and report every problem", run)
 
 
 def run(args: argparse.Namespace) -> int:

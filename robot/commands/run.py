@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 
-from robot import config
-
-log = logging.getLogger("robot")
+from robot.commands import config_command, load_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("run", help="run the robot daemon")
-    parser.add_argument("--config", default=str(config.DEFAULT_PATH), help="path of config.json")
-    parser.set_defaults(func=run)
+    config_command(subparsers, "run", "run the robot daemon", run)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        settings = config.load(args.config)
-    except config.ConfigError as exc:
-        log.error("%s", exc)
+    settings = load_config(args.config, "cannot start the daemon")
+    if settings is None:
         return 2
     from robot import daemon
 

@@ -10,22 +10,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from robot import config
+from robot.commands import config_command, load_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("stop-motors", help="stop the configured motor board and exit")
-    parser.add_argument("--config", default=str(config.DEFAULT_PATH), help="path of config.json")
-    parser.set_defaults(func=run)
+    config_command(subparsers, "stop-motors", "stop the configured motor board and exit", run)
 
 
 def run(args: argparse.Namespace) -> int:
     import drivers
 
-    try:
-        settings = config.load(args.config)
-    except config.ConfigError as exc:
-        print(f"cannot stop the motors: {exc}", file=sys.stderr)
+    settings = load_config(args.config, "cannot stop the motors")
+    if settings is None:
         return 1
     try:
         board = drivers.load(settings.motor_driver, settings.board_options)
