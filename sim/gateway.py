@@ -5,8 +5,8 @@ The HTTP front calls :func:`authorize` before the publish handler::
 
     from sim import devauth, gateway
 
-    identity = devauth.dev_identity(state_dir, robot="sim-robot")
-    os.environ.update(identity.environ)        # before importing cloud.publish.app
+    identity = devauth.dev_identity(state_dir, robot=thing_name)
+    os.environ.update(identity.environ)        # before loading the Lambda modules
     gateway.configure(identity.environ)        # the authorizer's issuer, audience, key
 
     result = gateway.authorize(request_headers, gateway.method_arn("POST", "/publish"))
@@ -15,6 +15,12 @@ The HTTP front calls :func:`authorize` before the publish handler::
     else:
         event["requestContext"]["authorizer"] = result.context
         answer = cloud.publish.app.handler(event, None)
+
+or, for ``sim.front.Front``, whose ``authorize`` hook returns ``(status, body)`` or
+``(None, context)``: ``front.authorize = gateway.front_authorizer(handler)``, where
+``handler`` is the authorizer module's ``handler`` (freshly loaded after the environment is
+set, or the default, ``cloud.authorizer.app.handler``), and requests carry
+``Authorization: <identity.authorization>``.
 
 As in API Gateway: a missing ``Authorization`` header, or one that fails the template's
 validation expression, is a 401 without calling the authorizer; an authorizer that raises
@@ -106,7 +112,7 @@ def authorize(headers: Mapping[str, str], method_arn: str,
     """Authorize one request as API Gateway would with the template's TOKEN authorizer.
     ``headers`` are matched case-insensitively; ``handler`` defaults to the real one."""
     token = _header(headers, "Authorization")
-    if token is None or not _VALID_HEADER.match(token):
+    if token is None or not _VALID_HEADER.fullmatch(token):
         return _error(401, "Unauthorized")
     handler = handler or importlib.import_module("cloud.authorizer.app").handler
     try:

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sim import mqtt
+from sim import devauth, gateway, mqtt
 from sim.broker import Broker
 from sim.certs import SimCerts, make_certs
 from sim.front import Front
@@ -51,6 +51,7 @@ class SimStack:
         self.daemon: subprocess.Popen[bytes] | None = None
         self._telemetry: queue.Queue[dict[str, Any]] = queue.Queue()
         self._publisher: Any = None
+        self.identity: devauth.DevIdentity | None = None
 
     @property
     def url(self) -> str:
@@ -117,8 +118,9 @@ class SimStack:
         self._publisher.publish(f"{self.thing_name}/action", payload, 1)
 
     def auth_headers(self) -> dict[str, str]:
-        """The headers that authorize a request to the REST endpoint."""
-        return {}
+        """The headers that authorize a request to the REST endpoint, with the dev token."""
+        assert self.identity is not None
+        return {"Authorization": self.identity.authorization}
 
     def drain_telemetry(self) -> list[dict[str, Any]]:
         """Telemetry received and not yet waited for; afterwards, waits see only what is new."""
@@ -155,14 +157,17 @@ class SimStack:
                       publisher.publish(topic, payload, qos))
         self._stack.callback(front.stop)
         self.port = front.server_address[1]  # the port the OS chose, when asked for port 0
+        self.identity = devauth.dev_identity(self.state_dir, robot=self.thing_name)
+        # The Lambdas read these as they load and on their first request, as in AWS.
         os.environ.update({
             "AWS_ENDPOINT_URL_IOT_DATA_PLANE": front.url,
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "sim",
             "AWS_SECRET_ACCESS_KEY": "sim",
-            "ROBOT_NAME": self.thing_name,
+            **self.identity.environ,
         })
         front.publish_handler = load_lambda("cloud.publish.app").handler
+        front.authorize = gateway.front_authorizer(load_lambda("cloud.authorizer.app").handler)
         front.start()
         return front
 

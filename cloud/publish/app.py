@@ -1,7 +1,10 @@
 """The publish Lambda: ``POST /publish {"action": "forward"}`` becomes an MQTT message.
 
-The body is checked with the same protocol module the robot uses, so an invalid command
-is refused here with a 400 and never reaches the robot.
+``POST /publish`` drives the stack's own robot (``ROBOT_NAME``); ``POST /robots/{name}/publish``
+drives any robot of the fleet. The body is checked with the same protocol module the robot
+uses, so an invalid command is refused here with a 400 and never reaches the robot. The
+JWT authorizer has already checked the token; its context says which scopes and robots the
+caller has, and each command is checked against them here (403 if not allowed).
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from typing import Any
 import boto3
 import botocore.exceptions
 
+from cloud import access
 from robot import protocol
 
 log = logging.getLogger(__name__)
+log.setLevel(logging.INFO)
 
 ROBOT_NAME = os.environ.get("ROBOT_NAME", "robot")
 CORS_HEADERS = {
@@ -27,7 +32,9 @@ CORS_HEADERS = {
     "Access-Control-Allow-Methods": "OPTIONS,POST",
 }
 
-# Created once per container: a client per request costs tens of milliseconds.
+# Created once per container: a client per request costs tens of milliseconds. The data
+# endpoint comes from AWS_ENDPOINT_URL_IOT_DATA_PLANE (set by the template), not from a
+# DescribeEndpoint call per request.
 iot_data = boto3.client("iot-data")
 
 Publisher = Callable[[str, bytes], None]
@@ -39,14 +46,28 @@ class BadRequest(ValueError):
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
-        body = request_body(event)
-        topic, command = publish_command(body, ROBOT_NAME, publish_to_iot)
+        robot = robot_name(event, ROBOT_NAME)
+        grants = access.Grants.from_context(event.get("requestContext", {}).get("authorizer"))
+        topic, command = publish_command(request_body(event), robot, publish_to_iot, grants)
     except BadRequest as exc:
         return response(400, {"error": "invalid command", "reason": str(exc)})
-    except botocore.exceptions.BotoCoreError | botocore.exceptions.ClientError as exc:
+    except access.AccessDenied as exc:
+        return response(403, {"error": "forbidden", "reason": str(exc)})
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         log.error("publishing to IoT Core failed: %s", exc)
         return response(502, {"error": "the command could not be delivered to IoT Core"})
+    log.info("%s sent %s to %s", grants.subject, command.action, topic)
     return response(200, {"topic": topic, "command": command.to_dict()})
+
+
+def robot_name(event: dict[str, Any], default: str) -> str:
+    """The robot the request is for: the ``{name}`` of the fleet route, else ``default``."""
+    name = (event.get("pathParameters") or {}).get("name")
+    if name is None:
+        return default
+    if not access.is_robot_name(name):
+        raise BadRequest("the robot name must be 1 to 128 letters, digits, '-' or '_'")
+    return name
 
 
 def request_body(event: dict[str, Any]) -> str:
@@ -61,12 +82,19 @@ def request_body(event: dict[str, Any]) -> str:
     return body
 
 
-def publish_command(body: str, robot: str, publish: Publisher) -> tuple[str, protocol.Command]:
-    """Validate ``body`` as a command, give it an id and publish it to ``{robot}/action``."""
+def publish_command(body: str, robot: str, publish: Publisher,
+                    grants: access.Grants | None = None) -> tuple[str, protocol.Command]:
+    """Validate ``body`` as a command, give it an id and publish it to ``{robot}/action``.
+
+    With ``grants`` (the handler always passes them) the command must be one the caller may
+    send to ``robot``, else AccessDenied; without, the caller has already decided that.
+    """
     try:
         command = protocol.parse(body).with_id()
     except protocol.ProtocolError as exc:
         raise BadRequest(exc.reason) from None
+    if grants is not None:
+        access.check_command(grants, robot, command.action)
     topic = f"{robot}/action"
     publish(topic, command.to_json().encode())
     return topic, command

@@ -45,8 +45,10 @@ Simulated robot "{stack.thing_name}" is up.
   robot config   {stack.config_path}
   daemon log     {stack.daemon_log}
 
-Drive it:
-  curl -d '{{"action":"forward"}}' -H "Content-Type: application/json" -X POST {stack.url}/publish
+Drive it (the token is a development token for this simulator, valid 12 hours):
+  curl -d '{{"action":"forward"}}' -H "Content-Type: application/json" \\
+       -H "Authorization: {stack.identity.authorization}" \\
+       -X POST {stack.url}/publish
 Watch it move:
   curl {stack.url}/telemetry
 

@@ -1,0 +1,186 @@
+"""deploy/template.yaml: lints clean, transforms offline, and says what the code assumes."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+from pathlib import Path
+
+import pytest
+from cfnlint.api import ManualArgs, lint_file
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+from cloud import access, tokens
+from cloud.authorizer import policy, verify
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "deploy" / "template.yaml"
+
+
+def _package_module():
+    path = ROOT / "deploy" / "lambda" / "package.py"
+    spec = importlib.util.spec_from_file_location("lambda_package", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def source() -> dict:
+    return yaml_parse(TEMPLATE.read_text())
+
+
+@pytest.fixture(scope="module")
+def transformed(source) -> dict:
+    template = copy.deepcopy(source)
+    # What `sam package` does: local code folders become S3 locations.
+    template["Globals"]["Function"]["CodeUri"] = "s3://artifacts/code.zip"
+
+    class NoManagedPolicies:
+        def load(self) -> dict:
+            return {}
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+        return transform(template, {"RobotName": "r1"}, NoManagedPolicies())
+
+
+def resources_of(template: dict, kind: str) -> dict:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def test_cfn_lint_is_clean():
+    matches = lint_file(TEMPLATE, config=ManualArgs(regions=["us-east-1", "eu-west-1"]))
+    assert [str(match) for match in matches] == []
+
+
+def test_the_sam_transform_succeeds_offline(transformed):
+    kinds = {r["Type"] for r in transformed["Resources"].values()}
+    assert {"AWS::ApiGateway::RestApi", "AWS::Lambda::Function", "AWS::IoT::Thing",
+            "AWS::IoT::RoleAlias", "AWS::KinesisVideo::SignalingChannel"} <= kinds
+    # Native resources where CloudFormation has them: the only custom one reads endpoints.
+    assert [k for k in kinds if k.startswith("Custom::")] == ["Custom::IoTEndpoints"]
+
+
+def test_functions_use_a_current_runtime_matching_the_packaging(transformed):
+    package = _package_module()
+    functions = resources_of(transformed, "AWS::Lambda::Function")
+    assert len(functions) == 3
+    for function in functions.values():
+        assert function["Properties"]["Runtime"] == f"python{package.LAMBDA_PYTHON}"
+        arch = function["Properties"]["Architectures"]
+        assert arch == ["arm64"] and package.LAMBDA_PLATFORM.endswith("aarch64")
+
+
+def test_every_route_needs_the_jwt_authorizer_except_the_preflight(transformed):
+    body = transformed["Resources"]["RobotApi"]["Properties"]["Body"]
+    assert set(body["paths"]) == {"/" + path for _, path, _ in policy.ROUTES}
+    for path, methods in body["paths"].items():
+        assert set(methods) == {"options"} | {m.lower() for m, p, _ in policy.ROUTES
+                                              if "/" + p == path}
+        for method, operation in methods.items():
+            if method == "options":
+                assert "security" not in operation
+                headers = operation["x-amazon-apigateway-integration"]["responses"]["default"][
+                    "responseParameters"]
+                allowed = headers["method.response.header.Access-Control-Allow-Headers"]
+                assert "Authorization" in allowed
+            else:
+                assert operation["security"] == [{"JwtAuthorizer": []}]
+    scheme = body["components"]["securitySchemes"]["JwtAuthorizer"]
+    authorizer = scheme["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "token" and scheme["name"] == "Authorization"
+    assert authorizer["identityValidationExpression"] == verify.VALIDATION_EXPRESSION
+    assert authorizer["authorizerResultTtlInSeconds"] == 60
+
+
+def test_gateway_errors_carry_cors_headers(transformed):
+    responses = transformed["Resources"]["RobotApi"]["Properties"]["Body"][
+        "x-amazon-apigateway-gateway-responses"]
+    assert {"DEFAULT_4XX", "DEFAULT_5XX", "UNAUTHORIZED"} <= set(responses)
+    for response in responses.values():
+        headers = response["responseParameters"]
+        assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == {
+            "Fn::Sub": "'${CorsAllowOrigin}'"}
+        assert "Authorization" in headers["gatewayresponse.header.Access-Control-Allow-Headers"]
+
+
+def test_the_stage_is_throttled(transformed):
+    (stage,) = resources_of(transformed, "AWS::ApiGateway::Stage").values()
+    (setting,) = stage["Properties"]["MethodSettings"]
+    assert setting["ThrottlingRateLimit"] > 0 and setting["ThrottlingBurstLimit"] > 0
+
+
+def _inline_statements(role: dict) -> list[dict]:
+    return [s for p in role["Properties"].get("Policies", [])
+            for s in p["PolicyDocument"]["Statement"]]
+
+
+def test_the_publish_lambda_may_only_publish_to_action_topics(transformed):
+    role = transformed["Resources"]["PublishFunctionRole"]
+    assert _inline_statements(role) == [{
+        "Effect": "Allow", "Action": "iot:Publish",
+        "Resource": {"Fn::Sub": "arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}"
+                                ":topic/*/action"}}]
+    env = transformed["Resources"]["PublishFunction"]["Properties"]["Environment"]["Variables"]
+    # The data endpoint comes from the stack, not from a lookup per request.
+    assert env["AWS_ENDPOINT_URL_IOT_DATA_PLANE"] == {
+        "Fn::Sub": "https://${Endpoints.DataEndpoint}"}
+
+
+def test_the_authorizer_reads_a_secret_only_when_one_is_named(transformed):
+    role = transformed["Resources"]["AuthorizerFunctionRole"]
+    (conditional,) = role["Properties"]["Policies"]
+    condition, when_set, when_not = conditional["Fn::If"]
+    assert condition == "KeyInSecret" and when_not == {"Ref": "AWS::NoValue"}
+    (statement,) = when_set["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "secretsmanager:GetSecretValue"
+    assert statement["Resource"]["Fn::Sub"].endswith(":secret:${JwtPublicKeySecretId}-??????")
+    env = transformed["Resources"]["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
+    assert set(env) == {"JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL", "JWT_PUBLIC_KEY",
+                        "JWT_PUBLIC_KEY_SECRET_ID", "ROBOT_NAME"}
+
+
+def test_the_robot_policy_is_least_privilege(source):
+    statements = source["Resources"]["RobotPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    by_action = {s["Action"]: s["Resource"]["Fn::Sub"].split("${AWS::AccountId}:")[1]
+                 for s in statements}
+    thing = "${!iot:Connection.Thing.ThingName}"
+    assert by_action == {"iot:Connect": f"client/{thing}",
+                         "iot:Subscribe": f"topicfilter/{thing}/action",
+                         "iot:Receive": f"topic/{thing}/action",
+                         "iot:Publish": f"topic/{thing}/telemetry"}
+    assert all(s["Effect"] == "Allow" for s in statements)
+    connect = next(s for s in statements if s["Action"] == "iot:Connect")
+    assert connect["Condition"] == {"Bool": {"iot:Connection.Thing.IsAttached": "true"}}
+
+
+def test_the_camera_role_reaches_only_the_things_own_channel(source):
+    resources = source["Resources"]
+    trust = resources["CameraRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == [{"Effect": "Allow", "Principal": {"Service": "credentials.iot.amazonaws.com"},
+                      "Action": "sts:AssumeRole"}]
+    (statement,) = _inline_statements(resources["CameraRole"])
+    assert statement["Resource"]["Fn::Sub"].endswith(":channel/${!credentials-iot:ThingName}/*")
+    assert {a.split(":")[0] for a in statement["Action"]} == {"kinesisvideo"}
+    alias_policy = resources["RoleAliasPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert alias_policy == [{"Effect": "Allow", "Action": "iot:AssumeRoleWithCertificate",
+                             "Resource": {"Fn::GetAtt": ["CameraRoleAlias", "RoleAliasArn"]}}]
+    assert resources["SignalingChannel"]["Properties"]["Name"] == {"Ref": "RobotName"}
+
+
+def test_outputs_name_everything_provisioning_and_config_need(source):
+    from cloud import provision
+
+    outputs = source["Outputs"]
+    assert {"ApiURL", "EndpointUrl", "DataEndpoint", "RoleAlias", "ThingName", "Region",
+            *provision.STACK_OUTPUTS.values()} <= set(outputs)
+
+
+def test_template_defaults_match_the_token_tools(source):
+    parameters = source["Parameters"]
+    assert parameters["JwtIssuer"]["Default"] == tokens.DEFAULT_ISSUER
+    assert parameters["JwtAudience"]["Default"] == tokens.DEFAULT_AUDIENCE
+    name_pattern = parameters["RobotName"]["AllowedPattern"]
+    assert name_pattern == f"^{access.ROBOT_NAME_RE.pattern}$"

@@ -1,0 +1,55 @@
+"""The wiring the simulator's HTTP front uses: sim.front.Front with gateway.front_authorizer,
+the dev identity and the real publish handler, over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import boto3
+import pytest
+
+from cloud.publish import app as publish
+from sim import devauth, gateway
+from sim.front import Front
+
+
+@pytest.fixture
+def front(tmp_path, configure_authorizer, monkeypatch):
+    identity = devauth.dev_identity(tmp_path, robot="simbot")
+    configure_authorizer(identity.environ)
+    sent: list[tuple[str, bytes]] = []
+    server = Front(0, mqtt_publish=lambda topic, payload, qos: sent.append((topic, payload)),
+                   publish_handler=publish.handler, authorize=gateway.front_authorizer())
+    server.start()
+    # What loading cloud.publish.app after os.environ.update(identity.environ) gives.
+    monkeypatch.setattr(publish, "ROBOT_NAME", identity.environ["ROBOT_NAME"])
+    monkeypatch.setattr(publish, "iot_data", boto3.client(
+        "iot-data", endpoint_url=server.url, region_name="us-east-1",
+        aws_access_key_id="sim", aws_secret_access_key="sim"))
+    yield server, identity, sent
+    server.stop()
+    server.server_close()
+
+
+def post(url: str, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=b'{"action": "forward"}', method="POST",
+                                     headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_the_dev_token_drives_the_sim_robot_and_nothing_else(front):
+    server, identity, sent = front
+    auth = {"Authorization": identity.authorization}
+    assert post(server.url + "/publish", auth) == 200
+    assert post(server.url + "/robots/simbot/publish", auth) == 200
+    assert post(server.url + "/robots/otherbot/publish", auth) == 403
+    assert post(server.url + "/publish", {}) == 401
+    assert post(server.url + "/publish", {"Authorization": "Bearer a.b.c"}) == 401
+    assert [topic for topic, _ in sent] == ["simbot/action", "simbot/action"]
+    assert json.loads(sent[0][1])["action"] == "forward"
