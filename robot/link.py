@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 KEEPALIVE_S = 30  # IoT Core drops a client after 1.5 x keepalive; the SDK's 600 s is too slow
 OPERATION_TIMEOUT_S = 5
 RECONNECT_BASE_S, RECONNECT_MAX_S = 1, 32
+DISPATCH_POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,12 @@ class IoTLink:
         return True
 
     def _make_client(self) -> Any:
+        from AWSIoTPythonSDK.core.protocol.internal.workers import EventConsumer
         from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient
+
+        # The SDK's dispatch thread polls every 10 ms, most of an idle robot's CPU. Every
+        # event notifies it at once, so the poll only bounds how soon it notices a stop.
+        EventConsumer.MAX_DISPATCH_INTERNAL_SEC = DISPATCH_POLL_S
 
         config = self._config
         client = AWSIoTMQTTClient(config.thing_name)  # the IoT policy allows only this client id

@@ -79,6 +79,10 @@ class Front(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: Front
     protocol_version = "HTTP/1.1"  # keep-alive, as boto3 and browsers expect
+    # Headers and body leave in one segment: written apart, Nagle's algorithm and the
+    # client's delayed ACK hold the body back for 40 ms.
+    wbufsize = -1
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path

@@ -27,14 +27,17 @@ validation expression, is a 401 without calling the authorizer; an authorizer th
 ``Unauthorized`` is a 401; a policy whose Deny matches the method ARN, or that has no
 matching Allow, is a 403; an authorizer that fails otherwise or returns a malformed answer
 is a 500. Error bodies are API Gateway's (``{"message": ...}``) and the headers carry the
-same CORS headers as the template's gateway responses. No authorizer cache: every request
-is authorized afresh.
+same CORS headers as the template's gateway responses. :func:`cached` keeps the
+authorizer's answers per token for the template's cache time, as API Gateway does: the
+cached policy is evaluated against each request's method ARN, which is why the authorizer
+returns a policy for everything the token allows.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import translate
@@ -85,6 +88,36 @@ def method_arn(method: str, path: str, *, region: str = REGION, account: str = A
     (``POST /robots/r1/publish`` -> ``…:sim/sim/POST/robots/r1/publish``)."""
     resource = path.split("?", 1)[0].lstrip("/")
     return f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/{method.upper()}/{resource}"
+
+
+CACHE_SECONDS = 60  # the template's AuthorizerCacheSeconds default
+_CACHE_LIMIT = 1024
+
+
+def cached(handler: Handler, seconds: float = CACHE_SECONDS,
+           clock: Callable[[], float] = time.monotonic) -> Handler:
+    """``handler`` with its answers kept per token for ``seconds``, as API Gateway keeps them.
+
+    A refusal (an exception) is not kept, so a token is asked about again next time.
+    """
+    answers: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def cached_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        token = event["authorizationToken"]
+        now = clock()
+        hit = answers.get(token)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        answer = handler(event, context)
+        if len(answers) >= _CACHE_LIMIT:
+            for stale in [key for key, (until, _) in answers.items() if until <= now]:
+                del answers[stale]
+            if len(answers) >= _CACHE_LIMIT:
+                answers.clear()
+        answers[token] = (now + seconds, answer)
+        return answer
+
+    return cached_handler
 
 
 def front_authorizer(handler: Handler | None = None) -> FrontAuthorizer:

@@ -167,7 +167,8 @@ class SimStack:
             **self.identity.environ,
         })
         front.publish_handler = load_lambda("cloud.publish.app").handler
-        front.authorize = gateway.front_authorizer(load_lambda("cloud.authorizer.app").handler)
+        authorizer = load_lambda("cloud.authorizer.app").handler
+        front.authorize = gateway.front_authorizer(gateway.cached(authorizer))
         front.start()
         return front
 

@@ -10,13 +10,21 @@ import time
 import boto3
 import jwt
 import pytest
-from conftest import ARN_PREFIX, AUDIENCE, ISSUER, ROBOT, authorize, authorizer_env, claims
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloud import tokens
 from cloud.authorizer import app, verify
 from sim.gateway import evaluate
+from tests.cloud.conftest import (
+    ARN_PREFIX,
+    AUDIENCE,
+    ISSUER,
+    ROBOT,
+    authorize,
+    authorizer_env,
+    claims,
+)
 
 # Requests a caller might make: (method, resource path after the stage).
 REQUESTS = [

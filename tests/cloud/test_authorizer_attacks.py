@@ -9,7 +9,6 @@ import json
 
 import jwt
 import pytest
-from conftest import ARN_PREFIX, authorize, claims
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,6 +16,7 @@ from hypothesis import strategies as st
 from cloud import access, tokens
 from cloud.authorizer import app
 from sim import gateway
+from tests.cloud.conftest import ARN_PREFIX, authorize, claims
 
 
 def b64(data: bytes | dict) -> str:

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ARN_PREFIX, AUDIENCE, ISSUER
 
 from cloud import tokens
+from tests.cloud.conftest import ARN_PREFIX, AUDIENCE, ISSUER
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "deploy" / "lambda" / "package.py"

@@ -9,7 +9,6 @@ import time
 import boto3
 import jwt
 import pytest
-from conftest import ARN_PREFIX, authorize
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,6 +16,7 @@ from cloud import tokens
 from cloud.authorizer import app
 from robot.commands import keys as keys_command
 from robot.commands import token as token_command
+from tests.cloud.conftest import ARN_PREFIX, authorize
 
 
 def run(module, argv: list[str]) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import stat
 
 import pytest
-from conftest import ARN_PREFIX
 
 from cloud import tokens
 from sim import devauth, gateway
+from tests.cloud.conftest import ARN_PREFIX
 
 ARN = ARN_PREFIX + "POST/robots/r1/publish"
 
@@ -159,3 +159,26 @@ def test_the_dev_token_with_admin_scope_is_still_limited_to_the_sim_robot(dev, t
     headers = {"Authorization": f"Bearer {token}"}
     assert gateway.authorize(headers, gateway.method_arn("POST", "/publish")).allowed
     assert not gateway.authorize(headers, gateway.method_arn("POST", "/robots/x/publish")).allowed
+
+
+def test_answers_are_cached_per_token_until_the_cache_time_runs_out():
+    calls: list[str] = []
+    now = [0.0]
+
+    def handler(event, context):
+        calls.append(event["authorizationToken"])
+        if event["authorizationToken"] == "Bearer refused":
+            raise Exception("Unauthorized")
+        return {"principalId": "op", "policyDocument": {"Statement": []}}
+
+    cached_handler = gateway.cached(handler, seconds=60, clock=lambda: now[0])
+    for token in ("Bearer a", "Bearer a", "Bearer b", "Bearer a"):
+        cached_handler({"authorizationToken": token}, None)
+    assert calls == ["Bearer a", "Bearer b"]
+    now[0] = 61.0  # past the cache time: asked again
+    cached_handler({"authorizationToken": "Bearer a"}, None)
+    assert calls[-1] == "Bearer a" and len(calls) == 3
+    for _ in range(2):  # a refusal is not kept
+        with pytest.raises(Exception, match="Unauthorized"):
+            cached_handler({"authorizationToken": "Bearer refused"}, None)
+    assert calls.count("Bearer refused") == 2
