@@ -128,7 +128,7 @@ def start_to_subscribed(stack: SimStack, runs: int = 5) -> list[float]:
 
 
 def row(name: str, value: str, target: str, ok: bool) -> None:
-    print(f"  {name:<48} {value:>14}   target {target:<12} {'ok' if ok else 'MISSED'}")
+    print(f"  {name:<56} {value:>10}   target {target:<12} {'ok' if ok else 'MISSED'}")
 
 
 def main() -> None:
@@ -144,8 +144,9 @@ def main() -> None:
         row("MQTT command -> actuation, p50", f"{percentile(mqtt, 50):.2f} ms", "<= 1.5 ms",
             percentile(mqtt, 50) <= 1.5)
         row("MQTT command -> actuation, p99", f"{percentile(mqtt, 99):.2f} ms", "", True)
-        last = burst_at_50hz(stack)
-        row("50 commands at 50 Hz: last sent -> actuated", f"{last:.2f} ms", "<= 5 ms", last <= 5)
+        bursts = [burst_at_50hz(stack) for _ in range(5)]
+        row("50 commands at 50 Hz: last sent -> actuated, worst of 5", f"{max(bursts):.2f} ms",
+            "<= 5 ms", max(bursts) <= 5)
         stutters, stop_after = held_key(stack, ttl)
         row("forward at 10 Hz for 3 s: stops during stream", str(stutters), "0", stutters == 0)
         row("  then stop after the last command", f"{stop_after:.0f} ms",
