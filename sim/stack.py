@@ -40,7 +40,8 @@ class StackError(RuntimeError):
 class SimStack:
     def __init__(self, state_dir: Path, port: int = 8080, thing_name: str = THING_NAME,
                  daemon_log: Path | None = None) -> None:
-        self.state_dir = Path(state_dir)
+        # Absolute: the robot's config names files in it, relative to the config's own folder.
+        self.state_dir = Path(state_dir).resolve()
         self.port = port
         self.thing_name = thing_name
         self.daemon_log = daemon_log or self.state_dir / "daemon.log"
