@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 30  # IoT Core drops a client after 1.5 x keepalive; the SDK's 600 s is too slow
 OPERATION_TIMEOUT_S = 5
+OFFLINE_DISCONNECT_TIMEOUT_S = 0.5
 RECONNECT_BASE_S, RECONNECT_MAX_S = 1, 32
 DISPATCH_POLL_S = 0.5
 
@@ -61,6 +62,9 @@ class IoTLink:
 
     async def __aexit__(self, *exc_info: object) -> None:
         client, self._client = self._client, None
+        if not self.online:
+            # Nobody will acknowledge the DISCONNECT: don't hold up a shutdown waiting for it.
+            client.configureConnectDisconnectTimeout(OFFLINE_DISCONNECT_TIMEOUT_S)
         self.online = False
         try:
             await asyncio.wait_for(asyncio.to_thread(client.disconnect), OPERATION_TIMEOUT_S)
