@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 from robot.controller import MotionState
-
-Publish = Callable[[str, bytes], bool]
 
 
 def state_message(state: MotionState, link_online: bool, board: str,

@@ -21,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from sim.gateway import CORS_HEADERS
+
 log = logging.getLogger(__name__)
 
 ROUTES = {
@@ -94,7 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_OPTIONS(self) -> None:
         # CORS preflight, as API Gateway's mock integration answers it.
-        self._send(HTTPStatus.NO_CONTENT, None, _cors_headers())
+        self._send(HTTPStatus.NO_CONTENT, None, CORS_HEADERS)
 
     def do_POST(self) -> None:
         url = urlsplit(self.path)
@@ -110,7 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._invoke_lambda(resource, url.path, match.groupdict() or None, body)
                 return
         self._send(HTTPStatus.NOT_FOUND, {"message": "Missing Authentication Token"},
-                   _cors_headers())
+                   CORS_HEADERS)
 
     def _invoke_lambda(self, resource: str, path: str, path_parameters: dict[str, str] | None,
                        body: bytes) -> None:
@@ -120,7 +122,7 @@ class _Handler(BaseHTTPRequestHandler):
             method_arn = f"arn:aws:execute-api:local:000000000000:sim/sim/POST{path}"
             refusal, authorizer_context = self.server.authorize(headers, method_arn)
             if refusal is not None:
-                self._send(refusal, authorizer_context, _cors_headers())
+                self._send(refusal, authorizer_context, CORS_HEADERS)
                 return
         event = proxy_event(resource, path, path_parameters, headers, body, authorizer_context)
         try:
@@ -129,7 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             log.exception("the publish handler raised")
             self._send(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"},
-                       _cors_headers())
+                       CORS_HEADERS)
             return
         self._send(result.get("statusCode", 200), result.get("body", ""),
                    result.get("headers") or {})
@@ -167,14 +169,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
-
-
-def _cors_headers() -> dict[str, str]:
-    return {
-        "Access-Control-Allow-Origin": "*",
-        "Access-Control-Allow-Headers": "Content-Type,Authorization",
-        "Access-Control-Allow-Methods": "OPTIONS,POST",
-    }
 
 
 def proxy_event(resource: str, path: str, path_parameters: dict[str, str] | None,

@@ -51,13 +51,14 @@ ACCOUNT = "000000000000"
 API_ID = "sim"
 STAGE = "sim"
 
-# The template's gateway responses add these to every error API Gateway answers itself.
-ERROR_HEADERS = {
-    "Content-Type": "application/json",
+# The template's CORS: on the preflight answer, and (with ERROR_HEADERS' content type) on
+# every error API Gateway answers itself.
+CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Headers": "Content-Type,Authorization",
     "Access-Control-Allow-Methods": "OPTIONS,POST",
 }
+ERROR_HEADERS = {"Content-Type": "application/json", **CORS_HEADERS}
 _VALID_HEADER = re.compile(VALIDATION_EXPRESSION)
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
