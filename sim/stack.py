@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from unittest.mock import patch
 
 from sim import devauth, gateway, mqtt
 from sim.broker import Broker
@@ -159,14 +160,15 @@ class SimStack:
         self._stack.callback(front.stop)
         self.port = front.server_address[1]  # the port the OS chose, when asked for port 0
         self.identity = devauth.dev_identity(self.state_dir, robot=self.thing_name)
-        # The Lambdas read these as they load and on their first request, as in AWS.
-        os.environ.update({
+        # The Lambdas read these as they load and on their first request, as in AWS. Set for
+        # as long as the stack runs, then put back as they were, for whatever else runs here.
+        self._stack.enter_context(patch.dict(os.environ, {
             "AWS_ENDPOINT_URL_IOT_DATA_PLANE": front.url,
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "sim",
             "AWS_SECRET_ACCESS_KEY": "sim",
             **self.identity.environ,
-        })
+        }))
         front.publish_handler = load_lambda("cloud.publish.app").handler
         authorizer = load_lambda("cloud.authorizer.app").handler
         front.authorize = gateway.front_authorizer(gateway.cached(authorizer))
