@@ -16,6 +16,7 @@ import logging
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from robot.config import Config
@@ -87,25 +88,12 @@ class IoTLink:
         return True
 
     def _make_client(self) -> Any:
-        from AWSIoTPythonSDK.core.protocol.internal.workers import EventConsumer
-        from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient
-
-        # The SDK's dispatch thread polls every 10 ms, most of an idle robot's CPU. Every
-        # event notifies it at once, so the poll only bounds how soon it notices a stop.
-        EventConsumer.MAX_DISPATCH_INTERNAL_SEC = DISPATCH_POLL_S
-
         config = self._config
-        client = AWSIoTMQTTClient(config.thing_name)  # the IoT policy allows only this client id
-        client.configureEndpoint(config.endpoint, config.port)
-        client.configureCredentials(
-            str(config.root_ca), str(config.private_key), str(config.certificate)
+        client = sdk_client(  # the IoT policy allows only the thing name as client id
+            config.thing_name, config.endpoint, config.port,
+            config.root_ca, config.private_key, config.certificate,
         )
         client.configureAutoReconnectBackoffTime(RECONNECT_BASE_S, RECONNECT_MAX_S, 20)
-        # Queued commands would replay stale motion after a reconnect: queue nothing.
-        client.configureOfflinePublishQueueing(0)
-        client.configureConnectDisconnectTimeout(OPERATION_TIMEOUT_S)
-        client.configureMQTTOperationTimeout(OPERATION_TIMEOUT_S)
-        client.disableMetricsCollection()
         if self._last_will is not None:
             # The bundled paho takes a will as bytearray, not bytes.
             client.configureLastWill(config.telemetry_topic, bytearray(self._last_will), 1)
@@ -146,3 +134,24 @@ class IoTLink:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._events.put_nowait, event)
+
+
+def sdk_client(client_id: str, host: str, port: int, ca: Path, key: Path, cert: Path,
+               timeout_s: float = OPERATION_TIMEOUT_S) -> Any:
+    """An AWSIoTPythonSDK client for mutual TLS, not yet connected, set up as we use it."""
+    from AWSIoTPythonSDK.core.protocol.internal.workers import EventConsumer
+    from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient
+
+    # The SDK's dispatch thread polls every 10 ms, most of an idle robot's CPU. Every
+    # event notifies it at once, so the poll only bounds how soon it notices a stop.
+    EventConsumer.MAX_DISPATCH_INTERNAL_SEC = DISPATCH_POLL_S
+    client = AWSIoTMQTTClient(client_id)
+    client.configureEndpoint(host, port)
+    client.configureCredentials(str(ca), str(key), str(cert))
+    # Queued commands would replay stale motion after a reconnect: queue nothing (and an
+    # offline publish fails instead of waiting).
+    client.configureOfflinePublishQueueing(0)
+    client.configureConnectDisconnectTimeout(timeout_s)
+    client.configureMQTTOperationTimeout(timeout_s)
+    client.disableMetricsCollection()
+    return client

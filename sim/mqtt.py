@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from robot.link import sdk_client
 from sim.certs import Identity
 
 
@@ -17,15 +18,7 @@ def session(host: str, port: int, ca: Path, identity: Identity, client_id: str,
 
     Nothing is queued while offline, so a publish that cannot be delivered fails loudly.
     """
-    from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient
-
-    client = AWSIoTMQTTClient(client_id)
-    client.configureEndpoint(host, port)
-    client.configureCredentials(str(ca), str(identity.key), str(identity.cert))
-    client.configureConnectDisconnectTimeout(timeout_s)
-    client.configureMQTTOperationTimeout(timeout_s)
-    client.configureOfflinePublishQueueing(0)
-    client.disableMetricsCollection()
+    client = sdk_client(client_id, host, port, ca, identity.key, identity.cert, timeout_s)
     client.connect(keepalive_s)
     try:
         yield client
