@@ -18,14 +18,16 @@ def write_private(path: Path, text: str, overwrite: bool = False) -> None:
         file.write(text)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` in one step, so a crash never leaves half a config behind."""
+def write_atomic(path: Path, data: str | bytes, mode: int = 0o644) -> None:
+    """Replace ``path`` in one step, so a crash never leaves half a file behind. The file
+    has exactly ``mode`` from its first byte, whatever the umask (a key is never readable by
+    others, not even briefly)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(fd, "w") as file:
-            file.write(text)
-        os.chmod(temp, 0o644)
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data.encode() if isinstance(data, str) else data)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

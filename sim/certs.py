@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from cloud.files import write_atomic
 
 PUBLISHER = "publisher"
 _CA_NAME = "telepresence-robot simulator CA"
@@ -95,7 +96,7 @@ def _generate(directory: Path, certs: SimCerts, thing_name: str) -> None:
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     # The CA key is never written: a new thing name simply gets a new CA and new certificates.
     ca_key, ca_cert = _new_ca(_CA_NAME)
-    _write(certs.ca, ca_cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_atomic(certs.ca, ca_cert.public_bytes(serialization.Encoding.PEM), 0o644)
     _issue(directory, certs.server, ca_key, ca_cert, _server_profile())
     _issue(directory, certs.robot, ca_key, ca_cert, _client_profile(thing_name))
     _issue(directory, certs.publisher, ca_key, ca_cert, _client_profile(PUBLISHER))
@@ -175,17 +176,5 @@ def _issue(directory: Path, identity: Identity, ca_key: ec.EllipticCurvePrivateK
     cert = builder.sign(ca_key, hashes.SHA256())
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-    _write(identity.key, key_pem, 0o600)
-    _write(identity.cert, cert.public_bytes(serialization.Encoding.PEM), 0o644)
-
-
-def _write(path: Path, data: bytes, mode: int) -> None:
-    """Write via a temporary file created with ``mode`` (a key is never readable by others,
-    not even briefly), then rename, so an interrupted run leaves no half-written file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    os.fchmod(fd, mode)  # exactly ``mode``, whatever the umask
-    with os.fdopen(fd, "wb") as file:
-        file.write(data)
-    os.replace(tmp, path)
+    write_atomic(identity.key, key_pem, 0o600)
+    write_atomic(identity.cert, cert.public_bytes(serialization.Encoding.PEM), 0o644)

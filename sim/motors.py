@@ -9,13 +9,12 @@ that set it dies: after a crash the file still shows the wheels turning, until
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cloud.files import write_atomic
 from drivers.channels import ChannelBoard
 from drivers.options import BoardOptions, Requirement
 from drivers.wiring import Wiring
@@ -48,16 +47,7 @@ class SimMotors(ChannelBoard):
 
 def write_state(path: Path, left: float, right: float) -> None:
     """Write the wheel outputs so that a reader sees the old or the new state, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as file:
-            json.dump({"left": left, "right": right}, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps({"left": left, "right": right}))
 
 
 def read_state(path: Path | str) -> tuple[float, float]:
