@@ -42,8 +42,10 @@ class Grants:
     scopes: frozenset[str]
     robots: frozenset[str] | None  # None: any robot
 
-    def may_drive(self, robot: str) -> bool:
-        return bool(self.scopes & {SCOPE_DRIVE, SCOPE_ADMIN}) and self.covers(robot)
+    @property
+    def drives(self) -> bool:
+        """Whether the scopes open the drive routes at all (robot:drive or robot:admin)."""
+        return bool(self.scopes & {SCOPE_DRIVE, SCOPE_ADMIN})
 
     def covers(self, robot: str) -> bool:
         return self.robots is None or robot in self.robots

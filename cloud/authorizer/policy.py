@@ -34,7 +34,7 @@ def allowed_routes(grants: access.Grants, default_robot: str | None) -> list[str
     """``METHOD/path`` patterns the grants open, ``*`` standing for any robot name."""
     if access.SCOPE_ADMIN in grants.scopes and grants.robots is None:
         return ["*"]
-    if not grants.scopes & {access.SCOPE_DRIVE, access.SCOPE_ADMIN}:
+    if not grants.drives:
         return []
     routes = []
     for method, path, parameter in ROUTES:
