@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from cloud import files
+from robot.config import DEFAULTS as config_defaults
 
 log = logging.getLogger(__name__)
 
 # Where the files go, relative to the output folder; the same defaults robot/config.py has.
-CERTIFICATE = "certs/certificate.pem"
-PRIVATE_KEY = "certs/private.pem.key"
-ROOT_CA = "certs/cacert.pem"
+# Where the robot looks when config.json does not say otherwise.
+CERTIFICATE = config_defaults["CERTIFICATE_PATH"]
+PRIVATE_KEY = config_defaults["PRIVATE_KEY_PATH"]
+ROOT_CA = config_defaults["ROOT_CA_PATH"]
 ROOT_CA_URL = "https://www.amazontrust.com/repository/AmazonRootCA1.pem"
 
 # Stack outputs (deploy/template.yaml) that provisioning reads.
