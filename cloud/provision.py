@@ -18,8 +18,7 @@ from robot.config import DEFAULTS as config_defaults
 
 log = logging.getLogger(__name__)
 
-# Where the files go, relative to the output folder; the same defaults robot/config.py has.
-# Where the robot looks when config.json does not say otherwise.
+# Where the files go, relative to the output folder: where the robot looks by default.
 CERTIFICATE = config_defaults["CERTIFICATE_PATH"]
 PRIVATE_KEY = config_defaults["PRIVATE_KEY_PATH"]
 ROOT_CA = config_defaults["ROOT_CA_PATH"]
