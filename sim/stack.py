@@ -89,18 +89,17 @@ class SimStack:
         self._publisher = publisher
         self.front = self._start_front(publisher)
         publisher.subscribe(f"{self.thing_name}/telemetry", 0, self._on_telemetry)
+        self._stack.callback(self.stop_daemon)
         self.start_daemon()
 
     def start_daemon(self) -> None:
         """Start the real daemon on the sim board and wait until it reports in."""
         self.drain_telemetry()
-        log_file = self.daemon_log.open("ab")
-        self._stack.callback(log_file.close)
-        self.daemon = spawn_child(
-            [sys.executable, "-m", "robot.cli", "run", "--config", str(self.config_path)],
-            log_file, env={**os.environ, "MOTOR_DRIVER": "sim", "PYTHONUNBUFFERED": "1"},
-        )
-        self._stack.callback(self.stop_daemon)
+        with self.daemon_log.open("ab") as log_file:  # the child keeps its own copy
+            self.daemon = spawn_child(
+                [sys.executable, "-m", "robot.cli", "run", "--config", str(self.config_path)],
+                log_file, env={**os.environ, "MOTOR_DRIVER": "sim", "PYTHONUNBUFFERED": "1"},
+            )
         self.wait_for_telemetry(lambda message: message.get("link") == "online",
                                 START_TIMEOUT_S)
 
