@@ -32,15 +32,17 @@ def percentile(values: list[float], q: float) -> float:
 
 def actuation_of(stack: SimStack, command_id: str) -> float:
     report = stack.wait_for_telemetry(
-        lambda m: (m.get("command") or {}).get("id") == command_id, timeout=5)
+        lambda m: (m.get("command") or {}).get("id") == command_id, timeout=5
+    )
     return report["t"]
 
 
 def http_command(stack: SimStack, action: str, **fields: object) -> tuple[str, float]:
     command_id = uuid.uuid4().hex[:12]
     sent = time.time()
-    status, _, body = post(stack.url + "/publish", {"action": action, "id": command_id, **fields},
-                           stack.auth_headers())
+    status, _, body = post(
+        stack.url + "/publish", {"action": action, "id": command_id, **fields}, stack.auth_headers()
+    )
     assert status == 200, body
     return command_id, sent
 
@@ -60,8 +62,7 @@ def mqtt_to_actuation(stack: SimStack, count: int = 300) -> list[float]:
         command_id = uuid.uuid4().hex[:12]
         action = "forward" if i % 2 else "backwards"
         sent = time.time()
-        stack.publish_command(
-            f'{{"action":"{action}","id":"{command_id}","ttl_ms":200}}'.encode())
+        stack.publish_command(f'{{"action":"{action}","id":"{command_id}","ttl_ms":200}}'.encode())
         latencies.append((actuation_of(stack, command_id) - sent) * 1000)
         time.sleep(0.01)
     return latencies
@@ -138,19 +139,35 @@ def main() -> None:
         print("Simulated stack, measured on this machine:")
         rest = publish_to_actuation(stack)
         row("POST /publish -> actuation, p50", f"{percentile(rest, 50):.2f} ms", "", True)
-        row("POST /publish -> actuation, p99", f"{percentile(rest, 99):.2f} ms", "<= 10 ms",
-            percentile(rest, 99) <= 10)
+        row(
+            "POST /publish -> actuation, p99",
+            f"{percentile(rest, 99):.2f} ms",
+            "<= 10 ms",
+            percentile(rest, 99) <= 10,
+        )
         mqtt = mqtt_to_actuation(stack)
-        row("MQTT command -> actuation, p50", f"{percentile(mqtt, 50):.2f} ms", "<= 1.5 ms",
-            percentile(mqtt, 50) <= 1.5)
+        row(
+            "MQTT command -> actuation, p50",
+            f"{percentile(mqtt, 50):.2f} ms",
+            "<= 1.5 ms",
+            percentile(mqtt, 50) <= 1.5,
+        )
         row("MQTT command -> actuation, p99", f"{percentile(mqtt, 99):.2f} ms", "", True)
         bursts = [burst_at_50hz(stack) for _ in range(5)]
-        row("50 commands at 50 Hz: last sent -> actuated, worst of 5", f"{max(bursts):.2f} ms",
-            "<= 5 ms", max(bursts) <= 5)
+        row(
+            "50 commands at 50 Hz: last sent -> actuated, worst of 5",
+            f"{max(bursts):.2f} ms",
+            "<= 5 ms",
+            max(bursts) <= 5,
+        )
         stutters, stop_after = held_key(stack, ttl)
         row("forward at 10 Hz for 3 s: stops during stream", str(stutters), "0", stutters == 0)
-        row("  then stop after the last command", f"{stop_after:.0f} ms",
-            f"<= {ttl + 50} ms", stop_after <= ttl + 50)
+        row(
+            "  then stop after the last command",
+            f"{stop_after:.0f} ms",
+            f"<= {ttl + 50} ms",
+            stop_after <= ttl + 50,
+        )
         assert stack.daemon is not None
         pid = stack.daemon.pid
         rss = rss_mb(pid)
@@ -158,8 +175,12 @@ def main() -> None:
         idle = idle_cpu_percent(pid)
         row("daemon idle CPU (telemetry every 200 ms)", f"{idle:.2f} %", "<= 1 %", idle <= 1)
         starts = start_to_subscribed(stack)
-        row("daemon start -> subscribed, median of 5", f"{statistics.median(starts):.2f} s",
-            "<= 1.5 s", statistics.median(starts) <= 1.5)
+        row(
+            "daemon start -> subscribed, median of 5",
+            f"{statistics.median(starts):.2f} s",
+            "<= 1.5 s",
+            statistics.median(starts) <= 1.5,
+        )
         row("daemon start -> subscribed, worst of 5", f"{max(starts):.2f} s", "", True)
 
 

@@ -14,8 +14,9 @@ from drivers.channels import ChannelBoard
 from drivers.options import BoardOptions, Requirement
 from drivers.wiring import Wiring, read_wiring
 
-REQUIRES = Requirement(module="explorerhat", pip="explorerhat", apt="python3-explorerhat",
-                       extra="explorerhat")
+REQUIRES = Requirement(
+    module="explorerhat", pip="explorerhat", apt="python3-explorerhat", extra="explorerhat"
+)
 CHANNELS = ("one", "two")  # the library's motor names, as printed on the board (1, 2)
 
 

@@ -78,8 +78,11 @@ class Config:
         return dict(self.motor_options.get(self.motor_driver, {}))
 
 
-def load(path: Path | str = DEFAULT_PATH, environ: Mapping[str, str] | None = None,
-         check_board: bool = True) -> Config:
+def load(
+    path: Path | str = DEFAULT_PATH,
+    environ: Mapping[str, str] | None = None,
+    check_board: bool = True,
+) -> Config:
     """Read and check a config file; raise ConfigError listing every problem found."""
     path = Path(path)
     environ = os.environ if environ is None else environ
@@ -98,19 +101,22 @@ def _read(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(path, [f"not UTF-8 text (byte {exc.start}): save it as UTF-8"]) from None
     except FileNotFoundError:
-        raise ConfigError(path, [
-            f"no config file at {path}: create it (see config.json in the project), "
-            "or point --config at yours"
-        ]) from None
+        raise ConfigError(
+            path,
+            [
+                f"no config file at {path}: create it (see config.json in the project), "
+                "or point --config at yours"
+            ],
+        ) from None
     except OSError as exc:
         problem = f"cannot read {path}: {exc.strerror}; check its permissions"
         raise ConfigError(path, [problem]) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(path, [
-            f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ]) from None
+        raise ConfigError(
+            path, [f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(path, ["the file must hold one JSON object of KEY: value pairs"])
     return data
@@ -149,9 +155,23 @@ class _Checker:
         telemetry = self._number("TELEMETRY_INTERVAL_MS", int, 100, 60000)
         if self.problems:
             return None
-        return Config(self.path, thing, endpoint, credential_endpoint, role_alias, region, port,
-                      root_ca, certificate, private_key, motor_driver, motor_options,
-                      default_speed, ttl, telemetry)
+        return Config(
+            self.path,
+            thing,
+            endpoint,
+            credential_endpoint,
+            role_alias,
+            region,
+            port,
+            root_ca,
+            certificate,
+            private_key,
+            motor_driver,
+            motor_options,
+            default_speed,
+            ttl,
+            telemetry,
+        )
 
     def _fail(self, key: str, value: Any, fix: str) -> None:
         self.problems.append(f"{key} = {value!r}: {fix}")
@@ -202,8 +222,12 @@ class _Checker:
         if not stat.S_ISREG(mode):
             self._fail(key, value, f"{path} is not a regular file")
         elif private and mode & 0o077:
-            self._fail(key, value, f"the private key can be read by other users "
-                                   f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}")
+            self._fail(
+                key,
+                value,
+                f"the private key can be read by other users "
+                f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}",
+            )
         return path
 
     def _motor_driver(self, environ: Mapping[str, str]) -> str:
@@ -219,11 +243,16 @@ class _Checker:
     def _motor_options(self) -> dict[str, Any]:
         value = self._value("MOTOR_OPTIONS")
         if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-            self._fail("MOTOR_OPTIONS", value,
-                       "must map board names to their options, "
-                       'e.g. {"adafruit": {"left": "motor1"}}')
+            self._fail(
+                "MOTOR_OPTIONS",
+                value,
+                'must map board names to their options, e.g. {"adafruit": {"left": "motor1"}}',
+            )
             return {}
         for board in sorted(set(value) - set(drivers.BOARDS)):
-            self._fail("MOTOR_OPTIONS", board,
-                       f"unknown board; choose from {', '.join(sorted(drivers.BOARDS))}")
+            self._fail(
+                "MOTOR_OPTIONS",
+                board,
+                f"unknown board; choose from {', '.join(sorted(drivers.BOARDS))}",
+            )
         return value

@@ -70,8 +70,9 @@ class Daemon:
         self._report(self.controller.state)
 
     def _report(self, state: MotionState) -> None:
-        self._send(state_message(state, self.link.online, self.config.motor_driver,
-                                 self.driver.status()))
+        self._send(
+            state_message(state, self.link.online, self.config.motor_driver, self.driver.status())
+        )
 
     def _send(self, message: dict) -> None:
         self.link.publish(self.config.telemetry_topic, encode(message))

@@ -58,12 +58,23 @@ def dev_environment(state_dir: Path | str, robot: str) -> dict[str, str]:
     }
 
 
-def dev_token(state_dir: Path | str, robot: str,
-              scopes: Iterable[str] = (access.SCOPE_DRIVE,),
-              ttl_seconds: int = DEV_TTL_SECONDS, subject: str = DEV_SUBJECT) -> str:
+def dev_token(
+    state_dir: Path | str,
+    robot: str,
+    scopes: Iterable[str] = (access.SCOPE_DRIVE,),
+    ttl_seconds: int = DEV_TTL_SECONDS,
+    subject: str = DEV_SUBJECT,
+) -> str:
     """A token from the dev key, limited to ``robot``."""
-    return tokens.mint(dev_key(state_dir), subject, scopes, ttl_seconds,
-                       issuer=DEV_ISSUER, audience=DEV_AUDIENCE, robots=[robot])
+    return tokens.mint(
+        dev_key(state_dir),
+        subject,
+        scopes,
+        ttl_seconds,
+        issuer=DEV_ISSUER,
+        audience=DEV_AUDIENCE,
+        robots=[robot],
+    )
 
 
 def dev_identity(state_dir: Path | str, robot: str) -> DevIdentity:

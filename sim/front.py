@@ -40,9 +40,14 @@ MqttPublish = Callable[[str, bytes, int], None]
 class Front(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, mqtt_publish: MqttPublish,
-                 publish_handler: LambdaHandler | None = None,
-                 authorize: Authorizer | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        port: int,
+        mqtt_publish: MqttPublish,
+        publish_handler: LambdaHandler | None = None,
+        authorize: Authorizer | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         super().__init__((host, port), _Handler)
         self.publish_handler = publish_handler
         self.mqtt_publish = mqtt_publish
@@ -104,18 +109,18 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         if url.path.startswith("/topics/"):
-            self._data_plane_publish(unquote(url.path[len("/topics/"):]), url.query, body)
+            self._data_plane_publish(unquote(url.path[len("/topics/") :]), url.query, body)
             return
         for pattern, resource in ROUTES.items():
             match = pattern.match(url.path)
             if match:
                 self._invoke_lambda(resource, url.path, match.groupdict() or None, body)
                 return
-        self._send(HTTPStatus.NOT_FOUND, {"message": "Missing Authentication Token"},
-                   CORS_HEADERS)
+        self._send(HTTPStatus.NOT_FOUND, {"message": "Missing Authentication Token"}, CORS_HEADERS)
 
-    def _invoke_lambda(self, resource: str, path: str, path_parameters: dict[str, str] | None,
-                       body: bytes) -> None:
+    def _invoke_lambda(
+        self, resource: str, path: str, path_parameters: dict[str, str] | None, body: bytes
+    ) -> None:
         headers = dict(self.headers.items())
         authorizer_context: dict[str, Any] = {}
         if self.server.authorize is not None:
@@ -130,11 +135,11 @@ class _Handler(BaseHTTPRequestHandler):
             result = self.server.publish_handler(event, None)
         except Exception:
             log.exception("the publish handler raised")
-            self._send(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"},
-                       CORS_HEADERS)
+            self._send(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"}, CORS_HEADERS)
             return
-        self._send(result.get("statusCode", 200), result.get("body", ""),
-                   result.get("headers") or {})
+        self._send(
+            result.get("statusCode", 200), result.get("body", ""), result.get("headers") or {}
+        )
 
     def _data_plane_publish(self, topic: str, query: str, payload: bytes) -> None:
         qos = parse_qs(query).get("qos", ["0"])[0]
@@ -171,9 +176,14 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.address_string(), *args)
 
 
-def proxy_event(resource: str, path: str, path_parameters: dict[str, str] | None,
-                headers: dict[str, str], body: bytes,
-                authorizer_context: dict[str, Any]) -> dict[str, Any]:
+def proxy_event(
+    resource: str,
+    path: str,
+    path_parameters: dict[str, str] | None,
+    headers: dict[str, str],
+    body: bytes,
+    authorizer_context: dict[str, Any],
+) -> dict[str, Any]:
     """An API Gateway REST proxy-integration event, as the publish Lambda receives it."""
     try:
         text, is_base64 = body.decode(), False

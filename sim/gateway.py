@@ -81,8 +81,15 @@ class AuthResult:
         return self.status == 200
 
 
-def method_arn(method: str, path: str, *, region: str = REGION, account: str = ACCOUNT,
-               api_id: str = API_ID, stage: str = STAGE) -> str:
+def method_arn(
+    method: str,
+    path: str,
+    *,
+    region: str = REGION,
+    account: str = ACCOUNT,
+    api_id: str = API_ID,
+    stage: str = STAGE,
+) -> str:
     """The ARN API Gateway passes to the authorizer for a request:
     ``arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE/METHOD/resource/path``, where the path
     is the request path without query string or leading slash, path parameters filled in
@@ -95,8 +102,9 @@ CACHE_SECONDS = 60  # the template's AuthorizerCacheSeconds default
 _CACHE_LIMIT = 1024
 
 
-def cached(handler: Handler, seconds: float = CACHE_SECONDS,
-           clock: Callable[[], float] = time.monotonic) -> Handler:
+def cached(
+    handler: Handler, seconds: float = CACHE_SECONDS, clock: Callable[[], float] = time.monotonic
+) -> Handler:
     """``handler`` with its answers kept per token for ``seconds``, as API Gateway keeps them.
 
     A refusal (an exception) is not kept, so a token is asked about again next time.
@@ -125,8 +133,9 @@ def front_authorizer(handler: Handler | None = None) -> FrontAuthorizer:
     """:func:`authorize` in the shape ``sim.front.Front(authorize=...)`` takes: ``(None,
     context)`` to go on, or ``(status, body)`` to refuse."""
 
-    def authorize_for_front(headers: Mapping[str, str],
-                            arn: str) -> tuple[int | None, dict[str, Any]]:
+    def authorize_for_front(
+        headers: Mapping[str, str], arn: str
+    ) -> tuple[int | None, dict[str, Any]]:
         result = authorize(headers, arn, handler)
         if result.allowed:
             return None, dict(result.context or {})
@@ -141,8 +150,9 @@ def configure(environ: Mapping[str, str]) -> None:
     importlib.import_module("cloud.authorizer.app").configure(environ)
 
 
-def authorize(headers: Mapping[str, str], method_arn: str,
-              handler: Handler | None = None) -> AuthResult:
+def authorize(
+    headers: Mapping[str, str], method_arn: str, handler: Handler | None = None
+) -> AuthResult:
     """Authorize one request as API Gateway would with the template's TOKEN authorizer.
     ``headers`` are matched case-insensitively; ``handler`` defaults to the real one."""
     token = _header(headers, "Authorization")
@@ -150,8 +160,9 @@ def authorize(headers: Mapping[str, str], method_arn: str,
         return _error(401, "Unauthorized")
     handler = handler or importlib.import_module("cloud.authorizer.app").handler
     try:
-        answer = handler({"type": "TOKEN", "authorizationToken": token,
-                          "methodArn": method_arn}, None)
+        answer = handler(
+            {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}, None
+        )
     except Exception as exc:
         if str(exc) == "Unauthorized":
             return _error(401, "Unauthorized")
@@ -178,13 +189,18 @@ def evaluate(policy_document: Mapping[str, Any], method_arn: str) -> str | None:
     matched = set()
     for statement in statements:
         effect = statement["Effect"]
-        if effect not in ("Allow", "Deny") or "NotAction" in statement \
-                or "NotResource" in statement or "Condition" in statement:
+        if (
+            effect not in ("Allow", "Deny")
+            or "NotAction" in statement
+            or "NotResource" in statement
+            or "Condition" in statement
+        ):
             raise ValueError("unsupported policy statement")
         actions = _as_list(statement["Action"])
         resources = _as_list(statement["Resource"])
-        if any(_glob(action.lower()).fullmatch("execute-api:invoke") for action in actions) \
-                and any(_glob(resource).fullmatch(method_arn) for resource in resources):
+        if any(_glob(action.lower()).fullmatch("execute-api:invoke") for action in actions) and any(
+            _glob(resource).fullmatch(method_arn) for resource in resources
+        ):
             matched.add(effect)
     return "Deny" if "Deny" in matched else "Allow" if "Allow" in matched else None
 
@@ -194,7 +210,8 @@ def _context(answer: Mapping[str, Any]) -> dict[str, Any]:
     context = dict(answer.get("context") or {})
     # API Gateway refuses (500) an authorizer context holding anything but plain values.
     if not isinstance(principal, str) or not all(
-            isinstance(value, str | int | float | bool) for value in context.values()):
+        isinstance(value, str | int | float | bool) for value in context.values()
+    ):
         raise ValueError("malformed authorizer answer")
     return {**context, "principalId": principal}
 

@@ -26,8 +26,9 @@ REQUIRES: Requirement | None = None
 class SimMotors(ChannelBoard):
     name = "sim"
 
-    def __init__(self, wheel_base: float = 0.15, top_speed: float = 0.5,
-                 state_file: str | None = None) -> None:
+    def __init__(
+        self, wheel_base: float = 0.15, top_speed: float = 0.5, state_file: str | None = None
+    ) -> None:
         super().__init__(Wiring())
         self.robot = DiffDrive(wheel_base, top_speed, now=time.monotonic())
         self.state_file = Path(state_file) if state_file else None

@@ -39,8 +39,13 @@ class StackError(RuntimeError):
 
 
 class SimStack:
-    def __init__(self, state_dir: Path, port: int = 8080, thing_name: str = THING_NAME,
-                 daemon_log: Path | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        port: int = 8080,
+        thing_name: str = THING_NAME,
+        daemon_log: Path | None = None,
+    ) -> None:
         # Absolute: the robot's config names files in it, relative to the config's own folder.
         self.state_dir = Path(state_dir).resolve()
         self.port = port
@@ -83,8 +88,9 @@ class SimStack:
         )
         self._write_robot_config()
         publisher = self._stack.enter_context(
-            mqtt.session(self.broker.host, self.broker.port, self.certs.ca,
-                         self.certs.publisher, "sim-front")
+            mqtt.session(
+                self.broker.host, self.broker.port, self.certs.ca, self.certs.publisher, "sim-front"
+            )
         )
         self._publisher = publisher
         self.front = self._start_front(publisher)
@@ -98,10 +104,10 @@ class SimStack:
         with self.daemon_log.open("ab") as log_file:  # the child keeps its own copy
             self.daemon = spawn_child(
                 [sys.executable, "-m", "robot.cli", "run", "--config", str(self.config_path)],
-                log_file, env={**os.environ, "MOTOR_DRIVER": "sim", "PYTHONUNBUFFERED": "1"},
+                log_file,
+                env={**os.environ, "MOTOR_DRIVER": "sim", "PYTHONUNBUFFERED": "1"},
             )
-        self.wait_for_telemetry(lambda message: message.get("link") == "online",
-                                START_TIMEOUT_S)
+        self.wait_for_telemetry(lambda message: message.get("link") == "online", START_TIMEOUT_S)
 
     def stop_daemon(self) -> None:
         daemon, self.daemon = self.daemon, None
@@ -141,11 +147,14 @@ class SimStack:
             except queue.Empty:
                 # What a daemon said before it exited still counts; after that, it never will.
                 if self.daemon is not None and self.daemon.poll() is not None:
-                    raise StackError(f"the daemon exited with code {self.daemon.returncode}:\n"
-                                     + self._daemon_log_tail()) from None
+                    raise StackError(
+                        f"the daemon exited with code {self.daemon.returncode}:\n"
+                        + self._daemon_log_tail()
+                    ) from None
                 if remaining <= 0:
-                    raise StackError(f"no matching telemetry within {timeout} s:\n"
-                                     + self._daemon_log_tail()) from None
+                    raise StackError(
+                        f"no matching telemetry within {timeout} s:\n" + self._daemon_log_tail()
+                    ) from None
                 continue
             if predicate(message):
                 return message
@@ -154,20 +163,27 @@ class SimStack:
         self._stack.close()
 
     def _start_front(self, publisher: Any) -> Front:
-        front = Front(self.port, mqtt_publish=lambda topic, payload, qos:
-                      publisher.publish(topic, payload, qos))
+        front = Front(
+            self.port,
+            mqtt_publish=lambda topic, payload, qos: publisher.publish(topic, payload, qos),
+        )
         self._stack.callback(front.stop)
         self.port = front.server_address[1]  # the port the OS chose, when asked for port 0
         self.identity = devauth.dev_identity(self.state_dir, robot=self.thing_name)
         # The Lambdas read these as they load and on their first request, as in AWS. Set for
         # as long as the stack runs, then put back as they were, for whatever else runs here.
-        self._stack.enter_context(patch.dict(os.environ, {
-            "AWS_ENDPOINT_URL_IOT_DATA_PLANE": front.url,
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "sim",
-            "AWS_SECRET_ACCESS_KEY": "sim",
-            **self.identity.environ,
-        }))
+        self._stack.enter_context(
+            patch.dict(
+                os.environ,
+                {
+                    "AWS_ENDPOINT_URL_IOT_DATA_PLANE": front.url,
+                    "AWS_DEFAULT_REGION": "us-east-1",
+                    "AWS_ACCESS_KEY_ID": "sim",
+                    "AWS_SECRET_ACCESS_KEY": "sim",
+                    **self.identity.environ,
+                },
+            )
+        )
         front.publish_handler = load_lambda("cloud.publish.app").handler
         authorizer = load_lambda("cloud.authorizer.app").handler
         front.authorize = gateway.front_authorizer(gateway.cached(authorizer))

@@ -65,8 +65,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except Exception as exc:  # any failure is a denial
         log.info("denied: %s", _reason(exc))
         raise Unauthorized() from None
-    log.info("verified %s (scopes: %s; robots: %s)", grants.subject,
-             answer["context"]["scopes"] or "none", answer["context"]["robots"] or "none")
+    log.info(
+        "verified %s (scopes: %s; robots: %s)",
+        grants.subject,
+        answer["context"]["scopes"] or "none",
+        answer["context"]["robots"] or "none",
+    )
     return answer
 
 

@@ -34,13 +34,15 @@ def describe_endpoints(client: Any) -> dict[str, str]:
     """The ATS data endpoint (MQTT and the data-plane API) and the credentials provider."""
     return {
         "DataEndpoint": client.describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"],
-        "CredentialEndpoint":
-            client.describe_endpoint(endpointType="iot:CredentialProvider")["endpointAddress"],
+        "CredentialEndpoint": client.describe_endpoint(endpointType="iot:CredentialProvider")[
+            "endpointAddress"
+        ],
     }
 
 
-def response_body(event: dict[str, Any], status: str, data: dict[str, str],
-                  reason: str) -> dict[str, Any]:
+def response_body(
+    event: dict[str, Any], status: str, data: dict[str, str], reason: str
+) -> dict[str, Any]:
     return {
         "Status": status,
         "Reason": reason or "see the function's CloudWatch logs",

@@ -82,8 +82,9 @@ def request_body(event: dict[str, Any]) -> str:
     return body
 
 
-def publish_command(body: str, robot: str, publish: Publisher,
-                    grants: access.Grants | None = None) -> tuple[str, protocol.Command]:
+def publish_command(
+    body: str, robot: str, publish: Publisher, grants: access.Grants | None = None
+) -> tuple[str, protocol.Command]:
     """Validate ``body`` as a command, give it an id and publish it to ``{robot}/action``.
 
     With ``grants`` (the handler always passes them) the command must be one the caller may

@@ -11,12 +11,16 @@ from robot import config
 Command = Callable[[argparse.Namespace], int]
 
 
-def config_command(subparsers: argparse._SubParsersAction, name: str, help: str,
-                   func: Command) -> argparse.ArgumentParser:
+def config_command(
+    subparsers: argparse._SubParsersAction, name: str, help: str, func: Command
+) -> argparse.ArgumentParser:
     """A subcommand that works on the robot's config.json (``--config PATH``)."""
     parser = subparsers.add_parser(name, help=help)
-    parser.add_argument("--config", default=str(config.DEFAULT_PATH),
-                        help="path of config.json (default: ./config.json)")
+    parser.add_argument(
+        "--config",
+        default=str(config.DEFAULT_PATH),
+        help="path of config.json (default: ./config.json)",
+    )
     parser.set_defaults(func=func)
     return parser
 

@@ -18,6 +18,8 @@ def run(args: argparse.Namespace) -> int:
     except config.ConfigError as exc:
         print(exc)
         return 1
-    print(f"{args.config}: OK (thing {settings.thing_name}, board {settings.motor_driver}, "
-          f"endpoint {settings.endpoint}:{settings.port})")
+    print(
+        f"{args.config}: OK (thing {settings.thing_name}, board {settings.motor_driver}, "
+        f"endpoint {settings.endpoint}:{settings.port})"
+    )
     return 0

@@ -9,23 +9,34 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "provision", help="create the robot's certificate and write config.json (AWS)",
+        "provision",
+        help="create the robot's certificate and write config.json (AWS)",
         description="Create a certificate for the robot's IoT thing, attach the stack's robot "
-                    "policy, role-alias policy and the thing, look up the endpoints, and write "
-                    "certs/ and config.json. Names come from --stack, or from the three flags.")
+        "policy, role-alias policy and the thing, look up the endpoints, and write "
+        "certs/ and config.json. Names come from --stack, or from the three flags.",
+    )
     parser.add_argument("--thing", required=True, help="the robot's thing name (RobotName)")
     parser.add_argument("--stack", help="the deployed stack whose outputs name the policies")
     parser.add_argument("--robot-policy", help="IoT policy for the robot (output RobotPolicyName)")
-    parser.add_argument("--role-alias-policy",
-                        help="IoT policy for the role alias (output RoleAliasPolicyName)")
+    parser.add_argument(
+        "--role-alias-policy", help="IoT policy for the role alias (output RoleAliasPolicyName)"
+    )
     parser.add_argument("--role-alias", help="the camera role alias (output RoleAlias)")
-    parser.add_argument("--out", type=Path, default=Path("."),
-                        help="folder for config.json and certs/ (default: here)")
-    parser.add_argument("--root-ca", type=Path,
-                        help="the Amazon root CA (AmazonRootCA1.pem) to copy to certs/cacert.pem")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("."),
+        help="folder for config.json and certs/ (default: here)",
+    )
+    parser.add_argument(
+        "--root-ca",
+        type=Path,
+        help="the Amazon root CA (AmazonRootCA1.pem) to copy to certs/cacert.pem",
+    )
     parser.add_argument("--region", help="AWS region (default: your AWS config)")
-    parser.add_argument("--force", action="store_true",
-                        help="replace an existing certificate and key in --out")
+    parser.add_argument(
+        "--force", action="store_true", help="replace an existing certificate and key in --out"
+    )
     parser.set_defaults(func=run)
 
 
@@ -48,16 +59,27 @@ def run(args: argparse.Namespace) -> int:
         elif args.stack and not any(flags):
             names = provision.names_from_stack(session.client("cloudformation"), args.stack)
         else:
-            print("give --stack, or all of --robot-policy, --role-alias-policy and --role-alias",
-                  file=sys.stderr)
+            print(
+                "give --stack, or all of --robot-policy, --role-alias-policy and --role-alias",
+                file=sys.stderr,
+            )
             return 2
-        done = provision.provision(session.client("iot"), args.thing, names, args.out,
-                                   session.region_name, args.root_ca, args.force)
+        done = provision.provision(
+            session.client("iot"),
+            args.thing,
+            names,
+            args.out,
+            session.region_name,
+            args.root_ca,
+            args.force,
+        )
     except provision.ProvisionError as exc:
         print(f"robot provision: {exc}", file=sys.stderr)
         return 1
-    print(f"{'Created' if done.created_thing else 'Using'} thing {done.thing}; "
-          f"certificate {done.certificate_arn}")
+    print(
+        f"{'Created' if done.created_thing else 'Using'} thing {done.thing}; "
+        f"certificate {done.certificate_arn}"
+    )
     print(f"Wrote {done.config_path} and the certificate and key under {args.out / 'certs'}")
     if done.root_ca_missing:
         print(provision.root_ca_instruction(args.out))

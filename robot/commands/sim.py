@@ -13,8 +13,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sim", help="run the simulated robot, a local broker and the REST endpoint"
     )
     parser.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
-    parser.add_argument("--state-dir", type=Path, default=Path(".sim"),
-                        help="where certificates, config and logs go (default .sim)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".sim"),
+        help="where certificates, config and logs go (default .sim)",
+    )
     parser.set_defaults(func=run)
 
 

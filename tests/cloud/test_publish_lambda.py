@@ -20,22 +20,37 @@ ADMIN = {"sub": "root", "scopes": "robot:admin", "robots": "*"}
 @pytest.fixture
 def data_plane(loopback, monkeypatch):
     """app.iot_data pointed at a local HTTP server that records what IoT Core would get."""
-    client = boto3.client("iot-data", endpoint_url=loopback.url, region_name="eu-west-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")
+    client = boto3.client(
+        "iot-data",
+        endpoint_url=loopback.url,
+        region_name="eu-west-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     monkeypatch.setattr(app, "iot_data", client)
     monkeypatch.setattr(app, "ROBOT_NAME", "r1")
     return loopback
 
 
 def published(data_plane) -> list[tuple[str, dict]]:
-    return [(urllib.parse.unquote(r.path.split("?")[0].removeprefix("/topics/")),
-             json.loads(r.body)) for r in data_plane.requests]
+    return [
+        (urllib.parse.unquote(r.path.split("?")[0].removeprefix("/topics/")), json.loads(r.body))
+        for r in data_plane.requests
+    ]
 
 
-def event(body: str | None = '{"action": "forward"}', context: dict | None = DRIVER,
-          name: str | None = None, **extra) -> dict:
-    return {"body": body, "pathParameters": None if name is None else {"name": name},
-            "requestContext": {"authorizer": context}, **extra}
+def event(
+    body: str | None = '{"action": "forward"}',
+    context: dict | None = DRIVER,
+    name: str | None = None,
+    **extra,
+) -> dict:
+    return {
+        "body": body,
+        "pathParameters": None if name is None else {"name": name},
+        "requestContext": {"authorizer": context},
+        **extra,
+    }
 
 
 def answer(result: dict) -> tuple[int, dict]:
@@ -66,17 +81,20 @@ def test_a_base64_body_is_decoded(data_plane):
     assert status == 200 and body["command"] == {"action": "stop", "id": "x1"}
 
 
-@pytest.mark.parametrize(("kwargs", "reason"), [
-    ({"body": None}, "no body"),
-    ({"body": "{not json"}, "not valid JSON"),
-    ({"body": '{"action": "fly"}'}, "unknown action"),
-    ({"body": '{"action": "drive", "linear": 2, "angular": 0}'}, "linear"),
-    ({"body": "!!", "isBase64Encoded": True}, "base64"),
-    ({"name": "r1/../r2"}, "robot name"),
-    ({"name": "#"}, "robot name"),
-    ({"name": "+"}, "robot name"),
-    ({"name": ""}, "robot name"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "reason"),
+    [
+        ({"body": None}, "no body"),
+        ({"body": "{not json"}, "not valid JSON"),
+        ({"body": '{"action": "fly"}'}, "unknown action"),
+        ({"body": '{"action": "drive", "linear": 2, "angular": 0}'}, "linear"),
+        ({"body": "!!", "isBase64Encoded": True}, "base64"),
+        ({"name": "r1/../r2"}, "robot name"),
+        ({"name": "#"}, "robot name"),
+        ({"name": "+"}, "robot name"),
+        ({"name": ""}, "robot name"),
+    ],
+)
 def test_malformed_requests_are_400_and_publish_nothing(data_plane, kwargs, reason):
     status, body = answer(app.handler(event(**kwargs), None))
     assert status == 400 and body["error"] == "invalid command"
@@ -84,15 +102,18 @@ def test_malformed_requests_are_400_and_publish_nothing(data_plane, kwargs, reas
     assert data_plane.requests == []
 
 
-@pytest.mark.parametrize(("context", "name"), [
-    (None, None),                                   # no authorizer context at all
-    ({}, None),
-    ({"sub": "x", "scopes": "robot:drive"}, None),  # no robots entry
-    ({"sub": "x", "scopes": "email", "robots": "*"}, None),
-    ({"sub": "x", "scopes": "robot:drive", "robots": "r2"}, None),
-    ({"sub": "x", "scopes": "robot:drive", "robots": "r2,r3"}, "r1"),
-    ({"sub": "x", "scopes": "robot:admin", "robots": "r2"}, "r1"),
-])
+@pytest.mark.parametrize(
+    ("context", "name"),
+    [
+        (None, None),  # no authorizer context at all
+        ({}, None),
+        ({"sub": "x", "scopes": "robot:drive"}, None),  # no robots entry
+        ({"sub": "x", "scopes": "email", "robots": "*"}, None),
+        ({"sub": "x", "scopes": "robot:drive", "robots": "r2"}, None),
+        ({"sub": "x", "scopes": "robot:drive", "robots": "r2,r3"}, "r1"),
+        ({"sub": "x", "scopes": "robot:admin", "robots": "r2"}, "r1"),
+    ],
+)
 def test_requests_the_context_does_not_allow_are_403(data_plane, context, name):
     status, body = answer(app.handler(event(context=context, name=name), None))
     assert status == 403 and body["error"] == "forbidden"
@@ -124,10 +145,15 @@ def test_an_iot_failure_is_502(data_plane):
 
 def test_publish_command_keeps_its_plain_signature():
     sent = []
-    topic, command = app.publish_command('{"action": "left"}', "bot",
-                                         lambda t, p: sent.append((t, p)))
+    topic, command = app.publish_command(
+        '{"action": "left"}', "bot", lambda t, p: sent.append((t, p))
+    )
     assert topic == "bot/action" and command.id
     assert sent == [("bot/action", command.to_json().encode())]
     with pytest.raises(access.AccessDenied):
-        app.publish_command('{"action": "left"}', "bot", sent.append,
-                            access.Grants("x", frozenset({"robot:drive"}), frozenset({"r1"})))
+        app.publish_command(
+            '{"action": "left"}',
+            "bot",
+            sent.append,
+            access.Grants("x", frozenset({"robot:drive"}), frozenset({"r1"})),
+        )

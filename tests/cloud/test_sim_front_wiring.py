@@ -20,22 +20,38 @@ def front(tmp_path, configure_authorizer, monkeypatch):
     identity = devauth.dev_identity(tmp_path, robot="simbot")
     configure_authorizer(identity.environ)
     sent: list[tuple[str, bytes]] = []
-    server = Front(0, mqtt_publish=lambda topic, payload, qos: sent.append((topic, payload)),
-                   publish_handler=publish.handler, authorize=gateway.front_authorizer())
+    server = Front(
+        0,
+        mqtt_publish=lambda topic, payload, qos: sent.append((topic, payload)),
+        publish_handler=publish.handler,
+        authorize=gateway.front_authorizer(),
+    )
     server.start()
     # What loading cloud.publish.app after os.environ.update(identity.environ) gives.
     monkeypatch.setattr(publish, "ROBOT_NAME", identity.environ["ROBOT_NAME"])
-    monkeypatch.setattr(publish, "iot_data", boto3.client(
-        "iot-data", endpoint_url=server.url, region_name="us-east-1",
-        aws_access_key_id="sim", aws_secret_access_key="sim"))
+    monkeypatch.setattr(
+        publish,
+        "iot_data",
+        boto3.client(
+            "iot-data",
+            endpoint_url=server.url,
+            region_name="us-east-1",
+            aws_access_key_id="sim",
+            aws_secret_access_key="sim",
+        ),
+    )
     yield server, identity, sent
     server.stop()
     server.server_close()
 
 
 def post(url: str, headers: dict[str, str]) -> int:
-    request = urllib.request.Request(url, data=b'{"action": "forward"}', method="POST",
-                                     headers={"Content-Type": "application/json", **headers})
+    request = urllib.request.Request(
+        url,
+        data=b'{"action": "forward"}',
+        method="POST",
+        headers={"Content-Type": "application/json", **headers},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return answer.status

@@ -20,22 +20,39 @@ def allow(resource, action="execute-api:Invoke", effect="Allow") -> dict:
 def answer_with(*statements, context=None, principal="p"):
     def handler(event, _):
         handler.events.append(event)
-        return {"principalId": principal, "context": context or {"sub": "p"},
-                "policyDocument": {"Version": "2012-10-17", "Statement": list(statements)}}
+        return {
+            "principalId": principal,
+            "context": context or {"sub": "p"},
+            "policyDocument": {"Version": "2012-10-17", "Statement": list(statements)},
+        }
 
     handler.events = []
     return handler
 
 
 def test_method_arn_has_api_gateways_shape():
-    assert gateway.method_arn("post", "/robots/r1/publish?x=1") == \
-        "arn:aws:execute-api:local:000000000000:sim/sim/POST/robots/r1/publish"
-    assert gateway.method_arn("POST", "/publish", region="eu-west-1", account="1", api_id="a",
-                              stage="prod") == "arn:aws:execute-api:eu-west-1:1:a/prod/POST/publish"
+    assert (
+        gateway.method_arn("post", "/robots/r1/publish?x=1")
+        == "arn:aws:execute-api:local:000000000000:sim/sim/POST/robots/r1/publish"
+    )
+    assert (
+        gateway.method_arn(
+            "POST", "/publish", region="eu-west-1", account="1", api_id="a", stage="prod"
+        )
+        == "arn:aws:execute-api:eu-west-1:1:a/prod/POST/publish"
+    )
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": ""}, {"Authorization": "Bearer x"},
-                                     {"Authorization": "Token a.b.c"}, {"X-Token": "Bearer a.b.c"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": ""},
+        {"Authorization": "Bearer x"},
+        {"Authorization": "Token a.b.c"},
+        {"X-Token": "Bearer a.b.c"},
+    ],
+)
 def test_a_missing_or_malformed_header_is_401_without_calling_the_authorizer(headers):
     handler = answer_with(allow("*"))
     result = gateway.authorize(headers, ARN, handler)
@@ -48,29 +65,33 @@ def test_the_header_name_is_case_insensitive_and_the_event_is_a_token_event():
     handler = answer_with(allow(ARN), context={"sub": "p", "n": 1})
     result = gateway.authorize({"authorization": "Bearer a.b.c"}, ARN, handler)
     assert result.allowed and result.context == {"sub": "p", "n": 1, "principalId": "p"}
-    assert handler.events == [{"type": "TOKEN", "authorizationToken": "Bearer a.b.c",
-                               "methodArn": ARN}]
+    assert handler.events == [
+        {"type": "TOKEN", "authorizationToken": "Bearer a.b.c", "methodArn": ARN}
+    ]
 
 
-@pytest.mark.parametrize(("statements", "status"), [
-    ([allow(ARN)], 200),
-    ([allow([ARN_PREFIX + "POST/publish", ARN])], 200),
-    ([allow(ARN_PREFIX + "*")], 200),
-    ([allow(ARN_PREFIX + "POST/robots/*/publish")], 200),
-    ([allow(ARN_PREFIX + "POST/robots/r?/publish")], 200),
-    ([allow(ARN_PREFIX + "POST/robots/r??/publish")], 403),
-    ([allow(ARN_PREFIX + "POST/publish")], 403),          # another route only
-    ([allow(ARN_PREFIX + "GET/*")], 403),
-    ([allow(ARN.replace("eu-west-1", "us-east-1"))], 403),
-    ([allow(ARN, action="execute-api:*")], 200),
-    ([allow(ARN, action="*")], 200),
-    ([allow(ARN, action="EXECUTE-API:Invoke")], 200),
-    ([allow(ARN, action="execute-api:ManageConnections")], 403),
-    ([allow(ARN_PREFIX + "*"), allow(ARN, effect="Deny")], 403),   # explicit Deny wins
-    ([allow(ARN, effect="Deny"), allow(ARN)], 403),
-    ([allow(ARN_PREFIX + "*"), allow(ARN_PREFIX + "POST/publish", effect="Deny")], 200),
-    ([], 403),
-])
+@pytest.mark.parametrize(
+    ("statements", "status"),
+    [
+        ([allow(ARN)], 200),
+        ([allow([ARN_PREFIX + "POST/publish", ARN])], 200),
+        ([allow(ARN_PREFIX + "*")], 200),
+        ([allow(ARN_PREFIX + "POST/robots/*/publish")], 200),
+        ([allow(ARN_PREFIX + "POST/robots/r?/publish")], 200),
+        ([allow(ARN_PREFIX + "POST/robots/r??/publish")], 403),
+        ([allow(ARN_PREFIX + "POST/publish")], 403),  # another route only
+        ([allow(ARN_PREFIX + "GET/*")], 403),
+        ([allow(ARN.replace("eu-west-1", "us-east-1"))], 403),
+        ([allow(ARN, action="execute-api:*")], 200),
+        ([allow(ARN, action="*")], 200),
+        ([allow(ARN, action="EXECUTE-API:Invoke")], 200),
+        ([allow(ARN, action="execute-api:ManageConnections")], 403),
+        ([allow(ARN_PREFIX + "*"), allow(ARN, effect="Deny")], 403),  # explicit Deny wins
+        ([allow(ARN, effect="Deny"), allow(ARN)], 403),
+        ([allow(ARN_PREFIX + "*"), allow(ARN_PREFIX + "POST/publish", effect="Deny")], 200),
+        ([], 403),
+    ],
+)
 def test_policies_are_evaluated_as_api_gateway_does(statements, status):
     result = gateway.authorize({"Authorization": "Bearer a.b.c"}, ARN, answer_with(*statements))
     assert result.status == status
@@ -85,15 +106,21 @@ def test_a_single_statement_object_is_accepted():
     assert gateway.evaluate({"Statement": allow("[a]*")}, "axyz") is None
 
 
-@pytest.mark.parametrize("answer", [
-    {"policyDocument": {"Statement": [allow(ARN)]}},                      # no principalId
-    {"principalId": "p", "policyDocument": {"Statement": [{"Effect": "Allow"}]}},
-    {"principalId": "p", "policyDocument": {"Statement": [{**allow(ARN), "NotAction": "x"}]}},
-    {"principalId": "p", "policyDocument": {"Statement": [allow(ARN, effect="Maybe")]}},
-    {"principalId": "p", "policyDocument": {"Statement": [allow(ARN)]},
-     "context": {"nested": {"a": 1}}},
-    {"principalId": "p"},
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"policyDocument": {"Statement": [allow(ARN)]}},  # no principalId
+        {"principalId": "p", "policyDocument": {"Statement": [{"Effect": "Allow"}]}},
+        {"principalId": "p", "policyDocument": {"Statement": [{**allow(ARN), "NotAction": "x"}]}},
+        {"principalId": "p", "policyDocument": {"Statement": [allow(ARN, effect="Maybe")]}},
+        {
+            "principalId": "p",
+            "policyDocument": {"Statement": [allow(ARN)]},
+            "context": {"nested": {"a": 1}},
+        },
+        {"principalId": "p"},
+    ],
+)
 def test_a_malformed_authorizer_answer_is_500(answer):
     result = gateway.authorize({"Authorization": "Bearer a.b.c"}, ARN, lambda e, c: answer)
     assert result.status == 500 and result.body == {"message": None}
@@ -112,8 +139,7 @@ def test_authorizer_errors_map_to_401_or_500():
 
 def test_front_authorizer_has_the_fronts_shape():
     front = gateway.front_authorizer(answer_with(allow(ARN)))
-    assert front({"Authorization": "Bearer a.b.c"}, ARN) == (None, {"sub": "p",
-                                                                   "principalId": "p"})
+    assert front({"Authorization": "Bearer a.b.c"}, ARN) == (None, {"sub": "p", "principalId": "p"})
     assert front({}, ARN) == (401, {"message": "Unauthorized"})
 
 
@@ -137,8 +163,12 @@ def test_the_dev_token_drives_the_sim_robot_through_the_real_authorizer(dev):
     assert set(dev.environ) == {"JWT_ISSUER", "JWT_AUDIENCE", "JWT_PUBLIC_KEY", "ROBOT_NAME"}
     headers = {"Authorization": dev.authorization}
     own = gateway.authorize(headers, gateway.method_arn("POST", "/publish"))
-    assert own.allowed and own.context == {"sub": devauth.DEV_SUBJECT, "scopes": "robot:drive",
-                                           "robots": "simbot", "principalId": devauth.DEV_SUBJECT}
+    assert own.allowed and own.context == {
+        "sub": devauth.DEV_SUBJECT,
+        "scopes": "robot:drive",
+        "robots": "simbot",
+        "principalId": devauth.DEV_SUBJECT,
+    }
     by_name = gateway.authorize(headers, gateway.method_arn("POST", "/robots/simbot/publish"))
     assert by_name.allowed
     other = gateway.authorize(headers, gateway.method_arn("POST", "/robots/otherbot/publish"))
@@ -149,8 +179,9 @@ def test_tokens_from_other_keys_or_issuers_are_refused_by_the_sim(dev, tmp_path,
     foreign = devauth.dev_token(tmp_path / "elsewhere", "simbot")  # another dev key
     operator = tokens.mint(keys["ES256"], "alice", ["robot:admin"], 60)  # operator issuer
     for token in (foreign, operator):
-        result = gateway.authorize({"Authorization": f"Bearer {token}"},
-                                   gateway.method_arn("POST", "/publish"))
+        result = gateway.authorize(
+            {"Authorization": f"Bearer {token}"}, gateway.method_arn("POST", "/publish")
+        )
         assert result.status == 401
 
 

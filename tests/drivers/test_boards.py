@@ -17,8 +17,11 @@ import drivers
 from drivers.options import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
-WITH_LIBRARY = sorted(name for name, module in drivers.BOARDS.items()
-                      if importlib.import_module(module).REQUIRES is not None)
+WITH_LIBRARY = sorted(
+    name
+    for name, module in drivers.BOARDS.items()
+    if importlib.import_module(module).REQUIRES is not None
+)
 CHANNELS = {"explorerhat": ("one", "two"), "adafruit": ("motor1", "motor2"), "serial": ("a", "b")}
 
 
@@ -44,8 +47,14 @@ def test_no_board_library_is_imported_by_loading_the_modules_or_checking_options
         "libraries = ['adafruit_motorkit', 'board', 'busio', 'gpiozero', 'serial', 'explorerhat']\n"
         "print(sorted(set(libraries) & set(sys.modules)))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            cwd=ROOT, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -65,11 +74,11 @@ def test_one_channel_cannot_drive_both_wheels(board):
     check = importlib.import_module(drivers.BOARDS[board]).check_options
     with pytest.raises(drivers.DriverError) as raised:
         check({"left": second, "right": second})
-    assert f"MOTOR_OPTIONS.{board}.right = {second!r}: must differ from \"left\"" in str(
-        raised.value)
+    assert f'MOTOR_OPTIONS.{board}.right = {second!r}: must differ from "left"' in str(raised.value)
     assert f"set left to {second!r} and right to {first!r}" in str(raised.value)
-    with pytest.raises(drivers.DriverError, match=f"MOTOR_OPTIONS.{board}.left = 'three': "
-                                                  "must be one of"):
+    with pytest.raises(
+        drivers.DriverError, match=f"MOTOR_OPTIONS.{board}.left = 'three': must be one of"
+    ):
         check({"left": "three"})
 
 
@@ -77,7 +86,8 @@ def test_one_channel_cannot_drive_both_wheels(board):
 def test_a_requirement_names_the_extra_that_installs_it(board):
     needed = requirement(board)
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"]
+        "optional-dependencies"
+    ]
     assert needed.extra == board
     assert any(spec.startswith(needed.pip) for spec in extras[needed.extra])
 
@@ -92,8 +102,10 @@ def test_a_requirement_names_the_installed_library_by_its_real_names(board):
 
 def hidden(library: str) -> str:
     """Python code that makes ``library`` look not installed, then runs the robot CLI."""
-    return (f"import sys; sys.modules[{library!r}] = None\n"
-            "from robot.cli import main; sys.exit(main())\n")
+    return (
+        f"import sys; sys.modules[{library!r}] = None\n"
+        "from robot.cli import main; sys.exit(main())\n"
+    )
 
 
 @pytest.mark.parametrize("board", WITH_LIBRARY)
@@ -103,7 +115,12 @@ def test_check_config_names_a_missing_library_and_how_to_install_it(board, write
     env = {**os.environ, "MOTOR_DRIVER": board}
     result = subprocess.run(
         [sys.executable, "-c", hidden(needed.module), "check-config", "--config", str(config)],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert f'motor driver "{board}" needs the Python package "{needed.pip}"' in result.stdout
     assert f"pip install 'telepresence-robot[{board}]'" in result.stdout
@@ -124,8 +141,13 @@ def test_the_explorer_hat_library_is_reported_missing_here_without_hiding_it(wri
     assert importlib.util.find_spec("explorerhat") is None
     config = write_config("explorerhat")
     env = {key: value for key, value in os.environ.items() if key != "MOTOR_DRIVER"}
-    result = subprocess.run([sys.executable, "-m", "robot.cli", "check-config", "--config",
-                             str(config)], capture_output=True, text=True, cwd=ROOT, env=env,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "robot.cli", "check-config", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "sudo apt install python3-explorerhat" in result.stdout

@@ -82,14 +82,19 @@ def test_pins_in_use_are_a_clear_error_and_the_pins_already_claimed_are_given_ba
     holder.close()
 
 
-@pytest.mark.parametrize(("options", "named"), [
-    ({"left_forward": 9, "right_backward": 9}, "right_backward = 9: GPIO9 is already used by "
-                                               "left_forward"),
-    ({"left_forward": 40}, "left_forward = 40: must be a BCM GPIO number from 2 to 27"),
-    ({"right_forward": None}, "right_forward = None: must be a BCM pin number"),
-    ({"left_enable": "GPIO5"}, "left_enable = 'GPIO5': must be int or null"),
-    ({"pwm": "yes"}, "pwm = 'yes': must be bool"),
-])
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (
+            {"left_forward": 9, "right_backward": 9},
+            "right_backward = 9: GPIO9 is already used by left_forward",
+        ),
+        ({"left_forward": 40}, "left_forward = 40: must be a BCM GPIO number from 2 to 27"),
+        ({"right_forward": None}, "right_forward = None: must be a BCM pin number"),
+        ({"left_enable": "GPIO5"}, "left_enable = 'GPIO5': must be int or null"),
+        ({"pwm": "yes"}, "pwm = 'yes': must be bool"),
+    ],
+)
 def test_bad_options_are_named(options, named):
     with pytest.raises(DriverError, match=f"MOTOR_OPTIONS.gpiozero.{named}"):
         gpio.check_options(options)

@@ -15,13 +15,15 @@ def drive_until_moving(stack: SimStack, command_id: str) -> None:
     stack.drain_telemetry()
     stack.publish_command((LONG_TTL % command_id).encode())
     moving = stack.wait_for_telemetry(
-        lambda m: (m.get("command") or {}).get("id") == command_id, timeout=5)
+        lambda m: (m.get("command") or {}).get("id") == command_id, timeout=5
+    )
     assert moving["wheels"]["left"] > 0
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_stops_the_wheels_before_the_daemon_exits(stack: SimStack,
-                                                           signum: signal.Signals) -> None:
+def test_a_signal_stops_the_wheels_before_the_daemon_exits(
+    stack: SimStack, signum: signal.Signals
+) -> None:
     drive_until_moving(stack, f"sig-{signum.name}")
     daemon = stack.daemon
     assert daemon is not None

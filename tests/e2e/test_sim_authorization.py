@@ -13,17 +13,18 @@ from tests.support.http import post
 
 def refused_and_still(stack: SimStack, headers: dict[str, str], status: int) -> None:
     stack.drain_telemetry()
-    answer, cors, body = post(stack.url + "/publish", {"action": "forward", "id": "unauth"},
-                              headers)
+    answer, cors, body = post(
+        stack.url + "/publish", {"action": "forward", "id": "unauth"}, headers
+    )
     assert answer == status, body
     assert cors["Access-Control-Allow-Origin"] == "*"  # a browser can read the refusal
     # The command never reached the robot: a later allowed one is the first it reports.
     marker = f"after-{uuid.uuid4().hex[:8]}"
-    ok, _, _ = post(stack.url + "/publish", {"action": "stop", "id": marker},
-                    stack.auth_headers())
+    ok, _, _ = post(stack.url + "/publish", {"action": "stop", "id": marker}, stack.auth_headers())
     assert ok == 200
     first = stack.wait_for_telemetry(
-        lambda m: (m.get("command") or {}).get("id") in ("unauth", marker), timeout=5)
+        lambda m: (m.get("command") or {}).get("id") in ("unauth", marker), timeout=5
+    )
     assert first["command"]["id"] == marker
 
 

@@ -40,8 +40,9 @@ def barrier(stack: SimStack) -> list[dict]:
     reported) by the time the stop's own report arrives.
     """
     marker = f"barrier-{uuid.uuid4().hex[:8]}"
-    status, _, _ = post(stack.url + "/publish", {"action": "stop", "id": marker},
-                        stack.auth_headers())
+    status, _, _ = post(
+        stack.url + "/publish", {"action": "stop", "id": marker}, stack.auth_headers()
+    )
     assert status == 200
     seen: list[dict] = []
 
@@ -56,8 +57,9 @@ def barrier(stack: SimStack) -> list[dict]:
 def test_forward_moves_the_simulated_robot_and_the_ttl_stops_it(stack: SimStack) -> None:
     barrier(stack)
     before = pose(stack)
-    status, headers, body = post(stack.url + "/publish", {"action": "forward", "ttl_ms": 300},
-                                 stack.auth_headers())
+    status, headers, body = post(
+        stack.url + "/publish", {"action": "forward", "ttl_ms": 300}, stack.auth_headers()
+    )
     assert status == 200
     assert headers["Access-Control-Allow-Origin"] == "*"
     command_id = body["command"]["id"]
@@ -78,8 +80,9 @@ def test_forward_moves_the_simulated_robot_and_the_ttl_stops_it(stack: SimStack)
 def test_left_spins_counter_clockwise_in_place(stack: SimStack) -> None:
     barrier(stack)
     before = pose(stack)
-    status, _, _ = post(stack.url + "/publish", {"action": "left", "ttl_ms": 200},
-                        stack.auth_headers())
+    status, _, _ = post(
+        stack.url + "/publish", {"action": "left", "ttl_ms": 200}, stack.auth_headers()
+    )
     assert status == 200
     stack.wait_for_telemetry(lambda m: m.get("reason") == "expired", timeout=5)
     after = pose(stack)

@@ -64,8 +64,10 @@ def _first_reply(broker: Broker, identity: Identity | None) -> bytes:
     context = ssl.create_default_context(cafile=str(broker.certs.ca))
     if identity is not None:
         context.load_cert_chain(identity.cert, identity.key)
-    with (socket.create_connection((broker.host, broker.port), timeout=WAIT_S) as raw,
-          context.wrap_socket(raw, server_hostname=broker.host) as tls):
+    with (
+        socket.create_connection((broker.host, broker.port), timeout=WAIT_S) as raw,
+        context.wrap_socket(raw, server_hostname=broker.host) as tls,
+    ):
         tls.sendall(_CONNECT)
         return tls.recv(4)
 
@@ -98,8 +100,7 @@ def test_robot_cannot_publish_commands(robot, watcher, publisher, thing_name):
     assert commands.empty()
 
 
-def test_wildcards_reach_only_what_each_identity_may_read(robot, watcher, publisher,
-                                                          thing_name):
+def test_wildcards_reach_only_what_each_identity_may_read(robot, watcher, publisher, thing_name):
     # mosquitto grants any subscription and filters each message against the reader's ACL.
     robot_sees = collect(watcher, "#")
     publisher_sees = collect(publisher, "#")
@@ -177,8 +178,9 @@ def test_broker_dies_with_a_killed_parent(tmp_path, sim_certs, thing_name):
     )
     env = {**os.environ, "PYTHONPATH": str(Path(sim.broker.__file__).parents[1])}
     args = [str(tmp_path), str(sim_certs.ca.parent), thing_name]
-    parent = subprocess.Popen([sys.executable, "-c", script, *args],
-                              stdout=subprocess.PIPE, text=True, env=env)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True, env=env
+    )
     try:
         assert parent.stdout is not None
         pid = int(parent.stdout.readline())

@@ -30,16 +30,24 @@ class Message:
 
 
 @contextmanager
-def connected(broker: Broker, identity: Identity,
-              client_id: str | None = None) -> Iterator[AWSIoTMQTTClient]:
+def connected(
+    broker: Broker, identity: Identity, client_id: str | None = None
+) -> Iterator[AWSIoTMQTTClient]:
     """An SDK client connected to ``broker`` as ``identity``; disconnected on exit.
 
     A refused connection raises connectError when the TLS handshake itself fails, or
     connectTimeoutException after TIMEOUT_S when the refusal arrives after the client's side
     of a TLS 1.3 handshake. Either way the SDK stops its own threads.
     """
-    with session(broker.host, broker.port, broker.certs.ca, identity,
-                 client_id or f"test-{next(_ids)}", KEEPALIVE_S, TIMEOUT_S) as client:
+    with session(
+        broker.host,
+        broker.port,
+        broker.certs.ca,
+        identity,
+        client_id or f"test-{next(_ids)}",
+        KEEPALIVE_S,
+        TIMEOUT_S,
+    ) as client:
         yield client
 
 
