@@ -22,10 +22,10 @@ from types import ModuleType
 from typing import Any
 from unittest.mock import patch
 
-from sim import devauth, gateway, mqtt
-from sim.broker import Broker
-from sim.certs import SimCerts, make_certs
-from sim.front import Front
+from sim.aws import authorization, dev_identity, mqtt
+from sim.aws.api_gateway import Front
+from sim.aws.certs import SimCerts, make_certs
+from sim.aws.iot_core import Broker
 from sim.processes import spawn_child
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class SimStack:
         self.daemon: subprocess.Popen[bytes] | None = None
         self._telemetry: queue.Queue[dict[str, Any]] = queue.Queue()
         self._publisher: Any = None
-        self.identity: devauth.DevIdentity | None = None
+        self.identity: dev_identity.DevIdentity | None = None
 
     @property
     def url(self) -> str:
@@ -169,7 +169,7 @@ class SimStack:
         )
         self._stack.callback(front.stop)
         self.port = front.server_address[1]  # the port the OS chose, when asked for port 0
-        self.identity = devauth.dev_identity(self.state_dir, robot=self.thing_name)
+        self.identity = dev_identity.dev_identity(self.state_dir, robot=self.thing_name)
         # The Lambdas read these as they load and on their first request, as in AWS. Set for
         # as long as the stack runs, then put back as they were, for whatever else runs here.
         self._stack.enter_context(
@@ -186,7 +186,7 @@ class SimStack:
         )
         front.publish_handler = load_lambda("cloud.publish.app").handler
         authorizer = load_lambda("cloud.authorizer.app").handler
-        front.authorize = gateway.front_authorizer(gateway.cached(authorizer))
+        front.authorize = authorization.front_authorizer(authorization.cached(authorizer))
         front.start()
         return front
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cloud import tokens
 from cloud.authorizer import app, verify
-from sim.gateway import evaluate
+from sim.aws.authorization import evaluate
 from tests.cloud.conftest import (
     ARN_PREFIX,
     AUDIENCE,

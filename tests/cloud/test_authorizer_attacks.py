@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cloud import access, tokens
 from cloud.authorizer import app
-from sim import gateway
+from sim.aws import authorization
 from tests.cloud.conftest import ARN_PREFIX, authorize, claims
 
 
@@ -123,7 +123,7 @@ def test_invalid_tokens_are_unauthorized(authorizer, make_token, keys, other_key
         )
     assert str(raised.value) == "Unauthorized"  # the exact text API Gateway maps to 401
     # Through the simulated gateway, the same request never reaches the Lambda.
-    result = gateway.authorize(
+    result = authorization.authorize(
         {"Authorization": header}, ARN_PREFIX + "POST/publish", authorizer.handler
     )
     assert result.status == 401 and result.context is None
@@ -166,7 +166,7 @@ MIS_SCOPED = {
 @pytest.mark.parametrize("case", sorted(MIS_SCOPED))
 def test_mis_scoped_tokens_are_forbidden(authorizer, make_token, case):
     overrides, route = MIS_SCOPED[case]
-    result = gateway.authorize(
+    result = authorization.authorize(
         {"Authorization": "Bearer " + make_token(**overrides)},
         ARN_PREFIX + route,
         authorizer.handler,

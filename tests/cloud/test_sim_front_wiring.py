@@ -1,4 +1,4 @@
-"""The wiring the simulator's HTTP front uses: sim.front.Front with gateway.front_authorizer,
+"""The wiring the simulator's HTTP front uses: sim.aws.api_gateway.Front with authorization.front_authorizer,
 the dev identity and the real publish handler, over real HTTP on loopback."""
 
 from __future__ import annotations
@@ -11,20 +11,20 @@ import boto3
 import pytest
 
 from cloud.publish import app as publish
-from sim import devauth, gateway
-from sim.front import Front
+from sim.aws import authorization, dev_identity
+from sim.aws.api_gateway import Front
 
 
 @pytest.fixture
 def front(tmp_path, configure_authorizer, monkeypatch):
-    identity = devauth.dev_identity(tmp_path, robot="simbot")
+    identity = dev_identity.dev_identity(tmp_path, robot="simbot")
     configure_authorizer(identity.environ)
     sent: list[tuple[str, bytes]] = []
     server = Front(
         0,
         mqtt_publish=lambda topic, payload, qos: sent.append((topic, payload)),
         publish_handler=publish.handler,
-        authorize=gateway.front_authorizer(),
+        authorize=authorization.front_authorizer(),
     )
     server.start()
     # What loading cloud.publish.app after os.environ.update(identity.environ) gives.

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from robot import cli
-from sim.motors import read_state
+from sim.robot.board import read_state
 from sim.silicon.serial_controller import SimulatedController
 from sim.stack import SimStack
 

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from sim import devauth
+from sim.aws import dev_identity
 from sim.stack import SimStack
 from tests.support.http import post
 
@@ -35,10 +35,10 @@ def test_a_missing_or_malformed_token_gets_401(stack: SimStack, authorization: s
 
 
 def test_a_token_for_another_robot_gets_403(stack: SimStack) -> None:
-    token = devauth.dev_token(stack.state_dir, robot="someone-elses-robot")
+    token = dev_identity.dev_token(stack.state_dir, robot="someone-elses-robot")
     refused_and_still(stack, {"Authorization": f"Bearer {token}"}, 403)
 
 
 def test_a_token_signed_by_another_key_gets_401(stack: SimStack, tmp_path) -> None:
-    forged = devauth.dev_token(tmp_path, robot=stack.thing_name)  # same claims, other key
+    forged = dev_identity.dev_token(tmp_path, robot=stack.thing_name)  # same claims, other key
     refused_and_still(stack, {"Authorization": f"Bearer {forged}"}, 401)

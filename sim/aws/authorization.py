@@ -3,21 +3,21 @@ way API Gateway evaluates it.
 
 The HTTP front calls :func:`authorize` before the publish handler::
 
-    from sim import devauth, gateway
+    from sim.aws import authorization, dev_identity
 
-    identity = devauth.dev_identity(state_dir, robot=thing_name)
+    identity = dev_identity.dev_identity(state_dir, robot=thing_name)
     os.environ.update(identity.environ)        # before loading the Lambda modules
-    gateway.configure(identity.environ)        # the authorizer's issuer, audience, key
+    authorization.configure(identity.environ)        # the authorizer's issuer, audience, key
 
-    result = gateway.authorize(request_headers, gateway.method_arn("POST", "/publish"))
+    result = authorization.authorize(request_headers, authorization.method_arn("POST", "/publish"))
     if not result.allowed:
         send(result.status, result.headers, json.dumps(result.body))
     else:
         event["requestContext"]["authorizer"] = result.context
         answer = cloud.publish.app.handler(event, None)
 
-or, for ``sim.front.Front``, whose ``authorize`` hook returns ``(status, body)`` or
-``(None, context)``: ``front.authorize = gateway.front_authorizer(handler)``, where
+or, for ``sim.aws.api_gateway.Front``, whose ``authorize`` hook returns ``(status, body)`` or
+``(None, context)``: ``front.authorize = authorization.front_authorizer(handler)``, where
 ``handler`` is the authorizer module's ``handler`` (freshly loaded after the environment is
 set, or the default, ``cloud.authorizer.app.handler``), and requests carry
 ``Authorization: <identity.authorization>``.
@@ -130,7 +130,7 @@ def cached(
 
 
 def front_authorizer(handler: Handler | None = None) -> FrontAuthorizer:
-    """:func:`authorize` in the shape ``sim.front.Front(authorize=...)`` takes: ``(None,
+    """:func:`authorize` in the shape ``sim.aws.api_gateway.Front(authorize=...)`` takes: ``(None,
     context)`` to go on, or ``(status, body)`` to refuse."""
 
     def authorize_for_front(
