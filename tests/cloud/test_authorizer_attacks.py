@@ -113,7 +113,7 @@ INVALID = {
 def test_invalid_tokens_are_unauthorized(authorizer, make_token, keys, other_key, case):
     header = INVALID[case](make_token, keys, other_key)
     with pytest.raises(app.Unauthorized) as raised:
-        authorizer.handler(
+        authorizer(
             {
                 "type": "TOKEN",
                 "authorizationToken": header,
@@ -124,16 +124,16 @@ def test_invalid_tokens_are_unauthorized(authorizer, make_token, keys, other_key
     assert str(raised.value) == "Unauthorized"  # the exact text API Gateway maps to 401
     # Through the simulated gateway, the same request never reaches the Lambda.
     result = authorization.authorize(
-        {"Authorization": header}, ARN_PREFIX + "POST/publish", authorizer.handler
+        {"Authorization": header}, ARN_PREFIX + "POST/publish", authorizer
     )
     assert result.status == 401 and result.context is None
 
 
 def test_an_event_without_a_token_or_method_arn_is_unauthorized(authorizer, make_token):
     with pytest.raises(app.Unauthorized):
-        authorizer.handler({"type": "TOKEN", "methodArn": ARN_PREFIX + "POST/publish"}, None)
+        authorizer({"type": "TOKEN", "methodArn": ARN_PREFIX + "POST/publish"}, None)
     with pytest.raises(app.Unauthorized):
-        authorizer.handler(
+        authorizer(
             {
                 "type": "TOKEN",
                 "authorizationToken": "Bearer " + make_token(),
@@ -169,7 +169,7 @@ def test_mis_scoped_tokens_are_forbidden(authorizer, make_token, case):
     result = authorization.authorize(
         {"Authorization": "Bearer " + make_token(**overrides)},
         ARN_PREFIX + route,
-        authorizer.handler,
+        authorizer,
     )
     assert result.status == 403 and result.context is None
 

@@ -1,4 +1,5 @@
-"""sim/aws/authorization.py (API Gateway's authorization step for the simulator) and sim/dev_identity.py."""
+"""sim/aws/authorization.py (API Gateway's authorization step for the simulator) and
+sim/aws/dev_identity.py."""
 
 from __future__ import annotations
 
@@ -157,16 +158,22 @@ def test_the_dev_key_is_made_once_and_private(tmp_path):
 
 
 @pytest.fixture
-def dev(tmp_path, configure_authorizer):
-    identity = dev_identity.dev_identity(tmp_path, robot="simbot")
-    configure_authorizer(identity.environ)
-    return identity
+def dev(tmp_path):
+    return dev_identity.dev_identity(tmp_path, robot="simbot")
 
 
-def test_the_dev_token_drives_the_sim_robot_through_the_real_authorizer(dev):
+@pytest.fixture
+def dev_authorizer(dev, configure_authorizer):
+    """The real authorizer, configured as the simulator configures it."""
+    return configure_authorizer(dev.environ)
+
+
+def test_the_dev_token_drives_the_sim_robot_through_the_real_authorizer(dev, dev_authorizer):
     assert set(dev.environ) == {"JWT_ISSUER", "JWT_AUDIENCE", "JWT_PUBLIC_KEY", "ROBOT_NAME"}
     headers = {"Authorization": dev.authorization}
-    own = authorization.authorize(headers, authorization.method_arn("POST", "/publish"))
+    own = authorization.authorize(
+        headers, authorization.method_arn("POST", "/publish"), dev_authorizer
+    )
     assert own.allowed and own.context == {
         "sub": dev_identity.DEV_SUBJECT,
         "scopes": "robot:drive",
@@ -174,31 +181,39 @@ def test_the_dev_token_drives_the_sim_robot_through_the_real_authorizer(dev):
         "principalId": dev_identity.DEV_SUBJECT,
     }
     by_name = authorization.authorize(
-        headers, authorization.method_arn("POST", "/robots/simbot/publish")
+        headers, authorization.method_arn("POST", "/robots/simbot/publish"), dev_authorizer
     )
     assert by_name.allowed
     other = authorization.authorize(
-        headers, authorization.method_arn("POST", "/robots/otherbot/publish")
+        headers, authorization.method_arn("POST", "/robots/otherbot/publish"), dev_authorizer
     )
     assert other.status == 403
 
 
-def test_tokens_from_other_keys_or_issuers_are_refused_by_the_sim(dev, tmp_path, keys):
+def test_tokens_from_other_keys_or_issuers_are_refused_by_the_sim(
+    dev, dev_authorizer, tmp_path, keys
+):
     foreign = dev_identity.dev_token(tmp_path / "elsewhere", "simbot")  # another dev key
     operator = tokens.mint(keys["ES256"], "alice", ["robot:admin"], 60)  # operator issuer
     for token in (foreign, operator):
         result = authorization.authorize(
-            {"Authorization": f"Bearer {token}"}, authorization.method_arn("POST", "/publish")
+            {"Authorization": f"Bearer {token}"},
+            authorization.method_arn("POST", "/publish"),
+            dev_authorizer,
         )
         assert result.status == 401
 
 
-def test_the_dev_token_with_admin_scope_is_still_limited_to_the_sim_robot(dev, tmp_path):
+def test_the_dev_token_with_admin_scope_is_still_limited_to_the_sim_robot(
+    dev, dev_authorizer, tmp_path
+):
     token = dev_identity.dev_token(tmp_path, "simbot", scopes=["robot:admin"])
     headers = {"Authorization": f"Bearer {token}"}
-    assert authorization.authorize(headers, authorization.method_arn("POST", "/publish")).allowed
+    assert authorization.authorize(
+        headers, authorization.method_arn("POST", "/publish"), dev_authorizer
+    ).allowed
     assert not authorization.authorize(
-        headers, authorization.method_arn("POST", "/robots/x/publish")
+        headers, authorization.method_arn("POST", "/robots/x/publish"), dev_authorizer
     ).allowed
 
 
