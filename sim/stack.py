@@ -29,6 +29,7 @@ from sim.aws import authorization, dev_identity, mqtt
 from sim.aws.api_gateway import Front
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.iot_core import Broker
+from sim.aws.iot_data import IotDataPlane
 from sim.processes import spawn_child
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ class SimStack:
     def _start_front(self, publisher: Any) -> Front:
         front = Front(
             self.port,
-            mqtt_publish=lambda topic, payload, qos: publisher.publish(topic, payload, qos),
+            IotDataPlane(lambda topic, payload, qos: publisher.publish(topic, payload, qos)),
         )
         self._stack.callback(front.stop)
         self.port = front.server_address[1]  # the port the OS chose, when asked for port 0
@@ -196,7 +197,7 @@ class SimStack:
 
     def _on_telemetry(self, client: Any, userdata: Any, message: Any) -> None:
         assert self.front is not None
-        self.front.on_telemetry(message.payload)
+        self.front.telemetry.record(message.payload)
         if not self.telemetry_listeners:
             return
         with contextlib.suppress(ValueError):

@@ -14,6 +14,7 @@ import pytest
 from cloud.publish import app as publish
 from sim.aws import authorization, dev_identity
 from sim.aws.api_gateway import Front
+from sim.aws.iot_data import IotDataPlane
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def front(tmp_path, configure_authorizer):
     sent: list[tuple[str, bytes]] = []
     server = Front(
         0,
-        mqtt_publish=lambda topic, payload, qos: sent.append((topic, payload)),
+        IotDataPlane(lambda topic, payload, qos: sent.append((topic, payload))),
         authorize=authorization.front_authorizer(configure_authorizer(identity.environ)),
     )
     iot_data = boto3.client(

@@ -126,12 +126,12 @@ def test_check_config_names_a_missing_library_and_how_to_install_it(board, write
         env=env,
         timeout=60,
     )
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert f'motor driver "{board}" needs the Python package "{needed.pip}"' in result.stdout
-    assert f"pip install 'telepresence-robot[{board}]'" in result.stdout
-    assert f"pip install {needed.pip}" in result.stdout
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f'motor driver "{board}" needs the Python package "{needed.pip}"' in result.stderr
+    assert f"pip install 'telepresence-robot[{board}]'" in result.stderr
+    assert f"pip install {needed.pip}" in result.stderr
     if needed.apt:
-        assert f"on Raspberry Pi OS: sudo apt install {needed.apt}" in result.stdout
+        assert f"on Raspberry Pi OS: sudo apt install {needed.apt}" in result.stderr
 
 
 @pytest.mark.parametrize("board", WITH_LIBRARY)
@@ -154,5 +154,5 @@ def test_the_explorer_hat_library_is_reported_missing_here_without_hiding_it(wri
         env=env,
         timeout=60,
     )
-    assert result.returncode == 1
-    assert "sudo apt install python3-explorerhat" in result.stdout
+    assert result.returncode == 2
+    assert "sudo apt install python3-explorerhat" in result.stderr
