@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from robot import mixing, protocol
 from robot.config import Config
-from robot.freshness import StaleCommand
 from robot.daemon import Daemon
+from robot.freshness import StaleCommand
 from tests.unit.conftest import PROPERTY, RecordingLink, command_like, commands, make_daemon
 
 Parts = tuple[Daemon, Any, RecordingLink]
