@@ -84,11 +84,12 @@ class Daemon:
         if self.controller.latched != latched:
             self.announce()
 
-    def announce(self) -> None:
-        """Tell systemd how the robot is (shown by ``systemctl status robot``)."""
+    def announce(self, *lines: str) -> None:
+        """Tell systemd how the robot is (``systemctl status robot`` shows it), with
+        ``lines`` (such as READY=1) in the same message."""
         link = "online" if self.link.online else "offline"
         estop = "latched" if self.controller.latched else "clear"
-        self.notifier.notify(f"STATUS=link {link}, e-stop {estop}")
+        self.notifier.notify(*lines, f"STATUS=link {link}, e-stop {estop}")
 
     def _link_changed(self, online: bool) -> None:
         if not online:
@@ -165,8 +166,7 @@ async def run(config: Config, notifier: Notifier | None = None) -> None:
                 async with IoTLink(config, last_will=last_will) as link:
                     daemon = Daemon(config, driver, link, notifier=notifier)
                     daemon.report()
-                    notifier.notify("READY=1")
-                    daemon.announce()
+                    daemon.announce("READY=1")
                     try:
                         await daemon.serve()
                     finally:
