@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cloud import files
+from robot import files
 from robot.config import DEFAULTS as config_defaults
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from cloud import access, files
+from cloud import access
+from robot import files
 
 # The template's JwtIssuer and JwtAudience defaults (a test keeps them equal).
 DEFAULT_ISSUER = "urn:telepresence-robot:operators"

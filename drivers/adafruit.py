@@ -11,14 +11,11 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.base import DriverError
-from drivers.channels import ChannelBoard
+from drivers.base import Board, DriverError
+from drivers.channel_board import ChannelBoard
 from drivers.options import BoardOptions, Requirement
 from drivers.wiring import Wiring, read_wiring
 
-REQUIRES = Requirement(
-    module="adafruit_motorkit", pip="adafruit-circuitpython-motorkit", extra="adafruit"
-)
 CHANNELS = ("motor1", "motor2", "motor3", "motor4")
 DEFAULT_ADDRESS = 0x60  # the HAT with no address jumper closed
 # The PCA9685's prescaler reaches 24 Hz to about 1.7 kHz; adafruit_motorkit asks for 1600 Hz.
@@ -113,3 +110,15 @@ def _pi_i2c_bus() -> Any:
             f'motor driver "adafruit": cannot open the I2C bus ({exc}); on a Raspberry Pi, '
             "enable I2C (sudo raspi-config nonint do_i2c 0) and add the user to the i2c group"
         ) from exc
+
+
+BOARD = Board(
+    name="adafruit",
+    check_options=check_options,
+    create=create,
+    requires=(
+        Requirement(
+            module="adafruit_motorkit", pip="adafruit-circuitpython-motorkit", extra="adafruit"
+        ),
+    ),
+)

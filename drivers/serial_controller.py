@@ -19,14 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.base import DriverError
-from drivers.channels import ChannelBoard
+from drivers.base import Board, DriverError
+from drivers.channel_board import ChannelBoard
 from drivers.options import BoardOptions, Requirement
 from drivers.wiring import Wiring, read_wiring
 
 log = logging.getLogger(__name__)
 
-REQUIRES = Requirement(module="serial", pip="pyserial", apt="python3-serial", extra="serial")
 CHANNELS = ("a", "b")
 FULL_SCALE = 1000  # outputs travel as whole per mille: firmware needs no float parsing
 STOP = b"S\n"
@@ -251,3 +250,11 @@ def check_options(options: dict[str, Any]) -> None:
 def create(options: dict[str, Any]) -> SerialController:
     settings = _settings(options)
     return SerialController(importlib.import_module("serial"), settings)
+
+
+BOARD = Board(
+    name="serial",
+    check_options=check_options,
+    create=create,
+    requires=(Requirement(module="serial", pip="pyserial", apt="python3-serial", extra="serial"),),
+)

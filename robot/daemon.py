@@ -16,7 +16,7 @@ import signal
 import drivers
 from robot import protocol
 from robot.config import Config
-from robot.controller import MotionState, MotorController, StaleCommand
+from robot.controller import MotionController, MotionState, StaleCommand
 from robot.link import IoTLink, LinkStatus, Message
 from robot.telemetry import encode, rejection_message, state_message
 
@@ -28,7 +28,7 @@ class Daemon:
         self.config = config
         self.driver = driver
         self.link = link
-        self.controller = MotorController(
+        self.controller = MotionController(
             driver, config.default_speed, config.command_ttl_ms, on_change=self._report
         )
 

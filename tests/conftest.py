@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sim.broker import Broker
-from sim.certs import SimCerts, make_certs
+from sim.aws.certs import SimCerts, make_certs
+from sim.aws.iot_core import Broker
 
 THING_NAME = "testbot"
 

@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sim.broker import BrokerError
+    from sim.aws.iot_core import BrokerError
     from sim.stack import SimStack, StackError
 
     stopped = threading.Event()

@@ -77,16 +77,9 @@ def authorizer_env(public_key: Any, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def configure_authorizer() -> Iterator[Callable[[dict[str, str]], Any]]:
-    """Configure the real authorizer module from an environment; reset afterwards."""
-
-    def configure(environ: dict[str, str]) -> Any:
-        authorizer_app.configure(environ)
-        return authorizer_app
-
-    yield configure
-    authorizer_app._verifier = None
-    authorizer_app._default_robot = None
+def configure_authorizer() -> Callable[[dict[str, str]], authorizer_app.Authorizer]:
+    """The real authorizer, built from the environment a deployment would give it."""
+    return authorizer_app.Authorizer.from_environ
 
 
 @pytest.fixture
@@ -96,9 +89,12 @@ def authorizer(configure_authorizer, keys) -> Any:
 
 
 def authorize(
-    module: Any, token: str, route: str = "POST/publish", bearer: str = "Bearer "
+    authorizer: authorizer_app.Authorizer,
+    token: str,
+    route: str = "POST/publish",
+    bearer: str = "Bearer ",
 ) -> dict[str, Any]:
-    return module.handler(
+    return authorizer(
         {"type": "TOKEN", "authorizationToken": bearer + token, "methodArn": ARN_PREFIX + route},
         None,
     )

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cloud import tokens
 from cloud.authorizer import app, verify
-from sim.gateway import evaluate
+from sim.aws.authorization import evaluate
 from tests.cloud.conftest import (
     ARN_PREFIX,
     AUDIENCE,
@@ -237,12 +237,12 @@ def test_an_incomplete_configuration_is_refused(env):
 def test_a_misconfigured_authorizer_denies_and_says_why(
     configure_authorizer, make_token, caplog, monkeypatch
 ):
-    monkeypatch.setattr(app, "_verifier", None)  # as in a fresh container
+    monkeypatch.setattr(app, "_authorizer", None)  # as in a fresh container
     monkeypatch.setenv("JWT_ISSUER", ISSUER)
     for name in ("JWT_AUDIENCE", "JWKS_URL", "JWT_PUBLIC_KEY", "JWT_PUBLIC_KEY_SECRET_ID"):
         monkeypatch.delenv(name, raising=False)
     with caplog.at_level(logging.ERROR), pytest.raises(app.Unauthorized):
-        authorize(app, make_token())
+        authorize(app.handler, make_token())
     assert "JWT_AUDIENCE" in caplog.text
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cloud import access, tokens
 from cloud.authorizer import app
-from sim import gateway
+from sim.aws import authorization
 from tests.cloud.conftest import ARN_PREFIX, authorize, claims
 
 
@@ -113,7 +113,7 @@ INVALID = {
 def test_invalid_tokens_are_unauthorized(authorizer, make_token, keys, other_key, case):
     header = INVALID[case](make_token, keys, other_key)
     with pytest.raises(app.Unauthorized) as raised:
-        authorizer.handler(
+        authorizer(
             {
                 "type": "TOKEN",
                 "authorizationToken": header,
@@ -123,17 +123,17 @@ def test_invalid_tokens_are_unauthorized(authorizer, make_token, keys, other_key
         )
     assert str(raised.value) == "Unauthorized"  # the exact text API Gateway maps to 401
     # Through the simulated gateway, the same request never reaches the Lambda.
-    result = gateway.authorize(
-        {"Authorization": header}, ARN_PREFIX + "POST/publish", authorizer.handler
+    result = authorization.authorize(
+        {"Authorization": header}, ARN_PREFIX + "POST/publish", authorizer
     )
     assert result.status == 401 and result.context is None
 
 
 def test_an_event_without_a_token_or_method_arn_is_unauthorized(authorizer, make_token):
     with pytest.raises(app.Unauthorized):
-        authorizer.handler({"type": "TOKEN", "methodArn": ARN_PREFIX + "POST/publish"}, None)
+        authorizer({"type": "TOKEN", "methodArn": ARN_PREFIX + "POST/publish"}, None)
     with pytest.raises(app.Unauthorized):
-        authorizer.handler(
+        authorizer(
             {
                 "type": "TOKEN",
                 "authorizationToken": "Bearer " + make_token(),
@@ -166,10 +166,10 @@ MIS_SCOPED = {
 @pytest.mark.parametrize("case", sorted(MIS_SCOPED))
 def test_mis_scoped_tokens_are_forbidden(authorizer, make_token, case):
     overrides, route = MIS_SCOPED[case]
-    result = gateway.authorize(
+    result = authorization.authorize(
         {"Authorization": "Bearer " + make_token(**overrides)},
         ARN_PREFIX + route,
-        authorizer.handler,
+        authorizer,
     )
     assert result.status == 403 and result.context is None
 

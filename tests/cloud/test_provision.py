@@ -176,10 +176,13 @@ def test_the_command(iot, tmp_path, root_ca, capsys):
     assert args.func(args) == 2
 
 
-def test_the_endpoints_resource_reports_both_endpoints(aws, monkeypatch):
+def test_the_endpoints_resource_reports_both_endpoints(aws):
     sent = []
-    monkeypatch.setattr(endpoints, "iot", boto3.client("iot"))
-    monkeypatch.setattr(endpoints, "put_response", lambda url, body: sent.append((url, body)))
+    iot = boto3.client("iot")
+
+    def respond(url: str, body: dict) -> None:
+        sent.append((url, body))
+
     event = {
         "RequestType": "Create",
         "ResponseURL": "https://s3/presigned",
@@ -187,9 +190,12 @@ def test_the_endpoints_resource_reports_both_endpoints(aws, monkeypatch):
         "RequestId": "q",
         "LogicalResourceId": "Endpoints",
     }
-    endpoints.handler(event, None)
+    endpoints.handler(event, None, iot, respond)
     endpoints.handler(
-        {**event, "RequestType": "Delete", "PhysicalResourceId": "iot-endpoints"}, None
+        {**event, "RequestType": "Delete", "PhysicalResourceId": "iot-endpoints"},
+        None,
+        iot,
+        respond,
     )
     (_, created), (_, deleted) = sent
     assert created["Status"] == "SUCCESS" and created["PhysicalResourceId"] == "iot-endpoints"
@@ -199,15 +205,13 @@ def test_the_endpoints_resource_reports_both_endpoints(aws, monkeypatch):
     assert deleted["Status"] == "SUCCESS" and deleted["Data"] == {}
 
 
-def test_the_endpoints_resource_fails_loudly_not_silently(monkeypatch):
+def test_the_endpoints_resource_fails_loudly_not_silently():
     sent = []
 
     class Broken:
         def describe_endpoint(self, **kwargs):
             raise RuntimeError("AccessDenied")
 
-    monkeypatch.setattr(endpoints, "iot", Broken())
-    monkeypatch.setattr(endpoints, "put_response", lambda url, body: sent.append(body))
     endpoints.handler(
         {
             "RequestType": "Update",
@@ -218,5 +222,7 @@ def test_the_endpoints_resource_fails_loudly_not_silently(monkeypatch):
             "PhysicalResourceId": "iot-endpoints",
         },
         None,
+        Broken(),
+        lambda url, body: sent.append(body),
     )
     assert sent[0]["Status"] == "FAILED" and "AccessDenied" in sent[0]["Reason"]

@@ -18,18 +18,22 @@ ADMIN = {"sub": "root", "scopes": "robot:admin", "robots": "*"}
 
 
 @pytest.fixture
-def data_plane(loopback, monkeypatch):
-    """app.iot_data pointed at a local HTTP server that records what IoT Core would get."""
+def data_plane(loopback):
+    """A local HTTP server where IoT Core's data plane would be: it records every publish."""
+    return loopback
+
+
+@pytest.fixture
+def publish(data_plane):
+    """The publish endpoint, its iot-data client (boto3's real request path) on data_plane."""
     client = boto3.client(
         "iot-data",
-        endpoint_url=loopback.url,
+        endpoint_url=data_plane.url,
         region_name="eu-west-1",
         aws_access_key_id="test",
         aws_secret_access_key="test",
     )
-    monkeypatch.setattr(app, "iot_data", client)
-    monkeypatch.setattr(app, "ROBOT_NAME", "r1")
-    return loopback
+    return app.PublishEndpoint(app.Settings(robot_name="r1"), client)
 
 
 def published(data_plane) -> list[tuple[str, dict]]:
@@ -59,8 +63,8 @@ def answer(result: dict) -> tuple[int, dict]:
     return result["statusCode"], json.loads(result["body"])
 
 
-def test_a_valid_command_is_published_with_an_id(data_plane):
-    status, body = answer(app.handler(event('{"action": "forward", "speed": 0.5}'), None))
+def test_a_valid_command_is_published_with_an_id(data_plane, publish):
+    status, body = answer(publish(event('{"action": "forward", "speed": 0.5}'), None))
     assert status == 200
     assert body["topic"] == "r1/action"
     assert body["command"]["action"] == "forward" and body["command"]["speed"] == 0.5
@@ -69,15 +73,15 @@ def test_a_valid_command_is_published_with_an_id(data_plane):
     assert "qos=1" in data_plane.requests[0].path
 
 
-def test_the_fleet_route_publishes_to_the_named_robot(data_plane):
-    status, body = answer(app.handler(event(name="r7"), None))
+def test_the_fleet_route_publishes_to_the_named_robot(data_plane, publish):
+    status, body = answer(publish(event(name="r7"), None))
     assert status == 200 and body["topic"] == "r7/action"
     assert [topic for topic, _ in published(data_plane)] == ["r7/action"]
 
 
-def test_a_base64_body_is_decoded(data_plane):
+def test_a_base64_body_is_decoded(data_plane, publish):
     encoded = base64.b64encode(b'{"action": "stop", "id": "x1"}').decode()
-    status, body = answer(app.handler(event(encoded, isBase64Encoded=True), None))
+    status, body = answer(publish(event(encoded, isBase64Encoded=True), None))
     assert status == 200 and body["command"] == {"action": "stop", "id": "x1"}
 
 
@@ -95,8 +99,8 @@ def test_a_base64_body_is_decoded(data_plane):
         ({"name": ""}, "robot name"),
     ],
 )
-def test_malformed_requests_are_400_and_publish_nothing(data_plane, kwargs, reason):
-    status, body = answer(app.handler(event(**kwargs), None))
+def test_malformed_requests_are_400_and_publish_nothing(data_plane, publish, kwargs, reason):
+    status, body = answer(publish(event(**kwargs), None))
     assert status == 400 and body["error"] == "invalid command"
     assert reason in body["reason"]
     assert data_plane.requests == []
@@ -114,32 +118,32 @@ def test_malformed_requests_are_400_and_publish_nothing(data_plane, kwargs, reas
         ({"sub": "x", "scopes": "robot:admin", "robots": "r2"}, "r1"),
     ],
 )
-def test_requests_the_context_does_not_allow_are_403(data_plane, context, name):
-    status, body = answer(app.handler(event(context=context, name=name), None))
+def test_requests_the_context_does_not_allow_are_403(data_plane, publish, context, name):
+    status, body = answer(publish(event(context=context, name=name), None))
     assert status == 403 and body["error"] == "forbidden"
     assert data_plane.requests == []
 
 
-def test_admin_actions_need_the_admin_scope(data_plane, monkeypatch):
+def test_admin_actions_need_the_admin_scope(data_plane, publish, monkeypatch):
     # No admin-only command exists yet; pretend "stop" were one (e.g. clearing an e-stop).
     monkeypatch.setattr(access, "ADMIN_ACTIONS", frozenset({"stop"}))
-    status, body = answer(app.handler(event('{"action": "stop"}'), None))
+    status, body = answer(publish(event('{"action": "stop"}'), None))
     assert status == 403 and "robot:admin" in body["reason"]
-    assert answer(app.handler(event('{"action": "forward"}'), None))[0] == 200
-    assert answer(app.handler(event('{"action": "stop"}', context=ADMIN), None))[0] == 200
+    assert answer(publish(event('{"action": "forward"}'), None))[0] == 200
+    assert answer(publish(event('{"action": "stop"}', context=ADMIN), None))[0] == 200
     assert [cmd["action"] for _, cmd in published(data_plane)] == ["forward", "stop"]
 
 
-def test_a_robot_list_in_the_context_is_honoured(data_plane):
+def test_a_robot_list_in_the_context_is_honoured(data_plane, publish):
     context = {"sub": "x", "scopes": "robot:drive", "robots": "r1,r7"}
-    assert answer(app.handler(event(context=context), None))[0] == 200
-    assert answer(app.handler(event(context=context, name="r7"), None))[0] == 200
+    assert answer(publish(event(context=context), None))[0] == 200
+    assert answer(publish(event(context=context, name="r7"), None))[0] == 200
     assert [topic for topic, _ in published(data_plane)] == ["r1/action", "r7/action"]
 
 
-def test_an_iot_failure_is_502(data_plane):
+def test_an_iot_failure_is_502(data_plane, publish):
     data_plane.reply = (403, {"message": "not authorized"})
-    status, body = answer(app.handler(event(), None))
+    status, body = answer(publish(event(), None))
     assert status == 502 and "IoT Core" in body["error"]
 
 

@@ -75,11 +75,11 @@ def make_rig(tmp_path: Path, fake_explorerhat: ModuleType) -> Iterator[Callable[
     def gpiozero(options: dict[str, Any]) -> Rig:
         from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-        from drivers import gpio
+        from drivers import gpiozero as gpiozero_board
 
         factory = MockFactory(pin_class=MockPWMPin)
-        driver = gpio.create(options, pin_factory=factory)
-        pins = {**gpio.PINS, **options}
+        driver = gpiozero_board.create(options, pin_factory=factory)
+        pins = {**gpiozero_board.PINS, **options}
 
         def wheel(side: str) -> float:
             enable = pins[f"{side}_enable"]
@@ -110,7 +110,7 @@ def make_rig(tmp_path: Path, fake_explorerhat: ModuleType) -> Iterator[Callable[
     def make(board: str, options: dict[str, Any] | None = None) -> Rig:
         if board not in builders:
             pytest.fail(
-                f"board {board!r} is registered in drivers.BOARDS but has no rig in "
+                f"board {board!r} is installed (entry point) but has no rig in "
                 "tests/drivers/conftest.py: add one on its simulated silicon"
             )
         rig = builders[board](dict(options or {}))

@@ -15,7 +15,7 @@ from drivers.base import DriverError, clamp
 # The finest step of the coarsest board: the Explorer HAT's speed is a whole percent.
 RESOLUTION = 0.006
 
-pytestmark = pytest.mark.parametrize("board", sorted(drivers.BOARDS))
+pytestmark = pytest.mark.parametrize("board", drivers.board_names())
 
 
 def near(*wheels: float) -> object:

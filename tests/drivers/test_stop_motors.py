@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from robot import cli
-from sim.motors import read_state
+from sim.robot.board import read_state
 from sim.silicon.serial_controller import SimulatedController
-from sim.stack import SimStack
+from tests.support.stack import RecordingStack
 
 ROOT = Path(__file__).resolve().parents[2]
 PATIENCE_S = 30.0  # a safety net for a subprocess, never a timing check
@@ -48,7 +48,7 @@ def test_the_real_daemon_killed_mid_drive_leaves_the_wheels_turning_until_stop_m
     ):
         monkeypatch.setenv(key, "restored after the test")  # the stack sets them
     state = tmp_path / "wheels.json"
-    with SimStack(tmp_path / "sim", port=0) as stack:
+    with RecordingStack(tmp_path / "sim", port=0) as stack:
         # the same stack, its daemon restarted on a sim board with simulated silicon
         stack.stop_daemon()
         config = json.loads(stack.config_path.read_text())

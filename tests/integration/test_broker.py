@@ -17,9 +17,9 @@ import pytest
 from AWSIoTPythonSDK.exception.AWSIoTExceptions import connectError, connectTimeoutException
 from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient
 
-import sim.broker
-from sim.broker import Broker, BrokerError
-from sim.certs import Identity, SimCerts, make_untrusted_identity
+import sim.aws.iot_core
+from sim.aws.certs import Identity, SimCerts, make_untrusted_identity
+from sim.aws.iot_core import Broker, BrokerError
 from tests.support.mqtt import WAIT_S, Message, collect, connected, next_message
 
 # MQTT 3.1.1 CONNECT: clean session, keepalive 10 s, client id "raw".
@@ -170,13 +170,13 @@ def test_stop_leaves_no_process(tmp_path, sim_certs, thing_name):
 def test_broker_dies_with_a_killed_parent(tmp_path, sim_certs, thing_name):
     # A stand-in for `robot sim`: starts a broker (reusing the session's certificates), waits.
     script = (
-        "import sys, time; from pathlib import Path; from sim.broker import Broker; "
-        "from sim.certs import make_certs; "
+        "import sys, time; from pathlib import Path; from sim.aws.iot_core import Broker; "
+        "from sim.aws.certs import make_certs; "
         "state, certs, thing = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]; "
         "broker = Broker(state, make_certs(certs, thing), thing); broker.start(); "
         "print(broker.pid, flush=True); time.sleep(60)"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(sim.broker.__file__).parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(sim.aws.iot_core.__file__).parents[1])}
     args = [str(tmp_path), str(sim_certs.ca.parent), thing_name]
     parent = subprocess.Popen(
         [sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True, env=env
@@ -204,6 +204,6 @@ def test_port_in_use_is_a_clear_error_and_leaves_no_process(tmp_path, sim_certs,
 
 
 def test_missing_mosquitto_says_how_to_install_it(tmp_path, sim_certs, thing_name, monkeypatch):
-    monkeypatch.setattr(sim.broker, "_SEARCH_PATH", str(tmp_path))
+    monkeypatch.setattr(sim.aws.iot_core, "_SEARCH_PATH", str(tmp_path))
     with pytest.raises(BrokerError, match="apt install mosquitto"):
         Broker(tmp_path, sim_certs, thing_name).start()

@@ -10,8 +10,8 @@ import pytest
 
 import drivers
 from robot import config, daemon
-from sim.broker import Broker
-from sim.certs import SimCerts
+from sim.aws.certs import SimCerts
+from sim.aws.iot_core import Broker
 from sim.stack import robot_config
 from tests.support.mqtt import connected
 

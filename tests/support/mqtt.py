@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from AWSIoTPythonSDK.core.protocol.paho.client import MQTTMessage
 from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient
 
-from sim.broker import Broker
-from sim.certs import Identity
-from sim.mqtt import session
+from sim.aws.certs import Identity
+from sim.aws.iot_core import Broker
+from sim.aws.mqtt import session
 
 # Short, so a refused or lost connection fails a test in seconds rather than minutes.
 KEEPALIVE_S = 10

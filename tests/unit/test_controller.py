@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robot.controller import MotionState, MotorController, StaleCommand
-from robot.protocol import Command, wheel_outputs
+from robot.controller import MotionController, MotionState, StaleCommand
+from robot.mixing import wheel_outputs
+from robot.protocol import Command
 from tests.unit.conftest import (
     PROPERTY,
     FailingDriver,
@@ -28,18 +29,18 @@ def controller_on(
     driver: RecordingDriver | FailingDriver,
     ttl_ms: int = 500,
     states: list[MotionState] | None = None,
-) -> MotorController:
+) -> MotionController:
     on_change = states.append if states is not None else (lambda state: None)
-    return MotorController(driver, SPEED, ttl_ms, on_change=on_change)
+    return MotionController(driver, SPEED, ttl_ms, on_change=on_change)
 
 
-def deadline_of(controller: MotorController) -> float | None:
+def deadline_of(controller: MotionController) -> float | None:
     """When the deadman timer will fire, in loop time (None when no timer is armed)."""
     handle = controller._deadline
     return None if handle is None or handle.cancelled() else handle.when()
 
 
-def apply_with_deadline(controller: MotorController, command: Command, ttl_ms: int) -> float:
+def apply_with_deadline(controller: MotionController, command: Command, ttl_ms: int) -> float:
     """Apply ``command``; check the deadman is armed ``ttl_ms`` after that moment; return it."""
     loop = asyncio.get_running_loop()
     before = loop.time()

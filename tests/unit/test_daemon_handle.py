@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robot import protocol
+from robot import mixing, protocol
 from robot.config import Config
 from robot.controller import StaleCommand
 from robot.daemon import Daemon
@@ -100,7 +100,7 @@ def expected_to_move(daemon: Daemon, payload: bytes) -> bool:
         daemon.controller.check_fresh(command)
     except (protocol.ProtocolError, StaleCommand):
         return False
-    return protocol.wheel_outputs(command, daemon.config.default_speed) != (0.0, 0.0)
+    return mixing.wheel_outputs(command, daemon.config.default_speed) != (0.0, 0.0)
 
 
 @PROPERTY

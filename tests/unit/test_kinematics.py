@@ -8,8 +8,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from robot.protocol import Command, wheel_outputs
-from sim.kinematics import DiffDrive, Pose
+from robot.mixing import wheel_outputs
+from robot.protocol import Command
+from sim.robot.kinematics import DiffDrive, Pose
 from tests.unit.conftest import PROPERTY, unit_floats
 
 WHEEL_BASE = 0.15

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from sim.certs import PUBLISHER, SimCerts
+from sim.aws.certs import PUBLISHER, SimCerts
 from sim.processes import spawn_child
 
 HOST = "127.0.0.1"

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloud import access, files, tokens
+from cloud import access, tokens
+from robot import files
 
 DEV_ISSUER = "urn:telepresence-robot:sim"
 DEV_AUDIENCE = tokens.DEFAULT_AUDIENCE

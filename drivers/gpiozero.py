@@ -13,12 +13,11 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.base import DriverError
-from drivers.channels import ChannelBoard
+from drivers.base import Board, DriverError
+from drivers.channel_board import ChannelBoard
 from drivers.options import BoardOptions, Requirement
 from drivers.wiring import Wiring, read_wiring
 
-REQUIRES = Requirement(module="gpiozero", pip="gpiozero", apt="python3-gpiozero", extra="gpiozero")
 # option -> default BCM pin (None: not connected)
 PINS: dict[str, int | None] = {
     "left_forward": 9,
@@ -110,3 +109,13 @@ def create(options: dict[str, Any], pin_factory: Any = None) -> GpioMotors:
             "or pip install lgpio) and the user in the gpio group, and no other process may "
             "hold the pins"
         ) from exc
+
+
+BOARD = Board(
+    name="gpiozero",
+    check_options=check_options,
+    create=create,
+    requires=(
+        Requirement(module="gpiozero", pip="gpiozero", apt="python3-gpiozero", extra="gpiozero"),
+    ),
+)

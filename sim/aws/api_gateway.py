@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sim.gateway import CORS_HEADERS
+from sim.aws.authorization import CORS_HEADERS
 
 log = logging.getLogger(__name__)
 

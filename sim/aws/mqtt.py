@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from robot.link import sdk_client
-from sim.certs import Identity
+from sim.aws.certs import Identity
 
 
 @contextlib.contextmanager

@@ -14,13 +14,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cloud.files import write_atomic
-from drivers.channels import ChannelBoard
-from drivers.options import BoardOptions, Requirement
+from drivers.base import Board
+from drivers.channel_board import ChannelBoard
+from drivers.options import BoardOptions
 from drivers.wiring import Wiring
-from sim.kinematics import DiffDrive
-
-REQUIRES: Requirement | None = None
+from robot.files import write_atomic
+from sim.robot.kinematics import DiffDrive
 
 
 class SimMotors(ChannelBoard):
@@ -80,3 +79,10 @@ def check_options(options: dict[str, Any]) -> None:
 
 def create(options: dict[str, Any]) -> SimMotors:
     return SimMotors(**_settings(options))
+
+
+BOARD = Board(
+    name="sim",
+    check_options=check_options,
+    create=create,
+)
