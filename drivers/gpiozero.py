@@ -9,11 +9,12 @@ speed. The default pins are the CamJam EduKit 3 motor board's, as gpiozero's
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.base import Board, DriverError
+from drivers import probes
+from drivers.base import Board, DriverError, import_library
 from drivers.channel_board import ChannelBoard
 from drivers.options import BoardOptions, Requirement
 from drivers.wiring import Wiring, read_wiring
@@ -99,16 +100,26 @@ def check_options(options: dict[str, Any]) -> None:
 def create(options: dict[str, Any], pin_factory: Any = None) -> GpioMotors:
     """The driver; ``pin_factory`` is a gpiozero pin factory (gpiozero's default if None)."""
     settings = _settings(options)
-    gpiozero = importlib.import_module("gpiozero")
+    gpiozero = import_library(
+        "gpiozero",
+        "gpiozero",
+        "on Raspberry Pi OS run MOTOR_DRIVER=gpiozero ./install.sh (python3-gpiozero and "
+        "python3-lgpio)",
+    )
     try:
         return GpioMotors(gpiozero.Motor, settings, pin_factory)
-    except gpiozero.GPIOZeroError as exc:
+    except Exception as exc:  # gpiozero's errors, and its pin library's own (lgpio's "GPIO busy")
         raise DriverError(
             f'motor driver "gpiozero": cannot claim the motor pins ({type(exc).__name__}: {exc}); '
             "on a Raspberry Pi, gpiozero needs a pin library (sudo apt install python3-lgpio, "
             "or pip install lgpio) and the user in the gpio group, and no other process may "
             "hold the pins"
         ) from exc
+
+
+def probe(options: Mapping[str, Any]) -> str:
+    pins = _settings(dict(options)).pins
+    return probes.describe_gpio_lines(pin for pin in pins.values() if pin is not None)
 
 
 BOARD = Board(
@@ -118,4 +129,5 @@ BOARD = Board(
     requires=(
         Requirement(module="gpiozero", pip="gpiozero", apt="python3-gpiozero", extra="gpiozero"),
     ),
+    probe=probe,
 )

@@ -12,6 +12,8 @@ import struct
 from collections.abc import Iterable
 from pathlib import Path
 
+from drivers.base import DriverError
+
 I2C_SLAVE = 0x0703  # linux/i2c-dev.h
 GPIO_GET_CHIPINFO_IOCTL = 0x8044B401  # linux/gpio.h: _IOR(0xB4, 0x01, struct gpiochip_info)
 GPIO_GET_LINEINFO_IOCTL = 0xC048B402  # _IOWR(0xB4, 0x02, struct gpioline_info), ABI v1
@@ -20,7 +22,10 @@ CHIP_INFO = struct.Struct("32s32sI")  # name, label, lines
 LINE_INFO = struct.Struct("II32s32s")  # offset, flags, name, consumer
 
 
-class ProbeError(OSError):
+I2C_BUS = Path("/dev/i2c-1")  # the 40-pin header's I2C bus
+
+
+class ProbeError(DriverError):
     """The bus itself cannot be looked at; the message says why and what to do."""
 
 
@@ -81,3 +86,27 @@ def gpio_lines_in_use(chip: Path, lines: Iterable[int]) -> dict[int, str]:
     except OSError as exc:
         raise ProbeError(f"cannot read the lines of {chip} ({exc.strerror})") from None
     return held
+
+
+def describe_gpio_lines(lines: Iterable[int], dev: Path = Path("/dev")) -> str:
+    """A sentence saying the header's ``lines`` are free; ProbeError naming who holds any."""
+    lines = list(lines)
+    chip = header_gpio_chip(dev)
+    held = gpio_lines_in_use(chip, lines)
+    if held:
+        holders = ", ".join(f"GPIO{line} by {who!r}" for line, who in sorted(held.items()))
+        raise ProbeError(
+            f"motor pins in use: {holders}; stop the program that holds them "
+            "(the robot service: sudo systemctl stop robot)"
+        )
+    return f"GPIO {', '.join(map(str, lines))} free on {chip}"
+
+
+def describe_i2c_address(address: int, bus: Path = I2C_BUS) -> str:
+    """A sentence saying a chip answers at ``address``; ProbeError saying what to check."""
+    if not i2c_address_present(bus, address):
+        raise ProbeError(
+            f"nothing answers at I2C address 0x{address:02x} on {bus}: check the board is "
+            "seated, powered, and its address jumpers (i2cdetect -y 1 lists what answers)"
+        )
+    return f"a chip answers at I2C address 0x{address:02x} on {bus}"

@@ -179,4 +179,4 @@ def test_every_line_gets_exactly_one_reply_and_a_refused_one_stops(line, drive_f
     if reply.startswith(b"ERR"):
         assert not controller.moving
     else:
-        assert reply.split(b"*")[0].split(b" ")[0] == b"OK"
+        assert reply.rstrip(b"\n").split(b"*")[0].split(b" ")[0] == b"OK"
