@@ -80,7 +80,9 @@ def bench_authorizer(count: int) -> None:
     }
     for alg in ("ES256", "RS256"):
         key = tokens.generate_private_key(alg)
-        authorizer.configure({**env, "JWT_PUBLIC_KEY": tokens.public_pem(key)})
+        handler = authorizer.Authorizer.from_environ(
+            {**env, "JWT_PUBLIC_KEY": tokens.public_pem(key)}
+        )
         event = {
             "type": "TOKEN",
             "methodArn": ARN,
@@ -89,14 +91,14 @@ def bench_authorizer(count: int) -> None:
         }
         print(
             f"authorizer, PEM {alg}:      "
-            + percentiles(timed(lambda e=event: authorizer.handler(e, None), count))
+            + percentiles(timed(lambda e=event, h=handler: h(e, None), count))
         )
 
     key = tokens.generate_private_key("ES256")
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
     server, hits = serve_jwks({"keys": [{**jwk, "kid": "k1", "alg": "ES256"}]})
     url = f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
-    authorizer.configure({**env, "JWKS_URL": url})
+    handler = authorizer.Authorizer.from_environ({**env, "JWKS_URL": url})
     token = jwt.encode(
         {
             "sub": "bench",
@@ -110,7 +112,7 @@ def bench_authorizer(count: int) -> None:
         headers={"kid": "k1"},
     )
     event = {"type": "TOKEN", "methodArn": ARN, "authorizationToken": "Bearer " + token}
-    samples = timed(lambda: authorizer.handler(event, None), count)
+    samples = timed(lambda: handler(event, None), count)
     print("authorizer, JWKS ES256:    " + percentiles(samples) + f"  [JWKS fetched {len(hits)}x]")
     server.shutdown()
 
@@ -122,16 +124,14 @@ def bench_publish(count: int) -> None:
         def publish(self, **kwargs: object) -> None:
             pass
 
-    app.iot_data = NoNetwork()
+    endpoint = app.PublishEndpoint(app.Settings(robot_name="r1"), NoNetwork())
     event = {
         "body": '{"action": "drive", "linear": 0.5, "angular": -0.2, "ttl_ms": 300}',
         "pathParameters": {"name": "r1"},
         "requestContext": {"authorizer": {"sub": "b", "scopes": "robot:drive", "robots": "r1"}},
     }
-    assert app.handler(event, None)["statusCode"] == 200
-    print(
-        "publish handler (no I/O):  " + percentiles(timed(lambda: app.handler(event, None), count))
-    )
+    assert endpoint(event, None)["statusCode"] == 200
+    print("publish handler (no I/O):  " + percentiles(timed(lambda: endpoint(event, None), count)))
 
 
 def bench_cold_import(runs: int) -> None:

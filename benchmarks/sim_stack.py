@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.stack import RecordingStack
 from tests.support.http import post
+from tests.support.stack import RecordingStack
 
 TICKS_PER_S = 100  # /proc/<pid>/stat counts CPU time in clock ticks of 1/100 s on Linux
 

@@ -12,6 +12,7 @@ module; the module imports its library inside ``create``, so a laptop never need
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -80,7 +81,9 @@ def check(name: str, options: dict[str, Any] | None = None) -> list[str]:
     return problems
 
 
+@functools.cache
 def _entry_points() -> dict[str, EntryPoint]:
+    # Read once per process: scanning the installed distributions is the slow part.
     return {entry.name: entry for entry in entry_points(group=ENTRY_POINT_GROUP)}
 
 

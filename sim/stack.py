@@ -20,15 +20,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from cloud.authorizer.app import Authorizer
 from cloud.publish.app import PublishEndpoint
 from cloud.publish.app import Settings as PublishSettings
-from sim.aws import authorization, dev_identity, mqtt
+from sim.aws import authorization, dev_identity, iot_data, mqtt
 from sim.aws.api_gateway import Front
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.iot_core import Broker
+from sim.aws.iot_data import IotDataPlane
 from sim.processes import spawn_child
 
 log = logging.getLogger(__name__)
@@ -171,7 +170,7 @@ class SimStack:
     def _start_front(self, publisher: Any) -> Front:
         front = Front(
             self.port,
-            mqtt_publish=lambda topic, payload, qos: publisher.publish(topic, payload, qos),
+            IotDataPlane(lambda topic, payload, qos: publisher.publish(topic, payload, qos)),
         )
         self._stack.callback(front.stop)
         self.port = front.server_address[1]  # the port the OS chose, when asked for port 0
@@ -179,16 +178,8 @@ class SimStack:
         # The real Lambdas, built as their handlers build themselves in AWS, but with the
         # settings the template would give them passed in, and boto3 pointed at this front's
         # IoT data plane.
-        iot_data = boto3.client(
-            "iot-data",
-            endpoint_url=front.url,
-            region_name=REGION,
-            aws_access_key_id="sim",
-            aws_secret_access_key="sim",
-        )
-        front.publish_handler = PublishEndpoint(
-            PublishSettings(robot_name=self.thing_name), iot_data
-        )
+        client = iot_data.boto3_client(front.url, REGION)
+        front.publish_handler = PublishEndpoint(PublishSettings(robot_name=self.thing_name), client)
         authorizer = Authorizer.from_environ(self.identity.environ)
         front.authorize = authorization.front_authorizer(authorization.cached(authorizer))
         front.start()
@@ -196,7 +187,7 @@ class SimStack:
 
     def _on_telemetry(self, client: Any, userdata: Any, message: Any) -> None:
         assert self.front is not None
-        self.front.on_telemetry(message.payload)
+        self.front.telemetry.record(message.payload)
         if not self.telemetry_listeners:
             return
         with contextlib.suppress(ValueError):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from robot.commands import OK, error
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("keys", help="manage the key pair that signs operator tokens")
@@ -41,7 +43,6 @@ def run_init(args: argparse.Namespace) -> int:
     try:
         keys = tokens.init_keys(args.out, args.alg, args.secret_id, client)
     except FileExistsError as exc:
-        print(exc)
-        return 1
+        return error("keys", exc)
     print(tokens.instructions(keys))
-    return 0
+    return OK

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from robot.commands import OK, USAGE, error
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,12 +47,10 @@ def run(args: argparse.Namespace) -> int:
     from cloud import access, provision
 
     if not access.is_robot_name(args.thing):
-        print("--thing: 1 to 128 letters, digits, '-' or '_'", file=sys.stderr)
-        return 2
+        return error("provision", "--thing: 1 to 128 letters, digits, '-' or '_'", USAGE)
     session = boto3.session.Session(region_name=args.region)
     if not session.region_name:
-        print("no AWS region: pass --region or set AWS_DEFAULT_REGION", file=sys.stderr)
-        return 2
+        return error("provision", "no AWS region: pass --region or set AWS_DEFAULT_REGION", USAGE)
     flags = (args.robot_policy, args.role_alias_policy, args.role_alias)
     try:
         if all(flags):
@@ -59,11 +58,11 @@ def run(args: argparse.Namespace) -> int:
         elif args.stack and not any(flags):
             names = provision.names_from_stack(session.client("cloudformation"), args.stack)
         else:
-            print(
+            return error(
+                "provision",
                 "give --stack, or all of --robot-policy, --role-alias-policy and --role-alias",
-                file=sys.stderr,
+                USAGE,
             )
-            return 2
         done = provision.provision(
             session.client("iot"),
             args.thing,
@@ -74,8 +73,7 @@ def run(args: argparse.Namespace) -> int:
             args.force,
         )
     except provision.ProvisionError as exc:
-        print(f"robot provision: {exc}", file=sys.stderr)
-        return 1
+        return error("provision", exc)
     print(
         f"{'Created' if done.created_thing else 'Using'} thing {done.thing}; "
         f"certificate {done.certificate_arn}"
@@ -84,4 +82,4 @@ def run(args: argparse.Namespace) -> int:
     if done.root_ca_missing:
         print(provision.root_ca_instruction(args.out))
     print(f"Next: robot check-config --config {done.config_path}, then robot run")
-    return 0
+    return OK

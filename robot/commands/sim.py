@@ -7,6 +7,8 @@ import signal
 import threading
 from pathlib import Path
 
+from robot.commands import OK, error
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -35,9 +37,8 @@ def run(args: argparse.Namespace) -> int:
             stopped.wait()
             print("stopping…", flush=True)
     except (BrokerError, StackError, OSError) as exc:
-        print(f"robot sim: {exc}")
-        return 1
-    return 0
+        return error("sim", exc)
+    return OK
 
 
 def _banner(stack) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
+
+from robot.commands import OK, USAGE, error
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from cloud import tokens
 
     if bool(args.secret_id) == bool(args.key):
-        print("give the private key by exactly one of --secret-id and --key", file=sys.stderr)
-        return 2
+        return error("token", "give the private key by exactly one of --secret-id and --key", USAGE)
     try:
         if args.secret_id:
             import boto3
@@ -76,7 +76,6 @@ def run(args: argparse.Namespace) -> int:
             audience=args.audience or tokens.DEFAULT_AUDIENCE,
         )
     except (OSError, ValueError, TypeError) as exc:
-        print(f"robot token: {exc}", file=sys.stderr)
-        return 1
+        return error("token", exc)
     print(token)
-    return 0
+    return OK

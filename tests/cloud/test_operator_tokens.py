@@ -133,7 +133,7 @@ def test_keys_init_writes_a_private_key_only_its_owner_reads(
     assert jwt.decode(minted, options={"verify_signature": False})["exp"] <= time.time() + 900
 
     assert run(keys_command, ["keys", "init", "--out", str(out)]) == 1  # never overwrites
-    assert "exists" in capsys.readouterr().out
+    assert "exists" in capsys.readouterr().err
 
 
 def test_keys_in_secrets_manager_round_trip(aws, tmp_path, capsys, configure_authorizer):

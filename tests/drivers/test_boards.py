@@ -126,12 +126,12 @@ def test_check_config_names_a_missing_library_and_how_to_install_it(board, write
         env=env,
         timeout=60,
     )
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert f'motor driver "{board}" needs the Python package "{needed.pip}"' in result.stdout
-    assert f"pip install 'telepresence-robot[{board}]'" in result.stdout
-    assert f"pip install {needed.pip}" in result.stdout
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f'motor driver "{board}" needs the Python package "{needed.pip}"' in result.stderr
+    assert f"pip install 'telepresence-robot[{board}]'" in result.stderr
+    assert f"pip install {needed.pip}" in result.stderr
     if needed.apt:
-        assert f"on Raspberry Pi OS: sudo apt install {needed.apt}" in result.stdout
+        assert f"on Raspberry Pi OS: sudo apt install {needed.apt}" in result.stderr
 
 
 @pytest.mark.parametrize("board", WITH_LIBRARY)
@@ -155,7 +155,7 @@ def test_what_the_explorer_hat_library_imports_is_reported_missing_here(write_co
         env=env,
         timeout=60,
     )
-    assert result.returncode == 1
-    assert "sudo apt install python3-smbus" in result.stdout
-    assert "sudo apt install python3-rpi-lgpio" in result.stdout
-    assert "python3-explorerhat" not in result.stdout
+    assert result.returncode == 2
+    assert "sudo apt install python3-smbus" in result.stderr
+    assert "sudo apt install python3-rpi-lgpio" in result.stderr
+    assert "python3-explorerhat" not in result.stderr

@@ -136,8 +136,8 @@ def test_a_board_that_cannot_be_reached_fails_loudly(write_config):
 def test_a_broken_config_fails_loudly(tmp_path):
     (tmp_path / "config.json").write_text("{")
     result = robot("stop-motors", "--config", str(tmp_path / "config.json"))
-    assert result.returncode == 1
-    assert "cannot stop the motors" in result.stderr
+    assert result.returncode == 2
+    assert "robot stop-motors: " in result.stderr
     assert "not valid JSON" in result.stderr
 
 

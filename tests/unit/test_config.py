@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 from robot import cli
+from robot import config as config_module
 from robot.config import DEFAULTS, REQUIRED_KEYS, ConfigError, load
 from tests.unit.conftest import REMOVE, sample_config, write_config
 
@@ -196,13 +198,13 @@ def test_a_missing_config_file_is_reported(tmp_path: Path) -> None:
     assert "no config file" in problem
 
 
-def test_check_config_reports_problems_and_exits_1(
+def test_check_config_reports_problems_on_stderr_and_exits_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("MOTOR_DRIVER", raising=False)
     path = write_config(tmp_path, DEFAULT_SPEED=7, MOTOR_DRIVER="warp-drive")
-    assert cli.main(["check-config", "--config", str(path)]) == 1
-    out = capsys.readouterr().out
+    assert cli.main(["check-config", "--config", str(path)]) == 2
+    out = capsys.readouterr().err
     assert "2 problem(s)" in out
     assert "DEFAULT_SPEED = 7" in out
     assert "MOTOR_DRIVER = 'warp-drive'" in out
@@ -217,3 +219,20 @@ def test_check_config_accepts_a_good_config(
     out = capsys.readouterr().out
     assert "OK" in out
     assert json.loads(path.read_text())["IOT_THINGNAME"] in out
+
+
+def test_the_readme_table_is_the_declared_keys() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert config_module.markdown_table() in readme
+
+
+def test_the_example_config_json_holds_the_declared_defaults() -> None:
+    example = json.loads((Path(__file__).resolve().parents[2] / "config.json").read_text())
+    assert set(example) == set(config_module.KEYS_BY_NAME)
+    for name, default in config_module.DEFAULTS.items():
+        assert example[name] == default, name
+
+
+def test_every_config_field_but_the_path_is_declared_by_its_key() -> None:
+    declared = {field.name for field in dataclasses.fields(config_module.Config)}
+    assert declared - set(config_module.KEYS) == {"path"}
