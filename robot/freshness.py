@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from robot import protocol
 from robot.protocol import Command
@@ -45,12 +47,18 @@ class StaleCommand(ValueError):
 def kernel_clock_synced() -> bool:
     """Whether the kernel says its clock is synchronised (NTP, systemd-timesyncd, chrony
     clear the kernel's "unsynchronised" state once they have set the time)."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return True  # no way to ask: judge by the clock, as before
-    libc = ctypes.CDLL(libc_name, use_errno=True)
+    adjtimex = _adjtimex()
+    if adjtimex is None:
+        return True  # no way to ask: judge by the clock
     timex = ctypes.create_string_buffer(256)  # struct timex, modes 0: read only
-    return libc.adjtimex(timex) not in (-1, _TIME_ERROR)
+    return adjtimex(timex) not in (-1, _TIME_ERROR)
+
+
+@functools.cache
+def _adjtimex() -> Callable[[Any], int] | None:
+    # Looked up once: find_library may run a subprocess, far too slow for every command.
+    name = ctypes.util.find_library("c")
+    return None if name is None else ctypes.CDLL(name, use_errno=True).adjtimex
 
 
 class FreshnessGate:
