@@ -28,11 +28,13 @@ def advance(pose: Pose, left: float, right: float, wheel_base: float) -> Pose:
     constant speeds (an arc, integrated in closed form)."""
     distance = (left + right) / 2
     turn = (right - left) / wheel_base
-    if abs(turn) < 1e-9:
+    if abs(turn) < 1e-12:
+        # Too small a turn for the chord formula (it would divide by almost zero): a straight
+        # line, but the turn still counts, so many small steps end where one step does.
         return Pose(
             pose.x + distance * math.cos(pose.heading),
             pose.y + distance * math.sin(pose.heading),
-            pose.heading,
+            pose.heading + turn,
         )
     # The arc's chord, along the mean heading: the same as radius * (sin h1 - sin h0) etc.,
     # without the cancellation that costs micrometres on a wide arc (a tiny turn).
