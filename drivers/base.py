@@ -27,8 +27,12 @@ class MotorDriver(abc.ABC):
     name: str = "motor driver"
 
     @abc.abstractmethod
-    def drive(self, left: float, right: float) -> None:
-        """Set both wheel outputs at once; each is clamped to -1..1."""
+    def drive(self, left: float, right: float, ttl_s: float | None = None) -> None:
+        """Set both wheel outputs at once; each is clamped to -1..1.
+
+        ``ttl_s``: how long these outputs may stand without another call. A board that keeps
+        time itself (a serial controller) stops the wheels then, even if the Pi is wedged;
+        the others leave it to the motion controller's deadman timer."""
 
     @abc.abstractmethod
     def stop(self) -> None:
@@ -41,6 +45,11 @@ class MotorDriver(abc.ABC):
     def status(self) -> dict[str, Any]:
         """Board-specific state for telemetry (a simulated pose, a controller's health)."""
         return {}
+
+    async def keep_alive(self) -> None:  # noqa: B027 (optional: most boards need nothing)
+        """What the board needs done while the daemon runs (a serial controller's
+        heartbeat), on the daemon's event loop, so a blocked loop does none of it; returns
+        at once for a board that needs nothing. Never raises for a board's trouble."""
 
     def wheel_travel(self) -> tuple[float, float] | None:
         """Metres each wheel has rolled since the driver started, from wheel encoders

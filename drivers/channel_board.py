@@ -26,7 +26,8 @@ class ChannelBoard(MotorDriver):
         """Set one channel's output (-1..1, already clamped and inverted; 0 means stop)."""
         raise NotImplementedError
 
-    def _apply(self, outputs: Mapping[str, float]) -> None:
+    def _apply(self, outputs: Mapping[str, float], ttl_s: float | None) -> None:
+        # ttl_s is for a board that keeps time itself; the motion controller enforces it too.
         for channel, value in outputs.items():
             self._set(channel, value)
 
@@ -46,11 +47,11 @@ class ChannelBoard(MotorDriver):
 
     # --- the MotorDriver interface -------------------------------------------------------
 
-    def drive(self, left: float, right: float) -> None:
+    def drive(self, left: float, right: float, ttl_s: float | None = None) -> None:
         if self.closed:
             raise DriverError(f'motor driver "{self.name}" is closed; load it again to drive')
         try:
-            self._apply(self.wiring.outputs(left, right))
+            self._apply(self.wiring.outputs(left, right), ttl_s)
         except Exception as exc:
             # Whatever went wrong (a bus error, a refused command, a bug), one wheel may be
             # running on an old output: stop both before reporting.

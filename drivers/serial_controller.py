@@ -1,18 +1,21 @@
 """A motor controller on a serial port (an Arduino, a Pico, a RoboClaw-style board...).
 
-The Pi sends lines of docs/serial-protocol.md with pyserial: ``M <a> <b>`` sets the two
-channels in per mille, ``S`` stops, ``H`` is a heartbeat; the controller answers each line
-``OK`` or ``ERR <reason>``. On connecting the Pi asks ``V``: a version 2 controller answers
-with its version, and then every line both ways carries a checksum; a version 1 controller
-answers ``ERR unknown`` and is spoken to without.
+The Pi sends lines of docs/serial-protocol.md with pyserial: ``M <a> <b> [<ttl>]`` sets the two
+channels in per mille, ``S`` stops, ``H`` is a heartbeat, ``E`` reads the wheel encoders; the
+controller answers each line ``OK`` or ``ERR <reason>``. On connecting the Pi asks ``V``: a
+version 2 or later controller answers with its version, and then every line both ways carries
+a checksum; a version 1 controller answers ``ERR unknown`` and is spoken to without. To a
+version 3 controller every ``M`` carries its time to live, which the controller enforces.
 
-A background thread sends the heartbeat whenever the Pi has been quiet, so the controller's
-own watchdog stops the wheels only when the Pi (or the cable) really is gone, and reconnects
-when the device comes back: the wheels then stay stopped until the next drive().
+The heartbeat (``keep_alive``) runs on the daemon's event loop: a loop that is blocked stops
+sending it, and the controller's own watchdog stops the wheels. It also reconnects (in a
+worker thread, as opening a port blocks) when the device comes back: the wheels then stay
+stopped until the next drive().
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import logging
@@ -34,6 +37,7 @@ CHANNELS = ("a", "b")
 STOP = b"S"
 HEARTBEAT = b"H"
 BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
+TTL_VERSION = 3  # the first protocol version with TTLs on M and the encoder report E
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class Settings:
     heartbeat_s: float = 0.2
     reply_timeout_s: float = 0.25
     connect_timeout_s: float = 3.0
+    encoder_counts_per_metre: float | None = None  # None: no encoders wired
 
 
 class SerialController(ChannelBoard):
@@ -53,25 +58,32 @@ class SerialController(ChannelBoard):
         super().__init__(settings.wiring)
         self._serial = serial_module
         self.settings = settings
-        self._lock = threading.Lock()  # one line and its reply at a time
+        # One line and its reply at a time: the loop and a reconnecting worker share the port.
+        self._lock = threading.Lock()
         self._health: dict[str, Any] = {"reconnects": 0, "last_error": None}
-        # Its handshake stops the wheels; _checked: the controller speaks version 2 (checksums).
-        self._port, self._checked = self._connect()
+        # Its handshake stops the wheels; the version says what the controller understands.
+        self._port, self._version = self._connect()
+        if settings.encoder_counts_per_metre is not None and self._version < TTL_VERSION:
+            self._port.close()
+            raise DriverError(
+                f'motor driver "serial": MOTOR_OPTIONS.serial.encoder_counts_per_metre is set '
+                f"but the controller on {settings.port} speaks protocol version "
+                f"{self._version}, without encoder reports (version {TTL_VERSION}); update its "
+                "firmware or remove the option"
+            )
         self._last_sent = time.monotonic()
-        self._closing = threading.Event()
-        self._thread = threading.Thread(
-            target=self._keep_alive, name="serial-heartbeat", daemon=True
-        )
-        self._thread.start()
+        self._counted: tuple[int, int] | None = None  # the encoder counts last read
+        self._travel = [0, 0]  # counts each channel's wheel has turned since the driver started
 
-    def drive(self, left: float, right: float) -> None:
+    def drive(self, left: float, right: float, ttl_s: float | None = None) -> None:
         if self._port is None and not self.closed:
             # Nothing to stop: without the Pi the controller's watchdog has stopped the wheels.
             raise self._not_connected()
-        super().drive(left, right)
+        super().drive(left, right, ttl_s)
 
-    def _apply(self, outputs: Mapping[str, float]) -> None:
-        self._command(protocol.drive_command(outputs["a"], outputs["b"]))
+    def _apply(self, outputs: Mapping[str, float], ttl_s: float | None) -> None:
+        ttl_s = ttl_s if self._version >= TTL_VERSION else None
+        self._command(protocol.drive_command(outputs["a"], outputs["b"], ttl_s))
 
     def _halt(self) -> None:
         if self._port is None:
@@ -81,41 +93,83 @@ class SerialController(ChannelBoard):
         self._command(STOP)
 
     def _release(self) -> None:
-        self._closing.set()
-        self._thread.join(timeout=self.settings.connect_timeout_s + 1)
         with self._lock:
             if self._port is not None:
                 self._port.close()
                 self._port = None
 
     def status(self) -> dict[str, Any]:
-        return {"connected": self._port is not None, "port": self.settings.port, **self._health}
+        return {
+            "connected": self._port is not None,
+            "port": self.settings.port,
+            "protocol": self._version,
+            **self._health,
+        }
+
+    def wheel_travel(self) -> tuple[float, float] | None:
+        per_metre = self.settings.encoder_counts_per_metre
+        if per_metre is None:
+            return None
+        try:
+            counts = protocol.parse_counts(self._command(protocol.ENCODERS))
+        except (DriverError, ValueError) as exc:
+            log.warning("serial: no encoder report (%s); travel as last read", exc)
+        else:
+            if self._counted is not None:  # None after connecting: this reading is the base
+                for channel in (0, 1):
+                    self._travel[channel] += counts[channel] - self._counted[channel]
+            self._counted = counts
+        wiring = self.wiring
+
+        def metres(channel: str, inverted: bool) -> float:
+            travel = self._travel[CHANNELS.index(channel)] / per_metre
+            return -travel if inverted else travel
+
+        return metres(wiring.left, wiring.invert_left), metres(wiring.right, wiring.invert_right)
+
+    async def keep_alive(self) -> None:
+        interval = self.settings.heartbeat_s
+        while not self.closed:
+            await asyncio.sleep(interval)
+            if self._port is None:
+                await asyncio.to_thread(self._reconnect)
+            elif time.monotonic() - self._last_sent >= interval / 2:
+                try:
+                    self._command(HEARTBEAT)
+                except DriverError as exc:
+                    log.warning("serial: heartbeat failed: %s", exc)
 
     # --- one line, one reply ---------------------------------------------------------------
 
-    def _command(self, line: bytes) -> None:
+    def _command(self, line: bytes) -> bytes:
+        """Send ``line``; the controller's OK reply (with any data), or DriverError."""
         with self._lock:
             port = self._port
             if port is None:
                 raise self._not_connected()
             try:
-                reason = self._transact(port, line)
+                reply = self._transact(port, line)
             except (OSError, ValueError) as exc:  # pyserial's errors are OSErrors
                 self._drop(exc)
                 raise DriverError(
                     f"lost the motor controller at {self.settings.port} ({exc}); reconnecting"
                 ) from exc
             self._last_sent = time.monotonic()
+        reason = protocol.parse_reply(reply)
         if reason is not None:
             raise DriverError(f"the motor controller refused {line.decode().strip()!r}: {reason}")
+        return reply
 
-    def _transact(self, port: Any, command: bytes) -> str | None:
-        port.write(protocol.line(command, self._checked))
+    def _transact(self, port: Any, command: bytes) -> bytes:
+        checked = self._version >= 2
+        port.write(protocol.line(command, checked))
         reply = port.read_until(b"\n")
         if not reply.endswith(b"\n"):
             raise TimeoutError(f"no reply within {self.settings.reply_timeout_s * 1000:g} ms")
         # a damaged reply (ChecksumError, a ValueError) counts as a lost one
-        return protocol.parse_reply(protocol.reply_text(reply, self._checked))
+        text = protocol.reply_text(reply, checked)
+        protocol.parse_reply(text)  # a line outside the protocol is a ValueError here too
+        return text
 
     def _not_connected(self) -> DriverError:
         return DriverError(
@@ -133,9 +187,9 @@ class SerialController(ChannelBoard):
 
     # --- connecting ----------------------------------------------------------------------
 
-    def _connect(self) -> tuple[Any, bool]:
+    def _connect(self) -> tuple[Any, int]:
         """An open port whose controller has answered ``S`` (so the wheels are stopped), and
-        whether it speaks version 2 of the protocol (it answered ``V``)."""
+        the protocol version it speaks (1 when it does not know ``V``)."""
         settings = self.settings
         try:
             port = self._serial.Serial(
@@ -158,14 +212,15 @@ class SerialController(ChannelBoard):
         # its bootloader runs.
         while True:
             try:
-                checked = protocol.identify(port) is not None
-                port.write(protocol.line(STOP, checked))
+                identity = protocol.identify(port)
+                version = 1 if identity is None else identity.protocol
+                port.write(protocol.line(STOP, version >= 2))
                 heard = port.read_until(b"\n")
                 if (
                     heard.endswith(b"\n")
-                    and protocol.parse_reply(protocol.reply_text(heard, checked)) is None
+                    and protocol.parse_reply(protocol.reply_text(heard, version >= 2)) is None
                 ):
-                    return port, checked
+                    return port, version
             except (OSError, ValueError):
                 pass  # retried until the deadline; the message below says what was heard
             if time.monotonic() >= deadline:
@@ -177,29 +232,20 @@ class SerialController(ChannelBoard):
                     "docs/serial-protocol.md"
                 )
 
-    def _keep_alive(self) -> None:
-        interval = self.settings.heartbeat_s
-        while not self._closing.wait(interval):
-            if self._port is None:
-                self._reconnect()
-            elif time.monotonic() - self._last_sent >= interval / 2:
-                try:
-                    self._command(HEARTBEAT)
-                except DriverError as exc:
-                    log.warning("serial: heartbeat failed: %s", exc)
-
     def _reconnect(self) -> None:
+        # Runs in a worker thread: opening the port and the handshake block.
         try:
-            port, checked = self._connect()
+            port, version = self._connect()
         except DriverError as exc:
             self._health["last_error"] = str(exc)
             log.debug("serial: still no controller: %s", exc)
             return
         with self._lock:
-            if self._closing.is_set():
+            if self.closed:
                 port.close()
                 return
-            self._port, self._checked = port, checked
+            self._port, self._version = port, version
+            self._counted = None  # a controller that reset counts from zero again
             self._last_sent = time.monotonic()
             self._health["reconnects"] += 1
         log.warning(
@@ -226,6 +272,10 @@ def _settings(options: dict[str, Any]) -> Settings:
             opts.fail(key, value, f"must be from {low} to {high} (milliseconds)")
             value = default
         seconds[key] = value / 1000
+    per_metre = opts.get("encoder_counts_per_metre", None, (int, float, type(None)))
+    if per_metre is not None and not per_metre > 0:
+        opts.fail("encoder_counts_per_metre", per_metre, "must be above 0 (or null: no encoders)")
+        per_metre = None
     opts.done()
     return Settings(
         wiring,
@@ -234,6 +284,7 @@ def _settings(options: dict[str, Any]) -> Settings:
         seconds["heartbeat_ms"],
         seconds["reply_timeout_ms"],
         seconds["connect_timeout_ms"],
+        per_metre,
     )
 
 

@@ -2,15 +2,19 @@
 
 Version 2 lines carry ``*`` and a CRC-8 (CRC-8/SMBUS) of what comes before it; the controller
 answers a checksummed line with a checksummed reply. ``V`` asks for the controller's version.
+Version 3 adds a time to live to ``M`` and the encoder report ``E``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 FULL_SCALE = 1000  # outputs travel as whole per mille: firmware needs no float parsing
 VERSION = b"V"
+ENCODERS = b"E"
+MAX_TTL_MS = 60000
 
 
 class ChecksumError(ValueError):
@@ -33,9 +37,24 @@ def line(command: bytes, checked: bool) -> bytes:
     return command + (b"*%02X" % crc8(command) if checked else b"") + b"\n"
 
 
-def drive_command(a: float, b: float) -> bytes:
-    """The command that sets channel A to ``a`` and B to ``b`` (each -1..1)."""
-    return f"M {round(a * FULL_SCALE)} {round(b * FULL_SCALE)}".encode()
+def drive_command(a: float, b: float, ttl_s: float | None = None) -> bytes:
+    """The command that sets channel A to ``a`` and B to ``b`` (each -1..1), standing for
+    ``ttl_s`` seconds (version 3; rounded up to a whole millisecond, at most a minute)."""
+    command = f"M {round(a * FULL_SCALE)} {round(b * FULL_SCALE)}"
+    if ttl_s is not None:
+        command += f" {min(max(1, math.ceil(ttl_s * 1000)), MAX_TTL_MS)}"
+    return command.encode()
+
+
+def parse_counts(text: bytes) -> tuple[int, int]:
+    """The reply to ``E`` (``OK 1520 -3``): channel A's and B's encoder counts."""
+    fields = text.split(b" ")
+    try:
+        if len(fields) == 3 and fields[0] == b"OK":
+            return int(fields[1]), int(fields[2])
+    except ValueError:
+        pass
+    raise ValueError(f"not an encoder report: {text!r}")
 
 
 def reply_text(reply: bytes, checked: bool) -> bytes:

@@ -148,6 +148,13 @@ class MotionController:
         if (self.state.left, self.state.right) != self._target and self.state.reason == "command":
             self._tick = asyncio.get_running_loop().call_later(TICK_S, self._step)
 
+    def _time_to_live(self) -> float | None:
+        """Seconds until the deadman fires: a board that keeps time stops the wheels then
+        by itself, even if this loop is stuck."""
+        if self._deadline is None:
+            return None
+        return max(0.0, self._deadline.when() - asyncio.get_running_loop().time())
+
     def _cancel_timers(self) -> None:
         for handle in (self._deadline, self._tick):
             if handle is not None:
@@ -159,7 +166,7 @@ class MotionController:
             if left == 0.0 and right == 0.0:
                 self._driver.stop()
             else:
-                self._driver.drive(left, right)
+                self._driver.drive(left, right, self._time_to_live())
         except Exception:
             # A board that fails mid-command must not keep the last output: try to stop it.
             log.exception("motor driver failed; stopping the wheels")

@@ -162,6 +162,9 @@ async def run(config: Config, notifier: Notifier | None = None) -> None:
         # Leaving this block closes the board, and closing stops it, whatever the way out.
         with drivers.load(config.motor_driver, config.board_options) as driver:
             driver.stop()  # a board may still hold what an earlier process left on it
+            # On this loop, like the systemd watchdog: a blocked loop stops a serial
+            # controller's heartbeat, and its own watchdog stops the wheels.
+            board_keep_alive = asyncio.create_task(driver.keep_alive())
             try:
                 async with IoTLink(config, last_will=last_will) as link:
                     daemon = Daemon(config, driver, link, notifier=notifier)
@@ -173,6 +176,8 @@ async def run(config: Config, notifier: Notifier | None = None) -> None:
                         daemon.controller.stop("shutdown")  # reported while the link is up
             except asyncio.CancelledError:
                 log.info("stopped")
+            finally:
+                board_keep_alive.cancel()
     finally:
         notifier.notify("STOPPING=1")
         watchdog.cancel()

@@ -1,8 +1,9 @@
 # Motor controller firmware for a Raspberry Pi Pico (RP2040) driving a two-channel H-bridge.
 #
-# MicroPython. It speaks docs/serial-protocol.md (version 2) with the Pi over USB (or a UART):
+# MicroPython. It speaks docs/serial-protocol.md (version 3) with the Pi over USB (or a UART):
 # one command per line, each answered OK or ERR <reason>, an optional CRC-8 on every line,
-# and a watchdog that stops both channels when no valid line has come for WATCHDOG_MS.
+# a watchdog that stops both channels when no valid line has come for WATCHDOG_MS, an
+# optional time to live on every motor command, and wheel encoder counts when wired.
 #
 # Flash it (MicroPython already on the Pico; see the README):
 #     mpremote connect /dev/ttyACM0 cp firmware/pico/main.py :main.py + reset
@@ -17,11 +18,14 @@ import time
 
 import machine
 
-FIRMWARE = "telepresence-pico 1.0"
-PROTOCOL = 2
+FIRMWARE = "telepresence-pico 1.1"
+PROTOCOL = 3
 
 CHANNEL_PINS = ((8, 9), (10, 11))  # (IN1, IN2) of channel A, then of B: GP numbers
 FAULT_PIN = None  # the bridge's nFAULT output (low on a fault) as a GP number, or None
+# Quadrature encoders: (phase A, phase B) of channel A's wheel, then of B's, or None. A count
+# on each rising edge of phase A: up while phase B reads low, down while it reads high.
+ENCODER_PINS = None
 UART_ID = None  # None: talk over USB; 0 or 1: over that UART on UART_PINS (TX, RX)
 UART_PINS = (0, 1)
 BAUDRATE = 115200  # a UART's speed (USB ignores it)
@@ -31,6 +35,7 @@ WATCHDOG_MS = 500  # no valid line for this long stops both channels
 CHIP_WATCHDOG_MS = 2000  # a hung loop resets the chip (armed by the Pi's first valid line)
 POLL_MS = 20
 MAX_LINE = 32  # bytes, with the LF
+MAX_TTL_MS = 60000
 FULL_SCALE = 1000
 DUTY_MAX = 65535
 
@@ -67,15 +72,26 @@ def hex_value(byte):
     raise Refused("checksum")
 
 
-def per_mille(field):
+def number(digits, most_digits, largest):
     # ASCII digits only, compared as bytes: no "1_000", no other scripts' digits
-    digits = field[1:] if field[:1] in (b"-", b"+") else field
-    if not 1 <= len(digits) <= 4 or any(not 0x30 <= byte <= 0x39 for byte in digits):
+    if not 1 <= len(digits) <= most_digits or any(not 0x30 <= byte <= 0x39 for byte in digits):
         raise Refused("syntax")
     value = int(digits.decode())
-    if value > FULL_SCALE:
+    if value > largest:
         raise Refused("range")
+    return value
+
+
+def per_mille(field):
+    value = number(field[1:] if field[:1] in (b"-", b"+") else field, 4, FULL_SCALE)
     return -value if field[:1] == b"-" else value
+
+
+def ttl_ms(field):
+    value = number(field, 5, MAX_TTL_MS)
+    if value == 0:
+        raise Refused("range")
+    return value
 
 
 def parse(command):
@@ -85,10 +101,11 @@ def parse(command):
         raise Refused("syntax")
     verb, args = fields[0], fields[1:]
     if verb == b"M":
-        if len(args) != 2:
+        if len(args) not in (2, 3):
             raise Refused("syntax")
-        return "M", (per_mille(args[0]), per_mille(args[1]))
-    if verb in (b"S", b"H", b"V"):
+        ttl = ttl_ms(args[2]) if len(args) == 3 else None
+        return "M", (per_mille(args[0]), per_mille(args[1]), ttl)
+    if verb in (b"S", b"H", b"V", b"E"):
         if args:
             raise Refused("syntax")
         return verb.decode(), ()
@@ -114,19 +131,35 @@ class Channel:
         forward.duty_u16(abs(value) * DUTY_MAX // FULL_SCALE)
 
 
-class Controller:
-    """The protocol: bytes in, replies out, the channels set, the watchdog kept."""
+class Encoder:
+    """One wheel's quadrature encoder, counted on the rising edges of phase A."""
 
-    def __init__(self, channels, fault=None):
+    def __init__(self, pins):
+        self.count = 0
+        self.phase_b = machine.Pin(pins[1], machine.Pin.IN)
+        self.phase_a = machine.Pin(pins[0], machine.Pin.IN)
+        self.phase_a.irq(handler=self.edge, trigger=machine.Pin.IRQ_RISING)
+
+    def edge(self, pin):
+        self.count += -1 if self.phase_b.value() else 1
+
+
+class Controller:
+    """The protocol: bytes in, replies out, the channels set, the watchdog and TTL kept."""
+
+    def __init__(self, channels, fault=None, encoders=None):
         self.channels = channels
         self.fault = fault  # a Pin that reads 0 while the bridge reports a fault
+        self.encoders = encoders  # an Encoder per channel, or None
         self.line = bytearray()
         self.overflow = False  # inside a line that grew too long: skip to its end
         self.checked = False  # a checksummed line has come: refuse lines without one
         self.linked = False  # a valid line has come since power-up
         self.moving = False
         self.last_valid = time.ticks_ms()
+        self.expires = None  # ticks_ms when the last M's time to live ends, if it had one
         self.watchdog_trips = 0
+        self.ttl_stops = 0
 
     def receive(self, byte):
         """Take one byte; the reply (bytes) when it ended a line, else None."""
@@ -168,23 +201,38 @@ class Controller:
         if verb == "M":
             if self.fault is not None and not self.fault.value():
                 raise Refused("fault")
-            self.set(*args)
+            a, b, ttl = args
+            self.set(a, b)
+            if ttl is not None:
+                self.expires = time.ticks_add(time.ticks_ms(), ttl)
         elif verb == "S":
             self.stop()
         elif verb == "V":
             return f"OK {PROTOCOL} {FIRMWARE}".encode()
+        elif verb == "E":
+            if self.encoders is None:
+                raise Refused("no encoders")
+            return f"OK {self.encoders[0].count} {self.encoders[1].count}".encode()
         return b"OK"
 
     def keep_watch(self):
-        """Stop both channels when no valid line has come for WATCHDOG_MS."""
-        if self.moving and time.ticks_diff(time.ticks_ms(), self.last_valid) > WATCHDOG_MS:
+        """Stop both channels when no valid line has come for WATCHDOG_MS, or when the time
+        to live of the last M has ended (heartbeats do not extend it)."""
+        if not self.moving:
+            return
+        now = time.ticks_ms()
+        if time.ticks_diff(now, self.last_valid) > WATCHDOG_MS:
             self.stop()
             self.watchdog_trips += 1
+        elif self.expires is not None and time.ticks_diff(now, self.expires) >= 0:
+            self.stop()
+            self.ttl_stops += 1
 
     def set(self, a, b):
         self.channels[0].set(a)
         self.channels[1].set(b)
         self.moving = a != 0 or b != 0
+        self.expires = None  # an M with a TTL sets it again after this
 
     def stop(self):
         self.set(0, 0)
@@ -227,7 +275,10 @@ def main():
     fault = None
     if FAULT_PIN is not None:
         fault = machine.Pin(FAULT_PIN, machine.Pin.IN, machine.Pin.PULL_UP)
-    controller = Controller(channels, fault)
+    encoders = None
+    if ENCODER_PINS is not None:
+        encoders = [Encoder(pins) for pins in ENCODER_PINS]
+    controller = Controller(channels, fault, encoders)
     try:
         serve(controller, open_link())
     finally:

@@ -43,7 +43,7 @@ class SimMotors(ChannelBoard):
         self.state_file = Path(state_file) if state_file else None
         self.stop()  # like a real board's driver: a new driver starts with the wheels stopped
 
-    def _apply(self, outputs: Mapping[str, float]) -> None:
+    def _apply(self, outputs: Mapping[str, float], ttl_s: float | None = None) -> None:
         self.robot.set_wheels(outputs["left"], outputs["right"], time.monotonic())
         if self.state_file is not None:
             write_state(self.state_file, *self.robot.wheels)

@@ -5,6 +5,8 @@ modules it imports (``machine``, ``time``, ``select``, ``sys``) bound to the sta
 simulated ``Pico``; every other import is CPython's own. The Pico's USB serial port (and any
 UART) is a file descriptor, in the simulator the controller's end of a pseudo-terminal, and
 its pins record what the firmware drives: a PWM pin's 16-bit duty, an input pin's level.
+``Pico.set_level`` drives an input from outside (an encoder's phase) and runs the handler the
+firmware attached with ``Pin.irq`` on the edges it asked for, as MicroPython's soft IRQs do.
 
 Only what the firmware uses is modelled. ``Pico.power_off()`` ends the running firmware the
 way pulling the plug would: its next wait on the link raises ``PoweredOff``.
@@ -56,6 +58,7 @@ class Pico:
         self.on_change = on_change
         self.duties: dict[int, int] = {}  # GP number -> PWM duty, 0..65535
         self.levels: dict[int, int] = {}  # GP number -> level an input pin reads
+        self.irqs: dict[int, tuple[Callable[[Any], None], int, Any]] = {}  # handler, trigger, pin
         self.pwm_hz: dict[int, int] = {}
         self.chip_watchdog_ms: int | None = None  # set once the firmware arms it
         self.received: list[bytes] = []  # every line that came in, without its LF
@@ -67,7 +70,9 @@ class Pico:
             "machine": _machine(self, link),
             "select": _select(self),
             "sys": types.SimpleNamespace(stdin=link, stdout=link),
-            "time": types.SimpleNamespace(ticks_ms=_ticks_ms, ticks_diff=_ticks_diff),
+            "time": types.SimpleNamespace(
+                ticks_ms=_ticks_ms, ticks_diff=_ticks_diff, ticks_add=_ticks_add
+            ),
         }
 
     def power_off(self) -> None:
@@ -76,6 +81,16 @@ class Pico:
     def close(self) -> None:
         os.close(self._wake_read)
         os.close(self._wake_write)
+
+    def set_level(self, gp: int, level: int) -> None:
+        """Drive input ``gp`` to ``level``, running its IRQ handler on a matching edge."""
+        before = self.levels.get(gp, 0)
+        self.levels[gp] = level
+        if gp not in self.irqs or before == level:
+            return
+        handler, trigger, pin = self.irqs[gp]
+        if trigger & (IRQ_RISING if level else IRQ_FALLING):
+            handler(pin)
 
     def heard(self, data: bytes) -> None:
         *lines, self._partial = (self._partial + data).split(b"\n")
@@ -128,9 +143,17 @@ def _ticks_diff(end: int, start: int) -> int:
     return end - start
 
 
+def _ticks_add(ticks: int, delta: int) -> int:
+    return ticks + delta
+
+
+IRQ_RISING, IRQ_FALLING = 4, 8  # the RP2040 port's values
+
+
 def _machine(pico: Pico, link: _Link) -> types.SimpleNamespace:
     class Pin:
         IN, OUT, PULL_UP, PULL_DOWN = 0, 1, 1, 2
+        IRQ_RISING, IRQ_FALLING = IRQ_RISING, IRQ_FALLING
 
         def __init__(self, gp: int, mode: int = -1, pull: int = -1) -> None:
             self.gp = gp
@@ -139,6 +162,11 @@ def _machine(pico: Pico, link: _Link) -> types.SimpleNamespace:
 
         def value(self) -> int:
             return pico.levels.get(self.gp, 0)
+
+        def irq(
+            self, handler: Callable[[Any], None], trigger: int = IRQ_RISING | IRQ_FALLING
+        ) -> None:
+            pico.irqs[self.gp] = (handler, trigger, self)
 
     class PWM:
         def __init__(self, pin: Pin) -> None:

@@ -11,6 +11,9 @@ PWM duty of its two inputs.
 - For ``boot_s`` seconds after plugging in, whatever arrives is lost (an Arduino's bootloader
   runs after the port opens; a Pico's MicroPython takes a moment to start main.py).
 - ``fault = True`` pulls the bridge's nFAULT pin low: the firmware refuses ``M``.
+- With ``encoder_counts_per_s`` (the counts a wheel's encoder gives per second at full
+  output), each wheel turns with its channel's output and its quadrature encoder's phases
+  drive the firmware's encoder pins; ``counts`` is how far each wheel really turned.
 """
 
 from __future__ import annotations
@@ -28,14 +31,24 @@ from sim.silicon.micropython import Pico, PoweredOff, load_firmware, run_firmwar
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware" / "pico" / "main.py"
 CHANNEL_PINS = ((8, 9), (10, 11))
 FAULT_PIN = 15
+ENCODER_PINS = ((2, 3), (4, 5))  # (phase A, phase B) of channel A's wheel, then of B's
 DUTY_MAX = 65535
+WHEEL_TICK_S = 0.002  # how often the simulated wheels turn on
 
 
 class SimulatedController:
-    def __init__(self, link: Path | str, watchdog_s: float = 0.5, boot_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        link: Path | str,
+        watchdog_s: float = 0.5,
+        boot_s: float = 0.0,
+        encoder_counts_per_s: float | None = None,
+    ) -> None:
         self.link = Path(link)
         self.watchdog_s = watchdog_s
         self.boot_s = boot_s
+        self.encoder_counts_per_s = encoder_counts_per_s
+        self.counts = [0, 0]  # whole encoder counts each wheel turned since power-up
         self.plugged_in = False
         self._changed = threading.Condition()
         self._pico: Pico | None = None
@@ -74,6 +87,12 @@ class SimulatedController:
         return 0 if controller is None else controller.watchdog_trips
 
     @property
+    def ttl_stops(self) -> int:
+        """How often the firmware stopped the wheels because a command's TTL ended."""
+        controller = self._firmware.get("controller")
+        return 0 if controller is None else controller.ttl_stops
+
+    @property
     def fault(self) -> bool:
         return self._pico is not None and self._pico.levels.get(FAULT_PIN) == 0
 
@@ -107,8 +126,10 @@ class SimulatedController:
         settings = {
             "CHANNEL_PINS": CHANNEL_PINS,
             "FAULT_PIN": FAULT_PIN,
+            "ENCODER_PINS": ENCODER_PINS if self.encoder_counts_per_s else None,
             "WATCHDOG_MS": round(self.watchdog_s * 1000),
         }
+        self.counts = [0, 0]
         self._firmware = load_firmware(FIRMWARE, self._pico, settings)
         self._thread = threading.Thread(
             target=self._power_up,
@@ -118,6 +139,10 @@ class SimulatedController:
         )
         self.plugged_in = True
         self._thread.start()
+        if self.encoder_counts_per_s:
+            threading.Thread(
+                target=self._turn_wheels, args=(self._pico,), daemon=True, name="simulated-wheels"
+            ).start()
         self._notify()
 
     def unplug(self) -> None:
@@ -147,6 +172,26 @@ class SimulatedController:
         except PoweredOff:
             return
         run_firmware(firmware)
+
+    def _turn_wheels(self, pico: Pico) -> None:
+        """Turn each wheel with its channel's output, pulsing its encoder's phases."""
+        assert self.encoder_counts_per_s is not None
+        position = [0.0, 0.0]  # in counts, with the fraction not yet counted
+        turned_at = time.monotonic()
+        while pico is self._pico:
+            outputs = self.outputs
+            now = time.monotonic()
+            dt, turned_at = now - turned_at, now
+            for wheel, (phase_a, phase_b) in enumerate(ENCODER_PINS):
+                position[wheel] += outputs[wheel] * self.encoder_counts_per_s * dt
+                while abs(position[wheel] - self.counts[wheel]) >= 1:
+                    step = 1 if position[wheel] > self.counts[wheel] else -1
+                    # Phase B low on phase A's rising edge is forwards.
+                    pico.set_level(phase_b, 0 if step > 0 else 1)
+                    pico.set_level(phase_a, 1)
+                    pico.set_level(phase_a, 0)
+                    self.counts[wheel] += step
+            time.sleep(WHEEL_TICK_S)
 
     def _notify(self) -> None:
         with self._changed:

@@ -1,11 +1,13 @@
 """The Pico's firmware (firmware/pico/main.py) itself, run under CPython on the MicroPython
 stand-in (sim/silicon/micropython.py), spoken to with pyserial over a pseudo-terminal:
-version 2 of docs/serial-protocol.md (checksums, the version line) and its watchdogs."""
+version 3 of docs/serial-protocol.md (checksums, the version line, time to live, encoder
+reports) and its watchdogs."""
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 import tty
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -110,7 +112,7 @@ def test_a_checksummed_line_gets_a_checksummed_reply(boot) -> None:
 
 def test_the_version_line_names_the_protocol_and_the_firmware(boot) -> None:
     board = boot()
-    assert board.ask(checked(b"V")) == checked(b"OK 2 telepresence-pico 1.0") + b"\n"
+    assert board.ask(checked(b"V")) == checked(b"OK 3 telepresence-pico 1.1") + b"\n"
 
 
 @pytest.mark.parametrize(
@@ -135,6 +137,59 @@ def test_the_watchdog_stops_the_wheels_when_the_pi_goes_silent(boot) -> None:
     board = boot(WATCHDOG_MS=200)
     assert board.ask(checked(b"M 500 -500")) == checked(b"OK") + b"\n"
     assert board.wait_until(lambda: board.firmware["controller"].watchdog_trips == 1)
+    assert board.outputs == (0, 0)
+
+
+def test_a_command_ends_with_its_ttl_even_while_heartbeats_come(boot) -> None:
+    board = boot(WATCHDOG_MS=5000)
+    controller = board.firmware["controller"]
+    assert board.ask(checked(b"M 500 -500 300")) == checked(b"OK") + b"\n"
+    deadline = time.monotonic() + PATIENCE_S
+    while board.outputs != (0, 0):  # a Pi that keeps its heartbeat going
+        assert board.ask(checked(b"H")) == checked(b"OK") + b"\n"
+        assert time.monotonic() < deadline
+    assert controller.ttl_stops == 1 and controller.watchdog_trips == 0
+
+
+def test_a_command_without_a_ttl_ends_the_previous_ones() -> None:
+    controller = OFFLINE["Controller"]([OFFLINE["Channel"](p) for p in PINS["CHANNEL_PINS"]])
+    assert controller.answer(b"M 100 100 50", False) == b"OK\n"
+    assert controller.expires is not None
+    assert controller.answer(b"M 100 100", False) == b"OK\n"
+    assert controller.expires is None  # only the watchdog stops it now, as in version 2
+
+
+def test_the_encoders_count_quadrature_edges(boot) -> None:
+    board = boot(ENCODER_PINS=((2, 3), (4, 5)))
+    assert board.ask(b"E") == b"OK 0 0\n"
+    for phase_b, phase_a, pulses in ((3, 2, 3), (5, 4, 0)):  # channel A forwards
+        for _ in range(pulses):
+            board.pico.set_level(phase_b, 0)
+            board.pico.set_level(phase_a, 1)
+            board.pico.set_level(phase_a, 0)
+    for _ in range(2):  # channel B backwards: phase B high on phase A's rising edge
+        board.pico.set_level(5, 1)
+        board.pico.set_level(4, 1)
+        board.pico.set_level(4, 0)
+    assert board.ask(b"E") == b"OK 3 -2\n"
+
+
+@given(st.lists(st.sampled_from((1, -1)), max_size=50))
+def test_an_encoders_count_is_its_net_edges(steps) -> None:
+    pico = Pico(-1)
+    firmware = load_firmware(FIRMWARE, pico, PINS)
+    encoder = firmware["Encoder"]((2, 3))
+    for step in steps:
+        pico.set_level(3, 0 if step > 0 else 1)
+        pico.set_level(2, 1)
+        pico.set_level(2, 0)
+    assert encoder.count == sum(steps)
+
+
+def test_a_board_without_encoders_refuses_the_report(boot) -> None:
+    board = boot()
+    assert board.ask(b"M 100 100") == b"OK\n"
+    assert board.ask(b"E") == b"ERR no encoders\n"
     assert board.outputs == (0, 0)
 
 

@@ -4,6 +4,9 @@ checked against each other."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import math
 import os
 import signal
 import subprocess
@@ -11,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import serial
@@ -20,8 +24,12 @@ from hypothesis import strategies as st
 import drivers
 from drivers import DriverError
 from drivers import serial_protocol as protocol
+from robot import config as robot_config
+from robot.daemon import Daemon
+from robot.estop import EStop
 from sim.silicon.micropython import Pico, load_firmware
 from sim.silicon.serial_controller import FIRMWARE, SimulatedController
+from tests.unit.conftest import RecordingLink, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 PATIENCE_S = 10.0  # a safety net for waiting on another thread, never a timing check
@@ -44,6 +52,30 @@ def eventually(condition: Callable[[], bool]) -> bool:
     return True
 
 
+async def until(condition: Callable[[], bool]) -> bool:
+    """``eventually`` for a test on the event loop: the loop runs while it waits."""
+    deadline = time.monotonic() + PATIENCE_S
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
+def on_a_loop(motors: drivers.MotorDriver, body: Callable[[], Any]) -> Any:
+    """Run ``await body()`` on an event loop while the driver's keep_alive runs on it, as
+    the daemon runs both."""
+
+    async def main() -> Any:
+        keep_alive = asyncio.create_task(motors.keep_alive())
+        try:
+            return await body()
+        finally:
+            keep_alive.cancel()
+
+    return asyncio.run(main())
+
+
 # --- the line protocol ---------------------------------------------------------------------
 
 wheel = st.floats(min_value=-1, max_value=1, allow_nan=False)
@@ -54,7 +86,16 @@ def test_what_the_pi_sends_the_firmware_reads_back(a, b):
     sent = protocol.line(protocol.drive_command(a, b), checked=True)
     assert sent.endswith(b"\n") and len(sent) <= MAX_LINE and sent.isascii()
     command, checked = OFFLINE["split_checksum"](sent[:-1])
-    assert checked and parse_command(command) == ("M", (round(a * 1000), round(b * 1000)))
+    assert checked and parse_command(command) == ("M", (round(a * 1000), round(b * 1000), None))
+
+
+@given(a=wheel, b=wheel, ttl_s=st.floats(min_value=0, max_value=3600))
+def test_a_time_to_live_travels_in_whole_milliseconds_rounded_up(a, b, ttl_s):
+    sent = protocol.line(protocol.drive_command(a, b, ttl_s), checked=True)
+    assert len(sent) <= MAX_LINE
+    command, _ = OFFLINE["split_checksum"](sent[:-1])
+    _, (_, _, ttl_ms) = parse_command(command)
+    assert ttl_ms == min(max(1, math.ceil(ttl_s * 1000)), 60000)
 
 
 @given(
@@ -65,7 +106,7 @@ def test_what_the_pi_sends_the_firmware_reads_back(a, b):
 )
 def test_the_firmware_takes_signs_and_runs_of_spaces(a, b, plus, gap):
     first = f"+{a}" if plus and a >= 0 else str(a)
-    assert parse_command(f"M{' ' * gap}{first}{' ' * gap}{b}".encode()) == ("M", (a, b))
+    assert parse_command(f"M{' ' * gap}{first}{' ' * gap}{b}".encode()) == ("M", (a, b, None))
 
 
 def test_the_firmware_ignores_a_cr_before_the_lf():
@@ -87,7 +128,13 @@ def test_the_firmware_refuses_more_than_full_speed(value):
         (b"", "syntax"),
         (b"M", "syntax"),
         (b"M 1", "syntax"),
-        (b"M 1 2 3", "syntax"),
+        (b"M 1 2 3 4", "syntax"),
+        (b"M 1 2 0", "range"),
+        (b"M 1 2 60001", "range"),
+        (b"M 1 2 -5", "syntax"),
+        (b"M 1 2 +5", "syntax"),
+        (b"M 1 2 100000", "syntax"),
+        (b"E 1", "syntax"),
         (b"M 1_0 2", "syntax"),
         (b"M \xd9\xa1 2", "syntax"),
         (b"M 0.5 0.5", "syntax"),
@@ -112,8 +159,13 @@ def test_the_firmware_parser_never_fails_any_other_way(line):
     except CommandError as exc:
         assert reason(exc) in {"syntax", "range", "unknown"}
     else:
-        assert verb in {"M", "S", "H", "V"}
-        assert all(-1000 <= arg <= 1000 for arg in args)
+        assert verb in {"M", "S", "H", "V", "E"}
+        if verb == "M":
+            a, b, ttl = args
+            assert -1000 <= a <= 1000 and -1000 <= b <= 1000
+            assert ttl is None or 1 <= ttl <= 60000
+        else:
+            assert args == ()
 
 
 @given(st.binary(max_size=40))
@@ -225,13 +277,73 @@ def load(controller: SimulatedController, **options: object) -> drivers.MotorDri
 
 
 def test_the_heartbeat_keeps_the_watchdog_from_stopping_a_driving_robot(tmp_path):
-    controller = SimulatedController(tmp_path / "ttyACM0", watchdog_s=2.0)
+    controller = SimulatedController(tmp_path / "ttyACM0", watchdog_s=0.5)
     motors = load(controller, heartbeat_ms=50)
-    try:
+
+    async def body() -> None:
         motors.drive(0.5, 0.5)
-        assert controller.wait_until(lambda c: c.commands().count(b"H") >= 10, PATIENCE_S)
+        assert await until(lambda: controller.commands().count(b"H") >= 20)  # 1 s and more
         assert controller.outputs == (0.5, 0.5)
         assert controller.watchdog_trips == 0
+
+    try:
+        on_a_loop(motors, body)
+    finally:
+        motors.close()
+        controller.close()
+
+
+def test_a_blocked_loop_sends_no_heartbeat_and_the_controller_stops_the_wheels(tmp_path):
+    controller = SimulatedController(tmp_path / "ttyACM0", watchdog_s=0.3)
+    motors = load(controller, heartbeat_ms=50)
+
+    async def body() -> None:
+        motors.drive(0.5, 0.5, ttl_s=30)  # a long TTL: only the watchdog can stop it
+        assert await until(lambda: controller.commands().count(b"H") >= 3)
+        heard = len(controller.received)
+        # A wedged daemon: this call blocks the loop until the controller has acted.
+        assert controller.wait_until(lambda c: c.outputs == (0, 0), PATIENCE_S)
+        assert controller.watchdog_trips == 1
+        assert len(controller.received) == heard  # nothing came while the loop was blocked
+
+    try:
+        on_a_loop(motors, body)
+    finally:
+        motors.close()
+        controller.close()
+
+
+def test_a_command_ends_with_its_ttl_even_while_heartbeats_come(tmp_path):
+    controller = SimulatedController(tmp_path / "ttyACM0", watchdog_s=5.0)
+    motors = load(controller, heartbeat_ms=50)
+
+    async def body() -> None:
+        motors.drive(0.5, -0.5, ttl_s=0.3)
+        assert controller.commands()[-1] == b"M 500 -500 300"
+        assert await until(lambda: controller.outputs == (0, 0))
+        assert controller.ttl_stops == 1 and controller.watchdog_trips == 0
+        heartbeats = controller.commands().count(b"H")
+        assert await until(lambda: controller.commands().count(b"H") > heartbeats)
+
+    try:
+        on_a_loop(motors, body)
+    finally:
+        motors.close()
+        controller.close()
+
+
+def test_a_blocked_loop_stops_a_serial_robot_within_the_commands_ttl(tmp_path):
+    controller = SimulatedController(tmp_path / "ttyACM0", watchdog_s=5.0)
+    motors = load(controller, heartbeat_ms=50)
+
+    async def body() -> None:
+        motors.drive(0.4, 0.4, ttl_s=0.2)
+        # Blocked for far longer than the TTL, and far shorter than the watchdog.
+        assert controller.wait_until(lambda c: c.outputs == (0, 0), PATIENCE_S)
+        assert controller.ttl_stops == 1 and controller.watchdog_trips == 0
+
+    try:
+        on_a_loop(motors, body)
     finally:
         motors.close()
         controller.close()
@@ -240,10 +352,12 @@ def test_the_heartbeat_keeps_the_watchdog_from_stopping_a_driving_robot(tmp_path
 def test_a_killed_driver_falls_silent_and_the_watchdog_stops_the_wheels(tmp_path):
     controller = SimulatedController(tmp_path / "ttyACM0", watchdog_s=1.0)
     script = (
-        "import sys, time, drivers\n"
-        "motors = drivers.load('serial', {'port': sys.argv[1], 'heartbeat_ms': 50})\n"
-        "motors.drive(0.4, 0.4)\n"
-        "time.sleep(60)\n"
+        "import asyncio, sys, drivers\n"
+        "async def main():\n"
+        "    motors = drivers.load('serial', {'port': sys.argv[1], 'heartbeat_ms': 50})\n"
+        "    motors.drive(0.4, 0.4)\n"
+        "    await asyncio.wait_for(motors.keep_alive(), 60)\n"
+        "asyncio.run(main())\n"
     )
     process = subprocess.Popen([sys.executable, "-c", script, str(controller.link)], cwd=ROOT)
     try:
@@ -261,25 +375,33 @@ def test_a_killed_driver_falls_silent_and_the_watchdog_stops_the_wheels(tmp_path
 
 def test_unplugged_then_back_the_driver_reconnects_with_the_wheels_stopped(controller):
     motors = load(controller, heartbeat_ms=50)
-    motors.drive(0.5, 0.5)
-    controller.unplug()
-    assert eventually(lambda: not motors.status()["connected"])  # the heartbeat noticed
-    with pytest.raises(DriverError, match="not connected"):
+
+    async def body() -> None:
         motors.drive(0.5, 0.5)
-    controller.plug_in()
-    assert eventually(lambda: motors.status()["connected"])
-    assert motors.status()["reconnects"] == 1
-    assert controller.outputs == (0, 0)  # not driving again until told to
-    motors.drive(-0.2, 0.2)
-    assert controller.outputs == (-0.2, 0.2)
+        controller.unplug()
+        assert await until(lambda: not motors.status()["connected"])  # the heartbeat noticed
+        with pytest.raises(DriverError, match="not connected"):
+            motors.drive(0.5, 0.5)
+        controller.plug_in()
+        assert await until(lambda: motors.status()["connected"])
+        assert motors.status()["reconnects"] == 1
+        assert controller.outputs == (0, 0)  # not driving again until told to
+        motors.drive(-0.2, 0.2)
+        assert controller.outputs == (-0.2, 0.2)
+
+    on_a_loop(motors, body)
     motors.close()
 
 
 def test_closing_while_unplugged_leaves_the_stop_to_the_watchdog(controller):
     motors = load(controller, heartbeat_ms=50)
-    motors.drive(0.5, 0.5)
-    controller.unplug()
-    assert eventually(lambda: not motors.status()["connected"])
+
+    async def body() -> None:
+        motors.drive(0.5, 0.5)
+        controller.unplug()
+        assert await until(lambda: not motors.status()["connected"])
+
+    on_a_loop(motors, body)
     motors.close()  # nothing to talk to, and nothing turning: no error
     controller.plug_in()
     with pytest.raises(DriverError, match="closed"):
@@ -351,16 +473,79 @@ def test_bad_options_are_named(options, named):
         drivers.load("serial", options)
 
 
-def test_the_driver_speaks_version_2_with_checksums_to_the_firmware(controller):
+def test_the_driver_speaks_version_3_with_checksums_and_ttls_to_the_firmware(controller):
     motors = load(controller)
-    motors.drive(0.25, -0.5)
+    motors.drive(0.25, -0.5, ttl_s=2.5)
     assert controller.received[0] == protocol.line(b"V", checked=True)[:-1]
-    assert controller.received[-1] == protocol.line(b"M 250 -500", checked=True)[:-1]
+    assert controller.received[-1] == protocol.line(b"M 250 -500 2500", checked=True)[:-1]
     assert controller.outputs == (0.25, -0.5)
+    assert motors.status()["protocol"] == 3
     motors.close()
+
+
+def test_a_board_without_encoders_reports_no_travel(controller):
+    motors = load(controller)
+    assert motors.wheel_travel() is None
+    assert b"E" not in controller.commands()
+    motors.close()
+
+
+def test_the_encoders_report_each_wheels_travel_through_the_wiring(tmp_path):
+    # Channel B drives the left wheel, mounted the other way round.
+    controller = SimulatedController(tmp_path / "ttyACM0", encoder_counts_per_s=4000)
+    wiring = {"left": "b", "right": "a", "invert_left": True}
+    motors = load(controller, encoder_counts_per_metre=2000, **wiring)
+    try:
+        assert motors.wheel_travel() == (0.0, 0.0)
+        motors.drive(0.5, 0.25)
+        assert eventually(lambda: controller.counts[0] >= 400)
+        motors.stop()
+        counts = list(controller.counts)
+
+        def settled() -> bool:
+            nonlocal counts
+            counts, before = list(controller.counts), counts
+            return counts == before and motors.wheel_travel() == (
+                -counts[1] / 2000,
+                counts[0] / 2000,
+            )
+
+        assert eventually(settled)
+        left, right = motors.wheel_travel()
+        assert left > right > 0  # both forwards, the left one (told 0.5) twice as far
+    finally:
+        motors.close()
+        controller.close()
+
+
+def test_the_daemon_measures_odometry_from_a_serial_controllers_encoders(tmp_path):
+    controller = SimulatedController(tmp_path / "ttyACM0", encoder_counts_per_s=4000)
+    options = {"port": str(controller.link), "encoder_counts_per_metre": 4000}
+    config = robot_config.load(
+        write_config(tmp_path, MOTOR_DRIVER="serial", MOTOR_OPTIONS={"serial": options}),
+        environ={},
+    )
+    link = RecordingLink()
+    motors = drivers.load("serial", options)
+
+    async def body() -> dict[str, Any]:
+        daemon = Daemon(config, motors, link, estop=EStop(tmp_path / "state"))  # type: ignore[arg-type]
+        daemon.handle(json.dumps({"action": "forward", "speed": 1, "ttl_ms": 5000}).encode())
+        assert await until(lambda: controller.counts[0] >= 1000)  # a quarter of a metre
+        daemon.handle(b'{"action": "stop"}')
+        daemon.report()
+        return link.messages("state")[-1]["odometry"]
+
+    try:
+        odometry = on_a_loop(motors, body)
+    finally:
+        motors.close()
+        controller.close()
+    assert odometry["source"] == "measured"
+    assert odometry["x"] >= 0.25
 
 
 def test_probe_names_the_firmware_without_driving(controller):
     found = drivers.board("serial").probe({"port": str(controller.link)})
-    assert found == f"telepresence-pico 1.0 (protocol 2) on {controller.link}"
+    assert found == f"telepresence-pico 1.1 (protocol 3) on {controller.link}"
     assert controller.commands() == [b"V"]

@@ -50,8 +50,10 @@ class RecordingDriver(drivers.MotorDriver):
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, float, float, float]] = []  # (kind, left, right, loop time)
+        self.ttl_s: float | None = None  # the time to live of the last drive
 
-    def drive(self, left: float, right: float) -> None:
+    def drive(self, left: float, right: float, ttl_s: float | None = None) -> None:
+        self.ttl_s = ttl_s
         self.calls.append(("drive", left, right, _loop_time()))
 
     def stop(self) -> None:
@@ -75,7 +77,7 @@ class FailingDriver(drivers.MotorDriver):
     def __init__(self) -> None:
         self.stop_calls = 0
 
-    def drive(self, left: float, right: float) -> None:
+    def drive(self, left: float, right: float, ttl_s: float | None = None) -> None:
         raise drivers.DriverError("the board stopped answering")
 
     def stop(self) -> None:
