@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robot.freshness import FreshnessGate, StaleCommand, kernel_clock_synced
+from robot.freshness import DRIFT_ALLOWANCE, FreshnessGate, StaleCommand, kernel_clock_synced
 from robot.protocol import MAX_CLOCK_SKEW_MS, Command
 from tests.unit.conftest import PROPERTY, SyncedClock, ttls
 
@@ -58,9 +60,11 @@ def test_an_unsynced_clock_judges_receive_stamps_by_their_delivery_time(
         cloud_ms += 1000
         clocks.monotonic = cloud_ms - NOW_MS + 5_000 + delay
         gate.check(Command("forward", received_ts=cloud_ms), max(ttl, 400))
-    # One delayed by more than its TTL beyond the fastest delivery seen is refused.
+    # One delayed by more than its TTL beyond the fastest delivery seen is refused, also
+    # beyond the drift the gate allows for since that delivery (a millisecond per 10 s).
     cloud_ms += 1000
-    clocks.monotonic = cloud_ms - NOW_MS + 5_000 + min(delays) + ttl + 1 + late
+    delivered = cloud_ms - NOW_MS + 5_000 + min(delays) + ttl + late
+    clocks.monotonic = delivered + 1 + math.ceil(delivered * DRIFT_ALLOWANCE * 1.01)
     with pytest.raises(StaleCommand, match="not synchronised"):
         gate.check(Command("forward", received_ts=cloud_ms), ttl)
 
