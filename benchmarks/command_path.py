@@ -1,6 +1,11 @@
 """MQTT command -> wheels: our daemon beside the AWS sample's scripts/main.py, one broker.
 
     .venv/bin/python benchmarks/command_path.py --aws-sample PATH
+    .venv/bin/python benchmarks/command_path.py --stages
+
+With ``--stages``, only our daemon runs, with stamps along its command path
+(benchmarks/standin/stages.py): where the time goes from publishing to the motor call and
+what the daemon still does after it, per stage, p50 and p99.
 
 PATH is a checkout of aws-samples/aws-serverless-telepresence-robot (or its scripts/main.py);
 it is run as it is. Both robots run in turn on the same local mosquitto (mutual TLS), with
@@ -29,6 +34,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import itertools
 
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.iot_core import Broker
@@ -168,6 +175,86 @@ class Bench:
         return (cpu_seconds(pid) - before) / seconds * 100
 
 
+class Stages:
+    """The stamps our daemon's command path sends (benchmarks/standin/stages.py)."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.socket.settimeout(30)
+
+    def next(self) -> dict[str, float]:
+        return json.loads(self.socket.recv(4096))
+
+    def drain(self) -> None:
+        self.socket.setblocking(False)
+        try:
+            while True:
+                self.socket.recv(4096)
+        except BlockingIOError:
+            pass
+        finally:
+            self.socket.settimeout(30)
+
+
+def stage_breakdown(bench: Bench, stages: Stages, count: int) -> dict[str, list[float]]:
+    """ms spent in each stage of ``count`` sparse commands, in the order they happen."""
+    spent: dict[str, list[float]] = {}
+    for i in range(count):
+        stages.drain()
+        sent = bench.send({"action": "forward" if i % 2 == 0 else "stop"})
+        motor = bench.wheels.first_after(sent)[0]
+        stamps = {"published": sent, **stages.next(), "first motor call": motor}
+        ordered = sorted(stamps.items(), key=lambda item: item[1])
+        for (before, at_before), (after, at_after) in itertools.pairwise(ordered):
+            spent.setdefault(f"{before} -> {after}", []).append((at_after - at_before) * 1000)
+        time.sleep(0.3)
+        bench.wheels.quiet(0.05)
+    return spent
+
+
+def run_stages(count: int) -> None:
+    wheels, stages = Wheels(), Stages()
+    with tempfile.TemporaryDirectory() as temp:
+        work = Path(temp)
+        certs = make_certs(work / "certs", THING)
+        env = {
+            **{k: v for k, v in os.environ.items() if k != "MOTOR_DRIVER"},
+            "PYTHONPATH": os.pathsep.join([str(STANDIN), str(ROOT)]),
+            "STANDIN_REPORT_PORT": str(wheels.port),
+            "STANDIN_STAGES_PORT": str(stages.port),
+        }
+        with Broker(work / "broker", certs, THING) as broker:
+            config = write_our_config(work, broker, certs)
+            with connected(broker, certs.publisher) as publisher:
+                bench = Bench(publisher, wheels)
+                with running(our_robot(config), ROOT, env, work / "robot.log"):
+                    bench.ready(work / "robot.log")
+                    spent = stage_breakdown(bench, stages, count)
+    print(f"our daemon's command path, {count} sparse commands (ms, in the order they happen):")
+    print(f"  {'stage':<52} {'p50':>8} {'p99':>8}")
+    # Stages in the order of their median start; the rarer orders show up as extra rows.
+    for stage, values in sorted(spent.items(), key=lambda item: -len(item[1])):
+        share = "" if len(values) == count else f"   ({len(values)} of {count})"
+        p50, p99 = percentile(values, 50), percentile(values, 99)
+        print(f"  {stage:<52} {p50:>8.3f} {p99:>8.3f}{share}")
+
+
+def write_our_config(work: Path, broker: Broker, certs: SimCerts) -> Path:
+    """Our daemon's config.json: the Explorer HAT board (the stand-in), default limits."""
+    config = robot_config(THING, broker.port, certs)
+    config.update({"MOTOR_DRIVER": "explorerhat", "STATE_DIR": str(work / "state")})
+    config["TELEMETRY_INTERVAL_MS"] = 1000
+    path = work / "config.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def our_robot(config: Path) -> list[str]:
+    return [sys.executable, "-m", "robot.cli", "run", "--config", str(config)]
+
+
 def sample_folder(work: Path, certs: SimCerts, main_py: Path) -> Path:
     """The sample's working folder as its README sets it up: config.json and certs/."""
     folder = work / "aws-sample"
@@ -193,9 +280,15 @@ def row(name: str, ours: str, sample: str, target: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--aws-sample", type=Path, required=True, help="its checkout or main.py")
+    parser.add_argument("--aws-sample", type=Path, help="its checkout or main.py")
+    parser.add_argument("--stages", action="store_true", help="our command path, per stage")
     parser.add_argument("--count", type=int, default=100, help="sparse commands per robot")
     args = parser.parse_args()
+    if args.stages:
+        run_stages(args.count)
+        return
+    if args.aws_sample is None:
+        parser.error("--aws-sample PATH is needed to run beside the AWS sample")
     main_py = args.aws_sample
     if main_py.is_dir():
         main_py = main_py / "scripts" / "main.py"
@@ -212,18 +305,7 @@ def main() -> None:
             "STANDIN_REPORT_PORT": str(wheels.port),
         }
         with Broker(work / "broker", certs, THING) as broker:
-            ours_config = robot_config(THING, broker.port, certs)
-            ours_config.update({"MOTOR_DRIVER": "explorerhat", "STATE_DIR": str(work / "state")})
-            ours_config["TELEMETRY_INTERVAL_MS"] = 1000
-            (work / "config.json").write_text(json.dumps(ours_config))
-            robot = [
-                sys.executable,
-                "-m",
-                "robot.cli",
-                "run",
-                "--config",
-                str(work / "config.json"),
-            ]
+            robot = our_robot(write_our_config(work, broker, certs))
             sample = [sys.executable, "main.py"]
             sample_env = {**env, "STANDIN_BROKER_PORT": str(broker.port)}
             results: dict[str, dict[str, object]] = {}

@@ -15,3 +15,6 @@ if "STANDIN_BROKER_PORT" in os.environ:
         return _configure_endpoint(self, host, int(os.environ["STANDIN_BROKER_PORT"]))
 
     AWSIoTMQTTClient.configureEndpoint = _local_endpoint
+
+if "STANDIN_STAGES_PORT" in os.environ:
+    import stages  # noqa: F401 (stamps our daemon's command path)
