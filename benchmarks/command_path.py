@@ -219,12 +219,7 @@ def run_stages(count: int) -> None:
     with tempfile.TemporaryDirectory() as temp:
         work = Path(temp)
         certs = make_certs(work / "certs", THING)
-        env = {
-            **{k: v for k, v in os.environ.items() if k != "MOTOR_DRIVER"},
-            "PYTHONPATH": os.pathsep.join([str(STANDIN), str(ROOT)]),
-            "STANDIN_REPORT_PORT": str(wheels.port),
-            "STANDIN_STAGES_PORT": str(stages.port),
-        }
+        env = standin_env(wheels, STANDIN_STAGES_PORT=str(stages.port))
         with Broker(work / "broker", certs, THING) as broker:
             config = write_our_config(work, broker, certs)
             with connected(broker, certs.publisher) as publisher:
@@ -239,6 +234,16 @@ def run_stages(count: int) -> None:
         share = "" if len(values) == count else f"   ({len(values)} of {count})"
         p50, p99 = percentile(values, 50), percentile(values, 99)
         print(f"  {stage:<52} {p50:>8.3f} {p99:>8.3f}{share}")
+
+
+def standin_env(wheels: Wheels, **extra: str) -> dict[str, str]:
+    """The environment of a robot process whose explorerhat is the instrumented stand-in."""
+    return {
+        **{k: v for k, v in os.environ.items() if k != "MOTOR_DRIVER"},
+        "PYTHONPATH": os.pathsep.join([str(STANDIN), str(ROOT)]),
+        "STANDIN_REPORT_PORT": str(wheels.port),
+        **extra,
+    }
 
 
 def write_our_config(work: Path, broker: Broker, certs: SimCerts) -> Path:
@@ -299,11 +304,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temp:
         work = Path(temp)
         certs = make_certs(work / "certs", THING)
-        env = {
-            **{k: v for k, v in os.environ.items() if k != "MOTOR_DRIVER"},
-            "PYTHONPATH": os.pathsep.join([str(STANDIN), str(ROOT)]),
-            "STANDIN_REPORT_PORT": str(wheels.port),
-        }
+        env = standin_env(wheels)
         with Broker(work / "broker", certs, THING) as broker:
             robot = our_robot(write_our_config(work, broker, certs))
             sample = [sys.executable, "main.py"]

@@ -5,6 +5,7 @@ checked against each other."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -12,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -276,77 +277,72 @@ def load(controller: SimulatedController, **options: object) -> drivers.MotorDri
     return drivers.load("serial", {"port": str(controller.link), **options})
 
 
-def test_the_heartbeat_keeps_the_watchdog_from_stopping_a_driving_robot(tmp_path):
-    controller = SimulatedController(tmp_path / "ttyACM0", watchdog_s=0.5)
+@contextlib.contextmanager
+def heartbeating(
+    tmp_path: Path, watchdog_s: float
+) -> Iterator[tuple[SimulatedController, drivers.MotorDriver]]:
+    """A controller whose watchdog fires after ``watchdog_s``, and a driver sending a
+    heartbeat every 50 ms (while its keep_alive runs); both closed afterwards."""
+    controller = SimulatedController(tmp_path / "ttyACM0", watchdog_s=watchdog_s)
     motors = load(controller, heartbeat_ms=50)
-
-    async def body() -> None:
-        motors.drive(0.5, 0.5)
-        assert await until(lambda: controller.commands().count(b"H") >= 20)  # 1 s and more
-        assert controller.outputs == (0.5, 0.5)
-        assert controller.watchdog_trips == 0
-
     try:
-        on_a_loop(motors, body)
+        yield controller, motors
     finally:
         motors.close()
         controller.close()
+
+
+def test_the_heartbeat_keeps_the_watchdog_from_stopping_a_driving_robot(tmp_path):
+    with heartbeating(tmp_path, watchdog_s=0.5) as (controller, motors):
+
+        async def body() -> None:
+            motors.drive(0.5, 0.5)
+            assert await until(lambda: controller.commands().count(b"H") >= 20)  # 1 s and more
+            assert controller.outputs == (0.5, 0.5)
+            assert controller.watchdog_trips == 0
+
+        on_a_loop(motors, body)
 
 
 def test_a_blocked_loop_sends_no_heartbeat_and_the_controller_stops_the_wheels(tmp_path):
-    controller = SimulatedController(tmp_path / "ttyACM0", watchdog_s=0.3)
-    motors = load(controller, heartbeat_ms=50)
+    with heartbeating(tmp_path, watchdog_s=0.3) as (controller, motors):
 
-    async def body() -> None:
-        motors.drive(0.5, 0.5, ttl_s=30)  # a long TTL: only the watchdog can stop it
-        assert await until(lambda: controller.commands().count(b"H") >= 3)
-        heard = len(controller.received)
-        # A wedged daemon: this call blocks the loop until the controller has acted.
-        assert controller.wait_until(lambda c: c.outputs == (0, 0), PATIENCE_S)
-        assert controller.watchdog_trips == 1
-        assert len(controller.received) == heard  # nothing came while the loop was blocked
+        async def body() -> None:
+            motors.drive(0.5, 0.5, ttl_s=30)  # a long TTL: only the watchdog can stop it
+            assert await until(lambda: controller.commands().count(b"H") >= 3)
+            heard = len(controller.received)
+            # A wedged daemon: this call blocks the loop until the controller has acted.
+            assert controller.wait_until(lambda c: c.outputs == (0, 0), PATIENCE_S)
+            assert controller.watchdog_trips == 1
+            assert len(controller.received) == heard  # nothing came while the loop was blocked
 
-    try:
         on_a_loop(motors, body)
-    finally:
-        motors.close()
-        controller.close()
 
 
 def test_a_command_ends_with_its_ttl_even_while_heartbeats_come(tmp_path):
-    controller = SimulatedController(tmp_path / "ttyACM0", watchdog_s=5.0)
-    motors = load(controller, heartbeat_ms=50)
+    with heartbeating(tmp_path, watchdog_s=5.0) as (controller, motors):
 
-    async def body() -> None:
-        motors.drive(0.5, -0.5, ttl_s=0.3)
-        assert controller.commands()[-1] == b"M 500 -500 300"
-        assert await until(lambda: controller.outputs == (0, 0))
-        assert controller.ttl_stops == 1 and controller.watchdog_trips == 0
-        heartbeats = controller.commands().count(b"H")
-        assert await until(lambda: controller.commands().count(b"H") > heartbeats)
+        async def body() -> None:
+            motors.drive(0.5, -0.5, ttl_s=0.3)
+            assert controller.commands()[-1] == b"M 500 -500 300"
+            assert await until(lambda: controller.outputs == (0, 0))
+            assert controller.ttl_stops == 1 and controller.watchdog_trips == 0
+            heartbeats = controller.commands().count(b"H")
+            assert await until(lambda: controller.commands().count(b"H") > heartbeats)
 
-    try:
         on_a_loop(motors, body)
-    finally:
-        motors.close()
-        controller.close()
 
 
 def test_a_blocked_loop_stops_a_serial_robot_within_the_commands_ttl(tmp_path):
-    controller = SimulatedController(tmp_path / "ttyACM0", watchdog_s=5.0)
-    motors = load(controller, heartbeat_ms=50)
+    with heartbeating(tmp_path, watchdog_s=5.0) as (controller, motors):
 
-    async def body() -> None:
-        motors.drive(0.4, 0.4, ttl_s=0.2)
-        # Blocked for far longer than the TTL, and far shorter than the watchdog.
-        assert controller.wait_until(lambda c: c.outputs == (0, 0), PATIENCE_S)
-        assert controller.ttl_stops == 1 and controller.watchdog_trips == 0
+        async def body() -> None:
+            motors.drive(0.4, 0.4, ttl_s=0.2)
+            # Blocked for far longer than the TTL, and far shorter than the watchdog.
+            assert controller.wait_until(lambda c: c.outputs == (0, 0), PATIENCE_S)
+            assert controller.ttl_stops == 1 and controller.watchdog_trips == 0
 
-    try:
         on_a_loop(motors, body)
-    finally:
-        motors.close()
-        controller.close()
 
 
 def test_a_killed_driver_falls_silent_and_the_watchdog_stops_the_wheels(tmp_path):
