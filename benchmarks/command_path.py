@@ -209,6 +209,9 @@ def stage_breakdown(bench: Bench, stages: Stages, count: int) -> dict[str, list[
         ordered = sorted(stamps.items(), key=lambda item: item[1])
         for (before, at_before), (after, at_after) in itertools.pairwise(ordered):
             spent.setdefault(f"{before} -> {after}", []).append((at_after - at_before) * 1000)
+        for start in ("published", "sdk callback"):  # the sums that matter
+            total = f"total: {start} -> first motor call"
+            spent.setdefault(total, []).append((motor - stamps[start]) * 1000)
         time.sleep(0.3)
         bench.wheels.quiet(0.05)
     return spent
