@@ -43,11 +43,13 @@ class SimulatedController:
         watchdog_s: float = 0.5,
         boot_s: float = 0.0,
         encoder_counts_per_s: float | None = None,
+        constants: dict[str, Any] | None = None,
     ) -> None:
         self.link = Path(link)
         self.watchdog_s = watchdog_s
         self.boot_s = boot_s
         self.encoder_counts_per_s = encoder_counts_per_s
+        self.constants = constants or {}  # main.py's constants to replace, e.g. PROTOCOL
         self.counts = [0, 0]  # whole encoder counts each wheel turned since power-up
         self.plugged_in = False
         self._changed = threading.Condition()
@@ -128,6 +130,7 @@ class SimulatedController:
             "FAULT_PIN": FAULT_PIN,
             "ENCODER_PINS": ENCODER_PINS if self.encoder_counts_per_s else None,
             "WATCHDOG_MS": round(self.watchdog_s * 1000),
+            **self.constants,
         }
         self.counts = [0, 0]
         self._firmware = load_firmware(FIRMWARE, self._pico, settings)

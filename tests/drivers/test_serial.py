@@ -462,6 +462,8 @@ def test_the_channels_can_be_swapped_and_inverted(controller):
         ({"heartbeat_ms": 10}, "heartbeat_ms = 10: must be from 20 to 5000"),
         ({"reply_timeout_ms": 0.5}, "reply_timeout_ms = 0.5: must be int"),
         ({"port": 0}, "port = 0: must be str"),
+        ({"encoder_counts_per_metre": 0}, "encoder_counts_per_metre = 0: must be above 0"),
+        ({"encoder_counts_per_metre": "many"}, "encoder_counts_per_metre = 'many': must be int"),
     ],
 )
 def test_bad_options_are_named(options, named):
@@ -477,6 +479,21 @@ def test_the_driver_speaks_version_3_with_checksums_and_ttls_to_the_firmware(con
     assert controller.outputs == (0.25, -0.5)
     assert motors.status()["protocol"] == 3
     motors.close()
+
+
+def test_a_version_2_controller_gets_no_ttl_and_cannot_report_encoders(tmp_path):
+    # The firmware answering V as version 2 stands in for an older controller.
+    controller = SimulatedController(tmp_path / "ttyACM0", constants={"PROTOCOL": 2})
+    try:
+        motors = load(controller)
+        motors.drive(0.25, -0.5, ttl_s=2.5)
+        assert controller.commands()[-1] == b"M 250 -500"
+        assert motors.status()["protocol"] == 2
+        motors.close()
+        with pytest.raises(DriverError, match="speaks protocol version 2, without encoder"):
+            load(controller, encoder_counts_per_metre=1000)
+    finally:
+        controller.close()
 
 
 def test_a_board_without_encoders_reports_no_travel(controller):
