@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -41,7 +42,7 @@ async def test_a_crash_loop_backs_off_doubling_then_reports_failed(watcher: Watc
     assert failed["last_error"] == "exited with code 3"
     assert failed["restarts"] == FAST.failed_after - 1
     assert [s["state"] for s in watcher.history][-1] == "off"
-    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     # Each wait is at least its backoff: 0.05, 0.1, 0.2, then capped at 0.2.
     for failures, gap in enumerate(gaps, start=1):
         assert gap >= FAST.backoff(failures) * 0.9
