@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import botocore.exceptions
 import botocore.session
@@ -228,7 +229,9 @@ def presign_connect_url(
     params = {"X-Amz-ChannelARN": channel_arn}
     if client_id is not None:
         params["X-Amz-ClientId"] = client_id
-    request = AWSRequest(method="GET", url=endpoint, params=params)
+    # AWS's endpoints have no path; the signature covers "/", so the URL says it too.
+    url = endpoint if urlsplit(endpoint).path else endpoint + "/"
+    request = AWSRequest(method="GET", url=url, params=params)
     SigV4QueryAuth(credentials, SERVICE, region, expires=expires).add_auth(request)
     return request.url
 

@@ -25,6 +25,7 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "publish": ("cloud/access.py", "cloud/publish", "robot/protocol.py"),
     "authorizer": ("cloud/access.py", "cloud/authorizer"),
     "endpoints": ("cloud/endpoints",),
+    "viewer": ("cloud/access.py", "cloud/api.py", "cloud/viewer"),
 }
 # Functions that need the `cloud` extra's libraries besides boto3 (which the runtime has).
 NEEDS_REQUIREMENTS = {"authorizer"}

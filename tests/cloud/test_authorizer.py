@@ -30,7 +30,8 @@ from tests.cloud.conftest import (
 REQUESTS = [
     ("POST", "publish"), ("POST", "robots/r1/publish"), ("POST", "robots/r2/publish"),
     ("POST", "robots/zed/publish"), ("GET", "publish"), ("DELETE", "robots/r1/publish"),
-    ("POST", "admin/keys"), ("GET", "robots"),
+    ("POST", "admin/keys"), ("GET", "robots"), ("POST", "viewer"), ("POST", "robots/r1/viewer"),
+    ("POST", "robots/r2/viewer"), ("GET", "viewer"),
 ]
 
 
@@ -38,12 +39,16 @@ def expected(scopes: set[str], robots: set[str] | None, method: str, path: str) 
     """The rules, restated independently of cloud.authorizer.policy."""
     if "robot:admin" in scopes and robots is None:
         return True
-    if not scopes & {"robot:drive", "robot:admin"} or method != "POST":
-        return False
     parts = path.split("/")
-    if parts == ["publish"]:
+    if method != "POST" or parts[-1] not in ("publish", "viewer"):
+        return False
+    # Watching needs robot:view, robot:drive or robot:admin; driving one of the last two.
+    needed = {"robot:drive", "robot:admin"} | ({"robot:view"} if parts[-1] == "viewer" else set())
+    if not scopes & needed:
+        return False
+    if len(parts) == 1:
         return robots is None or ROBOT in robots
-    if len(parts) == 3 and parts[0] == "robots" and parts[2] == "publish":
+    if len(parts) == 3 and parts[0] == "robots":
         return robots is None or parts[1] in robots
     return False
 
@@ -61,7 +66,8 @@ def test_each_algorithm_with_a_pem_key(configure_authorizer, keys, make_token, a
     assert answer["context"] == {"sub": "alice", "scopes": "robot:drive", "robots": "*"}
     assert answer["policyDocument"]["Statement"] == [{
         "Action": "execute-api:Invoke", "Effect": "Allow",
-        "Resource": [ARN_PREFIX + "POST/publish", ARN_PREFIX + "POST/robots/*/publish"]}]
+        "Resource": [ARN_PREFIX + "POST/publish", ARN_PREFIX + "POST/robots/*/publish",
+                     ARN_PREFIX + "POST/viewer", ARN_PREFIX + "POST/robots/*/viewer"]}]
 
 
 def test_the_one_line_public_key_form_is_accepted(configure_authorizer, keys, make_token):
@@ -83,6 +89,9 @@ def test_the_one_line_public_key_form_is_accepted(configure_authorizer, keys, ma
     ({"scope": None, "scp": ["robot:drive", "email"]}, ["r1"]),
     ({"scope": None, "scp": ["robot:admin"]}, None),
     ({"scope": None}, None),
+    ({"scope": "robot:view"}, None),
+    ({"scope": "robot:view"}, ["r2"]),
+    ({"scope": "robot:view robot:drive"}, ["r1"]),
 ])
 def test_policy_allows_exactly_what_the_scopes_allow(authorizer, make_token, scope_claims,
                                                      robots):
@@ -96,7 +105,8 @@ def test_policy_allows_exactly_what_the_scopes_allow(authorizer, make_token, sco
 
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(scopes=st.sets(st.sampled_from(["robot:drive", "robot:admin", "robot:read", "email"])),
+@given(scopes=st.sets(st.sampled_from(["robot:view", "robot:drive", "robot:admin", "robot:read",
+                                       "email"])),
        robots=st.none() | st.sets(st.sampled_from(["r1", "r2", "zed", "other"]), max_size=3),
        as_scp=st.booleans())
 def test_policy_matches_the_rules_for_any_grant(authorizer, make_token, scopes, robots, as_scp):
@@ -106,7 +116,7 @@ def test_policy_matches_the_rules_for_any_grant(authorizer, make_token, scopes, 
     assert allowed_requests(answer) == {(m, p) for m, p in REQUESTS
                                         if expected(scopes, robots, m, p)}
     statements = answer["policyDocument"]["Statement"]
-    if not scopes & {"robot:drive", "robot:admin"} or robots == set():
+    if not scopes & {"robot:view", "robot:drive", "robot:admin"} or robots == set():
         assert statements == [{"Action": "execute-api:Invoke", "Effect": "Deny",
                                "Resource": ARN_PREFIX + "*"}]
 
@@ -117,8 +127,9 @@ def test_the_policy_covers_every_route_not_just_the_requested_one(authorizer, ma
     first = authorize(authorizer, token, route="POST/robots/r2/publish")
     second = authorize(authorizer, token, route="POST/publish")
     assert first == second
-    assert allowed_requests(first) == {("POST", "publish"), ("POST", "robots/r1/publish"),
-                                       ("POST", "robots/r2/publish")}
+    assert allowed_requests(first) == {
+        ("POST", "publish"), ("POST", "robots/r1/publish"), ("POST", "robots/r2/publish"),
+        ("POST", "viewer"), ("POST", "robots/r1/viewer"), ("POST", "robots/r2/viewer")}
 
 
 @pytest.mark.parametrize(("field", "offset", "allowed"), [

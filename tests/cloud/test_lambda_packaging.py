@@ -133,6 +133,35 @@ def test_the_endpoints_resource_runs_from_its_folder(tmp_path, loopback):
     assert set(body["Data"]) == {"DataEndpoint", "CredentialEndpoint"}
 
 
+def test_the_viewer_runs_from_its_folder(tmp_path, loopback):
+    artifact = build("viewer", tmp_path / "viewer")
+    assert files_in(artifact) == {"cloud/__init__.py", "cloud/access.py", "cloud/api.py",
+                                  "cloud/viewer/__init__.py", "cloud/viewer/app.py"}
+    libraries = library_dir(tmp_path, RUNTIME_LIBRARIES)
+    arn = "arn:aws:kinesisvideo:eu-west-1:123456789012:channel/r9/1"
+    # One answer serves the three KVS calls: each reads only its own fields.
+    loopback.reply = (200, {
+        "ChannelInfo": {"ChannelARN": arn, "ChannelName": "r9"},
+        "ResourceEndpointList": [{"Protocol": "WSS", "ResourceEndpoint": "wss://v.example"},
+                                 {"Protocol": "HTTPS", "ResourceEndpoint": loopback.url}],
+        "IceServerList": [{"Uris": ["turn:t.example"], "Username": "u", "Password": "p"}]})
+    event = {"pathParameters": {"name": "r9"},
+             "requestContext": {"authorizer": {"sub": "a", "scopes": "robot:view",
+                                               "robots": "*"}}}
+    out = invoke(artifact, libraries, "cloud.viewer.app", event,
+                 {"AWS_ENDPOINT_URL_KINESIS_VIDEO": loopback.url, "ROBOT_NAME": "r1"})
+    assert out["result"]["statusCode"] == 200, out["result"]
+    body = json.loads(out["result"]["body"])
+    assert body["channelArn"] == arn and body["signalingUrl"].startswith("wss://v.example/?")
+    assert body["iceServers"] == [
+        {"urls": "stun:stun.kinesisvideo.eu-west-1.amazonaws.com:443"},
+        {"urls": ["turn:t.example"], "username": "u", "credential": "p"}]
+    assert [r.path for r in loopback.requests] == [
+        "/describeSignalingChannel", "/getSignalingChannelEndpoint", "/v1/get-ice-server-config"]
+    for name, file in out["modules"].items():
+        assert file.startswith(str(artifact)), (name, file)
+
+
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_the_makefile_target_sam_runs_builds_the_same_folder(tmp_path):
     # sam build runs `make build-<LogicalId>` from the project root with ARTIFACTS_DIR set.
