@@ -18,7 +18,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -298,12 +298,12 @@ def _parse_timestamp(timestamp: str) -> datetime.datetime:
 
 def query_pairs(raw_query: str) -> list[tuple[str, str]]:
     """The decoded parameters of a query string. The signature covers them re-encoded the
-    SigV4 way, as AWS computes it, so a client's choice of escaping does not matter (and a
-    ``+`` stays a plus: in SigV4 a space is always ``%20``)."""
+    SigV4 way, as AWS computes it, so a client's choice of escaping does not matter; a raw
+    ``+`` is a space, as on AWS (a session token's ``+`` must be sent as ``%2B``)."""
     pairs = []
     for pair in filter(None, raw_query.split("&")):
         key, _, value = pair.partition("=")
-        pairs.append((unquote(key), unquote(value)))
+        pairs.append((unquote_plus(key), unquote_plus(value)))
     return pairs
 
 
