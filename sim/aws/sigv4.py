@@ -164,15 +164,10 @@ def verify_request(
     ):
         raise _mismatch()
     signed = {name: (host if name == "host" else lower[name]) for name in signed_names}
-    request = AWSRequest(
-        method=method,
-        url=f"http://{host}{path}",
-        headers=signed,
-        data=body,
-        params=query_pairs(raw_query),
+    request = AWSRequest(method, f"http://{host}{path}", signed, body, query_pairs(raw_query))
+    return _verified(
+        request, credentials, service, region, timestamp, match["signed"], match["signature"]
     )
-    _compare(request, credentials, service, region, timestamp, match["signed"], match["signature"])
-    return Verified(credentials.principal, region, credentials.grants)
 
 
 def verify_presigned(
@@ -225,14 +220,13 @@ def verify_presigned(
     if params["X-Amz-SignedHeaders"] != "host":
         raise _mismatch()
     unsigned = [(key, value) for key, value in pairs if key != "X-Amz-Signature"]
-    request = AWSRequest(
-        method=method, url=f"http://{host}{path}", headers={"host": host}, params=unsigned
+    request = AWSRequest(method, f"http://{host}{path}", {"host": host}, params=unsigned)
+    return _verified(
+        request, credentials, service, region, timestamp, "host", params["X-Amz-Signature"]
     )
-    _compare(request, credentials, service, region, timestamp, "host", params["X-Amz-Signature"])
-    return Verified(credentials.principal, region, credentials.grants)
 
 
-def _compare(
+def _verified(
     request: AWSRequest,
     credentials: IssuedCredentials,
     service: str,
@@ -240,7 +234,8 @@ def _compare(
     timestamp: str,
     signed_headers: str,
     signature: str,
-) -> None:
+) -> Verified:
+    """Who signed ``request``, if ``signature`` is what botocore's signer computes for it."""
     signer = SigV4Auth(
         ReadOnlyCredentials(
             credentials.access_key_id, credentials.secret_access_key, credentials.session_token
@@ -256,6 +251,7 @@ def _compare(
     )
     if not hmac.compare_digest(expected, signature):
         raise _mismatch()
+    return Verified(credentials.principal, region, credentials.grants)
 
 
 def _check_scope(

@@ -41,8 +41,12 @@ def payload(value: dict) -> str:
     return base64.b64encode(json.dumps(value).encode()).decode()
 
 
-def error_code(raised: pytest.ExceptionInfo) -> str:
-    return raised.value.response["Error"]["Code"]
+def refusal(call, **params) -> tuple[str, int]:
+    """The error code and HTTP status the service refuses ``call(**params)`` with."""
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        call(**params)
+    response = raised.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 # ---- control plane --------------------------------------------------------------------
@@ -67,19 +71,22 @@ def test_the_control_plane_answers_as_kvs_does(kvs):
 
 def test_an_unknown_channel_is_not_found(kvs):
     kinesisvideo = client("kinesisvideo", kvs.url, VIEWER_KEYS)
-    with pytest.raises(botocore.exceptions.ClientError) as raised:
-        kinesisvideo.describe_signaling_channel(ChannelName="nobody")
-    assert error_code(raised) == "ResourceNotFoundException"
+    assert (
+        refusal(kinesisvideo.describe_signaling_channel, ChannelName="nobody")[0]
+        == "ResourceNotFoundException"
+    )
 
 
 def test_a_robot_creates_its_own_channel_only(kvs, store):
     kinesisvideo = client("kinesisvideo", kvs.url, ROBOT_KEYS)
-    with pytest.raises(botocore.exceptions.ClientError) as raised:
-        kinesisvideo.create_signaling_channel(ChannelName="r3")
-    assert error_code(raised) == "AccessDeniedException"
-    with pytest.raises(botocore.exceptions.ClientError) as raised:
-        kinesisvideo.create_signaling_channel(ChannelName=ROBOT)
-    assert error_code(raised) == "ResourceInUseException"
+    assert (
+        refusal(kinesisvideo.create_signaling_channel, ChannelName="r3")[0]
+        == "AccessDeniedException"
+    )
+    assert (
+        refusal(kinesisvideo.create_signaling_channel, ChannelName=ROBOT)[0]
+        == "ResourceInUseException"
+    )
 
 
 @pytest.mark.parametrize(
@@ -105,10 +112,7 @@ def test_a_robot_creates_its_own_channel_only(kvs, store):
 )
 def test_bad_signatures_are_refused(kvs, credentials, region, code):
     kinesisvideo = client("kinesisvideo", kvs.url, credentials, region)
-    with pytest.raises(botocore.exceptions.ClientError) as raised:
-        kinesisvideo.describe_signaling_channel(ChannelName=ROBOT)
-    assert error_code(raised) == code
-    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert refusal(kinesisvideo.describe_signaling_channel, ChannelName=ROBOT) == (code, 403)
 
 
 def test_a_body_changed_after_signing_is_refused(kvs):
@@ -119,16 +123,18 @@ def test_a_body_changed_after_signing_is_refused(kvs):
         request.headers["Content-Length"] = str(len(request.body))
 
     kinesisvideo.meta.events.register("before-send.kinesis-video.*", swap_body)
-    with pytest.raises(botocore.exceptions.ClientError) as raised:
-        kinesisvideo.describe_signaling_channel(ChannelName=ROBOT)
-    assert error_code(raised) == "InvalidSignatureException"
+    assert (
+        refusal(kinesisvideo.describe_signaling_channel, ChannelName=ROBOT)[0]
+        == "InvalidSignatureException"
+    )
 
 
 def test_a_robot_reaches_its_own_channel_only(kvs):
     kinesisvideo = client("kinesisvideo", kvs.url, ROBOT_KEYS)
-    with pytest.raises(botocore.exceptions.ClientError) as raised:
-        kinesisvideo.describe_signaling_channel(ChannelName="r2")
-    assert error_code(raised) == "AccessDeniedException"
+    assert (
+        refusal(kinesisvideo.describe_signaling_channel, ChannelName="r2")[0]
+        == "AccessDeniedException"
+    )
 
 
 def test_expired_temporary_credentials_are_refused(kvs, store):
@@ -136,9 +142,13 @@ def test_expired_temporary_credentials_are_refused(kvs, store):
     credentials = ReadOnlyCredentials(
         issued.access_key_id, issued.secret_access_key, issued.session_token
     )
-    with pytest.raises(botocore.exceptions.ClientError) as raised:
-        client("kinesisvideo", kvs.url, credentials).describe_signaling_channel(ChannelName=ROBOT)
-    assert error_code(raised) == "ExpiredTokenException"
+    assert (
+        refusal(
+            client("kinesisvideo", kvs.url, credentials).describe_signaling_channel,
+            ChannelName=ROBOT,
+        )[0]
+        == "ExpiredTokenException"
+    )
 
 
 # ---- the presigned WebSocket URL ------------------------------------------------------
