@@ -73,28 +73,47 @@ def serve_jwks(document: dict) -> tuple[ThreadingHTTPServer, list[str]]:
 
 
 def bench_authorizer(count: int) -> None:
-    env = {"JWT_ISSUER": tokens.DEFAULT_ISSUER, "JWT_AUDIENCE": tokens.DEFAULT_AUDIENCE,
-           "ROBOT_NAME": "r1"}
+    env = {
+        "JWT_ISSUER": tokens.DEFAULT_ISSUER,
+        "JWT_AUDIENCE": tokens.DEFAULT_AUDIENCE,
+        "ROBOT_NAME": "r1",
+    }
     for alg in ("ES256", "RS256"):
         key = tokens.generate_private_key(alg)
-        authorizer.configure({**env, "JWT_PUBLIC_KEY": tokens.public_pem(key)})
-        event = {"type": "TOKEN", "methodArn": ARN, "authorizationToken":
-                 "Bearer " + tokens.mint(key, "bench", ["robot:drive"], 3600, robots=["r1"])}
-        print(f"authorizer, PEM {alg}:      " + percentiles(
-            timed(lambda e=event: authorizer.handler(e, None), count)))
+        handler = authorizer.Authorizer.from_environ(
+            {**env, "JWT_PUBLIC_KEY": tokens.public_pem(key)}
+        )
+        event = {
+            "type": "TOKEN",
+            "methodArn": ARN,
+            "authorizationToken": "Bearer "
+            + tokens.mint(key, "bench", ["robot:drive"], 3600, robots=["r1"]),
+        }
+        print(
+            f"authorizer, PEM {alg}:      "
+            + percentiles(timed(lambda e=event, h=handler: h(e, None), count))
+        )
 
     key = tokens.generate_private_key("ES256")
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
     server, hits = serve_jwks({"keys": [{**jwk, "kid": "k1", "alg": "ES256"}]})
     url = f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
-    authorizer.configure({**env, "JWKS_URL": url})
-    token = jwt.encode({"sub": "bench", "iss": env["JWT_ISSUER"], "aud": env["JWT_AUDIENCE"],
-                        "exp": int(time.time()) + 3600, "scope": "robot:drive"}, key,
-                       algorithm="ES256", headers={"kid": "k1"})
+    handler = authorizer.Authorizer.from_environ({**env, "JWKS_URL": url})
+    token = jwt.encode(
+        {
+            "sub": "bench",
+            "iss": env["JWT_ISSUER"],
+            "aud": env["JWT_AUDIENCE"],
+            "exp": int(time.time()) + 3600,
+            "scope": "robot:drive",
+        },
+        key,
+        algorithm="ES256",
+        headers={"kid": "k1"},
+    )
     event = {"type": "TOKEN", "methodArn": ARN, "authorizationToken": "Bearer " + token}
-    samples = timed(lambda: authorizer.handler(event, None), count)
-    print("authorizer, JWKS ES256:    " + percentiles(samples)
-          + f"  [JWKS fetched {len(hits)}x]")
+    samples = timed(lambda: handler(event, None), count)
+    print("authorizer, JWKS ES256:    " + percentiles(samples) + f"  [JWKS fetched {len(hits)}x]")
     server.shutdown()
 
 
@@ -105,33 +124,47 @@ def bench_publish(count: int) -> None:
         def publish(self, **kwargs: object) -> None:
             pass
 
-    app.iot_data = NoNetwork()
-    event = {"body": '{"action": "drive", "linear": 0.5, "angular": -0.2, "ttl_ms": 300}',
-             "pathParameters": {"name": "r1"},
-             "requestContext": {"authorizer": {"sub": "b", "scopes": "robot:drive",
-                                               "robots": "r1"}}}
-    assert app.handler(event, None)["statusCode"] == 200
-    print("publish handler (no I/O):  " + percentiles(
-        timed(lambda: app.handler(event, None), count)))
+    endpoint = app.PublishEndpoint(app.Settings(robot_name="r1"), NoNetwork())
+    event = {
+        "body": '{"action": "drive", "linear": 0.5, "angular": -0.2, "ttl_ms": 300}',
+        "pathParameters": {"name": "r1"},
+        "requestContext": {"authorizer": {"sub": "b", "scopes": "robot:drive", "robots": "r1"}},
+    }
+    assert endpoint(event, None)["statusCode"] == 200
+    print("publish handler (no I/O):  " + percentiles(timed(lambda: endpoint(event, None), count)))
 
 
 def bench_cold_import(runs: int) -> None:
     code = "import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "JWT_ISSUER": "i", "JWT_AUDIENCE": "a",
-           "JWT_PUBLIC_KEY": "unused"}
+    env = {
+        **os.environ,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "JWT_ISSUER": "i",
+        "JWT_AUDIENCE": "a",
+        "JWT_PUBLIC_KEY": "unused",
+    }
     # The last line is the share of the publish handler that is boto3's own import and
     # client construction, which any Lambda using boto3 pays.
-    for label, statement in (("cloud.authorizer.app", "import cloud.authorizer.app"),
-                             ("cloud.publish.app", "import cloud.publish.app"),
-                             ("(boto3 + iot-data client alone)",
-                              "import boto3; boto3.client('iot-data')")):
+    for label, statement in (
+        ("cloud.authorizer.app", "import cloud.authorizer.app"),
+        ("cloud.publish.app", "import cloud.publish.app"),
+        ("(boto3 + iot-data client alone)", "import boto3; boto3.client('iot-data')"),
+    ):
         times = []
         for _ in range(runs):
-            out = subprocess.run([sys.executable, "-c", code.format(statement=statement)],
-                                 cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", code.format(statement=statement)],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             times.append(float(out.stdout) * 1000)
-        print(f"cold import {label}: median {statistics.median(times):.0f} ms, "
-              f"min {min(times):.0f} ms, max {max(times):.0f} ms  (n={runs})")
+        print(
+            f"cold import {label}: median {statistics.median(times):.0f} ms, "
+            f"min {min(times):.0f} ms, max {max(times):.0f} ms  (n={runs})"
+        )
 
 
 def main() -> None:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sim.stack import SimStack
 from tests.support.http import post
+from tests.support.stack import RecordingStack
 
 TICKS_PER_S = 100  # /proc/<pid>/stat counts CPU time in clock ticks of 1/100 s on Linux
 
@@ -30,22 +30,24 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def actuation_of(stack: SimStack, command_id: str) -> float:
+def actuation_of(stack: RecordingStack, command_id: str) -> float:
     report = stack.wait_for_telemetry(
-        lambda m: (m.get("command") or {}).get("id") == command_id, timeout=5)
+        lambda m: (m.get("command") or {}).get("id") == command_id, timeout=5
+    )
     return report["t"]
 
 
-def http_command(stack: SimStack, action: str, **fields: object) -> tuple[str, float]:
+def http_command(stack: RecordingStack, action: str, **fields: object) -> tuple[str, float]:
     command_id = uuid.uuid4().hex[:12]
     sent = time.time()
-    status, _, body = post(stack.url + "/publish", {"action": action, "id": command_id, **fields},
-                           stack.auth_headers())
+    status, _, body = post(
+        stack.url + "/publish", {"action": action, "id": command_id, **fields}, stack.auth_headers()
+    )
     assert status == 200, body
     return command_id, sent
 
 
-def publish_to_actuation(stack: SimStack, count: int = 300) -> list[float]:
+def publish_to_actuation(stack: RecordingStack, count: int = 300) -> list[float]:
     latencies = []
     for i in range(count):
         command_id, sent = http_command(stack, "forward" if i % 2 else "backwards", ttl_ms=200)
@@ -54,20 +56,19 @@ def publish_to_actuation(stack: SimStack, count: int = 300) -> list[float]:
     return latencies
 
 
-def mqtt_to_actuation(stack: SimStack, count: int = 300) -> list[float]:
+def mqtt_to_actuation(stack: RecordingStack, count: int = 300) -> list[float]:
     latencies = []
     for i in range(count):
         command_id = uuid.uuid4().hex[:12]
         action = "forward" if i % 2 else "backwards"
         sent = time.time()
-        stack.publish_command(
-            f'{{"action":"{action}","id":"{command_id}","ttl_ms":200}}'.encode())
+        stack.publish_command(f'{{"action":"{action}","id":"{command_id}","ttl_ms":200}}'.encode())
         latencies.append((actuation_of(stack, command_id) - sent) * 1000)
         time.sleep(0.01)
     return latencies
 
 
-def burst_at_50hz(stack: SimStack, count: int = 50) -> float:
+def burst_at_50hz(stack: RecordingStack, count: int = 50) -> float:
     """ms from sending the last of ``count`` commands at 50 Hz to its actuation."""
     stack.drain_telemetry()
     last_id, last_sent = "", 0.0
@@ -78,7 +79,7 @@ def burst_at_50hz(stack: SimStack, count: int = 50) -> float:
     return (actuation_of(stack, last_id) - last_sent) * 1000
 
 
-def held_key(stack: SimStack, ttl_ms: int, seconds: float = 3.0) -> tuple[int, float]:
+def held_key(stack: RecordingStack, ttl_ms: int, seconds: float = 3.0) -> tuple[int, float]:
     """Stream forward at 10 Hz, then nothing: (stops during the stream, ms to stop after)."""
     stack.drain_telemetry()
     last_sent = 0.0
@@ -117,7 +118,7 @@ def idle_cpu_percent(pid: int, seconds: float = 20.0) -> float:
     return (cpu_seconds(pid) - before) / seconds * 100
 
 
-def start_to_subscribed(stack: SimStack, runs: int = 5) -> list[float]:
+def start_to_subscribed(stack: RecordingStack, runs: int = 5) -> list[float]:
     times = []
     for _ in range(runs):
         stack.stop_daemon()
@@ -132,25 +133,41 @@ def row(name: str, value: str, target: str, ok: bool) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as state, SimStack(Path(state), port=0) as stack:
+    with tempfile.TemporaryDirectory() as state, RecordingStack(Path(state), port=0) as stack:
         ttl = 500  # the daemon's default COMMAND_TTL_MS in the sim config
         warm_up(stack)
         print("Simulated stack, measured on this machine:")
         rest = publish_to_actuation(stack)
         row("POST /publish -> actuation, p50", f"{percentile(rest, 50):.2f} ms", "", True)
-        row("POST /publish -> actuation, p99", f"{percentile(rest, 99):.2f} ms", "<= 10 ms",
-            percentile(rest, 99) <= 10)
+        row(
+            "POST /publish -> actuation, p99",
+            f"{percentile(rest, 99):.2f} ms",
+            "<= 10 ms",
+            percentile(rest, 99) <= 10,
+        )
         mqtt = mqtt_to_actuation(stack)
-        row("MQTT command -> actuation, p50", f"{percentile(mqtt, 50):.2f} ms", "<= 1.5 ms",
-            percentile(mqtt, 50) <= 1.5)
+        row(
+            "MQTT command -> actuation, p50",
+            f"{percentile(mqtt, 50):.2f} ms",
+            "<= 1.5 ms",
+            percentile(mqtt, 50) <= 1.5,
+        )
         row("MQTT command -> actuation, p99", f"{percentile(mqtt, 99):.2f} ms", "", True)
         bursts = [burst_at_50hz(stack) for _ in range(5)]
-        row("50 commands at 50 Hz: last sent -> actuated, worst of 5", f"{max(bursts):.2f} ms",
-            "<= 5 ms", max(bursts) <= 5)
+        row(
+            "50 commands at 50 Hz: last sent -> actuated, worst of 5",
+            f"{max(bursts):.2f} ms",
+            "<= 5 ms",
+            max(bursts) <= 5,
+        )
         stutters, stop_after = held_key(stack, ttl)
         row("forward at 10 Hz for 3 s: stops during stream", str(stutters), "0", stutters == 0)
-        row("  then stop after the last command", f"{stop_after:.0f} ms",
-            f"<= {ttl + 50} ms", stop_after <= ttl + 50)
+        row(
+            "  then stop after the last command",
+            f"{stop_after:.0f} ms",
+            f"<= {ttl + 50} ms",
+            stop_after <= ttl + 50,
+        )
         assert stack.daemon is not None
         pid = stack.daemon.pid
         rss = rss_mb(pid)
@@ -158,12 +175,16 @@ def main() -> None:
         idle = idle_cpu_percent(pid)
         row("daemon idle CPU (telemetry every 200 ms)", f"{idle:.2f} %", "<= 1 %", idle <= 1)
         starts = start_to_subscribed(stack)
-        row("daemon start -> subscribed, median of 5", f"{statistics.median(starts):.2f} s",
-            "<= 1.5 s", statistics.median(starts) <= 1.5)
+        row(
+            "daemon start -> subscribed, median of 5",
+            f"{statistics.median(starts):.2f} s",
+            "<= 1.5 s",
+            statistics.median(starts) <= 1.5,
+        )
         row("daemon start -> subscribed, worst of 5", f"{max(starts):.2f} s", "", True)
 
 
-def warm_up(stack: SimStack) -> None:
+def warm_up(stack: RecordingStack) -> None:
     # Warm connections, the Lambda's client and the daemon's first-call paths.
     for _ in range(20):
         command_id, _ = http_command(stack, "stop")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cloud import files
+from robot import files
 from robot.config import DEFAULTS as config_defaults
 
 log = logging.getLogger(__name__)
@@ -25,8 +25,11 @@ ROOT_CA = config_defaults["ROOT_CA_PATH"]
 ROOT_CA_URL = "https://www.amazontrust.com/repository/AmazonRootCA1.pem"
 
 # Stack outputs (deploy/template.yaml) that provisioning reads.
-STACK_OUTPUTS = {"robot_policy": "RobotPolicyName", "role_alias_policy": "RoleAliasPolicyName",
-                 "role_alias": "RoleAlias"}
+STACK_OUTPUTS = {
+    "robot_policy": "RobotPolicyName",
+    "role_alias_policy": "RoleAliasPolicyName",
+    "role_alias": "RoleAlias",
+}
 
 
 class ProvisionError(Exception):
@@ -62,21 +65,32 @@ def names_from_stack(cloudformation: Any, stack: str) -> StackNames:
     outputs = {item["OutputKey"]: item["OutputValue"] for item in described.get("Outputs", [])}
     missing = [key for key in STACK_OUTPUTS.values() if key not in outputs]
     if missing:
-        raise ProvisionError(f"stack {stack!r} has no output(s) {', '.join(missing)}; "
-                             "is it deployed from deploy/template.yaml?")
+        raise ProvisionError(
+            f"stack {stack!r} has no output(s) {', '.join(missing)}; "
+            "is it deployed from deploy/template.yaml?"
+        )
     return StackNames(**{attr: outputs[key] for attr, key in STACK_OUTPUTS.items()})
 
 
-def provision(iot: Any, thing: str, names: StackNames, out_dir: Path, region: str,
-              root_ca: Path | None = None, force: bool = False) -> Provisioned:
+def provision(
+    iot: Any,
+    thing: str,
+    names: StackNames,
+    out_dir: Path,
+    region: str,
+    root_ca: Path | None = None,
+    force: bool = False,
+) -> Provisioned:
     """Create and wire a certificate for ``thing`` and write everything the robot needs
     into ``out_dir``. If a step in AWS fails, what was created is undone."""
     certificate_path, key_path = out_dir / CERTIFICATE, out_dir / PRIVATE_KEY
     existing = [str(path) for path in (certificate_path, key_path) if path.exists()]
     if existing and not force:
-        raise ProvisionError(f"{', '.join(existing)} already exist(s): this robot has a "
-                             "certificate. Use --force to replace it (the old one stays active "
-                             "in AWS until you deactivate it).")
+        raise ProvisionError(
+            f"{', '.join(existing)} already exist(s): this robot has a "
+            "certificate. Use --force to replace it (the old one stays active "
+            "in AWS until you deactivate it)."
+        )
     if root_ca is not None and not root_ca.is_file():
         raise ProvisionError(f"--root-ca {root_ca}: no such file")
     config_path = out_dir / "config.json"
@@ -92,8 +106,9 @@ def provision(iot: Any, thing: str, names: StackNames, out_dir: Path, region: st
             iot.attach_policy(policyName=policy, target=arn)
         iot.attach_thing_principal(thingName=thing, principal=arn)
         data_endpoint = iot.describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
-        credential_endpoint = iot.describe_endpoint(
-            endpointType="iot:CredentialProvider")["endpointAddress"]
+        credential_endpoint = iot.describe_endpoint(endpointType="iot:CredentialProvider")[
+            "endpointAddress"
+        ]
     except Exception:
         _undo(iot, thing, arn, names, created_thing)
         raise
@@ -103,37 +118,49 @@ def provision(iot: Any, thing: str, names: StackNames, out_dir: Path, region: st
     if root_ca is not None:
         shutil.copyfile(root_ca, out_dir / ROOT_CA)
     # Board settings of an existing config.json survive; the AWS keys are replaced.
-    config = {**current, **{
-        "IOT_THINGNAME": thing,
-        "IOT_CORE_ENDPOINT": data_endpoint,
-        "IOT_GET_CREDENTIAL_ENDPOINT": credential_endpoint,
-        "ROLE_ALIAS": names.role_alias,
-        "AWS_DEFAULT_REGION": region,
-        "ROOT_CA_PATH": ROOT_CA,
-        "CERTIFICATE_PATH": CERTIFICATE,
-        "PRIVATE_KEY_PATH": PRIVATE_KEY,
-    }}
+    config = {
+        **current,
+        **{
+            "IOT_THINGNAME": thing,
+            "IOT_CORE_ENDPOINT": data_endpoint,
+            "IOT_GET_CREDENTIAL_ENDPOINT": credential_endpoint,
+            "ROLE_ALIAS": names.role_alias,
+            "AWS_DEFAULT_REGION": region,
+            "ROOT_CA_PATH": ROOT_CA,
+            "CERTIFICATE_PATH": CERTIFICATE,
+            "PRIVATE_KEY_PATH": PRIVATE_KEY,
+        },
+    }
     files.write_atomic(config_path, json.dumps(config, indent=2) + "\n")
-    return Provisioned(thing, arn, config_path, config,
-                       root_ca_missing=not (out_dir / ROOT_CA).is_file(),
-                       created_thing=created_thing)
+    return Provisioned(
+        thing,
+        arn,
+        config_path,
+        config,
+        root_ca_missing=not (out_dir / ROOT_CA).is_file(),
+        created_thing=created_thing,
+    )
 
 
 def root_ca_instruction(out_dir: Path) -> str:
     """Where the Amazon root CA comes from: provisioning does not download it."""
-    return (f"The robot also needs the Amazon root CA that signs the IoT Core endpoint, at "
-            f"{out_dir / ROOT_CA}. Fetch it on a machine with internet access:\n"
-            f"  curl -o {out_dir / ROOT_CA} {ROOT_CA_URL}\n"
-            "(AWS lists it under 'CA certificates for server authentication' in the IoT Core "
-            "developer guide), or pass --root-ca PATH to copy one you already have.")
+    return (
+        f"The robot also needs the Amazon root CA that signs the IoT Core endpoint, at "
+        f"{out_dir / ROOT_CA}. Fetch it on a machine with internet access:\n"
+        f"  curl -o {out_dir / ROOT_CA} {ROOT_CA_URL}\n"
+        "(AWS lists it under 'CA certificates for server authentication' in the IoT Core "
+        "developer guide), or pass --root-ca PATH to copy one you already have."
+    )
 
 
 def _require_policy(iot: Any, name: str) -> None:
     try:
         iot.get_policy(policyName=name)
     except iot.exceptions.ResourceNotFoundException:
-        raise ProvisionError(f"IoT policy {name!r} does not exist: deploy the stack first "
-                             "(sam deploy), or check --stack / the policy names") from None
+        raise ProvisionError(
+            f"IoT policy {name!r} does not exist: deploy the stack first "
+            "(sam deploy), or check --stack / the policy names"
+        ) from None
 
 
 def _ensure_thing(iot: Any, thing: str) -> bool:
@@ -150,8 +177,10 @@ def _ensure_thing(iot: Any, thing: str) -> bool:
 def _undo(iot: Any, thing: str, arn: str, names: StackNames, created_thing: bool) -> None:
     # Best effort: an active certificate nobody holds the key to must not be left behind.
     steps = [
-        *(lambda p=policy: iot.detach_policy(policyName=p, target=arn)
-          for policy in (names.robot_policy, names.role_alias_policy)),
+        *(
+            lambda p=policy: iot.detach_policy(policyName=p, target=arn)
+            for policy in (names.robot_policy, names.role_alias_policy)
+        ),
         lambda: iot.detach_thing_principal(thingName=thing, principal=arn),
         lambda: iot.update_certificate(certificateId=arn.rsplit("/", 1)[1], newStatus="INACTIVE"),
         lambda: iot.delete_certificate(certificateId=arn.rsplit("/", 1)[1], forceDelete=True),
@@ -171,8 +200,9 @@ def _read_config(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        raise ProvisionError(f"{path} exists but cannot be read as JSON ({exc}); "
-                             "fix or move it") from None
+        raise ProvisionError(
+            f"{path} exists but cannot be read as JSON ({exc}); fix or move it"
+        ) from None
     if not isinstance(current, dict):
         raise ProvisionError(f"{path} is not a JSON object; fix or move it")
     return current

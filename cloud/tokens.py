@@ -19,7 +19,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from cloud import access, files
+from cloud import access
+from robot import files
 
 # The template's JwtIssuer and JwtAudience defaults (a test keeps them equal).
 DEFAULT_ISSUER = "urn:telepresence-robot:operators"
@@ -51,14 +52,16 @@ def generate_private_key(algorithm: str = "ES256") -> Any:
 
 
 def private_pem(key: Any) -> str:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def public_pem(key: Any) -> str:
     public = key.public_key() if hasattr(key, "public_key") else key
-    return public.public_bytes(serialization.Encoding.PEM,
-                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
 
 
 def public_key_line(pem: str) -> str:
@@ -86,21 +89,37 @@ def algorithm_for(key: Any, requested: str | None = None) -> str:
     return requested
 
 
-def mint(key: Any, subject: str, scopes: Iterable[str], ttl_seconds: int, *,
-         issuer: str = DEFAULT_ISSUER, audience: str = DEFAULT_AUDIENCE,
-         robots: Iterable[str] | None = None, algorithm: str | None = None,
-         now: float | None = None) -> str:
+def mint(
+    key: Any,
+    subject: str,
+    scopes: Iterable[str],
+    ttl_seconds: int,
+    *,
+    issuer: str = DEFAULT_ISSUER,
+    audience: str = DEFAULT_AUDIENCE,
+    robots: Iterable[str] | None = None,
+    algorithm: str | None = None,
+    now: float | None = None,
+) -> str:
     """A signed JWT with ``sub``, ``scope``, ``iat``/``nbf``/``exp``, ``iss``, ``aud`` and a
     ``jti``; with ``robots``, only those robots may be driven with it."""
     scopes = sorted(set(scopes))
     unknown = [scope for scope in scopes if scope not in access.KNOWN_SCOPES]
     if not subject or unknown or not scopes:
-        raise ValueError(f"need a subject and scopes from {', '.join(access.KNOWN_SCOPES)}"
-                         + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+        raise ValueError(
+            f"need a subject and scopes from {', '.join(access.KNOWN_SCOPES)}"
+            + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+        )
     issued = int(time.time() if now is None else now)
     claims: dict[str, Any] = {
-        "sub": subject, "scope": " ".join(scopes), "iss": issuer, "aud": audience,
-        "iat": issued, "nbf": issued, "exp": issued + ttl_seconds, "jti": uuid.uuid4().hex,
+        "sub": subject,
+        "scope": " ".join(scopes),
+        "iss": issuer,
+        "aud": audience,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + ttl_seconds,
+        "jti": uuid.uuid4().hex,
     }
     if robots is not None:
         names = sorted(set(robots))
@@ -122,8 +141,12 @@ class NewKeys:
     secret_arn: str | None
 
 
-def init_keys(out_dir: Path, algorithm: str = "ES256", secret_id: str | None = None,
-              secrets_client: Any = None) -> NewKeys:
+def init_keys(
+    out_dir: Path,
+    algorithm: str = "ES256",
+    secret_id: str | None = None,
+    secrets_client: Any = None,
+) -> NewKeys:
     """Make a key pair: the public key into ``out_dir``, the private key into Secrets
     Manager (``secret_id``) or, without one, into ``out_dir`` with mode 0600."""
     key = generate_private_key(algorithm)
@@ -135,8 +158,10 @@ def init_keys(out_dir: Path, algorithm: str = "ES256", secret_id: str | None = N
     arn = None
     if secret_id:
         arn = secrets_client.create_secret(
-            Name=secret_id, SecretString=private_pem(key),
-            Description="Private key that signs telepresence-robot operator tokens")["ARN"]
+            Name=secret_id,
+            SecretString=private_pem(key),
+            Description="Private key that signs telepresence-robot operator tokens",
+        )["ARN"]
     else:
         files.write_private(private_path, private_pem(key))
         # Keys made inside a git checkout must not be committed by accident.
@@ -149,20 +174,26 @@ def init_keys(out_dir: Path, algorithm: str = "ES256", secret_id: str | None = N
 def instructions(keys: NewKeys) -> str:
     """What to tell the person who ran ``robot keys init``."""
     if keys.secret_arn:
-        where = f"Private key: in Secrets Manager. Mint tokens with\n  robot token " \
-                f"--secret-id {keys.secret_arn} --subject NAME --scope robot:drive --ttl 1h"
+        where = (
+            f"Private key: in Secrets Manager. Mint tokens with\n  robot token "
+            f"--secret-id {keys.secret_arn} --subject NAME --scope robot:drive --ttl 1h"
+        )
     else:
-        where = f"Private key: {keys.private_path} (mode 0600; keep it off the robot). " \
-                f"Mint tokens with\n  robot token --key {keys.private_path} " \
-                "--subject NAME --scope robot:drive --ttl 1h"
-    return "\n".join([
-        f"Public key: {keys.public_path}",
-        where,
-        "",
-        "The authorizer needs the public key. Deploy with:",
-        f"  sam deploy --parameter-overrides JwtPublicKey={public_key_line(keys.public_pem)}",
-        "or give the authorizer (or the simulator) the environment:",
-        f"  JWT_ISSUER={DEFAULT_ISSUER}",
-        f"  JWT_AUDIENCE={DEFAULT_AUDIENCE}",
-        f"  JWT_PUBLIC_KEY=\"$(cat {keys.public_path})\"",
-    ])
+        where = (
+            f"Private key: {keys.private_path} (mode 0600; keep it off the robot). "
+            f"Mint tokens with\n  robot token --key {keys.private_path} "
+            "--subject NAME --scope robot:drive --ttl 1h"
+        )
+    return "\n".join(
+        [
+            f"Public key: {keys.public_path}",
+            where,
+            "",
+            "The authorizer needs the public key. Deploy with:",
+            f"  sam deploy --parameter-overrides JwtPublicKey={public_key_line(keys.public_pem)}",
+            "or give the authorizer (or the simulator) the environment:",
+            f"  JWT_ISSUER={DEFAULT_ISSUER}",
+            f"  JWT_AUDIENCE={DEFAULT_AUDIENCE}",
+            f'  JWT_PUBLIC_KEY="$(cat {keys.public_path})"',
+        ]
+    )

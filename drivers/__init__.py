@@ -1,80 +1,100 @@
-"""The hardware abstraction: boards by name, each imported only when it is asked for.
+"""The hardware abstraction: motor boards found by name, as plugins.
 
-    >>> from drivers import load
-    >>> with load("sim") as motors:
+    >>> import drivers
+    >>> with drivers.load("sim") as motors:
     ...     motors.drive(0.5, 0.5)
 
-A board module exposes:
-
-- ``REQUIRES``: a ``Requirement`` naming the library it needs (``None`` if it needs none);
-- ``check_options(options: dict) -> None``: raises ``DriverError`` naming every bad option,
-  without touching hardware or importing the board library;
-- ``create(options: dict) -> MotorDriver``.
-
-Nothing here imports a board library, so a laptop never needs one.
+A board is a :class:`Board` published under the entry-point group ``telepresence_robot.boards``
+(see ``pyproject.toml``), the way gpiozero finds its pin factories: a package adds a board
+by declaring one, and nothing here names it. Loading an entry point imports only the board's
+module; the module imports its library inside ``create``, so a laptop never needs one.
 """
 
 from __future__ import annotations
 
-import importlib
+import functools
 import importlib.util
-from types import ModuleType
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from drivers.base import DriverError, MotorDriver, clamp
+from drivers.base import Board, DriverError, MotorDriver, clamp
+from drivers.channel_board import ChannelBoard
 from drivers.options import Requirement
 
-# name -> module that implements it
-BOARDS: dict[str, str] = {
-    "sim": "sim.motors",
-    "explorerhat": "drivers.explorerhat",
-    "adafruit": "drivers.adafruit",
-    "gpiozero": "drivers.gpio",
-    "serial": "drivers.serial_controller",
-}
+ENTRY_POINT_GROUP = "telepresence_robot.boards"
 
-__all__ = ["BOARDS", "DriverError", "MotorDriver", "Requirement", "check", "clamp", "load"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Board",
+    "ChannelBoard",
+    "DriverError",
+    "MotorDriver",
+    "Requirement",
+    "board",
+    "board_names",
+    "check",
+    "clamp",
+    "load",
+]
+
+
+def board_names() -> list[str]:
+    """The names of every installed board, sorted."""
+    return sorted(_entry_points())
+
+
+def board(name: str) -> Board:
+    """The board plugin called ``name``; DriverError naming the installed ones if none is."""
+    entry_point = _entry_points().get(name)
+    if entry_point is None:
+        raise DriverError(
+            f'unknown motor driver "{name}": choose one of {", ".join(board_names())}'
+        )
+    found = entry_point.load()
+    if not isinstance(found, Board):
+        raise DriverError(
+            f'motor driver "{name}": {entry_point.value} is not a drivers.Board; '
+            "reinstall the package that provides it"
+        )
+    return found
 
 
 def load(name: str, options: dict[str, Any] | None = None) -> MotorDriver:
     """The motor driver for board ``name``, configured with ``options``."""
-    module = _board_module(name)
-    _require(name, module)
-    return module.create(dict(options or {}))
+    plugin = board(name)
+    _require(plugin)
+    return plugin.create(dict(options or {}))
 
 
 def check(name: str, options: dict[str, Any] | None = None) -> list[str]:
     """Every problem that would stop board ``name`` from loading, without touching hardware."""
     try:
-        module = _board_module(name)
+        plugin = board(name)
     except DriverError as exc:
         return [str(exc)]
     problems = []
     try:
-        module.check_options(dict(options or {}))
+        plugin.check_options(dict(options or {}))
     except DriverError as exc:
         problems.append(str(exc))
     try:
-        _require(name, module)
+        _require(plugin)
     except DriverError as exc:
         problems.append(str(exc))
     return problems
 
 
-def _board_module(name: str) -> ModuleType:
-    module_name = BOARDS.get(name)
-    if module_name is None:
-        raise DriverError(
-            f'unknown motor driver "{name}": choose one of {", ".join(sorted(BOARDS))}'
-        )
-    return importlib.import_module(module_name)
+@functools.cache
+def _entry_points() -> dict[str, EntryPoint]:
+    # Read once per process: scanning the installed distributions is the slow part.
+    return {entry.name: entry for entry in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def _require(name: str, module: ModuleType) -> None:
-    requirement: Requirement | None = module.REQUIRES
-    # find_spec looks the library up without importing it (some probe I2C at import)
-    if requirement is not None and importlib.util.find_spec(requirement.module) is None:
-        raise DriverError(
-            f'motor driver "{name}" needs the Python package "{requirement.pip}", '
-            f"which is not installed: {requirement.install_hint()}"
-        )
+def _require(plugin: Board) -> None:
+    for requirement in plugin.requires:
+        # find_spec looks the library up without importing it
+        if importlib.util.find_spec(requirement.module) is None:
+            raise DriverError(
+                f'motor driver "{plugin.name}" needs the Python package "{requirement.pip}", '
+                f"which is not installed: {requirement.install_hint()}"
+            )

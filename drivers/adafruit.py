@@ -11,13 +11,11 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.base import DriverError
-from drivers.channels import ChannelBoard
+from drivers.base import Board, DriverError
+from drivers.channel_board import ChannelBoard
 from drivers.options import BoardOptions, Requirement
 from drivers.wiring import Wiring, read_wiring
 
-REQUIRES = Requirement(module="adafruit_motorkit", pip="adafruit-circuitpython-motorkit",
-                       extra="adafruit")
 CHANNELS = ("motor1", "motor2", "motor3", "motor4")
 DEFAULT_ADDRESS = 0x60  # the HAT with no address jumper closed
 # The PCA9685's prescaler reaches 24 Hz to about 1.7 kHz; adafruit_motorkit asks for 1600 Hz.
@@ -68,9 +66,12 @@ def _address(opts: BoardOptions) -> int:
     except ValueError:
         address = -1
     if not 0x40 <= address <= 0x7F:
-        opts.fail("i2c_address", value,
-                  'must be a PCA9685 address from 0x40 to 0x7F, e.g. "0x60" (the HAT\'s default; '
-                  "closing jumper A0, A1, A2, A3 or A4 adds 1, 2, 4, 8 or 16)")
+        opts.fail(
+            "i2c_address",
+            value,
+            'must be a PCA9685 address from 0x40 to 0x7F, e.g. "0x60" (the HAT\'s default; '
+            "closing jumper A0, A1, A2, A3 or A4 adds 1, 2, 4, 8 or 16)",
+        )
         return DEFAULT_ADDRESS
     return address
 
@@ -87,8 +88,9 @@ def create(options: dict[str, Any], i2c: Any = None) -> MotorHat:
     if i2c is None:
         i2c = _pi_i2c_bus()
     try:
-        kit = motorkit.MotorKit(address=settings.address, i2c=i2c,
-                                pwm_frequency=settings.pwm_frequency)
+        kit = motorkit.MotorKit(
+            address=settings.address, i2c=i2c, pwm_frequency=settings.pwm_frequency
+        )
     except (OSError, ValueError, RuntimeError) as exc:
         raise DriverError(
             f'motor driver "adafruit": no Motor HAT answers at I2C address '
@@ -108,3 +110,15 @@ def _pi_i2c_bus() -> Any:
             f'motor driver "adafruit": cannot open the I2C bus ({exc}); on a Raspberry Pi, '
             "enable I2C (sudo raspi-config nonint do_i2c 0) and add the user to the i2c group"
         ) from exc
+
+
+BOARD = Board(
+    name="adafruit",
+    check_options=check_options,
+    create=create,
+    requires=(
+        Requirement(
+            module="adafruit_motorkit", pip="adafruit-circuitpython-motorkit", extra="adafruit"
+        ),
+    ),
+)

@@ -1,9 +1,14 @@
-"""The motor driver interface every board implements."""
+"""The motor driver interface every board implements, and the plugin that makes one."""
 
 from __future__ import annotations
 
 import abc
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from drivers.options import Requirement
 
 
 class DriverError(RuntimeError):
@@ -47,3 +52,17 @@ def clamp(value: float) -> float:
     if value != value:  # NaN
         return 0.0
     return max(-1.0, min(1.0, float(value)))
+
+
+@dataclass(frozen=True)
+class Board:
+    """A motor board plugin, as published under the ``telepresence_robot.boards`` group.
+
+    ``check_options`` raises DriverError naming every bad option without touching hardware
+    or importing the board's library; ``create`` builds the driver (and may import it).
+    """
+
+    name: str
+    check_options: Callable[[Mapping[str, Any]], None]
+    create: Callable[[Mapping[str, Any]], MotorDriver]
+    requires: tuple[Requirement, ...] = ()  # the libraries ``create`` imports

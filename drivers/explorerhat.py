@@ -9,13 +9,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from drivers.base import DriverError
-from drivers.channels import ChannelBoard
+from drivers.base import Board, DriverError
+from drivers.channel_board import ChannelBoard
 from drivers.options import BoardOptions, Requirement
 from drivers.wiring import Wiring, read_wiring
 
-REQUIRES = Requirement(module="explorerhat", pip="explorerhat", apt="python3-explorerhat",
-                       extra="explorerhat")
 CHANNELS = ("one", "two")  # the library's motor names, as printed on the board (1, 2)
 
 
@@ -53,3 +51,15 @@ def create(options: dict[str, Any]) -> ExplorerHat:
             "check the HAT is seated and I2C is enabled (sudo raspi-config nonint do_i2c 0)"
         ) from exc
     return ExplorerHat(module, wiring)
+
+
+BOARD = Board(
+    name="explorerhat",
+    check_options=check_options,
+    create=create,
+    requires=(
+        Requirement(
+            module="explorerhat", pip="explorerhat", apt="python3-explorerhat", extra="explorerhat"
+        ),
+    ),
+)

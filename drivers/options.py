@@ -32,9 +32,9 @@ class Requirement:
 class BoardOptions:
     """Reads one board's options, collecting every problem before raising.
 
-        opts = BoardOptions("adafruit", options)
-        address = opts.get("i2c_address", 0x60, int)
-        opts.done()   # raises DriverError listing every problem and any unknown key
+    opts = BoardOptions("adafruit", options)
+    address = opts.get("i2c_address", 0x60, int)
+    opts.done()   # raises DriverError listing every problem and any unknown key
     """
 
     def __init__(self, board: str, options: dict[str, Any]) -> None:

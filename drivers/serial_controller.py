@@ -19,14 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.base import DriverError
-from drivers.channels import ChannelBoard
+from drivers.base import Board, DriverError
+from drivers.channel_board import ChannelBoard
 from drivers.options import BoardOptions, Requirement
 from drivers.wiring import Wiring, read_wiring
 
 log = logging.getLogger(__name__)
 
-REQUIRES = Requirement(module="serial", pip="pyserial", apt="python3-serial", extra="serial")
 CHANNELS = ("a", "b")
 FULL_SCALE = 1000  # outputs travel as whole per mille: firmware needs no float parsing
 STOP = b"S\n"
@@ -71,8 +70,9 @@ class SerialController(ChannelBoard):
         self._port: Any = self._connect()  # its handshake stops the wheels
         self._last_sent = time.monotonic()
         self._closing = threading.Event()
-        self._thread = threading.Thread(target=self._keep_alive, name="serial-heartbeat",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._keep_alive, name="serial-heartbeat", daemon=True
+        )
         self._thread.start()
 
     def drive(self, left: float, right: float) -> None:
@@ -113,8 +113,9 @@ class SerialController(ChannelBoard):
                 reason = self._transact(port, line)
             except (OSError, ValueError) as exc:  # pyserial's errors are OSErrors
                 self._drop(exc)
-                raise DriverError(f"lost the motor controller at {self.settings.port} "
-                                  f"({exc}); reconnecting") from exc
+                raise DriverError(
+                    f"lost the motor controller at {self.settings.port} ({exc}); reconnecting"
+                ) from exc
             self._last_sent = time.monotonic()
         if reason is not None:
             raise DriverError(f"the motor controller refused {line.decode().strip()!r}: {reason}")
@@ -127,9 +128,11 @@ class SerialController(ChannelBoard):
         return parse_reply(reply)
 
     def _not_connected(self) -> DriverError:
-        return DriverError(f'motor driver "serial": the motor controller at '
-                           f"{self.settings.port} is not connected (reconnecting); its watchdog "
-                           "stops the wheels")
+        return DriverError(
+            f'motor driver "serial": the motor controller at '
+            f"{self.settings.port} is not connected (reconnecting); its watchdog "
+            "stops the wheels"
+        )
 
     def _drop(self, exc: Exception) -> None:
         log.warning("serial: lost the motor controller at %s: %s", self.settings.port, exc)
@@ -144,9 +147,13 @@ class SerialController(ChannelBoard):
         """An open port whose controller has answered ``S`` (so the wheels are stopped)."""
         settings = self.settings
         try:
-            port = self._serial.Serial(settings.port, settings.baudrate,
-                                       timeout=settings.reply_timeout_s,
-                                       write_timeout=settings.reply_timeout_s, exclusive=True)
+            port = self._serial.Serial(
+                settings.port,
+                settings.baudrate,
+                timeout=settings.reply_timeout_s,
+                write_timeout=settings.reply_timeout_s,
+                exclusive=True,
+            )
         except (OSError, ValueError) as exc:
             raise DriverError(
                 f'motor driver "serial": cannot open {settings.port} ({exc}); check the '
@@ -201,8 +208,10 @@ class SerialController(ChannelBoard):
             self._port = port
             self._last_sent = time.monotonic()
             self._health["reconnects"] += 1
-        log.warning("serial: motor controller back on %s; wheels stopped until the next drive",
-                    self.settings.port)
+        log.warning(
+            "serial: motor controller back on %s; wheels stopped until the next drive",
+            self.settings.port,
+        )
 
 
 def _settings(options: dict[str, Any]) -> Settings:
@@ -224,8 +233,14 @@ def _settings(options: dict[str, Any]) -> Settings:
             value = default
         seconds[key] = value / 1000
     opts.done()
-    return Settings(wiring, port, baudrate, seconds["heartbeat_ms"],
-                    seconds["reply_timeout_ms"], seconds["connect_timeout_ms"])
+    return Settings(
+        wiring,
+        port,
+        baudrate,
+        seconds["heartbeat_ms"],
+        seconds["reply_timeout_ms"],
+        seconds["connect_timeout_ms"],
+    )
 
 
 def check_options(options: dict[str, Any]) -> None:
@@ -235,3 +250,11 @@ def check_options(options: dict[str, Any]) -> None:
 def create(options: dict[str, Any]) -> SerialController:
     settings = _settings(options)
     return SerialController(importlib.import_module("serial"), settings)
+
+
+BOARD = Board(
+    name="serial",
+    check_options=check_options,
+    create=create,
+    requires=(Requirement(module="serial", pip="pyserial", apt="python3-serial", extra="serial"),),
+)

@@ -48,7 +48,11 @@ def read_wiring(opts: BoardOptions, channels: Sequence[str] | None = None) -> Wi
     left = opts.get("left", channels[0], str, choices=channels)
     right = opts.get("right", channels[1], str, choices=channels)
     if left == right:
-        opts.fail("right", right, f'must differ from "left": one channel cannot drive both wheels '
-                                  f"(to swap the wheels, set left to {channels[1]!r} and right to "
-                                  f"{channels[0]!r})")
+        opts.fail(
+            "right",
+            right,
+            f'must differ from "left": one channel cannot drive both wheels '
+            f"(to swap the wheels, set left to {channels[1]!r} and right to "
+            f"{channels[0]!r})",
+        )
     return Wiring(left, right, invert_left, invert_right)

@@ -1,4 +1,8 @@
-"""``robot``: the command line. Each subcommand lives in its own module in robot/commands/."""
+"""``robot``: the command line. Each subcommand lives in its own module in robot/commands/.
+
+Commands print results on stdout and errors on stderr, and exit 0 when done, 1 when they ran
+and could not do their job, 2 when nothing was done (bad arguments, a config with problems).
+"""
 
 from __future__ import annotations
 
@@ -7,25 +11,38 @@ import importlib
 import logging
 import sys
 
-# Each module has register(subparsers), which adds its parser and sets ``func``.
-# Modules import their heavy dependencies inside ``func``, so ``robot --help`` stays fast.
-COMMANDS = (
-    "run",
-    "check_config",
-    "stop_motors",
-    "sim",
-    "keys",
-    "token",
-    "provision",
-)
+# Modules of robot.commands, each with register(subparsers), which adds its parser and sets
+# ``func``. They import their heavy dependencies inside ``func``, so ``robot --help`` is fast.
+GROUPS = {
+    "on the robot": ("run", "check_config", "stop_motors"),
+    "for operators": ("sim", "keys", "token", "provision"),
+}
+EPILOG = "exit codes: 0 done, 1 failed, 2 nothing done (bad arguments or config)"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="robot", description="Telepresence robot")
+    parser = argparse.ArgumentParser(
+        prog="robot",
+        usage="robot [-h] [-v] COMMAND [options]",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"robot.commands.{name}").register(subparsers)
+    subparsers = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help=argparse.SUPPRESS
+    )
+    listing = []
+    for group, modules in GROUPS.items():
+        listing.append(f"{group}:")
+        for module in modules:
+            before = set(subparsers.choices)
+            importlib.import_module(f"robot.commands.{module}").register(subparsers)
+            for action in subparsers._choices_actions:
+                if action.dest not in before:
+                    listing.append(f"  {action.dest:<14}{action.help}")
+    parser.description = "Telepresence robot: the daemon, its checks, and the simulator\n\n" + (
+        "\n".join(listing)
+    )
     return parser
 
 

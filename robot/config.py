@@ -1,4 +1,9 @@
-"""The robot's settings: config.json, checked as a whole, every problem named with its fix."""
+"""The robot's settings: config.json, checked as a whole, every problem named with its fix.
+
+Every key is declared once, on the :class:`Config` field it fills: its name in the file,
+its kind, range, default and meaning. That one declaration drives the checker, the defaults,
+the README's table (:func:`markdown_table`) and the example ``config.json``.
+"""
 
 from __future__ import annotations
 
@@ -6,63 +11,111 @@ import json
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import drivers
+from robot import protocol
 
 DEFAULT_PATH = Path("config.json")
-
-# The AWS sample's keys: kept as they are, so its config.json works unchanged.
-REQUIRED_KEYS = (
-    "IOT_THINGNAME",
-    "IOT_CORE_ENDPOINT",
-    "IOT_GET_CREDENTIAL_ENDPOINT",
-    "ROLE_ALIAS",
-    "AWS_DEFAULT_REGION",
-)
-DEFAULTS: dict[str, Any] = {
-    "IOT_CORE_PORT": 8883,
-    "ROOT_CA_PATH": "certs/cacert.pem",
-    "CERTIFICATE_PATH": "certs/certificate.pem",
-    "PRIVATE_KEY_PATH": "certs/private.pem.key",
-    "MOTOR_DRIVER": "explorerhat",
-    "MOTOR_OPTIONS": {},
-    "DEFAULT_SPEED": 0.6,
-    "COMMAND_TTL_MS": 500,
-    "TELEMETRY_INTERVAL_MS": 1000,
-}
-KNOWN_KEYS = {*REQUIRED_KEYS, *DEFAULTS}
-
-
-class ConfigError(ValueError):
-    """A config with problems; ``problems`` lists each one, naming the key, value and fix."""
-
-    def __init__(self, path: Path, problems: list[str]) -> None:
-        self.path = path
-        self.problems = problems
-        lines = "\n".join(f"  - {problem}" for problem in problems)
-        super().__init__(f"{path}: {len(problems)} problem(s):\n{lines}")
+REQUIRED = object()  # the default of a key the file must have
 
 
 @dataclass(frozen=True)
+class Key:
+    """One config.json key: how it is checked, its default and what it means."""
+
+    name: str
+    kind: str  # text, text-or-empty, thing-name, whole, number, file, private-file, board, ...
+    meaning: str
+    default: Any = REQUIRED
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+def _key(name: str, kind: str, meaning: str, **spec: Any) -> Any:
+    """A Config field declared by its config.json key."""
+    return field(metadata={"key": Key(name, kind, meaning, **spec)})
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
-    path: Path
-    thing_name: str
-    endpoint: str
-    credential_endpoint: str
-    role_alias: str
-    region: str
-    port: int
-    root_ca: Path
-    certificate: Path
-    private_key: Path
-    motor_driver: str
-    motor_options: dict[str, Any] = field(default_factory=dict)
-    default_speed: float = 0.6
-    command_ttl_ms: int = 500
-    telemetry_interval_ms: int = 1000
+    path: Path  # the config file; relative paths in it are relative to its folder
+    # The AWS sample's keys, kept as they are, so its config.json works unchanged.
+    thing_name: str = _key(
+        "IOT_THINGNAME",
+        "thing-name",
+        "the robot's name: its IoT thing, MQTT client id and topic prefix",
+    )
+    endpoint: str = _key(
+        "IOT_CORE_ENDPOINT",
+        "text",
+        "the account's IoT data endpoint (`…-ats.iot.<region>.amazonaws.com`)",
+    )
+    credential_endpoint: str = _key(
+        "IOT_GET_CREDENTIAL_ENDPOINT",
+        "text-or-empty",
+        "the IoT credentials-provider endpoint, for video",
+    )
+    role_alias: str = _key(
+        "ROLE_ALIAS", "text-or-empty", "the role alias the camera's credentials come from"
+    )
+    region: str = _key("AWS_DEFAULT_REGION", "text-or-empty", "the stack's region")
+    # Ours, each with a default.
+    port: int = _key(
+        "IOT_CORE_PORT", "whole", "MQTT over mutual TLS", default=8883, low=1, high=65535
+    )
+    root_ca: Path = _key("ROOT_CA_PATH", "file", "Amazon's root CA", default="certs/cacert.pem")
+    certificate: Path = _key(
+        "CERTIFICATE_PATH", "file", "the thing's certificate", default="certs/certificate.pem"
+    )
+    private_key: Path = _key(
+        "PRIVATE_KEY_PATH",
+        "private-file",
+        "its private key; must not be readable by others (`chmod 600`)",
+        default="certs/private.pem.key",
+    )
+    motor_driver: str = _key(
+        "MOTOR_DRIVER",
+        "board",
+        "the board; the environment variable `MOTOR_DRIVER` overrides it",
+        default="explorerhat",
+    )
+    motor_options: dict[str, Any] = _key(
+        "MOTOR_OPTIONS",
+        "board-options",
+        "options per board, keyed by board name: see [Motor boards](#motor-boards)",
+        default={},
+    )
+    default_speed: float = _key(
+        "DEFAULT_SPEED",
+        "number",
+        "wheel speed for the five named actions",
+        default=0.6,
+        low=protocol.MIN_SPEED,
+        high=protocol.MAX_SPEED,
+    )
+    command_ttl_ms: int = _key(
+        "COMMAND_TTL_MS",
+        "whole",
+        "how long a command drives when it carries no `ttl_ms`",
+        default=500,
+        low=protocol.MIN_TTL_MS,
+        high=protocol.MAX_TTL_MS,
+    )
+    telemetry_interval_ms: int = _key(
+        "TELEMETRY_INTERVAL_MS",
+        "whole",
+        "how often the robot reports when nothing changes",
+        default=1000,
+        low=100,
+        high=60000,
+    )
 
     @property
     def action_topic(self) -> str:
@@ -78,18 +131,58 @@ class Config:
         return dict(self.motor_options.get(self.motor_driver, {}))
 
 
-def load(path: Path | str = DEFAULT_PATH, environ: Mapping[str, str] | None = None,
-         check_board: bool = True) -> Config:
+# field name -> its key, in declaration order
+KEYS: dict[str, Key] = {f.name: f.metadata["key"] for f in fields(Config) if "key" in f.metadata}
+KEYS_BY_NAME: dict[str, Key] = {key.name: key for key in KEYS.values()}
+REQUIRED_KEYS = tuple(key.name for key in KEYS.values() if key.required)
+DEFAULTS: dict[str, Any] = {key.name: key.default for key in KEYS.values() if not key.required}
+
+
+class ConfigError(ValueError):
+    """A config with problems; ``problems`` lists each one, naming the key, value and fix."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"{path}: {len(problems)} problem(s):\n{lines}")
+
+
+def load(
+    path: Path | str = DEFAULT_PATH,
+    environ: Mapping[str, str] | None = None,
+    check_board: bool = True,
+) -> Config:
     """Read and check a config file; raise ConfigError listing every problem found."""
     path = Path(path)
     environ = os.environ if environ is None else environ
-    raw = _read(path)
-    checker = _Checker(path, raw)
-    config = checker.config(environ, check_board)
+    checker = _Checker(path, _read(path), environ)
+    values = {name: checker.check(key) for name, key in KEYS.items()}
+    if check_board and values["motor_driver"]:
+        # Checked with the rest, so one run reports the board's problems too.
+        board = values["motor_driver"]
+        checker.problems.extend(
+            f"MOTOR_DRIVER = {board!r}: {problem}"
+            for problem in drivers.check(board, values["motor_options"].get(board, {}))
+        )
     if checker.problems:
         raise ConfigError(path, checker.problems)
-    assert config is not None
-    return config
+    return Config(path=path, **values)
+
+
+def markdown_table() -> str:
+    """The README's table of keys, made from the declarations above."""
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+    for key in KEYS.values():
+        if key.required:
+            default = "(required, may be empty)" if key.kind == "text-or-empty" else "(required)"
+        else:
+            default = f"`{json.dumps(key.default)}`"
+        meaning = key.meaning
+        if key.low is not None:
+            meaning += f" ({key.low:g}..{key.high:g})"
+        rows.append(f"| `{key.name}` | {default} | {meaning} |")
+    return "\n".join(rows)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -98,93 +191,84 @@ def _read(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(path, [f"not UTF-8 text (byte {exc.start}): save it as UTF-8"]) from None
     except FileNotFoundError:
-        raise ConfigError(path, [
-            f"no config file at {path}: create it (see config.json in the project), "
-            "or point --config at yours"
-        ]) from None
+        raise ConfigError(
+            path,
+            [
+                f"no config file at {path}: create it (see config.json in the project), "
+                "or point --config at yours"
+            ],
+        ) from None
     except OSError as exc:
         problem = f"cannot read {path}: {exc.strerror}; check its permissions"
         raise ConfigError(path, [problem]) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(path, [
-            f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ]) from None
+        raise ConfigError(
+            path, [f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(path, ["the file must hold one JSON object of KEY: value pairs"])
     return data
 
 
 class _Checker:
-    def __init__(self, path: Path, raw: dict[str, Any]) -> None:
+    """Checks one key at a time by its kind, collecting every problem."""
+
+    def __init__(self, path: Path, raw: dict[str, Any], environ: Mapping[str, str]) -> None:
         self.path = path
         self.raw = raw
+        self.environ = environ
         self.problems: list[str] = []
+        for name in sorted(set(raw) - set(KEYS_BY_NAME)):
+            known = ", ".join(sorted(KEYS_BY_NAME))
+            self.problems.append(f"{name}: unknown key; known keys: {known}")
 
-    def config(self, environ: Mapping[str, str], check_board: bool = True) -> Config | None:
-        for key in sorted(set(self.raw) - KNOWN_KEYS):
-            self.problems.append(f"{key}: unknown key; known keys: {', '.join(sorted(KNOWN_KEYS))}")
-        thing = self._string("IOT_THINGNAME")
-        if thing and any(ch in thing for ch in "/+#"):
-            self._fail("IOT_THINGNAME", thing, "a thing name cannot contain '/', '+' or '#'")
-        endpoint = self._string("IOT_CORE_ENDPOINT")
-        credential_endpoint = self._string("IOT_GET_CREDENTIAL_ENDPOINT", allow_empty=True)
-        role_alias = self._string("ROLE_ALIAS", allow_empty=True)
-        region = self._string("AWS_DEFAULT_REGION", allow_empty=True)
-        port = self._number("IOT_CORE_PORT", int, 1, 65535)
-        root_ca = self._file("ROOT_CA_PATH")
-        certificate = self._file("CERTIFICATE_PATH")
-        private_key = self._file("PRIVATE_KEY_PATH", private=True)
-        motor_driver = self._motor_driver(environ)
-        motor_options = self._motor_options()
-        if check_board and motor_driver:
-            # Checked with the rest, so one run reports the board's problems too.
-            self.problems.extend(
-                f"MOTOR_DRIVER = {motor_driver!r}: {problem}"
-                for problem in drivers.check(motor_driver, motor_options.get(motor_driver, {}))
-            )
-        default_speed = self._number("DEFAULT_SPEED", float, 0.0, 1.0)
-        ttl = self._number("COMMAND_TTL_MS", int, 50, 5000)
-        telemetry = self._number("TELEMETRY_INTERVAL_MS", int, 100, 60000)
-        if self.problems:
-            return None
-        return Config(self.path, thing, endpoint, credential_endpoint, role_alias, region, port,
-                      root_ca, certificate, private_key, motor_driver, motor_options,
-                      default_speed, ttl, telemetry)
-
-    def _fail(self, key: str, value: Any, fix: str) -> None:
-        self.problems.append(f"{key} = {value!r}: {fix}")
-
-    def _value(self, key: str) -> Any:
-        return self.raw.get(key, DEFAULTS.get(key))
-
-    def _string(self, key: str, allow_empty: bool = False) -> str:
-        if key not in self.raw:
-            self.problems.append(f"{key}: missing; add it to {self.path.name}")
+    def check(self, key: Key) -> Any:
+        if key.required and key.name not in self.raw:
+            self.problems.append(f"{key.name}: missing; add it to {self.path.name}")
             return ""
-        value = self.raw[key]
+        value = self.raw.get(key.name, key.default)
+        match key.kind:
+            case "text" | "text-or-empty" | "thing-name":
+                return self._text(key, value)
+            case "whole" | "number":
+                return self._number(key, value)
+            case "file" | "private-file":
+                return self._file(key, value)
+            case "board":
+                return self._board(key, value)
+            case "board-options":
+                return self._board_options(key, value)
+        raise AssertionError(f"{key.name}: no check for kind {key.kind}")
+
+    def _fail(self, key: Key, value: Any, fix: str) -> None:
+        self.problems.append(f"{key.name} = {value!r}: {fix}")
+
+    def _text(self, key: Key, value: Any) -> str:
         if not isinstance(value, str):
             self._fail(key, value, "must be a string")
             return ""
-        if not value.strip() and not allow_empty:
+        if not value.strip() and key.kind != "text-or-empty":
             self._fail(key, value, "must not be empty")
+        elif key.kind == "thing-name" and any(ch in value for ch in "/+#"):
+            self._fail(key, value, "a thing name cannot contain '/', '+' or '#'")
         return value.strip()
 
-    def _number(self, key: str, kind: type, low: float, high: float) -> Any:
-        value = self._value(key)
-        ok_type = isinstance(value, int | float) if kind is float else isinstance(value, int)
+    def _number(self, key: Key, value: Any) -> Any:
+        whole = key.kind == "whole"
+        ok_type = isinstance(value, int) if whole else isinstance(value, int | float)
+        assert key.low is not None and key.high is not None
         if isinstance(value, bool) or not ok_type:
-            word = "a number" if kind is float else "a whole number"
-            self._fail(key, value, f"must be {word} from {low:g} to {high:g}")
-            return DEFAULTS[key]
-        if not low <= value <= high:
-            self._fail(key, value, f"must be from {low:g} to {high:g}")
-            return DEFAULTS[key]
-        return kind(value)
+            word = "a whole number" if whole else "a number"
+            self._fail(key, value, f"must be {word} from {key.low:g} to {key.high:g}")
+            return key.default
+        if not key.low <= value <= key.high:
+            self._fail(key, value, f"must be from {key.low:g} to {key.high:g}")
+            return key.default
+        return int(value) if whole else float(value)
 
-    def _file(self, key: str, private: bool = False) -> Path:
-        value = self._value(key)
+    def _file(self, key: Key, value: Any) -> Path:
         if not isinstance(value, str) or not value:
             self._fail(key, value, "must be the path of a file (relative to the config file)")
             return Path()
@@ -201,29 +285,33 @@ class _Checker:
             return path
         if not stat.S_ISREG(mode):
             self._fail(key, value, f"{path} is not a regular file")
-        elif private and mode & 0o077:
-            self._fail(key, value, f"the private key can be read by other users "
-                                   f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}")
+        elif key.kind == "private-file" and mode & 0o077:
+            self._fail(
+                key,
+                value,
+                f"the private key can be read by other users "
+                f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}",
+            )
         return path
 
-    def _motor_driver(self, environ: Mapping[str, str]) -> str:
+    def _board(self, key: Key, value: Any) -> str:
         # As in the AWS sample's installer, the environment variable wins over the file.
-        if environ.get("MOTOR_DRIVER"):
-            return environ["MOTOR_DRIVER"]
-        value = self._value("MOTOR_DRIVER")
+        if self.environ.get("MOTOR_DRIVER"):
+            return self.environ["MOTOR_DRIVER"]
         if not isinstance(value, str) or not value:
-            self._fail("MOTOR_DRIVER", value, f"must be one of {', '.join(sorted(drivers.BOARDS))}")
+            self._fail(key, value, f"must be one of {', '.join(drivers.board_names())}")
             return ""
         return value
 
-    def _motor_options(self) -> dict[str, Any]:
-        value = self._value("MOTOR_OPTIONS")
+    def _board_options(self, key: Key, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-            self._fail("MOTOR_OPTIONS", value,
-                       "must map board names to their options, "
-                       'e.g. {"adafruit": {"left": "motor1"}}')
+            self._fail(
+                key,
+                value,
+                'must map board names to their options, e.g. {"adafruit": {"left": "motor1"}}',
+            )
             return {}
-        for board in sorted(set(value) - set(drivers.BOARDS)):
-            self._fail("MOTOR_OPTIONS", board,
-                       f"unknown board; choose from {', '.join(sorted(drivers.BOARDS))}")
+        names = drivers.board_names()
+        for board in sorted(set(value) - set(names)):
+            self._fail(key, board, f"unknown board; choose from {', '.join(names)}")
         return value

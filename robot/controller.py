@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from drivers import MotorDriver
-from robot.protocol import Command, wheel_outputs
+from robot.mixing import wheel_outputs
+from robot.protocol import Command
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class StaleCommand(ValueError):
     pass
 
 
-class MotorController:
+class MotionController:
     """Owns the driver on the event loop. Not thread-safe: call it from the loop only."""
 
     def __init__(

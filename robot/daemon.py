@@ -16,7 +16,7 @@ import signal
 import drivers
 from robot import protocol
 from robot.config import Config
-from robot.controller import MotionState, MotorController, StaleCommand
+from robot.controller import MotionController, MotionState, StaleCommand
 from robot.link import IoTLink, LinkStatus, Message
 from robot.telemetry import encode, rejection_message, state_message
 
@@ -28,7 +28,7 @@ class Daemon:
         self.config = config
         self.driver = driver
         self.link = link
-        self.controller = MotorController(
+        self.controller = MotionController(
             driver, config.default_speed, config.command_ttl_ms, on_change=self._report
         )
 
@@ -70,8 +70,9 @@ class Daemon:
         self._report(self.controller.state)
 
     def _report(self, state: MotionState) -> None:
-        self._send(state_message(state, self.link.online, self.config.motor_driver,
-                                 self.driver.status()))
+        self._send(
+            state_message(state, self.link.online, self.config.motor_driver, self.driver.status())
+        )
 
     def _send(self, message: dict) -> None:
         self.link.publish(self.config.telemetry_topic, encode(message))

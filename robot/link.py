@@ -90,8 +90,12 @@ class IoTLink:
     def _make_client(self) -> Any:
         config = self._config
         client = sdk_client(  # the IoT policy allows only the thing name as client id
-            config.thing_name, config.endpoint, config.port,
-            config.root_ca, config.private_key, config.certificate,
+            config.thing_name,
+            config.endpoint,
+            config.port,
+            config.root_ca,
+            config.private_key,
+            config.certificate,
         )
         client.configureAutoReconnectBackoffTime(RECONNECT_BASE_S, RECONNECT_MAX_S, 20)
         if self._last_will is not None:
@@ -108,9 +112,13 @@ class IoTLink:
                 await asyncio.to_thread(self._connect_and_subscribe)
                 return
             except Exception as exc:
-                log.warning("cannot connect to %s:%s (%s); retrying in %.0f s",
-                            self._config.endpoint, self._config.port, exc or type(exc).__name__,
-                            delay)
+                log.warning(
+                    "cannot connect to %s:%s (%s); retrying in %.0f s",
+                    self._config.endpoint,
+                    self._config.port,
+                    exc or type(exc).__name__,
+                    delay,
+                )
             # Jitter keeps a fleet from reconnecting in lockstep after an outage.
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, RECONNECT_MAX_S)
@@ -121,8 +129,13 @@ class IoTLink:
         topic = self._config.action_topic
         self._client.subscribe(topic, 1, self._on_message)
         self.online = True
-        log.info("connected to %s:%s as %s, subscribed to %s",
-                 self._config.endpoint, self._config.port, self._config.thing_name, topic)
+        log.info(
+            "connected to %s:%s as %s, subscribed to %s",
+            self._config.endpoint,
+            self._config.port,
+            self._config.thing_name,
+            topic,
+        )
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         self._post(Message(message.topic, bytes(message.payload)))
@@ -136,8 +149,15 @@ class IoTLink:
             loop.call_soon_threadsafe(self._events.put_nowait, event)
 
 
-def sdk_client(client_id: str, host: str, port: int, ca: Path, key: Path, cert: Path,
-               timeout_s: float = OPERATION_TIMEOUT_S) -> Any:
+def sdk_client(
+    client_id: str,
+    host: str,
+    port: int,
+    ca: Path,
+    key: Path,
+    cert: Path,
+    timeout_s: float = OPERATION_TIMEOUT_S,
+) -> Any:
     """An AWSIoTPythonSDK client for mutual TLS, not yet connected, set up as we use it."""
     from AWSIoTPythonSDK.core.protocol.internal.workers import EventConsumer
     from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient

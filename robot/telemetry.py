@@ -9,8 +9,9 @@ from typing import Any
 from robot.controller import MotionState
 
 
-def state_message(state: MotionState, link_online: bool, board: str,
-                  board_status: dict[str, Any]) -> dict[str, Any]:
+def state_message(
+    state: MotionState, link_online: bool, board: str, board_status: dict[str, Any]
+) -> dict[str, Any]:
     """A telemetry message for the motion state at this moment."""
     command = state.command
     active = None

@@ -11,17 +11,24 @@ from collections.abc import Callable
 from typing import IO
 
 
-def spawn_child(args: list[str], output: IO[bytes],
-                env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn_child(
+    args: list[str], output: IO[bytes], env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start a child that the simulator stops itself, in order, and that dies with it.
 
     Its own session keeps a terminal's Ctrl-C (sent to the whole foreground group) from
     killing the broker while the daemon still shuts down; the parent-death signal covers a
     simulator that is killed outright.
     """
-    return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=output,
-                            stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                            preexec_fn=_die_with_parent())
+    return subprocess.Popen(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_die_with_parent(),
+    )
 
 
 def _die_with_parent() -> Callable[[], None] | None:

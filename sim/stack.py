@@ -9,7 +9,6 @@ Leaving the block stops everything and leaves no process behind.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import logging
 import os
@@ -17,21 +16,29 @@ import queue
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
-from unittest.mock import patch
 
-from sim import devauth, gateway, mqtt
-from sim.broker import Broker
-from sim.certs import SimCerts, make_certs
-from sim.front import Front
+import boto3
+
+from cloud.authorizer.app import Authorizer
+from cloud.publish.app import PublishEndpoint
+from cloud.publish.app import Settings as PublishSettings
+from sim.aws import authorization, dev_identity, mqtt
+from sim.aws.api_gateway import Front
+from sim.aws.certs import SimCerts, make_certs
+from sim.aws.iot_core import Broker
+from sim.aws.iot_data import IotDataPlane
 from sim.processes import spawn_child
 
 log = logging.getLogger(__name__)
 
 THING_NAME = "sim-robot"
 START_TIMEOUT_S = 15
+REGION = "us-east-1"
+
+Telemetry = dict[str, Any]
 
 
 class StackError(RuntimeError):
@@ -39,8 +46,13 @@ class StackError(RuntimeError):
 
 
 class SimStack:
-    def __init__(self, state_dir: Path, port: int = 8080, thing_name: str = THING_NAME,
-                 daemon_log: Path | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        port: int = 8080,
+        thing_name: str = THING_NAME,
+        daemon_log: Path | None = None,
+    ) -> None:
         # Absolute: the robot's config names files in it, relative to the config's own folder.
         self.state_dir = Path(state_dir).resolve()
         self.port = port
@@ -51,9 +63,10 @@ class SimStack:
         self.broker: Broker | None = None
         self.front: Front | None = None
         self.daemon: subprocess.Popen[bytes] | None = None
-        self._telemetry: queue.Queue[dict[str, Any]] = queue.Queue()
+        # Called with each telemetry message, on the MQTT client's thread: hand over, return.
+        self.telemetry_listeners: list[Callable[[Telemetry], None]] = []
         self._publisher: Any = None
-        self.identity: devauth.DevIdentity | None = None
+        self.identity: dev_identity.DevIdentity | None = None
 
     @property
     def url(self) -> str:
@@ -83,8 +96,9 @@ class SimStack:
         )
         self._write_robot_config()
         publisher = self._stack.enter_context(
-            mqtt.session(self.broker.host, self.broker.port, self.certs.ca,
-                         self.certs.publisher, "sim-front")
+            mqtt.session(
+                self.broker.host, self.broker.port, self.certs.ca, self.certs.publisher, "sim-front"
+            )
         )
         self._publisher = publisher
         self.front = self._start_front(publisher)
@@ -94,14 +108,13 @@ class SimStack:
 
     def start_daemon(self) -> None:
         """Start the real daemon on the sim board and wait until it reports in."""
-        self.drain_telemetry()
         with self.daemon_log.open("ab") as log_file:  # the child keeps its own copy
             self.daemon = spawn_child(
                 [sys.executable, "-m", "robot.cli", "run", "--config", str(self.config_path)],
-                log_file, env={**os.environ, "MOTOR_DRIVER": "sim", "PYTHONUNBUFFERED": "1"},
+                log_file,
+                env={**os.environ, "MOTOR_DRIVER": "sim", "PYTHONUNBUFFERED": "1"},
             )
-        self.wait_for_telemetry(lambda message: message.get("link") == "online",
-                                START_TIMEOUT_S)
+        self.wait_for_telemetry(lambda message: message.get("link") == "online", START_TIMEOUT_S)
 
     def stop_daemon(self) -> None:
         daemon, self.daemon = self.daemon, None
@@ -114,38 +127,41 @@ class SimStack:
             daemon.kill()
             daemon.wait()
 
-    def publish_command(self, payload: bytes) -> None:
-        """Publish straight to the robot's action topic, as IoT Core would deliver it."""
-        self._publisher.publish(f"{self.thing_name}/action", payload, 1)
-
-    def auth_headers(self) -> dict[str, str]:
-        """The headers that authorize a request to the REST endpoint, with the dev token."""
-        assert self.identity is not None
-        return {"Authorization": self.identity.authorization}
-
-    def drain_telemetry(self) -> list[dict[str, Any]]:
-        """Telemetry received and not yet waited for; afterwards, waits see only what is new."""
-        messages = []
-        with contextlib.suppress(queue.Empty):
-            while True:
-                messages.append(self._telemetry.get_nowait())
-        return messages
-
-    def wait_for_telemetry(self, predicate: Any, timeout: float) -> dict[str, Any]:
+    def wait_for_telemetry(
+        self, predicate: Callable[[Telemetry], bool], timeout: float
+    ) -> Telemetry:
         """The first telemetry message from now on that satisfies ``predicate``."""
+        received: queue.Queue[Telemetry] = queue.Queue()
+        self.telemetry_listeners.append(received.put_nowait)
+        try:
+            return self.first_telemetry(received, predicate, timeout)
+        finally:
+            self.telemetry_listeners.remove(received.put_nowait)
+
+    def first_telemetry(
+        self,
+        received: queue.Queue[Telemetry],
+        predicate: Callable[[Telemetry], bool],
+        timeout: float,
+    ) -> Telemetry:
+        """The first message in ``received`` that satisfies ``predicate``; StackError, with the
+        end of the daemon's log, if the daemon exits or ``timeout`` passes first."""
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             try:
-                message = self._telemetry.get(timeout=max(0.0, min(remaining, 0.2)))
+                message = received.get(timeout=max(0.0, min(remaining, 0.2)))
             except queue.Empty:
                 # What a daemon said before it exited still counts; after that, it never will.
                 if self.daemon is not None and self.daemon.poll() is not None:
-                    raise StackError(f"the daemon exited with code {self.daemon.returncode}:\n"
-                                     + self._daemon_log_tail()) from None
+                    raise StackError(
+                        f"the daemon exited with code {self.daemon.returncode}:\n"
+                        + self._daemon_log_tail()
+                    ) from None
                 if remaining <= 0:
-                    raise StackError(f"no matching telemetry within {timeout} s:\n"
-                                     + self._daemon_log_tail()) from None
+                    raise StackError(
+                        f"no matching telemetry within {timeout} s:\n" + self._daemon_log_tail()
+                    ) from None
                 continue
             if predicate(message):
                 return message
@@ -154,31 +170,40 @@ class SimStack:
         self._stack.close()
 
     def _start_front(self, publisher: Any) -> Front:
-        front = Front(self.port, mqtt_publish=lambda topic, payload, qos:
-                      publisher.publish(topic, payload, qos))
+        front = Front(
+            self.port,
+            IotDataPlane(lambda topic, payload, qos: publisher.publish(topic, payload, qos)),
+        )
         self._stack.callback(front.stop)
         self.port = front.server_address[1]  # the port the OS chose, when asked for port 0
-        self.identity = devauth.dev_identity(self.state_dir, robot=self.thing_name)
-        # The Lambdas read these as they load and on their first request, as in AWS. Set for
-        # as long as the stack runs, then put back as they were, for whatever else runs here.
-        self._stack.enter_context(patch.dict(os.environ, {
-            "AWS_ENDPOINT_URL_IOT_DATA_PLANE": front.url,
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "sim",
-            "AWS_SECRET_ACCESS_KEY": "sim",
-            **self.identity.environ,
-        }))
-        front.publish_handler = load_lambda("cloud.publish.app").handler
-        authorizer = load_lambda("cloud.authorizer.app").handler
-        front.authorize = gateway.front_authorizer(gateway.cached(authorizer))
+        self.identity = dev_identity.dev_identity(self.state_dir, robot=self.thing_name)
+        # The real Lambdas, built as their handlers build themselves in AWS, but with the
+        # settings the template would give them passed in, and boto3 pointed at this front's
+        # IoT data plane.
+        iot_data = boto3.client(
+            "iot-data",
+            endpoint_url=front.url,
+            region_name=REGION,
+            aws_access_key_id="sim",
+            aws_secret_access_key="sim",
+        )
+        front.publish_handler = PublishEndpoint(
+            PublishSettings(robot_name=self.thing_name), iot_data
+        )
+        authorizer = Authorizer.from_environ(self.identity.environ)
+        front.authorize = authorization.front_authorizer(authorization.cached(authorizer))
         front.start()
         return front
 
     def _on_telemetry(self, client: Any, userdata: Any, message: Any) -> None:
         assert self.front is not None
-        self.front.on_telemetry(message.payload)
+        self.front.telemetry.record(message.payload)
+        if not self.telemetry_listeners:
+            return
         with contextlib.suppress(ValueError):
-            self._telemetry.put_nowait(json.loads(message.payload))
+            decoded = json.loads(message.payload)
+            for listener in list(self.telemetry_listeners):
+                listener(decoded)
 
     def _write_robot_config(self) -> None:
         assert self.certs is not None and self.broker is not None
@@ -200,23 +225,10 @@ def robot_config(thing_name: str, port: int, certs: SimCerts) -> dict[str, Any]:
         "IOT_CORE_PORT": port,
         "IOT_GET_CREDENTIAL_ENDPOINT": "",
         "ROLE_ALIAS": "",
-        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": REGION,
         "ROOT_CA_PATH": str(certs.ca),
         "CERTIFICATE_PATH": str(certs.robot.cert),
         "PRIVATE_KEY_PATH": str(certs.robot.key),
         "MOTOR_DRIVER": "sim",
         "TELEMETRY_INTERVAL_MS": 200,  # a lively pose for people watching GET /telemetry
     }
-
-
-def load_lambda(module_name: str) -> ModuleType:
-    """A fresh instance of a Lambda module, as a new Lambda container would load it.
-
-    Its clients are built at import from the environment set just before, even when the
-    module was imported earlier in this process with another one.
-    """
-    spec = importlib.util.find_spec(module_name)
-    assert spec is not None and spec.loader is not None, module_name
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

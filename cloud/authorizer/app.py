@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cloud import access
@@ -32,18 +32,39 @@ class Unauthorized(Exception):
         super().__init__("Unauthorized")
 
 
-_verifier: verify.Verifier | None = None
-_default_robot: str | None = None
+class Authorizer:
+    """The authorizer with its settings given: how to verify tokens, and the stack's robot."""
 
+    def __init__(self, verifier: verify.Verifier, default_robot: str | None) -> None:
+        self.verifier = verifier
+        self.default_robot = default_robot
 
-def configure(environ: Mapping[str, str] | None = None) -> None:
-    """(Re)build the verifier from ``environ`` (default: the process environment).
-    Runs once per container, on the first request; tests and the simulator may call it."""
-    global _verifier, _default_robot
-    environ = os.environ if environ is None else environ
-    _verifier = verify.from_environment(environ, _secrets_client)
-    robot = environ.get("ROBOT_NAME", "")
-    _default_robot = robot if robot and access.is_robot_name(robot) else None
+    @classmethod
+    def from_environ(
+        cls,
+        environ: Mapping[str, str],
+        secrets_client_factory: Callable[[], Any] | None = None,
+    ) -> Authorizer:
+        """Built from ``JWT_ISSUER``, ``JWT_AUDIENCE``, one key source and ``ROBOT_NAME``;
+        verify.ConfigError says what is missing."""
+        verifier = verify.from_environment(environ, secrets_client_factory or _secrets_client)
+        robot = environ.get("ROBOT_NAME", "")
+        return cls(verifier, robot if robot and access.is_robot_name(robot) else None)
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            grants = self.verifier.verify(event.get("authorizationToken", ""))
+            answer = policy.build(grants, event.get("methodArn", ""), self.default_robot)
+        except Exception as exc:  # any failure is a denial
+            log.info("denied: %s", _reason(exc))
+            raise Unauthorized() from None
+        log.info(
+            "verified %s (scopes: %s; robots: %s)",
+            grants.subject,
+            answer["context"]["scopes"] or "none",
+            answer["context"]["robots"] or "none",
+        )
+        return answer
 
 
 def _secrets_client() -> Any:
@@ -52,22 +73,19 @@ def _secrets_client() -> Any:
     return boto3.client("secretsmanager")
 
 
+_authorizer: Authorizer | None = None
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    try:
-        if _verifier is None:
-            configure()
-        assert _verifier is not None
-        grants = _verifier.verify(event.get("authorizationToken", ""))
-        answer = policy.build(grants, event.get("methodArn", ""), _default_robot)
-    except verify.ConfigError as exc:
-        log.error("authorizer misconfigured: %s", exc)
-        raise Unauthorized() from None
-    except Exception as exc:  # any failure is a denial
-        log.info("denied: %s", _reason(exc))
-        raise Unauthorized() from None
-    log.info("verified %s (scopes: %s; robots: %s)", grants.subject,
-             answer["context"]["scopes"] or "none", answer["context"]["robots"] or "none")
-    return answer
+    """The Lambda entry point: the authorizer built once per container, on first use."""
+    global _authorizer
+    if _authorizer is None:
+        try:
+            _authorizer = Authorizer.from_environ(os.environ)
+        except verify.ConfigError as exc:
+            log.error("authorizer misconfigured: %s", exc)
+            raise Unauthorized() from None
+    return _authorizer(event, context)
 
 
 def _reason(exc: Exception) -> str:

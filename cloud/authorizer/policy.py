@@ -27,8 +27,13 @@ def api_prefix(method_arn: str) -> str:
     (``…:API/STAGE/METHOD/path``)."""
     parts = method_arn.split("/")
     head = parts[0].split(":")
-    if len(parts) < 3 or len(head) != 6 or head[:3] != ["arn", "aws", "execute-api"] \
-            or not head[5] or not parts[1]:
+    if (
+        len(parts) < 3
+        or len(head) != 6
+        or head[:3] != ["arn", "aws", "execute-api"]
+        or not head[5]
+        or not parts[1]
+    ):
         raise ValueError("not an execute-api method ARN")
     return f"{parts[0]}/{parts[1]}/"
 
@@ -56,8 +61,11 @@ def build(grants: access.Grants, method_arn: str, default_robot: str | None) -> 
     prefix = api_prefix(method_arn)
     routes = allowed_routes(grants, default_robot)
     if routes:
-        statement = {"Action": "execute-api:Invoke", "Effect": "Allow",
-                     "Resource": [prefix + route for route in routes]}
+        statement = {
+            "Action": "execute-api:Invoke",
+            "Effect": "Allow",
+            "Resource": [prefix + route for route in routes],
+        }
     else:
         statement = {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": prefix + "*"}
     return {

@@ -55,8 +55,9 @@ def bearer_token(authorization: str) -> str:
 class Verifier:
     """Checks signature, ``exp``, ``nbf``, ``iss`` and ``aud``, then reads the grants."""
 
-    def __init__(self, resolve_key: KeyResolver, issuer: str, audience: str,
-                 leeway: float = LEEWAY_SECONDS) -> None:
+    def __init__(
+        self, resolve_key: KeyResolver, issuer: str, audience: str, leeway: float = LEEWAY_SECONDS
+    ) -> None:
         self._resolve_key = resolve_key
         self._issuer = issuer
         self._audience = audience
@@ -80,8 +81,9 @@ class Verifier:
             subject = claims["sub"]
             if not isinstance(subject, str) or not subject:
                 raise InvalidToken("the sub claim must be a non-empty string")
-            return access.Grants(subject[:256], access.scopes_from_claims(claims),
-                                 access.robots_from_claims(claims))
+            return access.Grants(
+                subject[:256], access.scopes_from_claims(claims), access.robots_from_claims(claims)
+            )
         except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
             raise InvalidToken(f"{type(exc).__name__}: {str(exc)[:120]}") from None
 
@@ -94,7 +96,8 @@ def load_public_key(text: str) -> Any:
         body = "".join(text.split())
         base64.b64decode(body, validate=True)  # a clear error for a mangled paste
         text = "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----".format(
-            "\n".join(textwrap.wrap(body, 64)))
+            "\n".join(textwrap.wrap(body, 64))
+        )
     return load_pem_public_key(text.encode())
 
 
@@ -116,8 +119,9 @@ def jwks_keys(url: str) -> KeyResolver:
     return resolve
 
 
-def secret_key(secret_id: str, get_secret: Callable[[str], str],
-               clock: Callable[[], float] = time.monotonic) -> KeyResolver:
+def secret_key(
+    secret_id: str, get_secret: Callable[[str], str], clock: Callable[[], float] = time.monotonic
+) -> KeyResolver:
     """A PEM public key kept in Secrets Manager, read once and re-read every
     ``SECRET_REFRESH_SECONDS`` so that a rotated key is picked up without a redeploy."""
     lock = threading.Lock()
@@ -132,18 +136,24 @@ def secret_key(secret_id: str, get_secret: Callable[[str], str],
     return resolve
 
 
-def from_environment(environ: Mapping[str, str],
-                     secrets_client_factory: Callable[[], Any] | None = None) -> Verifier:
+def from_environment(
+    environ: Mapping[str, str], secrets_client_factory: Callable[[], Any] | None = None
+) -> Verifier:
     """Build the verifier the environment describes; ConfigError says what is missing."""
     issuer = environ.get("JWT_ISSUER", "").strip()
     audience = environ.get("JWT_AUDIENCE", "").strip()
     if not issuer or not audience:
         raise ConfigError("set JWT_ISSUER and JWT_AUDIENCE")
-    sources = [name for name in ("JWKS_URL", "JWT_PUBLIC_KEY", "JWT_PUBLIC_KEY_SECRET_ID")
-               if environ.get(name, "").strip()]
+    sources = [
+        name
+        for name in ("JWKS_URL", "JWT_PUBLIC_KEY", "JWT_PUBLIC_KEY_SECRET_ID")
+        if environ.get(name, "").strip()
+    ]
     if len(sources) != 1:
-        raise ConfigError("set exactly one of JWKS_URL, JWT_PUBLIC_KEY, JWT_PUBLIC_KEY_SECRET_ID"
-                          f" (found {', '.join(sources) or 'none'})")
+        raise ConfigError(
+            "set exactly one of JWKS_URL, JWT_PUBLIC_KEY, JWT_PUBLIC_KEY_SECRET_ID"
+            f" (found {', '.join(sources) or 'none'})"
+        )
     value = environ[sources[0]].strip()
     if sources[0] == "JWKS_URL":
         if not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):
@@ -156,5 +166,6 @@ def from_environment(environ: Mapping[str, str],
             raise ConfigError("JWT_PUBLIC_KEY_SECRET_ID needs a Secrets Manager client")
         client = secrets_client_factory()
         resolver = secret_key(
-            value, lambda sid: client.get_secret_value(SecretId=sid)["SecretString"])
+            value, lambda sid: client.get_secret_value(SecretId=sid)["SecretString"]
+        )
     return Verifier(resolver, issuer, audience)

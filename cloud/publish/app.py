@@ -13,7 +13,8 @@ import base64
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -25,17 +26,19 @@ from robot import protocol
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)
 
-ROBOT_NAME = os.environ.get("ROBOT_NAME", "robot")
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": os.environ.get("CORS_ALLOW_ORIGIN", "*"),
-    "Access-Control-Allow-Headers": "Content-Type,Authorization",
-    "Access-Control-Allow-Methods": "OPTIONS,POST",
-}
 
-# Created once per container: a client per request costs tens of milliseconds. The data
-# endpoint comes from AWS_ENDPOINT_URL_IOT_DATA_PLANE (set by the template), not from a
-# DescribeEndpoint call per request.
-iot_data = boto3.client("iot-data")
+@dataclass(frozen=True)
+class Settings:
+    robot_name: str = "robot"  # the stack's own robot, the one POST /publish drives
+    cors_allow_origin: str = "*"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        return cls(
+            robot_name=environ.get("ROBOT_NAME", cls.robot_name),
+            cors_allow_origin=environ.get("CORS_ALLOW_ORIGIN", cls.cors_allow_origin),
+        )
+
 
 Publisher = Callable[[str, bytes], None]
 
@@ -44,20 +47,54 @@ class BadRequest(ValueError):
     pass
 
 
+class PublishEndpoint:
+    """The publish handler with its settings and its ``iot-data`` client given."""
+
+    def __init__(self, settings: Settings, iot_data: Any) -> None:
+        self.settings = settings
+        self.iot_data = iot_data
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            robot = robot_name(event, self.settings.robot_name)
+            grants = access.Grants.from_context(event.get("requestContext", {}).get("authorizer"))
+            topic, command = publish_command(request_body(event), robot, self.publish, grants)
+        except BadRequest as exc:
+            return self.response(400, {"error": "invalid command", "reason": str(exc)})
+        except access.AccessDenied as exc:
+            return self.response(403, {"error": "forbidden", "reason": str(exc)})
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            log.error("publishing to IoT Core failed: %s", exc)
+            return self.response(502, {"error": "the command could not be delivered to IoT Core"})
+        log.info("%s sent %s to %s", grants.subject, command.action, topic)
+        return self.response(200, {"topic": topic, "command": command.to_dict()})
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        self.iot_data.publish(topic=topic, qos=1, payload=payload)
+
+    def response(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
+        cors = {
+            "Access-Control-Allow-Origin": self.settings.cors_allow_origin,
+            "Access-Control-Allow-Headers": "Content-Type,Authorization",
+            "Access-Control-Allow-Methods": "OPTIONS,POST",
+        }
+        return {
+            "statusCode": status,
+            "headers": {"Content-Type": "application/json", **cors},
+            "body": json.dumps(body),
+        }
+
+
+_endpoint: PublishEndpoint | None = None
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    try:
-        robot = robot_name(event, ROBOT_NAME)
-        grants = access.Grants.from_context(event.get("requestContext", {}).get("authorizer"))
-        topic, command = publish_command(request_body(event), robot, publish_to_iot, grants)
-    except BadRequest as exc:
-        return response(400, {"error": "invalid command", "reason": str(exc)})
-    except access.AccessDenied as exc:
-        return response(403, {"error": "forbidden", "reason": str(exc)})
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        log.error("publishing to IoT Core failed: %s", exc)
-        return response(502, {"error": "the command could not be delivered to IoT Core"})
-    log.info("%s sent %s to %s", grants.subject, command.action, topic)
-    return response(200, {"topic": topic, "command": command.to_dict()})
+    """The Lambda entry point: settings and client built once per container, on first use.
+    The data endpoint comes from AWS_ENDPOINT_URL_IOT_DATA_PLANE (set by the template)."""
+    global _endpoint
+    if _endpoint is None:
+        _endpoint = PublishEndpoint(Settings.from_environ(os.environ), boto3.client("iot-data"))
+    return _endpoint(event, context)
 
 
 def robot_name(event: dict[str, Any], default: str) -> str:
@@ -82,8 +119,9 @@ def request_body(event: dict[str, Any]) -> str:
     return body
 
 
-def publish_command(body: str, robot: str, publish: Publisher,
-                    grants: access.Grants | None = None) -> tuple[str, protocol.Command]:
+def publish_command(
+    body: str, robot: str, publish: Publisher, grants: access.Grants | None = None
+) -> tuple[str, protocol.Command]:
     """Validate ``body`` as a command, give it an id and publish it to ``{robot}/action``.
 
     With ``grants`` (the handler always passes them) the command must be one the caller may
@@ -98,15 +136,3 @@ def publish_command(body: str, robot: str, publish: Publisher,
     topic = f"{robot}/action"
     publish(topic, command.to_json().encode())
     return topic, command
-
-
-def publish_to_iot(topic: str, payload: bytes) -> None:
-    iot_data.publish(topic=topic, qos=1, payload=payload)
-
-
-def response(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json", **CORS_HEADERS},
-        "body": json.dumps(body),
-    }

@@ -64,13 +64,30 @@ def copy_sources(function: str, out: Path) -> list[Path]:
     return written
 
 
-def install_requirements(out: Path, python: str = LAMBDA_PYTHON,
-                         platform: str = LAMBDA_PLATFORM) -> None:
+def install_requirements(
+    out: Path, python: str = LAMBDA_PYTHON, platform: str = LAMBDA_PLATFORM
+) -> None:
     """pip-install the requirements as wheels for the Lambda platform, whatever this host is."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(out),
-         "--platform", platform, "--implementation", "cp", "--python-version", python,
-         "--only-binary=:all:", "--no-compile", "--upgrade", *requirements()],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--target",
+            str(out),
+            "--platform",
+            platform,
+            "--implementation",
+            "cp",
+            "--python-version",
+            python,
+            "--only-binary=:all:",
+            "--no-compile",
+            "--upgrade",
+            *requirements(),
+        ],
         check=True,
     )
 
@@ -86,8 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("function", choices=sorted(FUNCTIONS))
     parser.add_argument("out", type=Path, help="the folder to fill (sam build's ARTIFACTS_DIR)")
-    parser.add_argument("--no-requirements", action="store_true",
-                        help="copy the sources only (tests supply the libraries themselves)")
+    parser.add_argument(
+        "--no-requirements",
+        action="store_true",
+        help="copy the sources only (tests supply the libraries themselves)",
+    )
     args = parser.parse_args(argv)
     build(args.function, args.out, with_requirements=not args.no_requirements)
     return 0

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from robot import config
-from robot.commands import config_command
+from robot.commands import OK, USAGE, config_command, load_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -13,11 +12,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        settings = config.load(args.config)
-    except config.ConfigError as exc:
-        print(exc)
-        return 1
-    print(f"{args.config}: OK (thing {settings.thing_name}, board {settings.motor_driver}, "
-          f"endpoint {settings.endpoint}:{settings.port})")
-    return 0
+    settings = load_config(args.config, "check-config")
+    if settings is None:
+        return USAGE
+    print(
+        f"{args.config}: OK (thing {settings.thing_name}, board {settings.motor_driver}, "
+        f"endpoint {settings.endpoint}:{settings.port})"
+    )
+    return OK

@@ -3,29 +3,41 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from robot.commands import OK, USAGE, error
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "provision", help="create the robot's certificate and write config.json (AWS)",
+        "provision",
+        help="create the robot's certificate and write config.json (AWS)",
         description="Create a certificate for the robot's IoT thing, attach the stack's robot "
-                    "policy, role-alias policy and the thing, look up the endpoints, and write "
-                    "certs/ and config.json. Names come from --stack, or from the three flags.")
+        "policy, role-alias policy and the thing, look up the endpoints, and write "
+        "certs/ and config.json. Names come from --stack, or from the three flags.",
+    )
     parser.add_argument("--thing", required=True, help="the robot's thing name (RobotName)")
     parser.add_argument("--stack", help="the deployed stack whose outputs name the policies")
     parser.add_argument("--robot-policy", help="IoT policy for the robot (output RobotPolicyName)")
-    parser.add_argument("--role-alias-policy",
-                        help="IoT policy for the role alias (output RoleAliasPolicyName)")
+    parser.add_argument(
+        "--role-alias-policy", help="IoT policy for the role alias (output RoleAliasPolicyName)"
+    )
     parser.add_argument("--role-alias", help="the camera role alias (output RoleAlias)")
-    parser.add_argument("--out", type=Path, default=Path("."),
-                        help="folder for config.json and certs/ (default: here)")
-    parser.add_argument("--root-ca", type=Path,
-                        help="the Amazon root CA (AmazonRootCA1.pem) to copy to certs/cacert.pem")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("."),
+        help="folder for config.json and certs/ (default: here)",
+    )
+    parser.add_argument(
+        "--root-ca",
+        type=Path,
+        help="the Amazon root CA (AmazonRootCA1.pem) to copy to certs/cacert.pem",
+    )
     parser.add_argument("--region", help="AWS region (default: your AWS config)")
-    parser.add_argument("--force", action="store_true",
-                        help="replace an existing certificate and key in --out")
+    parser.add_argument(
+        "--force", action="store_true", help="replace an existing certificate and key in --out"
+    )
     parser.set_defaults(func=run)
 
 
@@ -35,12 +47,10 @@ def run(args: argparse.Namespace) -> int:
     from cloud import access, provision
 
     if not access.is_robot_name(args.thing):
-        print("--thing: 1 to 128 letters, digits, '-' or '_'", file=sys.stderr)
-        return 2
+        return error("provision", "--thing: 1 to 128 letters, digits, '-' or '_'", USAGE)
     session = boto3.session.Session(region_name=args.region)
     if not session.region_name:
-        print("no AWS region: pass --region or set AWS_DEFAULT_REGION", file=sys.stderr)
-        return 2
+        return error("provision", "no AWS region: pass --region or set AWS_DEFAULT_REGION", USAGE)
     flags = (args.robot_policy, args.role_alias_policy, args.role_alias)
     try:
         if all(flags):
@@ -48,18 +58,28 @@ def run(args: argparse.Namespace) -> int:
         elif args.stack and not any(flags):
             names = provision.names_from_stack(session.client("cloudformation"), args.stack)
         else:
-            print("give --stack, or all of --robot-policy, --role-alias-policy and --role-alias",
-                  file=sys.stderr)
-            return 2
-        done = provision.provision(session.client("iot"), args.thing, names, args.out,
-                                   session.region_name, args.root_ca, args.force)
+            return error(
+                "provision",
+                "give --stack, or all of --robot-policy, --role-alias-policy and --role-alias",
+                USAGE,
+            )
+        done = provision.provision(
+            session.client("iot"),
+            args.thing,
+            names,
+            args.out,
+            session.region_name,
+            args.root_ca,
+            args.force,
+        )
     except provision.ProvisionError as exc:
-        print(f"robot provision: {exc}", file=sys.stderr)
-        return 1
-    print(f"{'Created' if done.created_thing else 'Using'} thing {done.thing}; "
-          f"certificate {done.certificate_arn}")
+        return error("provision", exc)
+    print(
+        f"{'Created' if done.created_thing else 'Using'} thing {done.thing}; "
+        f"certificate {done.certificate_arn}"
+    )
     print(f"Wrote {done.config_path} and the certificate and key under {args.out / 'certs'}")
     if done.root_ca_missing:
         print(provision.root_ca_instruction(args.out))
     print(f"Next: robot check-config --config {done.config_path}, then robot run")
-    return 0
+    return OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from robot.commands import config_command, load_config
+from robot.commands import OK, USAGE, config_command, load_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -13,10 +13,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_config(args.config, "cannot start the daemon")
+    settings = load_config(args.config, "run")
     if settings is None:
-        return 2
+        return USAGE
     from robot import daemon
 
     asyncio.run(daemon.run(settings))
-    return 0
+    return OK

@@ -7,19 +7,25 @@ import signal
 import threading
 from pathlib import Path
 
+from robot.commands import OK, error
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "sim", help="run the simulated robot, a local broker and the REST endpoint"
     )
     parser.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
-    parser.add_argument("--state-dir", type=Path, default=Path(".sim"),
-                        help="where certificates, config and logs go (default .sim)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".sim"),
+        help="where certificates, config and logs go (default .sim)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from sim.broker import BrokerError
+    from sim.aws.iot_core import BrokerError
     from sim.stack import SimStack, StackError
 
     stopped = threading.Event()
@@ -31,9 +37,8 @@ def run(args: argparse.Namespace) -> int:
             stopped.wait()
             print("stopping…", flush=True)
     except (BrokerError, StackError, OSError) as exc:
-        print(f"robot sim: {exc}")
-        return 1
-    return 0
+        return error("sim", exc)
+    return OK
 
 
 def _banner(stack) -> str:

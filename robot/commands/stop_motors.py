@@ -8,9 +8,8 @@ has stopped, however it stopped (ExecStopPost in deploy/robot.service).
 from __future__ import annotations
 
 import argparse
-import sys
 
-from robot.commands import config_command, load_config
+from robot.commands import OK, USAGE, config_command, error, load_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,9 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import drivers
 
-    settings = load_config(args.config, "cannot stop the motors")
+    settings = load_config(args.config, "stop-motors")
     if settings is None:
-        return 1
+        return USAGE
     try:
         board = drivers.load(settings.motor_driver, settings.board_options)
         try:
@@ -30,7 +29,6 @@ def run(args: argparse.Namespace) -> int:
         finally:
             board.close()
     except drivers.DriverError as exc:
-        print(f"cannot stop the motors: {exc}", file=sys.stderr)
-        return 1
+        return error("stop-motors", f"cannot stop the motors: {exc}")
     print(f"motors stopped (board {settings.motor_driver})")
-    return 0
+    return OK

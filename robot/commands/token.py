@@ -4,27 +4,48 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
+
+from robot.commands import OK, USAGE, error
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "token", help="mint an operator token (JWT) for the robot's API",
+        "token",
+        help="mint an operator token (JWT) for the robot's API",
         description="Print a signed JWT. The private key comes from --secret-id "
-                    "(or $JWT_PRIVATE_KEY_SECRET_ID) or --key (or $JWT_PRIVATE_KEY_FILE).")
+        "(or $JWT_PRIVATE_KEY_SECRET_ID) or --key (or $JWT_PRIVATE_KEY_FILE).",
+    )
     parser.add_argument("--subject", required=True, help="who the token is for (the sub claim)")
-    parser.add_argument("--scope", action="append", choices=("robot:drive", "robot:admin"),
-                        help="repeat for several (default: robot:drive)")
-    parser.add_argument("--robot", action="append", metavar="NAME",
-                        help="limit the token to this robot; repeat for several (default: any)")
+    parser.add_argument(
+        "--scope",
+        action="append",
+        choices=("robot:drive", "robot:admin"),
+        help="repeat for several (default: robot:drive)",
+    )
+    parser.add_argument(
+        "--robot",
+        action="append",
+        metavar="NAME",
+        help="limit the token to this robot; repeat for several (default: any)",
+    )
     parser.add_argument("--ttl", default="1h", help="lifetime: 30s, 15m, 1h, 7d (default 1h)")
-    parser.add_argument("--secret-id", default=os.environ.get("JWT_PRIVATE_KEY_SECRET_ID"),
-                        help="Secrets Manager secret holding the private key (PEM)")
-    parser.add_argument("--key", type=Path, default=os.environ.get("JWT_PRIVATE_KEY_FILE"),
-                        help="local PEM file holding the private key")
-    parser.add_argument("--alg", choices=("ES256", "RS256", "RS512"),
-                        help="default: ES256 for an EC key, RS256 for an RSA key")
+    parser.add_argument(
+        "--secret-id",
+        default=os.environ.get("JWT_PRIVATE_KEY_SECRET_ID"),
+        help="Secrets Manager secret holding the private key (PEM)",
+    )
+    parser.add_argument(
+        "--key",
+        type=Path,
+        default=os.environ.get("JWT_PRIVATE_KEY_FILE"),
+        help="local PEM file holding the private key",
+    )
+    parser.add_argument(
+        "--alg",
+        choices=("ES256", "RS256", "RS512"),
+        help="default: ES256 for an EC key, RS256 for an RSA key",
+    )
     parser.add_argument("--issuer", default=os.environ.get("JWT_ISSUER"))
     parser.add_argument("--audience", default=os.environ.get("JWT_AUDIENCE"))
     parser.add_argument("--region", help="AWS region for --secret-id (default: your AWS config)")
@@ -35,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from cloud import tokens
 
     if bool(args.secret_id) == bool(args.key):
-        print("give the private key by exactly one of --secret-id and --key", file=sys.stderr)
-        return 2
+        return error("token", "give the private key by exactly one of --secret-id and --key", USAGE)
     try:
         if args.secret_id:
             import boto3
@@ -46,12 +66,16 @@ def run(args: argparse.Namespace) -> int:
         else:
             pem = Path(args.key).read_text()
         token = tokens.mint(
-            tokens.load_private_key(pem), args.subject, args.scope or ["robot:drive"],
-            tokens.parse_ttl(args.ttl), robots=args.robot, algorithm=args.alg,
+            tokens.load_private_key(pem),
+            args.subject,
+            args.scope or ["robot:drive"],
+            tokens.parse_ttl(args.ttl),
+            robots=args.robot,
+            algorithm=args.alg,
             issuer=args.issuer or tokens.DEFAULT_ISSUER,
-            audience=args.audience or tokens.DEFAULT_AUDIENCE)
+            audience=args.audience or tokens.DEFAULT_AUDIENCE,
+        )
     except (OSError, ValueError, TypeError) as exc:
-        print(f"robot token: {exc}", file=sys.stderr)
-        return 1
+        return error("token", exc)
     print(token)
-    return 0
+    return OK

@@ -13,10 +13,10 @@ import botocore.session
 
 from cloud.viewer import app as viewer
 from sim.aws.background import BackgroundLoop
+from sim.aws.certs import SimCerts
 from sim.aws.credentials_provider import CredentialsProvider
 from sim.aws.kvs_signaling import MASTER_ACTIONS, VIEWER_ACTIONS, KvsSignalingService, Permissions
 from sim.aws.sigv4 import CredentialStore
-from sim.certs import SimCerts
 
 REGION = "us-east-1"
 # The viewer Lambda's own credentials (its execution role's, in AWS).

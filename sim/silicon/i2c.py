@@ -35,18 +35,28 @@ class I2CBus:
     def scan(self) -> list[int]:
         return sorted(self.devices)
 
-    def writeto(self, address: int, buffer: bytes, *, start: int = 0,
-                end: int | None = None) -> None:
+    def writeto(
+        self, address: int, buffer: bytes, *, start: int = 0, end: int | None = None
+    ) -> None:
         self._device(address).write(bytes(buffer[start:end]))
 
-    def readfrom_into(self, address: int, buffer: bytearray, *, start: int = 0,
-                      end: int | None = None) -> None:
+    def readfrom_into(
+        self, address: int, buffer: bytearray, *, start: int = 0, end: int | None = None
+    ) -> None:
         end = len(buffer) if end is None else end
         buffer[start:end] = self._device(address).read(end - start)
 
-    def writeto_then_readfrom(self, address: int, out_buffer: bytes, in_buffer: bytearray, *,
-                              out_start: int = 0, out_end: int | None = None, in_start: int = 0,
-                              in_end: int | None = None) -> None:
+    def writeto_then_readfrom(
+        self,
+        address: int,
+        out_buffer: bytes,
+        in_buffer: bytearray,
+        *,
+        out_start: int = 0,
+        out_end: int | None = None,
+        in_start: int = 0,
+        in_end: int | None = None,
+    ) -> None:
         self.writeto(address, out_buffer, start=out_start, end=out_end)
         self.readfrom_into(address, in_buffer, start=in_start, end=in_end)
 

@@ -40,8 +40,12 @@ class Bridge:
     @property
     def mode(self) -> str:
         """What the motor mostly sees: "drive", "brake" or "coast"."""
-        return max(("drive", abs(self.output)), ("brake", self.brake), ("coast", self.coast),
-                   key=lambda item: item[1])[0]
+        return max(
+            ("drive", abs(self.output)),
+            ("brake", self.brake),
+            ("coast", self.coast),
+            key=lambda item: item[1],
+        )[0]
 
 
 class MotorHat:

@@ -53,8 +53,9 @@ class PCA9685:
             out = bytearray()
             for _ in range(count):
                 # ALL_LED registers always read as zero
-                out.append(0 if ALL_LED <= self._pointer < PRE_SCALE else
-                           self.registers[self._pointer])
+                out.append(
+                    0 if ALL_LED <= self._pointer < PRE_SCALE else self.registers[self._pointer]
+                )
                 self._advance()
             return bytes(out)
 
@@ -85,7 +86,7 @@ class PCA9685:
 
     def high_ticks(self, channel: int) -> int:
         """The output of ``channel`` over one PWM period: bit n set if high at tick n."""
-        on_l, on_h, off_l, off_h = self.registers[LED0 + 4 * channel: LED0 + 4 * channel + 4]
+        on_l, on_h, off_l, off_h = self.registers[LED0 + 4 * channel : LED0 + 4 * channel + 4]
         if self.sleeping or off_h & FULL:
             ticks = 0
         elif on_h & FULL:

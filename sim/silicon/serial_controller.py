@@ -103,8 +103,9 @@ class SimulatedController:
             self.outputs = (0.0, 0.0)  # power-up
             self.plugged_in = True
             self._changed.notify_all()
-        self._thread = threading.Thread(target=self._serve, args=(master, wake_read),
-                                        name="simulated-controller", daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, args=(master, wake_read), name="simulated-controller", daemon=True
+        )
         self._thread.start()
 
     def unplug(self) -> None:
@@ -124,8 +125,9 @@ class SimulatedController:
 
     close = unplug
 
-    def wait_until(self, condition: Callable[[SimulatedController], bool],
-                   timeout: float = 10.0) -> bool:
+    def wait_until(
+        self, condition: Callable[[SimulatedController], bool], timeout: float = 10.0
+    ) -> bool:
         """Wait until ``condition(self)`` holds (re-checked whenever a line is handled)."""
         with self._changed:
             return self._changed.wait_for(lambda: condition(self), timeout)

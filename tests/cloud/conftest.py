@@ -44,35 +44,42 @@ def other_key() -> Any:
 def claims(**overrides: Any) -> dict[str, Any]:
     """Valid claims for the test issuer and audience; ``None`` values are dropped."""
     now = int(time.time())
-    base = {"sub": "alice", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "nbf": now,
-            "exp": now + 600, "scope": "robot:drive"}
+    base = {
+        "sub": "alice",
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "scope": "robot:drive",
+    }
     return {k: v for k, v in {**base, **overrides}.items() if v is not None}
 
 
 @pytest.fixture
 def make_token(keys: dict[str, Any]) -> Callable[..., str]:
-    def make(alg: str = "ES256", key: Any = None, headers: dict[str, Any] | None = None,
-             **overrides: Any) -> str:
+    def make(
+        alg: str = "ES256", key: Any = None, headers: dict[str, Any] | None = None, **overrides: Any
+    ) -> str:
         return jwt.encode(claims(**overrides), key or keys[alg], algorithm=alg, headers=headers)
 
     return make
 
 
 def authorizer_env(public_key: Any, **extra: str) -> dict[str, str]:
-    return {"JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE,
-            "JWT_PUBLIC_KEY": tokens.public_pem(public_key), "ROBOT_NAME": ROBOT, **extra}
+    return {
+        "JWT_ISSUER": ISSUER,
+        "JWT_AUDIENCE": AUDIENCE,
+        "JWT_PUBLIC_KEY": tokens.public_pem(public_key),
+        "ROBOT_NAME": ROBOT,
+        **extra,
+    }
 
 
 @pytest.fixture
-def configure_authorizer() -> Iterator[Callable[[dict[str, str]], Any]]:
-    """Configure the real authorizer module from an environment; reset afterwards."""
-    def configure(environ: dict[str, str]) -> Any:
-        authorizer_app.configure(environ)
-        return authorizer_app
-
-    yield configure
-    authorizer_app._verifier = None
-    authorizer_app._default_robot = None
+def configure_authorizer() -> Callable[[dict[str, str]], authorizer_app.Authorizer]:
+    """The real authorizer, built from the environment a deployment would give it."""
+    return authorizer_app.Authorizer.from_environ
 
 
 @pytest.fixture
@@ -81,10 +88,16 @@ def authorizer(configure_authorizer, keys) -> Any:
     return configure_authorizer(authorizer_env(keys["ES256"]))
 
 
-def authorize(module: Any, token: str, route: str = "POST/publish",
-              bearer: str = "Bearer ") -> dict[str, Any]:
-    return module.handler({"type": "TOKEN", "authorizationToken": bearer + token,
-                           "methodArn": ARN_PREFIX + route}, None)
+def authorize(
+    authorizer: authorizer_app.Authorizer,
+    token: str,
+    route: str = "POST/publish",
+    bearer: str = "Bearer ",
+) -> dict[str, Any]:
+    return authorizer(
+        {"type": "TOKEN", "authorizationToken": bearer + token, "methodArn": ARN_PREFIX + route},
+        None,
+    )
 
 
 @dataclass
@@ -111,8 +124,11 @@ def loopback() -> Iterator[Loopback]:
     class Handler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            state.requests.append(Recorded(self.command, self.path, dict(self.headers.items()),
-                                           self.rfile.read(length)))
+            state.requests.append(
+                Recorded(
+                    self.command, self.path, dict(self.headers.items()), self.rfile.read(length)
+                )
+            )
             status, body = state.reply
             data = json.dumps(body).encode()
             self.send_response(status)
@@ -140,8 +156,12 @@ def aws(monkeypatch) -> Iterator[None]:
     """moto in place of AWS, with fake credentials so nothing can reach a real account."""
     from moto import mock_aws
 
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     with mock_aws():

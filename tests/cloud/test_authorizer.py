@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cloud import tokens
 from cloud.authorizer import app, verify
-from sim.gateway import evaluate
+from sim.aws.authorization import evaluate
 from tests.cloud.conftest import (
     ARN_PREFIX,
     AUDIENCE,
@@ -28,10 +28,18 @@ from tests.cloud.conftest import (
 
 # Requests a caller might make: (method, resource path after the stage).
 REQUESTS = [
-    ("POST", "publish"), ("POST", "robots/r1/publish"), ("POST", "robots/r2/publish"),
-    ("POST", "robots/zed/publish"), ("GET", "publish"), ("DELETE", "robots/r1/publish"),
-    ("POST", "admin/keys"), ("GET", "robots"), ("POST", "viewer"), ("POST", "robots/r1/viewer"),
-    ("POST", "robots/r2/viewer"), ("GET", "viewer"),
+    ("POST", "publish"),
+    ("POST", "robots/r1/publish"),
+    ("POST", "robots/r2/publish"),
+    ("POST", "robots/zed/publish"),
+    ("GET", "publish"),
+    ("DELETE", "robots/r1/publish"),
+    ("POST", "admin/keys"),
+    ("GET", "robots"),
+    ("POST", "viewer"),
+    ("POST", "robots/r1/viewer"),
+    ("POST", "robots/r2/viewer"),
+    ("GET", "viewer"),
 ]
 
 
@@ -54,8 +62,11 @@ def expected(scopes: set[str], robots: set[str] | None, method: str, path: str) 
 
 
 def allowed_requests(answer: dict) -> set[tuple[str, str]]:
-    return {(method, path) for method, path in REQUESTS
-            if evaluate(answer["policyDocument"], f"{ARN_PREFIX}{method}/{path}") == "Allow"}
+    return {
+        (method, path)
+        for method, path in REQUESTS
+        if evaluate(answer["policyDocument"], f"{ARN_PREFIX}{method}/{path}") == "Allow"
+    }
 
 
 @pytest.mark.parametrize("alg", ["ES256", "RS256", "RS512"])
@@ -64,10 +75,18 @@ def test_each_algorithm_with_a_pem_key(configure_authorizer, keys, make_token, a
     answer = authorize(module, make_token(alg))
     assert answer["principalId"] == "alice"
     assert answer["context"] == {"sub": "alice", "scopes": "robot:drive", "robots": "*"}
-    assert answer["policyDocument"]["Statement"] == [{
-        "Action": "execute-api:Invoke", "Effect": "Allow",
-        "Resource": [ARN_PREFIX + "POST/publish", ARN_PREFIX + "POST/robots/*/publish",
-                     ARN_PREFIX + "POST/viewer", ARN_PREFIX + "POST/robots/*/viewer"]}]
+    assert answer["policyDocument"]["Statement"] == [
+        {
+            "Action": "execute-api:Invoke",
+            "Effect": "Allow",
+            "Resource": [
+                ARN_PREFIX + "POST/publish",
+                ARN_PREFIX + "POST/robots/*/publish",
+                ARN_PREFIX + "POST/viewer",
+                ARN_PREFIX + "POST/robots/*/viewer",
+            ],
+        }
+    ]
 
 
 def test_the_one_line_public_key_form_is_accepted(configure_authorizer, keys, make_token):
@@ -77,48 +96,59 @@ def test_the_one_line_public_key_form_is_accepted(configure_authorizer, keys, ma
     assert authorize(module, make_token())["principalId"] == "alice"
 
 
-@pytest.mark.parametrize(("scope_claims", "robots"), [
-    ({"scope": "robot:drive"}, None),
-    ({"scope": "robot:drive"}, ["r1"]),
-    ({"scope": "robot:drive"}, ["r2"]),
-    ({"scope": "robot:drive"}, []),
-    ({"scope": "robot:admin"}, None),
-    ({"scope": "robot:admin"}, ["r2", "zed"]),
-    ({"scope": "openid email"}, None),
-    ({"scope": ""}, None),
-    ({"scope": None, "scp": ["robot:drive", "email"]}, ["r1"]),
-    ({"scope": None, "scp": ["robot:admin"]}, None),
-    ({"scope": None}, None),
-    ({"scope": "robot:view"}, None),
-    ({"scope": "robot:view"}, ["r2"]),
-    ({"scope": "robot:view robot:drive"}, ["r1"]),
-])
-def test_policy_allows_exactly_what_the_scopes_allow(authorizer, make_token, scope_claims,
-                                                     robots):
+@pytest.mark.parametrize(
+    ("scope_claims", "robots"),
+    [
+        ({"scope": "robot:drive"}, None),
+        ({"scope": "robot:drive"}, ["r1"]),
+        ({"scope": "robot:drive"}, ["r2"]),
+        ({"scope": "robot:drive"}, []),
+        ({"scope": "robot:admin"}, None),
+        ({"scope": "robot:admin"}, ["r2", "zed"]),
+        ({"scope": "openid email"}, None),
+        ({"scope": ""}, None),
+        ({"scope": None, "scp": ["robot:drive", "email"]}, ["r1"]),
+        ({"scope": None, "scp": ["robot:admin"]}, None),
+        ({"scope": None}, None),
+        ({"scope": "robot:view"}, None),
+        ({"scope": "robot:view"}, ["r2"]),
+        ({"scope": "robot:view robot:drive"}, ["r1"]),
+    ],
+)
+def test_policy_allows_exactly_what_the_scopes_allow(authorizer, make_token, scope_claims, robots):
     extra = {} if robots is None else {"robots": robots}
     answer = authorize(authorizer, make_token(**scope_claims, **extra))
     raw = scope_claims.get("scope") or " ".join(scope_claims.get("scp") or [])
-    want = {(m, p) for m, p in REQUESTS
-            if expected(set(raw.split()), None if robots is None else set(robots), m, p)}
+    want = {
+        (m, p)
+        for m, p in REQUESTS
+        if expected(set(raw.split()), None if robots is None else set(robots), m, p)
+    }
     assert allowed_requests(answer) == want
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(scopes=st.sets(st.sampled_from(["robot:view", "robot:drive", "robot:admin", "robot:read",
-                                       "email"])),
-       robots=st.none() | st.sets(st.sampled_from(["r1", "r2", "zed", "other"]), max_size=3),
-       as_scp=st.booleans())
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    scopes=st.sets(
+        st.sampled_from(["robot:view", "robot:drive", "robot:admin", "robot:read", "email"])
+    ),
+    robots=st.none() | st.sets(st.sampled_from(["r1", "r2", "zed", "other"]), max_size=3),
+    as_scp=st.booleans(),
+)
 def test_policy_matches_the_rules_for_any_grant(authorizer, make_token, scopes, robots, as_scp):
     scope = {"scope": None, "scp": sorted(scopes)} if as_scp else {"scope": " ".join(scopes)}
     extra = {} if robots is None else {"robots": sorted(robots)}
     answer = authorize(authorizer, make_token(**scope, **extra))
-    assert allowed_requests(answer) == {(m, p) for m, p in REQUESTS
-                                        if expected(scopes, robots, m, p)}
+    assert allowed_requests(answer) == {
+        (m, p) for m, p in REQUESTS if expected(scopes, robots, m, p)
+    }
     statements = answer["policyDocument"]["Statement"]
     if not scopes & {"robot:view", "robot:drive", "robot:admin"} or robots == set():
-        assert statements == [{"Action": "execute-api:Invoke", "Effect": "Deny",
-                               "Resource": ARN_PREFIX + "*"}]
+        assert statements == [
+            {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": ARN_PREFIX + "*"}
+        ]
 
 
 def test_the_policy_covers_every_route_not_just_the_requested_one(authorizer, make_token):
@@ -128,16 +158,24 @@ def test_the_policy_covers_every_route_not_just_the_requested_one(authorizer, ma
     second = authorize(authorizer, token, route="POST/publish")
     assert first == second
     assert allowed_requests(first) == {
-        ("POST", "publish"), ("POST", "robots/r1/publish"), ("POST", "robots/r2/publish"),
-        ("POST", "viewer"), ("POST", "robots/r1/viewer"), ("POST", "robots/r2/viewer")}
+        ("POST", "publish"),
+        ("POST", "robots/r1/publish"),
+        ("POST", "robots/r2/publish"),
+        ("POST", "viewer"),
+        ("POST", "robots/r1/viewer"),
+        ("POST", "robots/r2/viewer"),
+    }
 
 
-@pytest.mark.parametrize(("field", "offset", "allowed"), [
-    ("exp", -10, True),    # expired 10 s ago: inside the leeway
-    ("exp", -90, False),
-    ("nbf", 10, True),     # valid in 10 s: a slightly fast clock is tolerated
-    ("nbf", 90, False),
-])
+@pytest.mark.parametrize(
+    ("field", "offset", "allowed"),
+    [
+        ("exp", -10, True),  # expired 10 s ago: inside the leeway
+        ("exp", -90, False),
+        ("nbf", 10, True),  # valid in 10 s: a slightly fast clock is tolerated
+        ("nbf", 90, False),
+    ],
+)
 def test_exp_and_nbf_have_a_small_leeway(authorizer, make_token, field, offset, allowed):
     token = make_token(**{field: int(time.time()) + offset})
     if allowed:
@@ -158,8 +196,9 @@ def test_jwks_keys_are_fetched_once_and_cached(configure_authorizer, keys, make_
     assert [r.path for r in loopback.requests] == ["/.well-known/jwks.json"]
 
 
-def test_jwks_unknown_kid_and_unreachable_endpoint_are_denied(configure_authorizer, keys,
-                                                               make_token, loopback, other_key):
+def test_jwks_unknown_kid_and_unreachable_endpoint_are_denied(
+    configure_authorizer, keys, make_token, loopback, other_key
+):
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(keys["ES256"].public_key()))
     loopback.reply = (200, {"keys": [{**jwk, "kid": "k1"}]})
     env = authorizer_env(keys["ES256"], JWKS_URL=loopback.url + "/jwks")
@@ -175,7 +214,8 @@ def test_jwks_unknown_kid_and_unreachable_endpoint_are_denied(configure_authoriz
 
 def test_key_from_secrets_manager(aws, configure_authorizer, keys, make_token):
     boto3.client("secretsmanager").create_secret(
-        Name="robot/jwt-public-key", SecretString=tokens.public_pem(keys["RS256"]))
+        Name="robot/jwt-public-key", SecretString=tokens.public_pem(keys["RS256"])
+    )
     env = authorizer_env(keys["RS256"], JWT_PUBLIC_KEY_SECRET_ID="robot/jwt-public-key")
     del env["JWT_PUBLIC_KEY"]
     module = configure_authorizer(env)
@@ -195,27 +235,35 @@ def test_a_secret_key_is_read_once_then_refreshed_after_a_while(keys):
     assert first.public_numbers() == keys["ES256"].public_key().public_numbers()
 
 
-@pytest.mark.parametrize("env", [
-    {},
-    {"JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE},
-    {"JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE, "JWKS_URL": "https://x/jwks",
-     "JWT_PUBLIC_KEY_SECRET_ID": "s"},
-    {"JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE, "JWKS_URL": "http://idp.example/jwks"},
-    {"JWT_AUDIENCE": AUDIENCE, "JWKS_URL": "https://x/jwks"},
-])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE},
+        {
+            "JWT_ISSUER": ISSUER,
+            "JWT_AUDIENCE": AUDIENCE,
+            "JWKS_URL": "https://x/jwks",
+            "JWT_PUBLIC_KEY_SECRET_ID": "s",
+        },
+        {"JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE, "JWKS_URL": "http://idp.example/jwks"},
+        {"JWT_AUDIENCE": AUDIENCE, "JWKS_URL": "https://x/jwks"},
+    ],
+)
 def test_an_incomplete_configuration_is_refused(env):
     with pytest.raises(verify.ConfigError):
         verify.from_environment(env)
 
 
-def test_a_misconfigured_authorizer_denies_and_says_why(configure_authorizer, make_token,
-                                                        caplog, monkeypatch):
-    monkeypatch.setattr(app, "_verifier", None)  # as in a fresh container
+def test_a_misconfigured_authorizer_denies_and_says_why(
+    configure_authorizer, make_token, caplog, monkeypatch
+):
+    monkeypatch.setattr(app, "_authorizer", None)  # as in a fresh container
     monkeypatch.setenv("JWT_ISSUER", ISSUER)
     for name in ("JWT_AUDIENCE", "JWKS_URL", "JWT_PUBLIC_KEY", "JWT_PUBLIC_KEY_SECRET_ID"):
         monkeypatch.delenv(name, raising=False)
     with caplog.at_level(logging.ERROR), pytest.raises(app.Unauthorized):
-        authorize(app, make_token())
+        authorize(app.handler, make_token())
     assert "JWT_AUDIENCE" in caplog.text
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cloud import access, tokens
 from cloud.authorizer import app
-from sim import gateway
+from sim.aws import authorization
 from tests.cloud.conftest import ARN_PREFIX, authorize, claims
 
 
@@ -50,21 +50,26 @@ INVALID = {
     "alg none, no signature": lambda mk, k, o: "Bearer " + unsigned("none"),
     "alg none, some signature": lambda mk, k, o: "Bearer " + unsigned("none", "AAAA"),
     "alg NONE": lambda mk, k, o: "Bearer " + unsigned("NONE", "AAAA"),
-    "HS256 keyed with the public key PEM":
-        lambda mk, k, o: "Bearer " + hs256_with(tokens.public_pem(k["ES256"]).encode()),
-    "HS256 keyed with the one-line public key": lambda mk, k, o: "Bearer " + hs256_with(
-        tokens.public_key_line(tokens.public_pem(k["ES256"])).encode()),
+    "HS256 keyed with the public key PEM": lambda mk, k, o: (
+        "Bearer " + hs256_with(tokens.public_pem(k["ES256"]).encode())
+    ),
+    "HS256 keyed with the one-line public key": lambda mk, k, o: (
+        "Bearer " + hs256_with(tokens.public_key_line(tokens.public_pem(k["ES256"])).encode())
+    ),
     "signed by another key": lambda mk, k, o: "Bearer " + mk(key=o, scope="robot:admin"),
     "RSA-signed, EC key trusted": lambda mk, k, o: "Bearer " + mk("RS256"),
     "payload swapped after signing": lambda mk, k, o: "Bearer " + tampered(mk()),
     "ES256 relabeled RS256": lambda mk, k, o: "Bearer " + relabeled(mk(), "RS256"),
     "ES256 relabeled HS256": lambda mk, k, o: "Bearer " + relabeled(mk(), "HS256"),
-    "ES384 (not accepted)": lambda mk, k, o: "Bearer " + jwt.encode(
-        claims(), ec.generate_private_key(ec.SECP384R1()), algorithm="ES384"),
-    "forger's key announced by jku": lambda mk, k, o: "Bearer " + mk(
-        key=o, headers={"jku": "https://evil.example/jwks", "kid": "evil"}),
-    "unknown critical header": lambda mk, k, o: "Bearer " + mk(headers={"crit": ["exp-x"],
-                                                                       "exp-x": 1}),
+    "ES384 (not accepted)": lambda mk, k, o: (
+        "Bearer " + jwt.encode(claims(), ec.generate_private_key(ec.SECP384R1()), algorithm="ES384")
+    ),
+    "forger's key announced by jku": lambda mk, k, o: (
+        "Bearer " + mk(key=o, headers={"jku": "https://evil.example/jwks", "kid": "evil"})
+    ),
+    "unknown critical header": lambda mk, k, o: (
+        "Bearer " + mk(headers={"crit": ["exp-x"], "exp-x": 1})
+    ),
     "expired an hour ago": lambda mk, k, o: "Bearer " + mk(exp=claims()["iat"] - 3600),
     "not valid for an hour": lambda mk, k, o: "Bearer " + mk(nbf=claims()["iat"] + 3600),
     "exp as a string": lambda mk, k, o: "Bearer " + mk(exp="99999999999"),
@@ -83,10 +88,12 @@ INVALID = {
     "robots as a wildcard": lambda mk, k, o: "Bearer " + mk(robots=["*"]),
     "robots with a slash": lambda mk, k, o: "Bearer " + mk(robots=["r1/../r2"]),
     "robots not a list": lambda mk, k, o: "Bearer " + mk(robots={"r1": True}),
-    "too many robots": lambda mk, k, o: "Bearer " + mk(
-        robots=[f"r{i}" for i in range(access.MAX_ROBOTS_PER_TOKEN + 1)]),
-    "payload is a JSON list": lambda mk, k, o: "Bearer " + jwt.api_jws.encode(
-        b'["robot:admin"]', k["ES256"], algorithm="ES256"),
+    "too many robots": lambda mk, k, o: (
+        "Bearer " + mk(robots=[f"r{i}" for i in range(access.MAX_ROBOTS_PER_TOKEN + 1)])
+    ),
+    "payload is a JSON list": lambda mk, k, o: (
+        "Bearer " + jwt.api_jws.encode(b'["robot:admin"]', k["ES256"], algorithm="ES256")
+    ),
     "missing Bearer": lambda mk, k, o: mk(),
     "Basic scheme": lambda mk, k, o: "Basic " + mk(),
     "Bearer without a token": lambda mk, k, o: "Bearer ",
@@ -111,21 +118,27 @@ ROUTES = ["POST/publish", "POST/robots/r1/publish", "POST/viewer", "POST/robots/
 def test_invalid_tokens_are_unauthorized(authorizer, make_token, keys, other_key, case, route):
     header = INVALID[case](make_token, keys, other_key)
     with pytest.raises(app.Unauthorized) as raised:
-        authorizer.handler({"type": "TOKEN", "authorizationToken": header,
-                            "methodArn": ARN_PREFIX + route}, None)
+        authorizer(
+            {"type": "TOKEN", "authorizationToken": header, "methodArn": ARN_PREFIX + route}, None
+        )
     assert str(raised.value) == "Unauthorized"  # the exact text API Gateway maps to 401
     # Through the simulated gateway, the same request never reaches the Lambda.
-    result = gateway.authorize({"Authorization": header}, ARN_PREFIX + route,
-                               authorizer.handler)
+    result = authorization.authorize({"Authorization": header}, ARN_PREFIX + route, authorizer)
     assert result.status == 401 and result.context is None
 
 
 def test_an_event_without_a_token_or_method_arn_is_unauthorized(authorizer, make_token):
     with pytest.raises(app.Unauthorized):
-        authorizer.handler({"type": "TOKEN", "methodArn": ARN_PREFIX + "POST/publish"}, None)
+        authorizer({"type": "TOKEN", "methodArn": ARN_PREFIX + "POST/publish"}, None)
     with pytest.raises(app.Unauthorized):
-        authorizer.handler({"type": "TOKEN", "authorizationToken": "Bearer " + make_token(),
-                            "methodArn": "arn:aws:s3:::bucket/key"}, None)
+        authorizer(
+            {
+                "type": "TOKEN",
+                "authorizationToken": "Bearer " + make_token(),
+                "methodArn": "arn:aws:s3:::bucket/key",
+            },
+            None,
+        )
 
 
 # Valid tokens that do not allow the request: (claims overrides, route) -> 403.
@@ -133,8 +146,10 @@ MIS_SCOPED = {
     "robot r2 only, calls the stack's robot r1": ({"robots": ["r2"]}, "POST/publish"),
     "robot r2 only, calls r1 by name": ({"robots": ["r2"]}, "POST/robots/r1/publish"),
     "no robots at all": ({"robots": []}, "POST/robots/r1/publish"),
-    "admin limited to r2, calls r1": ({"scope": "robot:admin", "robots": ["r2"]},
-                                      "POST/robots/r1/publish"),
+    "admin limited to r2, calls r1": (
+        {"scope": "robot:admin", "robots": ["r2"]},
+        "POST/robots/r1/publish",
+    ),
     "read scope": ({"scope": "robot:read"}, "POST/publish"),
     "no scope": ({"scope": None}, "POST/publish"),
     "scope upper-cased": ({"scope": "ROBOT:DRIVE"}, "POST/publish"),
@@ -145,10 +160,14 @@ MIS_SCOPED = {
     "drive scope, admin-only route": ({}, "DELETE/robots/r1"),
     "view scope, publish route": ({"scope": "robot:view"}, "POST/publish"),
     "view scope, fleet publish route": ({"scope": "robot:view"}, "POST/robots/r1/publish"),
-    "view scope limited to r2, watches r1": ({"scope": "robot:view", "robots": ["r2"]},
-                                             "POST/robots/r1/viewer"),
+    "view scope limited to r2, watches r1": (
+        {"scope": "robot:view", "robots": ["r2"]},
+        "POST/robots/r1/viewer",
+    ),
     "view scope limited to r2, watches the stack's robot": (
-        {"scope": "robot:view", "robots": ["r2"]}, "POST/viewer"),
+        {"scope": "robot:view", "robots": ["r2"]},
+        "POST/viewer",
+    ),
     "view scope, viewer route with GET": ({"scope": "robot:view"}, "GET/viewer"),
     "no scope, viewer route": ({"scope": None}, "POST/viewer"),
     "scope view without the prefix": ({"scope": "view"}, "POST/viewer"),
@@ -158,42 +177,58 @@ MIS_SCOPED = {
 @pytest.mark.parametrize("case", sorted(MIS_SCOPED))
 def test_mis_scoped_tokens_are_forbidden(authorizer, make_token, case):
     overrides, route = MIS_SCOPED[case]
-    result = gateway.authorize({"Authorization": "Bearer " + make_token(**overrides)},
-                               ARN_PREFIX + route, authorizer.handler)
+    result = authorization.authorize(
+        {"Authorization": "Bearer " + make_token(**overrides)},
+        ARN_PREFIX + route,
+        authorizer,
+    )
     assert result.status == 403 and result.context is None
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.text(max_size=300) | st.builds(lambda s: "Bearer " + s, st.text(max_size=300)))
 def test_any_header_text_is_unauthorized(authorizer, header):
     with pytest.raises(app.Unauthorized):
         authorize(authorizer, header, bearer="")
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=12),
-                    lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
-NAMES_AND_SCOPES = st.sampled_from(["robot:view", "robot:drive", "robot:admin", "r1", "r2", "*",
-                                    "", "a b"])
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+NAMES_AND_SCOPES = st.sampled_from(
+    ["robot:view", "robot:drive", "robot:admin", "r1", "r2", "*", "", "a b"]
+)
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.dictionaries(st.sampled_from(["scope", "scp", "robots", "sub"]),
-                       JSON | NAMES_AND_SCOPES | st.lists(NAMES_AND_SCOPES, max_size=3),
-                       max_size=4))
-def test_signed_claims_of_any_shape_never_grant_more_than_they_say(authorizer, make_token,
-                                                                   odd):
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.dictionaries(
+        st.sampled_from(["scope", "scp", "robots", "sub"]),
+        JSON | NAMES_AND_SCOPES | st.lists(NAMES_AND_SCOPES, max_size=3),
+        max_size=4,
+    )
+)
+def test_signed_claims_of_any_shape_never_grant_more_than_they_say(authorizer, make_token, odd):
     token = make_token(**{"scope": None, **odd})
     try:
         answer = authorize(authorizer, token)
     except app.Unauthorized:
         return
     signed = jwt.decode(token, options={"verify_signature": False})
-    grants = access.Grants(signed["sub"], access.scopes_from_claims(signed),
-                           access.robots_from_claims(signed))
+    grants = access.Grants(
+        signed["sub"], access.scopes_from_claims(signed), access.robots_from_claims(signed)
+    )
     allows = any(s["Effect"] == "Allow" for s in answer["policyDocument"]["Statement"])
-    assert allows == bool(grants.scopes & {"robot:view", "robot:drive", "robot:admin"}
-                          and (grants.robots is None or grants.robots))
+    assert allows == bool(
+        grants.scopes & {"robot:view", "robot:drive", "robot:admin"}
+        and (grants.robots is None or grants.robots)
+    )
     assert answer["context"] == grants.context()

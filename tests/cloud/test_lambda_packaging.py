@@ -26,8 +26,9 @@ AUTHORIZER_LIBRARIES = ("jwt", "cryptography", "cffi", "_cffi_backend", "pycpars
 
 
 def build(function: str, out: Path) -> Path:
-    subprocess.run([sys.executable, str(PACKAGE), function, str(out), "--no-requirements"],
-                   check=True)
+    subprocess.run(
+        [sys.executable, str(PACKAGE), function, str(out), "--no-requirements"], check=True
+    )
     return out
 
 
@@ -62,11 +63,31 @@ print(json.dumps({
 
 def invoke(artifact: Path, libraries: Path, module: str, event: dict, env: dict) -> dict:
     """Run ``module.handler(event)`` in ``python -I -S``: no site-packages, no project."""
-    clean_env = {"PATH": os.environ.get("PATH", ""), "AWS_ACCESS_KEY_ID": "test",
-                 "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "eu-west-1", **env}
-    done = subprocess.run([sys.executable, "-I", "-S", "-c", CHILD, str(artifact),
-                           str(libraries), module, json.dumps(event)],
-                          capture_output=True, text=True, env=clean_env, cwd=artifact, timeout=60)
+    clean_env = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        **env,
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            CHILD,
+            str(artifact),
+            str(libraries),
+            module,
+            json.dumps(event),
+        ],
+        capture_output=True,
+        text=True,
+        env=clean_env,
+        cwd=artifact,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
 
@@ -78,8 +99,13 @@ def files_in(folder: Path) -> set[str]:
 def test_the_publish_folder_ships_the_one_protocol_module(tmp_path):
     artifact = build("publish", tmp_path / "publish")
     assert files_in(artifact) == {
-        "cloud/__init__.py", "cloud/access.py", "cloud/publish/__init__.py",
-        "cloud/publish/app.py", "robot/__init__.py", "robot/protocol.py"}
+        "cloud/__init__.py",
+        "cloud/access.py",
+        "cloud/publish/__init__.py",
+        "cloud/publish/app.py",
+        "robot/__init__.py",
+        "robot/protocol.py",
+    }
     shipped = (artifact / "robot/protocol.py").read_bytes()
     assert shipped == (ROOT / "robot/protocol.py").read_bytes()
     # The real robot/__init__.py may grow imports of the daemon; the Lambda gets a bare one.
@@ -89,11 +115,18 @@ def test_the_publish_folder_ships_the_one_protocol_module(tmp_path):
 def test_the_publish_handler_runs_from_its_folder(tmp_path, loopback):
     artifact = build("publish", tmp_path / "publish")
     libraries = library_dir(tmp_path, RUNTIME_LIBRARIES)
-    event = {"body": '{"action": "left", "id": "pkg-1"}', "pathParameters": {"name": "r9"},
-             "requestContext": {"authorizer": {"sub": "a", "scopes": "robot:drive",
-                                               "robots": "*"}}}
-    out = invoke(artifact, libraries, "cloud.publish.app", event,
-                 {"AWS_ENDPOINT_URL_IOT_DATA_PLANE": loopback.url, "ROBOT_NAME": "r1"})
+    event = {
+        "body": '{"action": "left", "id": "pkg-1"}',
+        "pathParameters": {"name": "r9"},
+        "requestContext": {"authorizer": {"sub": "a", "scopes": "robot:drive", "robots": "*"}},
+    }
+    out = invoke(
+        artifact,
+        libraries,
+        "cloud.publish.app",
+        event,
+        {"AWS_ENDPOINT_URL_IOT_DATA_PLANE": loopback.url, "ROBOT_NAME": "r1"},
+    )
     assert out["result"]["statusCode"] == 200, out["result"]
     assert [r.path for r in loopback.requests] == ["/topics/r9%2Faction?qos=1"]
     assert json.loads(loopback.requests[0].body) == {"action": "left", "id": "pkg-1"}
@@ -104,14 +137,26 @@ def test_the_publish_handler_runs_from_its_folder(tmp_path, loopback):
 
 def test_the_authorizer_runs_from_its_folder(tmp_path, keys, make_token):
     artifact = build("authorizer", tmp_path / "authorizer")
-    assert files_in(artifact) == {"cloud/__init__.py", "cloud/access.py",
-                                  "cloud/authorizer/__init__.py", "cloud/authorizer/app.py",
-                                  "cloud/authorizer/policy.py", "cloud/authorizer/verify.py"}
+    assert files_in(artifact) == {
+        "cloud/__init__.py",
+        "cloud/access.py",
+        "cloud/authorizer/__init__.py",
+        "cloud/authorizer/app.py",
+        "cloud/authorizer/policy.py",
+        "cloud/authorizer/verify.py",
+    }
     libraries = library_dir(tmp_path, RUNTIME_LIBRARIES + AUTHORIZER_LIBRARIES)
-    event = {"type": "TOKEN", "authorizationToken": "Bearer " + make_token(),
-             "methodArn": ARN_PREFIX + "POST/publish"}
-    env = {"JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE, "ROBOT_NAME": "r1",
-           "JWT_PUBLIC_KEY": tokens.public_key_line(tokens.public_pem(keys["ES256"]))}
+    event = {
+        "type": "TOKEN",
+        "authorizationToken": "Bearer " + make_token(),
+        "methodArn": ARN_PREFIX + "POST/publish",
+    }
+    env = {
+        "JWT_ISSUER": ISSUER,
+        "JWT_AUDIENCE": AUDIENCE,
+        "ROBOT_NAME": "r1",
+        "JWT_PUBLIC_KEY": tokens.public_key_line(tokens.public_pem(keys["ES256"])),
+    }
     out = invoke(artifact, libraries, "cloud.authorizer.app", event, env)
     (statement,) = out["result"]["policyDocument"]["Statement"]
     assert statement["Effect"] == "Allow" and ARN_PREFIX + "POST/publish" in statement["Resource"]
@@ -122,10 +167,16 @@ def test_the_endpoints_resource_runs_from_its_folder(tmp_path, loopback):
     artifact = build("endpoints", tmp_path / "endpoints")
     libraries = library_dir(tmp_path, RUNTIME_LIBRARIES)
     loopback.reply = (200, {"endpointAddress": "abc-ats.iot.eu-west-1.amazonaws.com"})
-    event = {"RequestType": "Create", "ResponseURL": loopback.url + "/cfn-response",
-             "StackId": "stack", "RequestId": "req", "LogicalResourceId": "Endpoints"}
-    invoke(artifact, libraries, "cloud.endpoints.app", event,
-           {"AWS_ENDPOINT_URL_IOT": loopback.url})
+    event = {
+        "RequestType": "Create",
+        "ResponseURL": loopback.url + "/cfn-response",
+        "StackId": "stack",
+        "RequestId": "req",
+        "LogicalResourceId": "Endpoints",
+    }
+    invoke(
+        artifact, libraries, "cloud.endpoints.app", event, {"AWS_ENDPOINT_URL_IOT": loopback.url}
+    )
     *lookups, reply = loopback.requests
     assert len(lookups) == 2 and reply.method == "PUT" and reply.path == "/cfn-response"
     body = json.loads(reply.body)
@@ -135,29 +186,50 @@ def test_the_endpoints_resource_runs_from_its_folder(tmp_path, loopback):
 
 def test_the_viewer_runs_from_its_folder(tmp_path, loopback):
     artifact = build("viewer", tmp_path / "viewer")
-    assert files_in(artifact) == {"cloud/__init__.py", "cloud/access.py", "cloud/api.py",
-                                  "cloud/viewer/__init__.py", "cloud/viewer/app.py"}
+    assert files_in(artifact) == {
+        "cloud/__init__.py",
+        "cloud/access.py",
+        "cloud/api.py",
+        "cloud/viewer/__init__.py",
+        "cloud/viewer/app.py",
+    }
     libraries = library_dir(tmp_path, RUNTIME_LIBRARIES)
     arn = "arn:aws:kinesisvideo:eu-west-1:123456789012:channel/r9/1"
     # One answer serves the three KVS calls: each reads only its own fields.
-    loopback.reply = (200, {
-        "ChannelInfo": {"ChannelARN": arn, "ChannelName": "r9"},
-        "ResourceEndpointList": [{"Protocol": "WSS", "ResourceEndpoint": "wss://v.example"},
-                                 {"Protocol": "HTTPS", "ResourceEndpoint": loopback.url}],
-        "IceServerList": [{"Uris": ["turn:t.example"], "Username": "u", "Password": "p"}]})
-    event = {"pathParameters": {"name": "r9"},
-             "requestContext": {"authorizer": {"sub": "a", "scopes": "robot:view",
-                                               "robots": "*"}}}
-    out = invoke(artifact, libraries, "cloud.viewer.app", event,
-                 {"AWS_ENDPOINT_URL_KINESIS_VIDEO": loopback.url, "ROBOT_NAME": "r1"})
+    loopback.reply = (
+        200,
+        {
+            "ChannelInfo": {"ChannelARN": arn, "ChannelName": "r9"},
+            "ResourceEndpointList": [
+                {"Protocol": "WSS", "ResourceEndpoint": "wss://v.example"},
+                {"Protocol": "HTTPS", "ResourceEndpoint": loopback.url},
+            ],
+            "IceServerList": [{"Uris": ["turn:t.example"], "Username": "u", "Password": "p"}],
+        },
+    )
+    event = {
+        "pathParameters": {"name": "r9"},
+        "requestContext": {"authorizer": {"sub": "a", "scopes": "robot:view", "robots": "*"}},
+    }
+    out = invoke(
+        artifact,
+        libraries,
+        "cloud.viewer.app",
+        event,
+        {"AWS_ENDPOINT_URL_KINESIS_VIDEO": loopback.url, "ROBOT_NAME": "r1"},
+    )
     assert out["result"]["statusCode"] == 200, out["result"]
     body = json.loads(out["result"]["body"])
     assert body["channelArn"] == arn and body["signalingUrl"].startswith("wss://v.example/?")
     assert body["iceServers"] == [
         {"urls": "stun:stun.kinesisvideo.eu-west-1.amazonaws.com:443"},
-        {"urls": ["turn:t.example"], "username": "u", "credential": "p"}]
+        {"urls": ["turn:t.example"], "username": "u", "credential": "p"},
+    ]
     assert [r.path for r in loopback.requests] == [
-        "/describeSignalingChannel", "/getSignalingChannelEndpoint", "/v1/get-ice-server-config"]
+        "/describeSignalingChannel",
+        "/getSignalingChannelEndpoint",
+        "/v1/get-ice-server-config",
+    ]
     for name, file in out["modules"].items():
         assert file.startswith(str(artifact)), (name, file)
 
@@ -166,7 +238,18 @@ def test_the_viewer_runs_from_its_folder(tmp_path, loopback):
 def test_the_makefile_target_sam_runs_builds_the_same_folder(tmp_path):
     # sam build runs `make build-<LogicalId>` from the project root with ARTIFACTS_DIR set.
     out = tmp_path / "PublishFunction"
-    subprocess.run(["make", "--no-print-directory", "-f", "deploy/lambda/Makefile",
-                    "build-PublishFunction", f"ARTIFACTS_DIR={out}", f"PYTHON={sys.executable}"],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-f",
+            "deploy/lambda/Makefile",
+            "build-PublishFunction",
+            f"ARTIFACTS_DIR={out}",
+            f"PYTHON={sys.executable}",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     assert files_in(out) == files_in(build("publish", tmp_path / "direct"))

@@ -51,32 +51,48 @@ def test_ttl_out_of_range_or_malformed(text):
 
 @pytest.mark.parametrize("alg", ["ES256", "RS256", "RS512"])
 def test_minted_tokens_carry_the_expected_claims(keys, alg):
-    token = tokens.mint(keys[alg], "alice", ["robot:drive", "robot:admin"], 3600,
-                        robots=["r2", "r1"], algorithm=alg, now=1_000_000)
+    token = tokens.mint(
+        keys[alg],
+        "alice",
+        ["robot:drive", "robot:admin"],
+        3600,
+        robots=["r2", "r1"],
+        algorithm=alg,
+        now=1_000_000,
+    )
     assert jwt.get_unverified_header(token)["alg"] == alg
-    body = jwt.decode(token, keys[alg].public_key(), algorithms=[alg],
-                      audience=tokens.DEFAULT_AUDIENCE, options={"verify_exp": False})
+    body = jwt.decode(
+        token,
+        keys[alg].public_key(),
+        algorithms=[alg],
+        audience=tokens.DEFAULT_AUDIENCE,
+        options={"verify_exp": False},
+    )
     assert body["sub"] == "alice" and body["scope"] == "robot:admin robot:drive"
     assert body["robots"] == ["r1", "r2"] and body["iss"] == tokens.DEFAULT_ISSUER
     assert (body["iat"], body["nbf"], body["exp"]) == (1_000_000, 1_000_000, 1_003_600)
     assert len(body["jti"]) == 32
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"scopes": ["robot:fly"]}, "robot:fly"),
-    ({"scopes": []}, "scopes"),
-    ({"subject": ""}, "subject"),
-    ({"robots": ["*"]}, "robot names"),
-    ({"algorithm": "RS256"}, "ES256"),   # an EC key cannot sign RS256
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"scopes": ["robot:fly"]}, "robot:fly"),
+        ({"scopes": []}, "scopes"),
+        ({"subject": ""}, "subject"),
+        ({"robots": ["*"]}, "robot names"),
+        ({"algorithm": "RS256"}, "ES256"),  # an EC key cannot sign RS256
+    ],
+)
 def test_mint_refuses_what_the_authorizer_would_not_honour(keys, kwargs, message):
     args = {"subject": "alice", "scopes": ["robot:drive"], **kwargs}
     with pytest.raises(ValueError, match=message):
         tokens.mint(keys["ES256"], args.pop("subject"), args.pop("scopes"), 60, **args)
 
 
-def test_keys_init_writes_a_private_key_only_its_owner_reads(tmp_path, capsys,
-                                                             configure_authorizer):
+def test_keys_init_writes_a_private_key_only_its_owner_reads(
+    tmp_path, capsys, configure_authorizer
+):
     out = tmp_path / "keys"
     assert run(keys_command, ["keys", "init", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -86,47 +102,101 @@ def test_keys_init_writes_a_private_key_only_its_owner_reads(tmp_path, capsys,
     assert line == tokens.public_key_line((out / "public.pem").read_text())
 
     # What it printed is what the authorizer needs; `robot token` mints with the file.
-    module = configure_authorizer({"JWT_ISSUER": tokens.DEFAULT_ISSUER, "ROBOT_NAME": "r1",
-                                   "JWT_AUDIENCE": tokens.DEFAULT_AUDIENCE, "JWT_PUBLIC_KEY": line})
-    assert run(token_command, ["token", "--subject", "ops", "--key", str(out / "private.pem"),
-                               "--ttl", "15m", "--robot", "r1"]) == 0
+    module = configure_authorizer(
+        {
+            "JWT_ISSUER": tokens.DEFAULT_ISSUER,
+            "ROBOT_NAME": "r1",
+            "JWT_AUDIENCE": tokens.DEFAULT_AUDIENCE,
+            "JWT_PUBLIC_KEY": line,
+        }
+    )
+    assert (
+        run(
+            token_command,
+            [
+                "token",
+                "--subject",
+                "ops",
+                "--key",
+                str(out / "private.pem"),
+                "--ttl",
+                "15m",
+                "--robot",
+                "r1",
+            ],
+        )
+        == 0
+    )
     minted = capsys.readouterr().out.strip()
     answer = authorize(module, minted)
     assert answer["context"] == {"sub": "ops", "scopes": "robot:drive", "robots": "r1"}
     assert jwt.decode(minted, options={"verify_signature": False})["exp"] <= time.time() + 900
 
     assert run(keys_command, ["keys", "init", "--out", str(out)]) == 1  # never overwrites
-    assert "exists" in capsys.readouterr().out
+    assert "exists" in capsys.readouterr().err
 
 
 def test_keys_in_secrets_manager_round_trip(aws, tmp_path, capsys, configure_authorizer):
     out = tmp_path / "keys"
-    assert run(keys_command, ["keys", "init", "--out", str(out), "--alg", "RS512",
-                              "--secret-id", "robot/token-key"]) == 0
+    assert (
+        run(
+            keys_command,
+            ["keys", "init", "--out", str(out), "--alg", "RS512", "--secret-id", "robot/token-key"],
+        )
+        == 0
+    )
     assert not (out / "private.pem").exists()  # the private key went to the secret only
     assert "Secrets Manager" in capsys.readouterr().out
     stored = boto3.client("secretsmanager").get_secret_value(SecretId="robot/token-key")
     assert "PRIVATE KEY" in stored["SecretString"]
 
-    module = configure_authorizer({"JWT_ISSUER": tokens.DEFAULT_ISSUER,
-                                   "JWT_AUDIENCE": tokens.DEFAULT_AUDIENCE,
-                                   "JWT_PUBLIC_KEY": (out / "public.pem").read_text()})
-    assert run(token_command, ["token", "--subject", "ops", "--secret-id", "robot/token-key",
-                               "--scope", "robot:admin", "--alg", "RS512"]) == 0
+    module = configure_authorizer(
+        {
+            "JWT_ISSUER": tokens.DEFAULT_ISSUER,
+            "JWT_AUDIENCE": tokens.DEFAULT_AUDIENCE,
+            "JWT_PUBLIC_KEY": (out / "public.pem").read_text(),
+        }
+    )
+    assert (
+        run(
+            token_command,
+            [
+                "token",
+                "--subject",
+                "ops",
+                "--secret-id",
+                "robot/token-key",
+                "--scope",
+                "robot:admin",
+                "--alg",
+                "RS512",
+            ],
+        )
+        == 0
+    )
     minted = capsys.readouterr().out.strip()
     assert jwt.get_unverified_header(minted)["alg"] == "RS512"
     assert authorize(module, minted, route="DELETE/anything")["policyDocument"]["Statement"] == [
-        {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [ARN_PREFIX + "*"]}]
+        {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [ARN_PREFIX + "*"]}
+    ]
 
 
 def test_token_takes_the_secret_id_from_the_environment(aws, monkeypatch, capsys, keys):
-    boto3.client("secretsmanager").create_secret(Name="k", SecretString=tokens.private_pem(
-        keys["ES256"]))
+    boto3.client("secretsmanager").create_secret(
+        Name="k", SecretString=tokens.private_pem(keys["ES256"])
+    )
     monkeypatch.setenv("JWT_PRIVATE_KEY_SECRET_ID", "k")
     assert run(token_command, ["token", "--subject", "ops"]) == 0
     minted = capsys.readouterr().out.strip()
-    assert jwt.decode(minted, keys["ES256"].public_key(), algorithms=["ES256"],
-                      audience=tokens.DEFAULT_AUDIENCE)["sub"] == "ops"
+    assert (
+        jwt.decode(
+            minted,
+            keys["ES256"].public_key(),
+            algorithms=["ES256"],
+            audience=tokens.DEFAULT_AUDIENCE,
+        )["sub"]
+        == "ops"
+    )
 
 
 def test_token_needs_exactly_one_key_source(tmp_path, capsys, monkeypatch):
@@ -141,7 +211,14 @@ def test_token_needs_exactly_one_key_source(tmp_path, capsys, monkeypatch):
 
 
 def test_an_expired_minted_token_is_refused(authorizer, keys):
-    token = tokens.mint(keys["ES256"], "alice", ["robot:drive"], 60, now=time.time() - 3600,
-                        issuer="https://idp.example.test/", audience="robot-api")
+    token = tokens.mint(
+        keys["ES256"],
+        "alice",
+        ["robot:drive"],
+        60,
+        now=time.time() - 3600,
+        issuer="https://idp.example.test/",
+        audience="robot-api",
+    )
     with pytest.raises(app.Unauthorized):
         authorize(authorizer, token)

@@ -16,8 +16,12 @@ from robot import config
 from robot.commands import provision as provision_command
 
 NAMES = provision.StackNames("r1-robot", "r1-camera-role-alias", "r1-camera")
-POLICY = json.dumps({"Version": "2012-10-17",
-                     "Statement": [{"Effect": "Allow", "Action": "iot:Connect", "Resource": "*"}]})
+POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iot:Connect", "Resource": "*"}],
+    }
+)
 
 
 @pytest.fixture
@@ -53,7 +57,8 @@ def test_provision_wires_certificate_policies_thing_and_config(iot, tmp_path, ro
     # moto makes up a new prefix per lookup; the kind of endpoint is what can be checked.
     assert written["IOT_CORE_ENDPOINT"].endswith("-ats.iot.eu-west-1.amazonaws.com")
     assert written["IOT_GET_CREDENTIAL_ENDPOINT"].endswith(
-        ".credentials.iot.eu-west-1.amazonaws.com")
+        ".credentials.iot.eu-west-1.amazonaws.com"
+    )
     assert (out / provision.CERTIFICATE).read_text() == described["certificatePem"]
     assert stat.S_IMODE((out / provision.PRIVATE_KEY).stat().st_mode) == 0o600
     assert "PRIVATE KEY" in (out / provision.PRIVATE_KEY).read_text()
@@ -73,8 +78,9 @@ def test_without_a_root_ca_it_says_where_to_get_one(iot, tmp_path):
 
 def test_an_existing_thing_is_used_and_board_settings_survive(iot, tmp_path):
     iot.create_thing(thingName="r1")
-    (tmp_path / "config.json").write_text(json.dumps({"MOTOR_DRIVER": "adafruit",
-                                                      "IOT_THINGNAME": "old"}))
+    (tmp_path / "config.json").write_text(
+        json.dumps({"MOTOR_DRIVER": "adafruit", "IOT_THINGNAME": "old"})
+    )
     done = provision.provision(iot, "r1", NAMES, tmp_path, "eu-west-1")
     assert not done.created_thing
     written = json.loads((tmp_path / "config.json").read_text())
@@ -113,14 +119,24 @@ def test_a_failure_half_way_undoes_what_was_created(iot, tmp_path, monkeypatch):
 
 def test_names_come_from_the_stack_outputs():
     client = boto3.client("cloudformation", region_name="eu-west-1")
-    outputs = [{"OutputKey": key, "OutputValue": value} for key, value in {
-        "RobotPolicyName": NAMES.robot_policy, "RoleAliasPolicyName": NAMES.role_alias_policy,
-        "RoleAlias": NAMES.role_alias, "ApiURL": "https://x"}.items()]
-    stack = {"StackName": "s", "CreationTime": "2024-01-01T00:00:00Z",
-             "StackStatus": "CREATE_COMPLETE"}
+    outputs = [
+        {"OutputKey": key, "OutputValue": value}
+        for key, value in {
+            "RobotPolicyName": NAMES.robot_policy,
+            "RoleAliasPolicyName": NAMES.role_alias_policy,
+            "RoleAlias": NAMES.role_alias,
+            "ApiURL": "https://x",
+        }.items()
+    ]
+    stack = {
+        "StackName": "s",
+        "CreationTime": "2024-01-01T00:00:00Z",
+        "StackStatus": "CREATE_COMPLETE",
+    }
     with Stubber(client) as stub:
-        stub.add_response("describe_stacks", {"Stacks": [{**stack, "Outputs": outputs}]},
-                          {"StackName": "s"})
+        stub.add_response(
+            "describe_stacks", {"Stacks": [{**stack, "Outputs": outputs}]}, {"StackName": "s"}
+        )
         assert provision.names_from_stack(client, "s") == NAMES
         stub.add_response("describe_stacks", {"Stacks": [{**stack, "Outputs": outputs[:1]}]})
         with pytest.raises(provision.ProvisionError, match="RoleAliasPolicyName, RoleAlias"):
@@ -133,10 +149,17 @@ def test_names_come_from_the_stack_outputs():
 def test_the_command(iot, tmp_path, root_ca, capsys):
     parser = argparse.ArgumentParser()
     provision_command.register(parser.add_subparsers())
-    names = ["--robot-policy", NAMES.robot_policy, "--role-alias-policy",
-             NAMES.role_alias_policy, "--role-alias", NAMES.role_alias]
-    args = parser.parse_args(["provision", "--thing", "r1", *names, "--out", str(tmp_path),
-                              "--root-ca", str(root_ca)])
+    names = [
+        "--robot-policy",
+        NAMES.robot_policy,
+        "--role-alias-policy",
+        NAMES.role_alias_policy,
+        "--role-alias",
+        NAMES.role_alias,
+    ]
+    args = parser.parse_args(
+        ["provision", "--thing", "r1", *names, "--out", str(tmp_path), "--root-ca", str(root_ca)]
+    )
     assert args.func(args) == 0
     printed = capsys.readouterr().out
     assert "Created thing r1" in printed and "curl" not in printed
@@ -153,15 +176,27 @@ def test_the_command(iot, tmp_path, root_ca, capsys):
     assert args.func(args) == 2
 
 
-def test_the_endpoints_resource_reports_both_endpoints(aws, monkeypatch):
+def test_the_endpoints_resource_reports_both_endpoints(aws):
     sent = []
-    monkeypatch.setattr(endpoints, "iot", boto3.client("iot"))
-    monkeypatch.setattr(endpoints, "put_response", lambda url, body: sent.append((url, body)))
-    event = {"RequestType": "Create", "ResponseURL": "https://s3/presigned", "StackId": "s",
-             "RequestId": "q", "LogicalResourceId": "Endpoints"}
-    endpoints.handler(event, None)
-    endpoints.handler({**event, "RequestType": "Delete", "PhysicalResourceId": "iot-endpoints"},
-                      None)
+    iot = boto3.client("iot")
+
+    def respond(url: str, body: dict) -> None:
+        sent.append((url, body))
+
+    event = {
+        "RequestType": "Create",
+        "ResponseURL": "https://s3/presigned",
+        "StackId": "s",
+        "RequestId": "q",
+        "LogicalResourceId": "Endpoints",
+    }
+    endpoints.handler(event, None, iot, respond)
+    endpoints.handler(
+        {**event, "RequestType": "Delete", "PhysicalResourceId": "iot-endpoints"},
+        None,
+        iot,
+        respond,
+    )
     (_, created), (_, deleted) = sent
     assert created["Status"] == "SUCCESS" and created["PhysicalResourceId"] == "iot-endpoints"
     assert created["Data"]["DataEndpoint"].endswith(".amazonaws.com")
@@ -170,16 +205,24 @@ def test_the_endpoints_resource_reports_both_endpoints(aws, monkeypatch):
     assert deleted["Status"] == "SUCCESS" and deleted["Data"] == {}
 
 
-def test_the_endpoints_resource_fails_loudly_not_silently(monkeypatch):
+def test_the_endpoints_resource_fails_loudly_not_silently():
     sent = []
 
     class Broken:
         def describe_endpoint(self, **kwargs):
             raise RuntimeError("AccessDenied")
 
-    monkeypatch.setattr(endpoints, "iot", Broken())
-    monkeypatch.setattr(endpoints, "put_response", lambda url, body: sent.append(body))
-    endpoints.handler({"RequestType": "Update", "ResponseURL": "u", "StackId": "s",
-                       "RequestId": "q", "LogicalResourceId": "Endpoints",
-                       "PhysicalResourceId": "iot-endpoints"}, None)
+    endpoints.handler(
+        {
+            "RequestType": "Update",
+            "ResponseURL": "u",
+            "StackId": "s",
+            "RequestId": "q",
+            "LogicalResourceId": "Endpoints",
+            "PhysicalResourceId": "iot-endpoints",
+        },
+        None,
+        Broken(),
+        lambda url, body: sent.append(body),
+    )
     assert sent[0]["Status"] == "FAILED" and "AccessDenied" in sent[0]["Reason"]

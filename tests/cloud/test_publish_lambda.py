@@ -18,24 +18,43 @@ ADMIN = {"sub": "root", "scopes": "robot:admin", "robots": "*"}
 
 
 @pytest.fixture
-def data_plane(loopback, monkeypatch):
-    """app.iot_data pointed at a local HTTP server that records what IoT Core would get."""
-    client = boto3.client("iot-data", endpoint_url=loopback.url, region_name="eu-west-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")
-    monkeypatch.setattr(app, "iot_data", client)
-    monkeypatch.setattr(app, "ROBOT_NAME", "r1")
+def data_plane(loopback):
+    """A local HTTP server where IoT Core's data plane would be: it records every publish."""
     return loopback
 
 
+@pytest.fixture
+def publish(data_plane):
+    """The publish endpoint, its iot-data client (boto3's real request path) on data_plane."""
+    client = boto3.client(
+        "iot-data",
+        endpoint_url=data_plane.url,
+        region_name="eu-west-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    return app.PublishEndpoint(app.Settings(robot_name="r1"), client)
+
+
 def published(data_plane) -> list[tuple[str, dict]]:
-    return [(urllib.parse.unquote(r.path.split("?")[0].removeprefix("/topics/")),
-             json.loads(r.body)) for r in data_plane.requests]
+    return [
+        (urllib.parse.unquote(r.path.split("?")[0].removeprefix("/topics/")), json.loads(r.body))
+        for r in data_plane.requests
+    ]
 
 
-def event(body: str | None = '{"action": "forward"}', context: dict | None = DRIVER,
-          name: str | None = None, **extra) -> dict:
-    return {"body": body, "pathParameters": None if name is None else {"name": name},
-            "requestContext": {"authorizer": context}, **extra}
+def event(
+    body: str | None = '{"action": "forward"}',
+    context: dict | None = DRIVER,
+    name: str | None = None,
+    **extra,
+) -> dict:
+    return {
+        "body": body,
+        "pathParameters": None if name is None else {"name": name},
+        "requestContext": {"authorizer": context},
+        **extra,
+    }
 
 
 def answer(result: dict) -> tuple[int, dict]:
@@ -44,8 +63,8 @@ def answer(result: dict) -> tuple[int, dict]:
     return result["statusCode"], json.loads(result["body"])
 
 
-def test_a_valid_command_is_published_with_an_id(data_plane):
-    status, body = answer(app.handler(event('{"action": "forward", "speed": 0.5}'), None))
+def test_a_valid_command_is_published_with_an_id(data_plane, publish):
+    status, body = answer(publish(event('{"action": "forward", "speed": 0.5}'), None))
     assert status == 200
     assert body["topic"] == "r1/action"
     assert body["command"]["action"] == "forward" and body["command"]["speed"] == 0.5
@@ -54,80 +73,91 @@ def test_a_valid_command_is_published_with_an_id(data_plane):
     assert "qos=1" in data_plane.requests[0].path
 
 
-def test_the_fleet_route_publishes_to_the_named_robot(data_plane):
-    status, body = answer(app.handler(event(name="r7"), None))
+def test_the_fleet_route_publishes_to_the_named_robot(data_plane, publish):
+    status, body = answer(publish(event(name="r7"), None))
     assert status == 200 and body["topic"] == "r7/action"
     assert [topic for topic, _ in published(data_plane)] == ["r7/action"]
 
 
-def test_a_base64_body_is_decoded(data_plane):
+def test_a_base64_body_is_decoded(data_plane, publish):
     encoded = base64.b64encode(b'{"action": "stop", "id": "x1"}').decode()
-    status, body = answer(app.handler(event(encoded, isBase64Encoded=True), None))
+    status, body = answer(publish(event(encoded, isBase64Encoded=True), None))
     assert status == 200 and body["command"] == {"action": "stop", "id": "x1"}
 
 
-@pytest.mark.parametrize(("kwargs", "reason"), [
-    ({"body": None}, "no body"),
-    ({"body": "{not json"}, "not valid JSON"),
-    ({"body": '{"action": "fly"}'}, "unknown action"),
-    ({"body": '{"action": "drive", "linear": 2, "angular": 0}'}, "linear"),
-    ({"body": "!!", "isBase64Encoded": True}, "base64"),
-    ({"name": "r1/../r2"}, "robot name"),
-    ({"name": "#"}, "robot name"),
-    ({"name": "+"}, "robot name"),
-    ({"name": ""}, "robot name"),
-])
-def test_malformed_requests_are_400_and_publish_nothing(data_plane, kwargs, reason):
-    status, body = answer(app.handler(event(**kwargs), None))
+@pytest.mark.parametrize(
+    ("kwargs", "reason"),
+    [
+        ({"body": None}, "no body"),
+        ({"body": "{not json"}, "not valid JSON"),
+        ({"body": '{"action": "fly"}'}, "unknown action"),
+        ({"body": '{"action": "drive", "linear": 2, "angular": 0}'}, "linear"),
+        ({"body": "!!", "isBase64Encoded": True}, "base64"),
+        ({"name": "r1/../r2"}, "robot name"),
+        ({"name": "#"}, "robot name"),
+        ({"name": "+"}, "robot name"),
+        ({"name": ""}, "robot name"),
+    ],
+)
+def test_malformed_requests_are_400_and_publish_nothing(data_plane, publish, kwargs, reason):
+    status, body = answer(publish(event(**kwargs), None))
     assert status == 400 and body["error"] == "invalid command"
     assert reason in body["reason"]
     assert data_plane.requests == []
 
 
-@pytest.mark.parametrize(("context", "name"), [
-    (None, None),                                   # no authorizer context at all
-    ({}, None),
-    ({"sub": "x", "scopes": "robot:drive"}, None),  # no robots entry
-    ({"sub": "x", "scopes": "email", "robots": "*"}, None),
-    ({"sub": "x", "scopes": "robot:drive", "robots": "r2"}, None),
-    ({"sub": "x", "scopes": "robot:drive", "robots": "r2,r3"}, "r1"),
-    ({"sub": "x", "scopes": "robot:admin", "robots": "r2"}, "r1"),
-])
-def test_requests_the_context_does_not_allow_are_403(data_plane, context, name):
-    status, body = answer(app.handler(event(context=context, name=name), None))
+@pytest.mark.parametrize(
+    ("context", "name"),
+    [
+        (None, None),  # no authorizer context at all
+        ({}, None),
+        ({"sub": "x", "scopes": "robot:drive"}, None),  # no robots entry
+        ({"sub": "x", "scopes": "email", "robots": "*"}, None),
+        ({"sub": "x", "scopes": "robot:drive", "robots": "r2"}, None),
+        ({"sub": "x", "scopes": "robot:drive", "robots": "r2,r3"}, "r1"),
+        ({"sub": "x", "scopes": "robot:admin", "robots": "r2"}, "r1"),
+    ],
+)
+def test_requests_the_context_does_not_allow_are_403(data_plane, publish, context, name):
+    status, body = answer(publish(event(context=context, name=name), None))
     assert status == 403 and body["error"] == "forbidden"
     assert data_plane.requests == []
 
 
-def test_admin_actions_need_the_admin_scope(data_plane, monkeypatch):
+def test_admin_actions_need_the_admin_scope(data_plane, publish, monkeypatch):
     # No admin-only command exists yet; pretend "stop" were one (e.g. clearing an e-stop).
     monkeypatch.setattr(access, "ADMIN_ACTIONS", frozenset({"stop"}))
-    status, body = answer(app.handler(event('{"action": "stop"}'), None))
+    status, body = answer(publish(event('{"action": "stop"}'), None))
     assert status == 403 and "robot:admin" in body["reason"]
-    assert answer(app.handler(event('{"action": "forward"}'), None))[0] == 200
-    assert answer(app.handler(event('{"action": "stop"}', context=ADMIN), None))[0] == 200
+    assert answer(publish(event('{"action": "forward"}'), None))[0] == 200
+    assert answer(publish(event('{"action": "stop"}', context=ADMIN), None))[0] == 200
     assert [cmd["action"] for _, cmd in published(data_plane)] == ["forward", "stop"]
 
 
-def test_a_robot_list_in_the_context_is_honoured(data_plane):
+def test_a_robot_list_in_the_context_is_honoured(data_plane, publish):
     context = {"sub": "x", "scopes": "robot:drive", "robots": "r1,r7"}
-    assert answer(app.handler(event(context=context), None))[0] == 200
-    assert answer(app.handler(event(context=context, name="r7"), None))[0] == 200
+    assert answer(publish(event(context=context), None))[0] == 200
+    assert answer(publish(event(context=context, name="r7"), None))[0] == 200
     assert [topic for topic, _ in published(data_plane)] == ["r1/action", "r7/action"]
 
 
-def test_an_iot_failure_is_502(data_plane):
+def test_an_iot_failure_is_502(data_plane, publish):
     data_plane.reply = (403, {"message": "not authorized"})
-    status, body = answer(app.handler(event(), None))
+    status, body = answer(publish(event(), None))
     assert status == 502 and "IoT Core" in body["error"]
 
 
 def test_publish_command_keeps_its_plain_signature():
     sent = []
-    topic, command = app.publish_command('{"action": "left"}', "bot",
-                                         lambda t, p: sent.append((t, p)))
+    topic, command = app.publish_command(
+        '{"action": "left"}', "bot", lambda t, p: sent.append((t, p))
+    )
     assert topic == "bot/action" and command.id
     assert sent == [("bot/action", command.to_json().encode())]
     with pytest.raises(access.AccessDenied):
-        app.publish_command('{"action": "left"}', "bot", sent.append,
-                            access.Grants("x", frozenset({"robot:drive"}), frozenset({"r1"})))
+        app.publish_command(
+            '{"action": "left"}',
+            "bot",
+            sent.append,
+            access.Grants("x", frozenset({"robot:drive"}), frozenset({"r1"})),
+        )

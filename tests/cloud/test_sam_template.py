@@ -58,8 +58,13 @@ def test_cfn_lint_is_clean():
 
 def test_the_sam_transform_succeeds_offline(transformed):
     kinds = {r["Type"] for r in transformed["Resources"].values()}
-    assert {"AWS::ApiGateway::RestApi", "AWS::Lambda::Function", "AWS::IoT::Thing",
-            "AWS::IoT::RoleAlias", "AWS::KinesisVideo::SignalingChannel"} <= kinds
+    assert {
+        "AWS::ApiGateway::RestApi",
+        "AWS::Lambda::Function",
+        "AWS::IoT::Thing",
+        "AWS::IoT::RoleAlias",
+        "AWS::KinesisVideo::SignalingChannel",
+    } <= kinds
     # Native resources where CloudFormation has them: the only custom one reads endpoints.
     assert [k for k in kinds if k.startswith("Custom::")] == ["Custom::IoTEndpoints"]
 
@@ -78,13 +83,15 @@ def test_every_route_needs_the_jwt_authorizer_except_the_preflight(transformed):
     body = transformed["Resources"]["RobotApi"]["Properties"]["Body"]
     assert set(body["paths"]) == {"/" + path for _, path, _, _ in policy.ROUTES}
     for path, methods in body["paths"].items():
-        assert set(methods) == {"options"} | {m.lower() for m, p, _, _ in policy.ROUTES
-                                              if "/" + p == path}
+        assert set(methods) == {"options"} | {
+            m.lower() for m, p, _, _ in policy.ROUTES if "/" + p == path
+        }
         for method, operation in methods.items():
             if method == "options":
                 assert "security" not in operation
                 headers = operation["x-amazon-apigateway-integration"]["responses"]["default"][
-                    "responseParameters"]
+                    "responseParameters"
+                ]
                 allowed = headers["method.response.header.Access-Control-Allow-Headers"]
                 assert "Authorization" in allowed
             else:
@@ -98,12 +105,14 @@ def test_every_route_needs_the_jwt_authorizer_except_the_preflight(transformed):
 
 def test_gateway_errors_carry_cors_headers(transformed):
     responses = transformed["Resources"]["RobotApi"]["Properties"]["Body"][
-        "x-amazon-apigateway-gateway-responses"]
+        "x-amazon-apigateway-gateway-responses"
+    ]
     assert {"DEFAULT_4XX", "DEFAULT_5XX", "UNAUTHORIZED"} <= set(responses)
     for response in responses.values():
         headers = response["responseParameters"]
         assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == {
-            "Fn::Sub": "'${CorsAllowOrigin}'"}
+            "Fn::Sub": "'${CorsAllowOrigin}'"
+        }
         assert "Authorization" in headers["gatewayresponse.header.Access-Control-Allow-Headers"]
 
 
@@ -114,20 +123,28 @@ def test_the_stage_is_throttled(transformed):
 
 
 def _inline_statements(role: dict) -> list[dict]:
-    return [s for p in role["Properties"].get("Policies", [])
-            for s in p["PolicyDocument"]["Statement"]]
+    return [
+        s for p in role["Properties"].get("Policies", []) for s in p["PolicyDocument"]["Statement"]
+    ]
 
 
 def test_the_publish_lambda_may_only_publish_to_action_topics(transformed):
     role = transformed["Resources"]["PublishFunctionRole"]
-    assert _inline_statements(role) == [{
-        "Effect": "Allow", "Action": "iot:Publish",
-        "Resource": {"Fn::Sub": "arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}"
-                                ":topic/*/action"}}]
+    assert _inline_statements(role) == [
+        {
+            "Effect": "Allow",
+            "Action": "iot:Publish",
+            "Resource": {
+                "Fn::Sub": "arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}"
+                ":topic/*/action"
+            },
+        }
+    ]
     env = transformed["Resources"]["PublishFunction"]["Properties"]["Environment"]["Variables"]
     # The data endpoint comes from the stack, not from a lookup per request.
     assert env["AWS_ENDPOINT_URL_IOT_DATA_PLANE"] == {
-        "Fn::Sub": "https://${Endpoints.DataEndpoint}"}
+        "Fn::Sub": "https://${Endpoints.DataEndpoint}"
+    }
 
 
 def test_the_viewer_lambda_may_join_channels_as_a_viewer_only(transformed):
@@ -157,19 +174,28 @@ def test_the_authorizer_reads_a_secret_only_when_one_is_named(transformed):
     assert statement["Action"] == "secretsmanager:GetSecretValue"
     assert statement["Resource"]["Fn::Sub"].endswith(":secret:${JwtPublicKeySecretId}-??????")
     env = transformed["Resources"]["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
-    assert set(env) == {"JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL", "JWT_PUBLIC_KEY",
-                        "JWT_PUBLIC_KEY_SECRET_ID", "ROBOT_NAME"}
+    assert set(env) == {
+        "JWT_ISSUER",
+        "JWT_AUDIENCE",
+        "JWKS_URL",
+        "JWT_PUBLIC_KEY",
+        "JWT_PUBLIC_KEY_SECRET_ID",
+        "ROBOT_NAME",
+    }
 
 
 def test_the_robot_policy_is_least_privilege(source):
     statements = source["Resources"]["RobotPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    by_action = {s["Action"]: s["Resource"]["Fn::Sub"].split("${AWS::AccountId}:")[1]
-                 for s in statements}
+    by_action = {
+        s["Action"]: s["Resource"]["Fn::Sub"].split("${AWS::AccountId}:")[1] for s in statements
+    }
     thing = "${!iot:Connection.Thing.ThingName}"
-    assert by_action == {"iot:Connect": f"client/{thing}",
-                         "iot:Subscribe": f"topicfilter/{thing}/action",
-                         "iot:Receive": f"topic/{thing}/action",
-                         "iot:Publish": f"topic/{thing}/telemetry"}
+    assert by_action == {
+        "iot:Connect": f"client/{thing}",
+        "iot:Subscribe": f"topicfilter/{thing}/action",
+        "iot:Receive": f"topic/{thing}/action",
+        "iot:Publish": f"topic/{thing}/telemetry",
+    }
     assert all(s["Effect"] == "Allow" for s in statements)
     connect = next(s for s in statements if s["Action"] == "iot:Connect")
     assert connect["Condition"] == {"Bool": {"iot:Connection.Thing.IsAttached": "true"}}
@@ -178,16 +204,26 @@ def test_the_robot_policy_is_least_privilege(source):
 def test_the_camera_role_reaches_only_the_things_own_channel(source):
     resources = source["Resources"]
     trust = resources["CameraRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert trust == [{"Effect": "Allow", "Principal": {"Service": "credentials.iot.amazonaws.com"},
-                      "Action": "sts:AssumeRole"}]
+    assert trust == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "credentials.iot.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ]
     (statement,) = _inline_statements(resources["CameraRole"])
     assert statement["Resource"]["Fn::Sub"].endswith(":channel/${!credentials-iot:ThingName}/*")
     # The local signaling service grants the robot's credentials exactly this.
     assert set(statement["Action"]) == kvs_signaling.MASTER_ACTIONS
     assert {a.split(":")[0] for a in statement["Action"]} == {"kinesisvideo"}
     alias_policy = resources["RoleAliasPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    assert alias_policy == [{"Effect": "Allow", "Action": "iot:AssumeRoleWithCertificate",
-                             "Resource": {"Fn::GetAtt": ["CameraRoleAlias", "RoleAliasArn"]}}]
+    assert alias_policy == [
+        {
+            "Effect": "Allow",
+            "Action": "iot:AssumeRoleWithCertificate",
+            "Resource": {"Fn::GetAtt": ["CameraRoleAlias", "RoleAliasArn"]},
+        }
+    ]
     assert resources["SignalingChannel"]["Properties"]["Name"] == {"Ref": "RobotName"}
 
 
@@ -195,8 +231,15 @@ def test_outputs_name_everything_provisioning_and_config_need(source):
     from cloud import provision
 
     outputs = source["Outputs"]
-    assert {"ApiURL", "EndpointUrl", "DataEndpoint", "RoleAlias", "ThingName", "Region",
-            *provision.STACK_OUTPUTS.values()} <= set(outputs)
+    assert {
+        "ApiURL",
+        "EndpointUrl",
+        "DataEndpoint",
+        "RoleAlias",
+        "ThingName",
+        "Region",
+        *provision.STACK_OUTPUTS.values(),
+    } <= set(outputs)
 
 
 def test_template_defaults_match_the_token_tools(source):

@@ -1,5 +1,6 @@
-"""The wiring the simulator's HTTP front uses: sim.front.Front with gateway.front_authorizer,
-the dev identity and the real publish handler, over real HTTP on loopback."""
+"""The wiring the simulator's HTTP front uses: sim.aws.api_gateway.Front with
+authorization.front_authorizer, the dev identity and the real publish handler, over real HTTP
+on loopback."""
 
 from __future__ import annotations
 
@@ -11,31 +12,43 @@ import boto3
 import pytest
 
 from cloud.publish import app as publish
-from sim import devauth, gateway
-from sim.front import Front
+from sim.aws import authorization, dev_identity
+from sim.aws.api_gateway import Front
+from sim.aws.iot_data import IotDataPlane
 
 
 @pytest.fixture
-def front(tmp_path, configure_authorizer, monkeypatch):
-    identity = devauth.dev_identity(tmp_path, robot="simbot")
-    configure_authorizer(identity.environ)
+def front(tmp_path, configure_authorizer):
+    identity = dev_identity.dev_identity(tmp_path, robot="simbot")
     sent: list[tuple[str, bytes]] = []
-    server = Front(0, mqtt_publish=lambda topic, payload, qos: sent.append((topic, payload)),
-                   publish_handler=publish.handler, authorize=gateway.front_authorizer())
+    server = Front(
+        0,
+        IotDataPlane(lambda topic, payload, qos: sent.append((topic, payload))),
+        authorize=authorization.front_authorizer(configure_authorizer(identity.environ)),
+    )
+    iot_data = boto3.client(
+        "iot-data",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="sim",
+        aws_secret_access_key="sim",
+    )
+    server.publish_handler = publish.PublishEndpoint(
+        publish.Settings(robot_name=identity.environ["ROBOT_NAME"]), iot_data
+    )
     server.start()
-    # What loading cloud.publish.app after os.environ.update(identity.environ) gives.
-    monkeypatch.setattr(publish, "ROBOT_NAME", identity.environ["ROBOT_NAME"])
-    monkeypatch.setattr(publish, "iot_data", boto3.client(
-        "iot-data", endpoint_url=server.url, region_name="us-east-1",
-        aws_access_key_id="sim", aws_secret_access_key="sim"))
     yield server, identity, sent
     server.stop()
     server.server_close()
 
 
 def post(url: str, headers: dict[str, str]) -> int:
-    request = urllib.request.Request(url, data=b'{"action": "forward"}', method="POST",
-                                     headers={"Content-Type": "application/json", **headers})
+    request = urllib.request.Request(
+        url,
+        data=b'{"action": "forward"}',
+        method="POST",
+        headers={"Content-Type": "application/json", **headers},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return answer.status

@@ -55,31 +55,39 @@ def make_rig(tmp_path: Path, fake_explorerhat: ModuleType) -> Iterator[Callable[
 
     def explorerhat(options: dict[str, Any]) -> Rig:
         fake = fake_explorerhat
-        return Rig(drivers.load("explorerhat", options),
-                   lambda: (fake.output("one"), fake.output("two")), fake)
+        return Rig(
+            drivers.load("explorerhat", options),
+            lambda: (fake.output("one"), fake.output("two")),
+            fake,
+        )
 
     def adafruit(options: dict[str, Any]) -> Rig:
         from drivers import adafruit
         from sim.silicon.motor_hat import MotorHat
 
         hat = MotorHat()
-        return Rig(adafruit.create(options, i2c=hat.bus),
-                   lambda: (hat.output("motor1"), hat.output("motor2")), hat)
+        return Rig(
+            adafruit.create(options, i2c=hat.bus),
+            lambda: (hat.output("motor1"), hat.output("motor2")),
+            hat,
+        )
 
     def gpiozero(options: dict[str, Any]) -> Rig:
         from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-        from drivers import gpio
+        from drivers import gpiozero as gpiozero_board
 
         factory = MockFactory(pin_class=MockPWMPin)
-        driver = gpio.create(options, pin_factory=factory)
-        pins = {**gpio.PINS, **options}
+        driver = gpiozero_board.create(options, pin_factory=factory)
+        pins = {**gpiozero_board.PINS, **options}
 
         def wheel(side: str) -> float:
             enable = pins[f"{side}_enable"]
             enabled = factory.pin(enable).state if enable is not None else 1
-            return enabled * (factory.pin(pins[f"{side}_forward"]).state
-                              - factory.pin(pins[f"{side}_backward"]).state)
+            return enabled * (
+                factory.pin(pins[f"{side}_forward"]).state
+                - factory.pin(pins[f"{side}_backward"]).state
+            )
 
         return Rig(driver, lambda: (wheel("left"), wheel("right")), factory)
 
@@ -91,13 +99,20 @@ def make_rig(tmp_path: Path, fake_explorerhat: ModuleType) -> Iterator[Callable[
         driver = drivers.load("serial", {"port": str(controller.link), **options})
         return Rig(driver, lambda: controller.outputs, controller)
 
-    builders = {"sim": sim, "explorerhat": explorerhat, "adafruit": adafruit,
-                "gpiozero": gpiozero, "serial": serial}
+    builders = {
+        "sim": sim,
+        "explorerhat": explorerhat,
+        "adafruit": adafruit,
+        "gpiozero": gpiozero,
+        "serial": serial,
+    }
 
     def make(board: str, options: dict[str, Any] | None = None) -> Rig:
         if board not in builders:
-            pytest.fail(f"board {board!r} is registered in drivers.BOARDS but has no rig in "
-                        "tests/drivers/conftest.py: add one on its simulated silicon")
+            pytest.fail(
+                f"board {board!r} is installed (entry point) but has no rig in "
+                "tests/drivers/conftest.py: add one on its simulated silicon"
+            )
         rig = builders[board](dict(options or {}))
         cleanups.append(rig.driver.close)
         return rig
@@ -118,15 +133,19 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
             (certs / name).write_text("not a real certificate\n")
         (certs / "private.pem.key").chmod(0o600)
         path = tmp_path / "config.json"
-        path.write_text(json.dumps({
-            "IOT_THINGNAME": "testbot",
-            "IOT_CORE_ENDPOINT": "localhost",
-            "IOT_GET_CREDENTIAL_ENDPOINT": "",
-            "ROLE_ALIAS": "",
-            "AWS_DEFAULT_REGION": "eu-west-1",
-            "MOTOR_DRIVER": board,
-            "MOTOR_OPTIONS": {board: options or {}},
-        }))
+        path.write_text(
+            json.dumps(
+                {
+                    "IOT_THINGNAME": "testbot",
+                    "IOT_CORE_ENDPOINT": "localhost",
+                    "IOT_GET_CREDENTIAL_ENDPOINT": "",
+                    "ROLE_ALIAS": "",
+                    "AWS_DEFAULT_REGION": "eu-west-1",
+                    "MOTOR_DRIVER": board,
+                    "MOTOR_OPTIONS": {board: options or {}},
+                }
+            )
+        )
         return path
 
     return write

@@ -17,8 +17,7 @@ RESOLUTION = 1 / 2048  # a 12-bit duty cycle, truncated by adafruit_motor
 
 
 def outputs(hat: MotorHat) -> dict[str, float]:
-    return {terminal: pytest.approx(hat.output(terminal), abs=RESOLUTION)
-            for terminal in TERMINALS}
+    return {terminal: pytest.approx(hat.output(terminal), abs=RESOLUTION) for terminal in TERMINALS}
 
 
 def test_by_default_motor1_is_the_left_wheel_and_motor2_the_right():
@@ -27,11 +26,14 @@ def test_by_default_motor1_is_the_left_wheel_and_motor2_the_right():
     assert outputs(hat) == {"motor1": 0.5, "motor2": -0.3, "motor3": 0, "motor4": 0}
 
 
-@pytest.mark.parametrize(("options", "driven"), [
-    ({"left": "motor2", "right": "motor1"}, {"motor1": -0.3, "motor2": 0.5}),
-    ({"left": "motor3", "right": "motor4"}, {"motor3": 0.5, "motor4": -0.3}),
-    ({"left": "motor4", "right": "motor1"}, {"motor4": 0.5, "motor1": -0.3}),
-])
+@pytest.mark.parametrize(
+    ("options", "driven"),
+    [
+        ({"left": "motor2", "right": "motor1"}, {"motor1": -0.3, "motor2": 0.5}),
+        ({"left": "motor3", "right": "motor4"}, {"motor3": 0.5, "motor4": -0.3}),
+        ({"left": "motor4", "right": "motor1"}, {"motor4": 0.5, "motor1": -0.3}),
+    ],
+)
 def test_any_two_terminals_can_be_the_wheels(options, driven):
     hat = MotorHat()
     adafruit.create(options, i2c=hat.bus).drive(0.5, -0.3)
@@ -43,15 +45,17 @@ def test_the_aws_sample_wiring_is_both_wheels_inverted():
     hat = MotorHat()
     motors = adafruit.create({"invert_left": True, "invert_right": True}, i2c=hat.bus)
     motors.drive(0.6, 0.6)
-    assert (hat.output("motor1"), hat.output("motor2")) == pytest.approx((-0.6, -0.6),
-                                                                         abs=RESOLUTION)
+    assert (hat.output("motor1"), hat.output("motor2")) == pytest.approx(
+        (-0.6, -0.6), abs=RESOLUTION
+    )
 
 
 def test_one_wheel_inverted():
     hat = MotorHat()
     adafruit.create({"invert_right": True}, i2c=hat.bus).drive(0.25, 0.75)
-    assert (hat.output("motor1"), hat.output("motor2")) == pytest.approx((0.25, -0.75),
-                                                                         abs=RESOLUTION)
+    assert (hat.output("motor1"), hat.output("motor2")) == pytest.approx(
+        (0.25, -0.75), abs=RESOLUTION
+    )
 
 
 def test_stop_brakes_by_default():
@@ -93,13 +97,16 @@ def test_pwm_frequency(frequency, expected):
     assert hat.pca.frequency == pytest.approx(expected, rel=0.01)
 
 
-@pytest.mark.parametrize(("options", "named"), [
-    ({"pwm_frequency": 5000}, "pwm_frequency = 5000: must be from 24 to 1700"),
-    ({"pwm_frequency": "fast"}, "pwm_frequency = 'fast': must be int or float"),
-    ({"i2c_address": "sixty"}, "i2c_address = 'sixty': must be a PCA9685 address"),
-    ({"i2c_address": 0x20}, "i2c_address = 32: must be a PCA9685 address"),
-    ({"on_stop": "float"}, "on_stop = 'float': must be one of 'brake', 'coast'"),
-])
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"pwm_frequency": 5000}, "pwm_frequency = 5000: must be from 24 to 1700"),
+        ({"pwm_frequency": "fast"}, "pwm_frequency = 'fast': must be int or float"),
+        ({"i2c_address": "sixty"}, "i2c_address = 'sixty': must be a PCA9685 address"),
+        ({"i2c_address": 0x20}, "i2c_address = 32: must be a PCA9685 address"),
+        ({"on_stop": "float"}, "on_stop = 'float': must be one of 'brake', 'coast'"),
+    ],
+)
 def test_bad_options_are_named(options, named):
     with pytest.raises(DriverError, match=f"MOTOR_OPTIONS.adafruit.{named}"):
         adafruit.check_options(options)

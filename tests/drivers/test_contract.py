@@ -15,7 +15,7 @@ from drivers.base import DriverError, clamp
 # The finest step of the coarsest board: the Explorer HAT's speed is a whole percent.
 RESOLUTION = 0.006
 
-pytestmark = pytest.mark.parametrize("board", sorted(drivers.BOARDS))
+pytestmark = pytest.mark.parametrize("board", drivers.board_names())
 
 
 def near(*wheels: float) -> object:
@@ -36,11 +36,14 @@ def test_drive_sets_sign_and_magnitude(board, make_rig):
     assert rig.wheels() == near(0.1, 0)
 
 
-@pytest.mark.parametrize(("asked", "driven"), [
-    ((3, -7), (1, -1)),
-    ((math.inf, -math.inf), (1, -1)),
-    ((math.nan, 0.2), (0, 0.2)),
-])
+@pytest.mark.parametrize(
+    ("asked", "driven"),
+    [
+        ((3, -7), (1, -1)),
+        ((math.inf, -math.inf), (1, -1)),
+        ((math.nan, 0.2), (0, 0.2)),
+    ],
+)
 def test_outputs_are_limited_to_full_speed_and_nan_is_stop(board, make_rig, asked, driven):
     rig = make_rig(board)
     rig.driver.drive(0.5, 0.5)
@@ -87,8 +90,9 @@ wheel = st.floats(min_value=-1.5, max_value=1.5, allow_nan=False)
 step = st.one_of(st.tuples(wheel, wheel), st.just("stop"))
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(steps=st.lists(step, min_size=1, max_size=8))
 def test_any_sequence_of_calls_shows_at_the_silicon(board, make_rig, steps):
     rig = make_rig(board)

@@ -53,7 +53,7 @@ def test_the_prescaler_is_written_only_while_asleep():
 def test_without_auto_increment_every_byte_lands_in_the_same_register():
     chip = awake(auto_increment=False)
     chip.write(bytes([LED0, 1, 2, 3, 4]))
-    assert list(chip.registers[LED0:LED0 + 4]) == [4, 0, 0, 0x10]
+    assert list(chip.registers[LED0 : LED0 + 4]) == [4, 0, 0, 0x10]
 
 
 def test_full_off_wins_over_full_on_which_wins_over_the_counts():

@@ -51,8 +51,13 @@ def test_what_the_pi_sends_the_firmware_reads_back(a, b):
     assert parse_command(line[:-1]) == ("M", (round(a * 1000), round(b * 1000)))
 
 
-@given(a=st.integers(-1000, 1000), b=st.integers(-1000, 1000), plus=st.booleans(),
-       gap=st.integers(1, 3), cr=st.booleans())
+@given(
+    a=st.integers(-1000, 1000),
+    b=st.integers(-1000, 1000),
+    plus=st.booleans(),
+    gap=st.integers(1, 3),
+    cr=st.booleans(),
+)
 def test_the_firmware_takes_signs_runs_of_spaces_and_crlf(a, b, plus, gap, cr):
     first = f"+{a}" if plus and a >= 0 else str(a)
     line = f"M{' ' * gap}{first}{' ' * gap}{b}{chr(13) if cr else ''}".encode()
@@ -65,12 +70,24 @@ def test_the_firmware_refuses_more_than_full_speed(value):
         parse_command(f"M {value} 0".encode())
 
 
-@pytest.mark.parametrize(("line", "reason"), [
-    (b"", "syntax"), (b"M", "syntax"), (b"M 1", "syntax"), (b"M 1 2 3", "syntax"),
-    (b"M 1_0 2", "syntax"), (b"M \xd9\xa1 2", "syntax"), (b"M 0.5 0.5", "syntax"),
-    (b"M -- 2", "syntax"), (b"M 00001 2", "syntax"), (b"S 1", "syntax"), (b"m 1 2", "unknown"),
-    (b"X", "unknown"), (b"M 1001 0", "range"),
-])
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b"", "syntax"),
+        (b"M", "syntax"),
+        (b"M 1", "syntax"),
+        (b"M 1 2 3", "syntax"),
+        (b"M 1_0 2", "syntax"),
+        (b"M \xd9\xa1 2", "syntax"),
+        (b"M 0.5 0.5", "syntax"),
+        (b"M -- 2", "syntax"),
+        (b"M 00001 2", "syntax"),
+        (b"S 1", "syntax"),
+        (b"m 1 2", "unknown"),
+        (b"X", "unknown"),
+        (b"M 1001 0", "range"),
+    ],
+)
 def test_the_firmware_refuses_malformed_lines_with_a_reason(line, reason):
     with pytest.raises(CommandError) as raised:
         parse_command(line)
@@ -98,10 +115,16 @@ def test_the_pi_reads_any_reply_as_ok_a_reason_or_a_protocol_error(line):
         assert reply is None or (isinstance(reply, str) and reply)
 
 
-@pytest.mark.parametrize(("line", "reply"), [
-    (b"OK\n", None), (b"OK\r\n", None), (b"ERR range\n", "range"), (b"ERR\n", "no reason given"),
-    (b"ERR  overcurrent \r\n", "overcurrent"),
-])
+@pytest.mark.parametrize(
+    ("line", "reply"),
+    [
+        (b"OK\n", None),
+        (b"OK\r\n", None),
+        (b"ERR range\n", "range"),
+        (b"ERR\n", "no reason given"),
+        (b"ERR  overcurrent \r\n", "overcurrent"),
+    ],
+)
 def test_replies(line, reply):
     assert parse_reply(line) == reply
 
@@ -113,6 +136,7 @@ def test_lines_that_are_no_reply(line):
 
 
 # --- the firmware, over a real serial port ---------------------------------------------------
+
 
 @pytest.fixture
 def controller(tmp_path: Path):
@@ -128,8 +152,11 @@ def port(controller: SimulatedController):
 
 
 @settings(max_examples=40, deadline=None)
-@given(lines=st.lists(st.binary(max_size=50).filter(lambda line: b"\n" not in line),
-                      min_size=1, max_size=5))
+@given(
+    lines=st.lists(
+        st.binary(max_size=50).filter(lambda line: b"\n" not in line), min_size=1, max_size=5
+    )
+)
 def test_every_line_gets_one_reply_and_a_refused_one_stops_the_wheels(tmp_path_factory, lines):
     controller = SimulatedController(tmp_path_factory.mktemp("tty") / "ttyACM0", watchdog_s=5.0)
     try:
@@ -167,6 +194,7 @@ def test_the_watchdog_stops_the_wheels_when_the_pi_goes_silent(tmp_path):
 
 # --- the driver ----------------------------------------------------------------------------
 
+
 def load(controller: SimulatedController, **options: object) -> drivers.MotorDriver:
     return drivers.load("serial", {"port": str(controller.link), **options})
 
@@ -186,10 +214,12 @@ def test_the_heartbeat_keeps_the_watchdog_from_stopping_a_driving_robot(tmp_path
 
 def test_a_killed_driver_falls_silent_and_the_watchdog_stops_the_wheels(tmp_path):
     controller = SimulatedController(tmp_path / "ttyACM0", watchdog_s=1.0)
-    script = ("import sys, time, drivers\n"
-              "motors = drivers.load('serial', {'port': sys.argv[1], 'heartbeat_ms': 50})\n"
-              "motors.drive(0.4, 0.4)\n"
-              "time.sleep(60)\n")
+    script = (
+        "import sys, time, drivers\n"
+        "motors = drivers.load('serial', {'port': sys.argv[1], 'heartbeat_ms': 50})\n"
+        "motors.drive(0.4, 0.4)\n"
+        "time.sleep(60)\n"
+    )
     process = subprocess.Popen([sys.executable, "-c", script, str(controller.link)], cwd=ROOT)
     try:
         assert controller.wait_until(lambda c: c.received.count(b"H") >= 3, PATIENCE_S)
@@ -256,10 +286,15 @@ def test_a_controller_that_boots_when_the_port_opens_is_waited_for(tmp_path):
 def test_a_device_that_never_answers_is_a_clear_error(tmp_path):
     master, slave = os.openpty()  # a terminal with nothing behind it
     try:
-        with pytest.raises(DriverError, match=r"no OK from a motor controller on .* within 0.3 s "
-                                              r"\(last heard: b''\); check the baud rate"):
-            drivers.load("serial", {"port": os.ttyname(slave), "connect_timeout_ms": 300,
-                                    "reply_timeout_ms": 50})
+        with pytest.raises(
+            DriverError,
+            match=r"no OK from a motor controller on .* within 0.3 s "
+            r"\(last heard: b''\); check the baud rate",
+        ):
+            drivers.load(
+                "serial",
+                {"port": os.ttyname(slave), "connect_timeout_ms": 300, "reply_timeout_ms": 50},
+            )
     finally:
         os.close(master)
         os.close(slave)
@@ -277,12 +312,15 @@ def test_the_channels_can_be_swapped_and_inverted(controller):
     motors.close()
 
 
-@pytest.mark.parametrize(("options", "named"), [
-    ({"baudrate": 100000}, "baudrate = 100000: must be one of 9600"),
-    ({"heartbeat_ms": 10}, "heartbeat_ms = 10: must be from 20 to 5000"),
-    ({"reply_timeout_ms": 0.5}, "reply_timeout_ms = 0.5: must be int"),
-    ({"port": 0}, "port = 0: must be str"),
-])
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"baudrate": 100000}, "baudrate = 100000: must be one of 9600"),
+        ({"heartbeat_ms": 10}, "heartbeat_ms = 10: must be from 20 to 5000"),
+        ({"reply_timeout_ms": 0.5}, "reply_timeout_ms = 0.5: must be int"),
+        ({"port": 0}, "port = 0: must be str"),
+    ],
+)
 def test_bad_options_are_named(options, named):
     with pytest.raises(DriverError, match=f"MOTOR_OPTIONS.serial.{named}"):
         drivers.load("serial", options)

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from robot import cli
-from sim.motors import read_state
+from sim.robot.board import read_state
 from sim.silicon.serial_controller import SimulatedController
-from sim.stack import SimStack
+from tests.support.stack import RecordingStack
 
 ROOT = Path(__file__).resolve().parents[2]
 PATIENCE_S = 30.0  # a safety net for a subprocess, never a timing check
@@ -26,17 +26,29 @@ PATIENCE_S = 30.0  # a safety net for a subprocess, never a timing check
 def robot(*args: str) -> subprocess.CompletedProcess[str]:
     """The ``robot`` command line in a process of its own, as systemd runs it."""
     env = {key: value for key, value in os.environ.items() if key != "MOTOR_DRIVER"}
-    return subprocess.run([sys.executable, "-m", "robot.cli", *args], capture_output=True,
-                          text=True, cwd=ROOT, env=env, timeout=PATIENCE_S)
+    return subprocess.run(
+        [sys.executable, "-m", "robot.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=PATIENCE_S,
+    )
 
 
 def test_the_real_daemon_killed_mid_drive_leaves_the_wheels_turning_until_stop_motors(
-        tmp_path, monkeypatch):
-    for key in ("AWS_ENDPOINT_URL_IOT_DATA_PLANE", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
-                "AWS_SECRET_ACCESS_KEY", "ROBOT_NAME"):
+    tmp_path, monkeypatch
+):
+    for key in (
+        "AWS_ENDPOINT_URL_IOT_DATA_PLANE",
+        "AWS_DEFAULT_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "ROBOT_NAME",
+    ):
         monkeypatch.setenv(key, "restored after the test")  # the stack sets them
     state = tmp_path / "wheels.json"
-    with SimStack(tmp_path / "sim", port=0) as stack:
+    with RecordingStack(tmp_path / "sim", port=0) as stack:
         # the same stack, its daemon restarted on a sim board with simulated silicon
         stack.stop_daemon()
         config = json.loads(stack.config_path.read_text())
@@ -46,7 +58,8 @@ def test_the_real_daemon_killed_mid_drive_leaves_the_wheels_turning_until_stop_m
         stack.drain_telemetry()
         stack.publish_command(b'{"action": "forward", "ttl_ms": 5000, "id": "before-kill"}')
         stack.wait_for_telemetry(
-            lambda m: (m.get("command") or {}).get("id") == "before-kill", timeout=PATIENCE_S)
+            lambda m: (m.get("command") or {}).get("id") == "before-kill", timeout=PATIENCE_S
+        )
         assert read_state(state)[0] > 0
 
         daemon = stack.daemon
@@ -62,16 +75,20 @@ def test_the_real_daemon_killed_mid_drive_leaves_the_wheels_turning_until_stop_m
 
 
 def test_a_process_killed_mid_drive_leaves_the_wheels_turning_until_stop_motors(
-        tmp_path, write_config):
+    tmp_path, write_config
+):
     state = tmp_path / "wheels.json"
     config = write_config("sim", {"state_file": str(state)})
-    script = ("import sys, time, drivers\n"
-              "motors = drivers.load('sim', {'state_file': sys.argv[1]})\n"
-              "motors.drive(0.5, 0.5)\n"
-              "print('driving', flush=True)\n"
-              "time.sleep(60)\n")
-    process = subprocess.Popen([sys.executable, "-c", script, str(state)], cwd=ROOT,
-                               stdout=subprocess.PIPE, text=True)
+    script = (
+        "import sys, time, drivers\n"
+        "motors = drivers.load('sim', {'state_file': sys.argv[1]})\n"
+        "motors.drive(0.5, 0.5)\n"
+        "print('driving', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, str(state)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert process.stdout.readline() == "driving\n"
         os.kill(process.pid, signal.SIGKILL)
@@ -87,8 +104,9 @@ def test_a_process_killed_mid_drive_leaves_the_wheels_turning_until_stop_motors(
     assert read_state(state) == (0, 0)
 
 
-def test_stop_motors_stops_a_serial_controller_left_driving(tmp_path, write_config, capsys,
-                                                            monkeypatch):
+def test_stop_motors_stops_a_serial_controller_left_driving(
+    tmp_path, write_config, capsys, monkeypatch
+):
     monkeypatch.delenv("MOTOR_DRIVER", raising=False)
     controller = SimulatedController(tmp_path / "ttyACM0", watchdog_s=60)
     try:
@@ -111,14 +129,15 @@ def test_a_board_that_cannot_be_reached_fails_loudly(write_config):
     result = robot("stop-motors", "--config", str(write_config("adafruit")))
     assert result.returncode == 1
     assert 'cannot stop the motors: motor driver "adafruit": cannot open the I2C bus' in (
-        result.stderr)
+        result.stderr
+    )
 
 
 def test_a_broken_config_fails_loudly(tmp_path):
     (tmp_path / "config.json").write_text("{")
     result = robot("stop-motors", "--config", str(tmp_path / "config.json"))
-    assert result.returncode == 1
-    assert "cannot stop the motors" in result.stderr
+    assert result.returncode == 2
+    assert "robot stop-motors: " in result.stderr
     assert "not valid JSON" in result.stderr
 
 
@@ -151,9 +170,16 @@ def test_the_unit_is_hardened(unit):
 def test_systemd_accepts_the_unit(tmp_path):
     unit_file = tmp_path / "robot.service"
     shutil.copy(ROOT / "deploy" / "robot.service", unit_file)
-    result = subprocess.run(["systemd-analyze", "verify", str(unit_file)], capture_output=True,
-                            text=True, timeout=PATIENCE_S)
-    complaints = [line for line in (result.stdout + result.stderr).splitlines()
-                  # the unit's paths exist only on the robot
-                  if "/opt/telepresence-robot/.venv/bin/robot is not executable" not in line]
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(unit_file)],
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE_S,
+    )
+    complaints = [
+        line
+        for line in (result.stdout + result.stderr).splitlines()
+        # the unit's paths exist only on the robot
+        if "/opt/telepresence-robot/.venv/bin/robot is not executable" not in line
+    ]
     assert complaints == []

@@ -4,11 +4,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from sim.stack import SimStack
+from tests.support.stack import RecordingStack
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingStack]:
     """The whole simulated stack on free ports, as `robot sim` runs it."""
-    with SimStack(tmp_path_factory.mktemp("sim"), port=0) as running:
+    with RecordingStack(tmp_path_factory.mktemp("sim"), port=0) as running:
         yield running

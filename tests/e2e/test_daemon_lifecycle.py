@@ -6,22 +6,24 @@ import signal
 
 import pytest
 
-from sim.stack import SimStack
+from tests.support.stack import RecordingStack
 
 LONG_TTL = '{"action": "forward", "ttl_ms": 5000, "id": "%s"}'
 
 
-def drive_until_moving(stack: SimStack, command_id: str) -> None:
+def drive_until_moving(stack: RecordingStack, command_id: str) -> None:
     stack.drain_telemetry()
     stack.publish_command((LONG_TTL % command_id).encode())
     moving = stack.wait_for_telemetry(
-        lambda m: (m.get("command") or {}).get("id") == command_id, timeout=5)
+        lambda m: (m.get("command") or {}).get("id") == command_id, timeout=5
+    )
     assert moving["wheels"]["left"] > 0
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_stops_the_wheels_before_the_daemon_exits(stack: SimStack,
-                                                           signum: signal.Signals) -> None:
+def test_a_signal_stops_the_wheels_before_the_daemon_exits(
+    stack: RecordingStack, signum: signal.Signals
+) -> None:
     drive_until_moving(stack, f"sig-{signum.name}")
     daemon = stack.daemon
     assert daemon is not None
@@ -33,7 +35,7 @@ def test_a_signal_stops_the_wheels_before_the_daemon_exits(stack: SimStack,
     stack.start_daemon()
 
 
-def test_a_lost_link_stops_the_wheels(stack: SimStack) -> None:
+def test_a_lost_link_stops_the_wheels(stack: RecordingStack) -> None:
     drive_until_moving(stack, "before-outage")
     assert stack.broker is not None
     stack.broker.restart()

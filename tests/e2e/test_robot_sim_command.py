@@ -47,9 +47,14 @@ def curl_request(banner: str) -> tuple[str, str, dict[str, str]]:
 def test_robot_sim_drives_with_its_printed_curl_line_and_stops_clean(tmp_path: Path) -> None:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "robot.cli", "sim", "--port", str(port)], cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONPATH": str(Path.cwd())}, start_new_session=True)
+        [sys.executable, "-m", "robot.cli", "sim", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path.cwd())},
+        start_new_session=True,
+    )
     try:
         url, body, headers = curl_request(read_banner(process))
         assert url == f"http://127.0.0.1:{port}/publish"

@@ -6,38 +6,41 @@ import uuid
 
 import pytest
 
-from sim import devauth
-from sim.stack import SimStack
+from sim.aws import dev_identity
 from tests.support.http import post
+from tests.support.stack import RecordingStack
 
 
-def refused_and_still(stack: SimStack, headers: dict[str, str], status: int) -> None:
+def refused_and_still(stack: RecordingStack, headers: dict[str, str], status: int) -> None:
     stack.drain_telemetry()
-    answer, cors, body = post(stack.url + "/publish", {"action": "forward", "id": "unauth"},
-                              headers)
+    answer, cors, body = post(
+        stack.url + "/publish", {"action": "forward", "id": "unauth"}, headers
+    )
     assert answer == status, body
     assert cors["Access-Control-Allow-Origin"] == "*"  # a browser can read the refusal
     # The command never reached the robot: a later allowed one is the first it reports.
     marker = f"after-{uuid.uuid4().hex[:8]}"
-    ok, _, _ = post(stack.url + "/publish", {"action": "stop", "id": marker},
-                    stack.auth_headers())
+    ok, _, _ = post(stack.url + "/publish", {"action": "stop", "id": marker}, stack.auth_headers())
     assert ok == 200
     first = stack.wait_for_telemetry(
-        lambda m: (m.get("command") or {}).get("id") in ("unauth", marker), timeout=5)
+        lambda m: (m.get("command") or {}).get("id") in ("unauth", marker), timeout=5
+    )
     assert first["command"]["id"] == marker
 
 
 @pytest.mark.parametrize("authorization", [None, "", "Bearer", "Bearer not-a-jwt", "Basic xyz"])
-def test_a_missing_or_malformed_token_gets_401(stack: SimStack, authorization: str | None) -> None:
+def test_a_missing_or_malformed_token_gets_401(
+    stack: RecordingStack, authorization: str | None
+) -> None:
     headers = {} if authorization is None else {"Authorization": authorization}
     refused_and_still(stack, headers, 401)
 
 
-def test_a_token_for_another_robot_gets_403(stack: SimStack) -> None:
-    token = devauth.dev_token(stack.state_dir, robot="someone-elses-robot")
+def test_a_token_for_another_robot_gets_403(stack: RecordingStack) -> None:
+    token = dev_identity.dev_token(stack.state_dir, robot="someone-elses-robot")
     refused_and_still(stack, {"Authorization": f"Bearer {token}"}, 403)
 
 
-def test_a_token_signed_by_another_key_gets_401(stack: SimStack, tmp_path) -> None:
-    forged = devauth.dev_token(tmp_path, robot=stack.thing_name)  # same claims, other key
+def test_a_token_signed_by_another_key_gets_401(stack: RecordingStack, tmp_path) -> None:
+    forged = dev_identity.dev_token(tmp_path, robot=stack.thing_name)  # same claims, other key
     refused_and_still(stack, {"Authorization": f"Bearer {forged}"}, 401)

@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from robot import protocol
-from sim.stack import SimStack
 from tests.support.http import get, post, request
+from tests.support.stack import RecordingStack
 
 BAD_BODIES = [
     "",
@@ -27,21 +27,22 @@ BAD_BODIES = [
 ]
 
 
-def pose(stack: SimStack) -> dict:
+def pose(stack: RecordingStack) -> dict:
     status, _, body = get(stack.url + "/telemetry")
     assert status == 200
     return body["pose"]
 
 
-def barrier(stack: SimStack) -> list[dict]:
+def barrier(stack: RecordingStack) -> list[dict]:
     """Every telemetry message up to the daemon's handling of a fresh ``stop`` command.
 
     Commands are handled in order, so anything sent before the stop has been handled (and
     reported) by the time the stop's own report arrives.
     """
     marker = f"barrier-{uuid.uuid4().hex[:8]}"
-    status, _, _ = post(stack.url + "/publish", {"action": "stop", "id": marker},
-                        stack.auth_headers())
+    status, _, _ = post(
+        stack.url + "/publish", {"action": "stop", "id": marker}, stack.auth_headers()
+    )
     assert status == 200
     seen: list[dict] = []
 
@@ -53,11 +54,12 @@ def barrier(stack: SimStack) -> list[dict]:
     return seen
 
 
-def test_forward_moves_the_simulated_robot_and_the_ttl_stops_it(stack: SimStack) -> None:
+def test_forward_moves_the_simulated_robot_and_the_ttl_stops_it(stack: RecordingStack) -> None:
     barrier(stack)
     before = pose(stack)
-    status, headers, body = post(stack.url + "/publish", {"action": "forward", "ttl_ms": 300},
-                                 stack.auth_headers())
+    status, headers, body = post(
+        stack.url + "/publish", {"action": "forward", "ttl_ms": 300}, stack.auth_headers()
+    )
     assert status == 200
     assert headers["Access-Control-Allow-Origin"] == "*"
     command_id = body["command"]["id"]
@@ -75,11 +77,12 @@ def test_forward_moves_the_simulated_robot_and_the_ttl_stops_it(stack: SimStack)
     assert abs(after["heading"] - before["heading"]) < 1e-6
 
 
-def test_left_spins_counter_clockwise_in_place(stack: SimStack) -> None:
+def test_left_spins_counter_clockwise_in_place(stack: RecordingStack) -> None:
     barrier(stack)
     before = pose(stack)
-    status, _, _ = post(stack.url + "/publish", {"action": "left", "ttl_ms": 200},
-                        stack.auth_headers())
+    status, _, _ = post(
+        stack.url + "/publish", {"action": "left", "ttl_ms": 200}, stack.auth_headers()
+    )
     assert status == 200
     stack.wait_for_telemetry(lambda m: m.get("reason") == "expired", timeout=5)
     after = pose(stack)
@@ -89,7 +92,7 @@ def test_left_spins_counter_clockwise_in_place(stack: SimStack) -> None:
 
 
 @pytest.mark.parametrize("body", BAD_BODIES)
-def test_malformed_requests_get_400_and_move_nothing(stack: SimStack, body: str) -> None:
+def test_malformed_requests_get_400_and_move_nothing(stack: RecordingStack, body: str) -> None:
     barrier(stack)
     before = pose(stack)
     status, headers, answer = post(stack.url + "/publish", body, stack.auth_headers())
@@ -101,7 +104,7 @@ def test_malformed_requests_get_400_and_move_nothing(stack: SimStack, body: str)
     assert pose(stack) == before
 
 
-def test_a_malformed_mqtt_command_is_rejected_with_its_reason(stack: SimStack) -> None:
+def test_a_malformed_mqtt_command_is_rejected_with_its_reason(stack: RecordingStack) -> None:
     stack.drain_telemetry()
     stack.publish_command(b'{"action": "forward", "speed": -1, "id": "bad-1"}')
     rejected = stack.wait_for_telemetry(lambda m: m.get("type") == "rejected", timeout=5)
@@ -110,7 +113,7 @@ def test_a_malformed_mqtt_command_is_rejected_with_its_reason(stack: SimStack) -
     assert stack.daemon is not None and stack.daemon.poll() is None  # still running
 
 
-def test_cors_preflight(stack: SimStack) -> None:
+def test_cors_preflight(stack: RecordingStack) -> None:
     status, headers, _ = request("OPTIONS", stack.url + "/publish")
     assert status in (200, 204)
     assert "POST" in headers["Access-Control-Allow-Methods"]

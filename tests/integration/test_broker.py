@@ -17,9 +17,9 @@ import pytest
 from AWSIoTPythonSDK.exception.AWSIoTExceptions import connectError, connectTimeoutException
 from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient
 
-import sim.broker
-from sim.broker import Broker, BrokerError
-from sim.certs import Identity, SimCerts, make_untrusted_identity
+import sim.aws.iot_core
+from sim.aws.certs import Identity, SimCerts, make_untrusted_identity
+from sim.aws.iot_core import Broker, BrokerError
 from tests.support.mqtt import WAIT_S, Message, collect, connected, next_message
 
 # MQTT 3.1.1 CONNECT: clean session, keepalive 10 s, client id "raw".
@@ -64,8 +64,10 @@ def _first_reply(broker: Broker, identity: Identity | None) -> bytes:
     context = ssl.create_default_context(cafile=str(broker.certs.ca))
     if identity is not None:
         context.load_cert_chain(identity.cert, identity.key)
-    with (socket.create_connection((broker.host, broker.port), timeout=WAIT_S) as raw,
-          context.wrap_socket(raw, server_hostname=broker.host) as tls):
+    with (
+        socket.create_connection((broker.host, broker.port), timeout=WAIT_S) as raw,
+        context.wrap_socket(raw, server_hostname=broker.host) as tls,
+    ):
         tls.sendall(_CONNECT)
         return tls.recv(4)
 
@@ -98,8 +100,7 @@ def test_robot_cannot_publish_commands(robot, watcher, publisher, thing_name):
     assert commands.empty()
 
 
-def test_wildcards_reach_only_what_each_identity_may_read(robot, watcher, publisher,
-                                                          thing_name):
+def test_wildcards_reach_only_what_each_identity_may_read(robot, watcher, publisher, thing_name):
     # mosquitto grants any subscription and filters each message against the reader's ACL.
     robot_sees = collect(watcher, "#")
     publisher_sees = collect(publisher, "#")
@@ -169,16 +170,17 @@ def test_stop_leaves_no_process(tmp_path, sim_certs, thing_name):
 def test_broker_dies_with_a_killed_parent(tmp_path, sim_certs, thing_name):
     # A stand-in for `robot sim`: starts a broker (reusing the session's certificates), waits.
     script = (
-        "import sys, time; from pathlib import Path; from sim.broker import Broker; "
-        "from sim.certs import make_certs; "
+        "import sys, time; from pathlib import Path; from sim.aws.iot_core import Broker; "
+        "from sim.aws.certs import make_certs; "
         "state, certs, thing = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]; "
         "broker = Broker(state, make_certs(certs, thing), thing); broker.start(); "
         "print(broker.pid, flush=True); time.sleep(60)"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(sim.broker.__file__).parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(sim.aws.iot_core.__file__).parents[1])}
     args = [str(tmp_path), str(sim_certs.ca.parent), thing_name]
-    parent = subprocess.Popen([sys.executable, "-c", script, *args],
-                              stdout=subprocess.PIPE, text=True, env=env)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True, env=env
+    )
     try:
         assert parent.stdout is not None
         pid = int(parent.stdout.readline())
@@ -202,6 +204,6 @@ def test_port_in_use_is_a_clear_error_and_leaves_no_process(tmp_path, sim_certs,
 
 
 def test_missing_mosquitto_says_how_to_install_it(tmp_path, sim_certs, thing_name, monkeypatch):
-    monkeypatch.setattr(sim.broker, "_SEARCH_PATH", str(tmp_path))
+    monkeypatch.setattr(sim.aws.iot_core, "_SEARCH_PATH", str(tmp_path))
     with pytest.raises(BrokerError, match="apt install mosquitto"):
         Broker(tmp_path, sim_certs, thing_name).start()

@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from sim.broker import Broker
-from sim.certs import SimCerts
+from sim.aws.certs import SimCerts
+from sim.aws.iot_core import Broker
 from sim.stack import robot_config
 from tests.support.mqtt import collect, connected, next_message
 
@@ -29,8 +29,9 @@ def wait_for_log(path: Path, text: str, timeout: float = 10) -> None:
         time.sleep(0.05)
 
 
-def test_the_daemon_retries_until_the_broker_comes_up(tmp_path: Path, sim_certs: SimCerts,
-                                                       thing_name: str) -> None:
+def test_the_daemon_retries_until_the_broker_comes_up(
+    tmp_path: Path, sim_certs: SimCerts, thing_name: str
+) -> None:
     port = free_port()
     config = tmp_path / "config.json"
     config.write_text(json.dumps(robot_config(thing_name, port, sim_certs)))
@@ -38,13 +39,17 @@ def test_the_daemon_retries_until_the_broker_comes_up(tmp_path: Path, sim_certs:
     with log.open("wb") as output:
         daemon = subprocess.Popen(
             [sys.executable, "-m", "robot.cli", "run", "--config", str(config)],
-            stdout=output, stderr=subprocess.STDOUT,
-            env={**os.environ, "MOTOR_DRIVER": "sim", "PYTHONUNBUFFERED": "1"})
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "MOTOR_DRIVER": "sim", "PYTHONUNBUFFERED": "1"},
+        )
     try:
         wait_for_log(log, "cannot connect")  # no broker yet: it says so and waits
         assert daemon.poll() is None
-        with Broker(tmp_path / "broker", sim_certs, thing_name, port=port) as broker, \
-                connected(broker, sim_certs.publisher) as publisher:
+        with (
+            Broker(tmp_path / "broker", sim_certs, thing_name, port=port) as broker,
+            connected(broker, sim_certs.publisher) as publisher,
+        ):
             telemetry = collect(publisher, f"{thing_name}/telemetry", qos=0)
             report = json.loads(next_message(telemetry, timeout=15).payload)
             assert report["link"] == "online"

@@ -10,15 +10,19 @@ import pytest
 
 import drivers
 from robot import config, daemon
-from sim.broker import Broker
-from sim.certs import SimCerts
+from sim.aws.certs import SimCerts
+from sim.aws.iot_core import Broker
 from sim.stack import robot_config
 from tests.support.mqtt import connected
 
 
 def test_an_exception_while_driving_stops_the_wheels(
-        broker: Broker, sim_certs: SimCerts, thing_name: str, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    broker: Broker,
+    sim_certs: SimCerts,
+    thing_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(robot_config(thing_name, broker.port, sim_certs)))
     settings = config.load(path, environ={})

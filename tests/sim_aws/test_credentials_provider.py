@@ -11,9 +11,9 @@ import botocore.exceptions
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
+from sim.aws.certs import Identity, make_certs, make_untrusted_identity
 from sim.aws.credentials_provider import THING_HEADER, CredentialsProvider
 from sim.aws.kvs_signaling import MASTER_ACTIONS, Permissions
-from sim.certs import Identity, make_certs, make_untrusted_identity
 from tests.sim_aws.conftest import ROBOT, client
 
 ALIAS = "r1-camera"

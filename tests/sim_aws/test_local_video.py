@@ -13,9 +13,9 @@ import pytest
 from botocore.credentials import ReadOnlyCredentials
 
 from cloud.viewer.app import presign_connect_url
+from sim.aws.certs import make_certs
 from sim.aws.credentials_provider import THING_HEADER
 from sim.aws.video import LocalVideo
-from sim.certs import make_certs
 from tests.sim_aws.conftest import Peer, client
 
 THING = "sim-robot"

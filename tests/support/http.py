@@ -10,8 +10,9 @@ from typing import Any
 Answer = tuple[int, dict[str, str], Any]
 
 
-def request(method: str, url: str, body: bytes | None = None,
-            headers: dict[str, str] | None = None) -> Answer:
+def request(
+    method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> Answer:
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=10) as answer:
@@ -27,8 +28,9 @@ def get(url: str, headers: dict[str, str] | None = None) -> Answer:
 def post(url: str, body: Any, headers: dict[str, str] | None = None) -> Answer:
     """POST ``body``: a str is sent as it is, anything else as JSON."""
     data = body if isinstance(body, str) else json.dumps(body)
-    return request("POST", url, data.encode(),
-                   {"Content-Type": "application/json", **(headers or {})})
+    return request(
+        "POST", url, data.encode(), {"Content-Type": "application/json", **(headers or {})}
+    )
 
 
 def _json(data: bytes) -> Any:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from AWSIoTPythonSDK.core.protocol.paho.client import MQTTMessage
 from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient
 
-from sim.broker import Broker
-from sim.certs import Identity
-from sim.mqtt import session
+from sim.aws.certs import Identity
+from sim.aws.iot_core import Broker
+from sim.aws.mqtt import session
 
 # Short, so a refused or lost connection fails a test in seconds rather than minutes.
 KEEPALIVE_S = 10
@@ -30,16 +30,24 @@ class Message:
 
 
 @contextmanager
-def connected(broker: Broker, identity: Identity,
-              client_id: str | None = None) -> Iterator[AWSIoTMQTTClient]:
+def connected(
+    broker: Broker, identity: Identity, client_id: str | None = None
+) -> Iterator[AWSIoTMQTTClient]:
     """An SDK client connected to ``broker`` as ``identity``; disconnected on exit.
 
     A refused connection raises connectError when the TLS handshake itself fails, or
     connectTimeoutException after TIMEOUT_S when the refusal arrives after the client's side
     of a TLS 1.3 handshake. Either way the SDK stops its own threads.
     """
-    with session(broker.host, broker.port, broker.certs.ca, identity,
-                 client_id or f"test-{next(_ids)}", KEEPALIVE_S, TIMEOUT_S) as client:
+    with session(
+        broker.host,
+        broker.port,
+        broker.certs.ca,
+        identity,
+        client_id or f"test-{next(_ids)}",
+        KEEPALIVE_S,
+        TIMEOUT_S,
+    ) as client:
         yield client
 
 

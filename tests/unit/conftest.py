@@ -31,6 +31,7 @@ PATIENCE_S = 5.0
 
 # --- drivers that let a test observe the controller ----------------------------------------
 
+
 class RecordingDriver(drivers.MotorDriver):
     """A recording driver: keeps every call with the loop time it happened at."""
 
@@ -87,6 +88,7 @@ async def wait_until(condition: Callable[[], bool], timeout: float = PATIENCE_S)
 
 
 # --- the daemon's surroundings -------------------------------------------------------------
+
 
 class RecordingLink:
     """A stand-in for the MQTT link (robot.link.IoTLink): records what the daemon publishes."""
@@ -170,8 +172,7 @@ command_ids = st.text(
 
 
 @st.composite
-def commands(draw: st.DrawFn, actions: tuple[str, ...] = ACTIONS,
-             with_ts: bool = True) -> Command:
+def commands(draw: st.DrawFn, actions: tuple[str, ...] = ACTIONS, with_ts: bool = True) -> Command:
     """Valid commands: any action, with or without each optional field."""
     action = draw(st.sampled_from(actions))
     driving = action == "drive"
@@ -188,8 +189,9 @@ def commands(draw: st.DrawFn, actions: tuple[str, ...] = ACTIONS,
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 FIELD_NAMES = ("action", "linear", "angular", "speed", "ttl_ms", "id", "ts")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 from robot import cli
+from robot import config as config_module
 from robot.config import DEFAULTS, REQUIRED_KEYS, ConfigError, load
 from tests.unit.conftest import REMOVE, sample_config, write_config
 
@@ -21,8 +23,12 @@ def problems_of(path: Path, environ: dict[str, str] | None = None) -> list[str]:
 
 
 def test_a_valid_config_loads(tmp_path: Path) -> None:
-    path = write_config(tmp_path, IOT_CORE_PORT=REMOVE, DEFAULT_SPEED=0.75,
-                         MOTOR_OPTIONS={"sim": {"top_speed": 0.8}})
+    path = write_config(
+        tmp_path,
+        IOT_CORE_PORT=REMOVE,
+        DEFAULT_SPEED=0.75,
+        MOTOR_OPTIONS={"sim": {"top_speed": 0.8}},
+    )
     config = load(path, environ={})
     sample = sample_config()
     assert config.path == path
@@ -41,7 +47,8 @@ def test_a_valid_config_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize("key", REQUIRED_KEYS)
 def test_a_missing_sample_key_is_named(tmp_path: Path, key: str) -> None:
     assert problems_of(write_config(tmp_path, **{key: REMOVE})) == [
-        f"{key}: missing; add it to config.json"]
+        f"{key}: missing; add it to config.json"
+    ]
 
 
 # (changes to the sample, text the problem must hold: the key and the value, and the fix)
@@ -66,18 +73,22 @@ SINGLE_PROBLEMS: list[tuple[dict[str, Any], list[str]]] = [
     ({"MOTOR_OPTIONS": []}, ["MOTOR_OPTIONS = []", "map board names"]),
     ({"MOTOR_OPTIONS": {"sim": 1}}, ["MOTOR_OPTIONS = {'sim': 1}", "map board names"]),
     ({"MOTOR_OPTIONS": {"warp": {}}}, ["MOTOR_OPTIONS = 'warp'", "unknown board"]),
-    ({"MOTOR_OPTIONS": {"sim": {"wheel_base": -1}}},
-     ["MOTOR_OPTIONS.sim.wheel_base = -1", "positive"]),
-    ({"MOTOR_OPTIONS": {"sim": {"colour": "red"}}},
-     ["MOTOR_OPTIONS.sim.colour", "unknown option"]),
+    (
+        {"MOTOR_OPTIONS": {"sim": {"wheel_base": -1}}},
+        ["MOTOR_OPTIONS.sim.wheel_base = -1", "positive"],
+    ),
+    ({"MOTOR_OPTIONS": {"sim": {"colour": "red"}}}, ["MOTOR_OPTIONS.sim.colour", "unknown option"]),
 ]
 
 
-@pytest.mark.parametrize(("changes", "expected"), SINGLE_PROBLEMS,
-                         ids=[next(iter(changes)) for changes, _ in SINGLE_PROBLEMS])
-def test_each_problem_names_its_key_and_value(tmp_path: Path,
-                                              changes: dict[str, Any],
-                                              expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    SINGLE_PROBLEMS,
+    ids=[next(iter(changes)) for changes, _ in SINGLE_PROBLEMS],
+)
+def test_each_problem_names_its_key_and_value(
+    tmp_path: Path, changes: dict[str, Any], expected: list[str]
+) -> None:
     [problem] = problems_of(write_config(tmp_path, **changes))
     for text in expected:
         assert text in problem
@@ -94,30 +105,50 @@ def test_a_readable_private_key_says_chmod_600(tmp_path: Path) -> None:
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
-    changes = {"IOT_CORE_ENDPOINT": REMOVE, "IOT_CORE_PORT": 0, "DEFAULT_SPEED": -1,
-               "ROOT_CA_PATH": "certs/missing.pem", "MOTOR_DRIVER": "warp-drive",
-               "MOTOR_OPTIONS": {"warp": {}}, "EXTRA": 1}
+    changes = {
+        "IOT_CORE_ENDPOINT": REMOVE,
+        "IOT_CORE_PORT": 0,
+        "DEFAULT_SPEED": -1,
+        "ROOT_CA_PATH": "certs/missing.pem",
+        "MOTOR_DRIVER": "warp-drive",
+        "MOTOR_OPTIONS": {"warp": {}},
+        "EXTRA": 1,
+    }
     path = write_config(tmp_path, **changes)
     (path.parent / "certs" / "private.pem.key").chmod(0o640)
     problems = problems_of(path)
-    named = ["IOT_CORE_ENDPOINT", "IOT_CORE_PORT", "DEFAULT_SPEED", "ROOT_CA_PATH",
-             "PRIVATE_KEY_PATH", "MOTOR_DRIVER", "MOTOR_OPTIONS", "EXTRA"]
+    named = [
+        "IOT_CORE_ENDPOINT",
+        "IOT_CORE_PORT",
+        "DEFAULT_SPEED",
+        "ROOT_CA_PATH",
+        "PRIVATE_KEY_PATH",
+        "MOTOR_DRIVER",
+        "MOTOR_OPTIONS",
+        "EXTRA",
+    ]
     assert len(problems) == len(named)
     for key in named:
         assert any(problem.startswith(key) for problem in problems), key
 
 
 def test_the_environment_chooses_the_board_over_the_file(tmp_path: Path) -> None:
-    assert load(write_config(tmp_path, MOTOR_DRIVER="warp-drive"),
-                environ={"MOTOR_DRIVER": "sim"}).motor_driver == "sim"
-    [problem] = problems_of(write_config(tmp_path, MOTOR_DRIVER="sim"),
-                            environ={"MOTOR_DRIVER": "warp-drive"})
+    assert (
+        load(
+            write_config(tmp_path, MOTOR_DRIVER="warp-drive"), environ={"MOTOR_DRIVER": "sim"}
+        ).motor_driver
+        == "sim"
+    )
+    [problem] = problems_of(
+        write_config(tmp_path, MOTOR_DRIVER="sim"), environ={"MOTOR_DRIVER": "warp-drive"}
+    )
     assert problem.startswith("MOTOR_DRIVER = 'warp-drive'")
     assert load(write_config(tmp_path), environ={"MOTOR_DRIVER": ""}).motor_driver == "sim"
 
 
 def test_paths_are_relative_to_the_config_files_folder(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write_config(tmp_path / "robot")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -125,14 +156,20 @@ def test_paths_are_relative_to_the_config_files_folder(
     config = load(Path("..") / "robot" / path.name, environ={})
     certs = (tmp_path / "robot" / "certs").resolve()
     assert (config.root_ca, config.certificate, config.private_key) == (
-        certs / "cacert.pem", certs / "certificate.pem", certs / "private.pem.key")
+        certs / "cacert.pem",
+        certs / "certificate.pem",
+        certs / "private.pem.key",
+    )
 
 
-@pytest.mark.parametrize(("text", "where"), [
-    ('{\n  "IOT_THINGNAME": "bot",\n  oops\n}', "line 3, column 3"),
-    ('{"IOT_THINGNAME": "bot",}', "line 1, column 25"),
-    ("", "line 1, column 1"),
-])
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('{\n  "IOT_THINGNAME": "bot",\n  oops\n}', "line 3, column 3"),
+        ('{"IOT_THINGNAME": "bot",}', "line 1, column 25"),
+        ("", "line 1, column 1"),
+    ],
+)
 def test_invalid_json_is_located(tmp_path: Path, text: str, where: str) -> None:
     path = tmp_path / "config.json"
     path.write_text(text)
@@ -140,12 +177,16 @@ def test_invalid_json_is_located(tmp_path: Path, text: str, where: str) -> None:
     assert problem.startswith(f"not valid JSON at {where}")
 
 
-@pytest.mark.parametrize(("content", "expected"), [
-    (b'["a list"]', "one JSON object"),
-    (b'{"IOT_THINGNAME": "caf\xe9"}', "not UTF-8"),
-])
-def test_a_file_that_is_not_a_json_object_is_reported(tmp_path: Path, content: bytes,
-                                                      expected: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'["a list"]', "one JSON object"),
+        (b'{"IOT_THINGNAME": "caf\xe9"}', "not UTF-8"),
+    ],
+)
+def test_a_file_that_is_not_a_json_object_is_reported(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
     path = tmp_path / "config.json"
     path.write_bytes(content)
     [problem] = problems_of(path)
@@ -157,24 +198,41 @@ def test_a_missing_config_file_is_reported(tmp_path: Path) -> None:
     assert "no config file" in problem
 
 
-def test_check_config_reports_problems_and_exits_1(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_config_reports_problems_on_stderr_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("MOTOR_DRIVER", raising=False)
     path = write_config(tmp_path, DEFAULT_SPEED=7, MOTOR_DRIVER="warp-drive")
-    assert cli.main(["check-config", "--config", str(path)]) == 1
-    out = capsys.readouterr().out
+    assert cli.main(["check-config", "--config", str(path)]) == 2
+    out = capsys.readouterr().err
     assert "2 problem(s)" in out
     assert "DEFAULT_SPEED = 7" in out
     assert "MOTOR_DRIVER = 'warp-drive'" in out
 
 
 def test_check_config_accepts_a_good_config(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("MOTOR_DRIVER", raising=False)
     path = write_config(tmp_path)
     assert cli.main(["check-config", "--config", str(path)]) == 0
     out = capsys.readouterr().out
     assert "OK" in out
     assert json.loads(path.read_text())["IOT_THINGNAME"] in out
+
+
+def test_the_readme_table_is_the_declared_keys() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert config_module.markdown_table() in readme
+
+
+def test_the_example_config_json_holds_the_declared_defaults() -> None:
+    example = json.loads((Path(__file__).resolve().parents[2] / "config.json").read_text())
+    assert set(example) == set(config_module.KEYS_BY_NAME)
+    for name, default in config_module.DEFAULTS.items():
+        assert example[name] == default, name
+
+
+def test_every_config_field_but_the_path_is_declared_by_its_key() -> None:
+    declared = {field.name for field in dataclasses.fields(config_module.Config)}
+    assert declared - set(config_module.KEYS) == {"path"}

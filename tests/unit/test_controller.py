@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robot.controller import MotionState, MotorController, StaleCommand
-from robot.protocol import Command, wheel_outputs
+from robot.controller import MotionController, MotionState, StaleCommand
+from robot.mixing import wheel_outputs
+from robot.protocol import Command
 from tests.unit.conftest import (
     PROPERTY,
     FailingDriver,
@@ -24,19 +25,22 @@ FORWARD = Command("forward")
 TURN = Command("drive", linear=0.5, angular=0.25)
 
 
-def controller_on(driver: RecordingDriver | FailingDriver, ttl_ms: int = 500,
-                  states: list[MotionState] | None = None) -> MotorController:
+def controller_on(
+    driver: RecordingDriver | FailingDriver,
+    ttl_ms: int = 500,
+    states: list[MotionState] | None = None,
+) -> MotionController:
     on_change = states.append if states is not None else (lambda state: None)
-    return MotorController(driver, SPEED, ttl_ms, on_change=on_change)
+    return MotionController(driver, SPEED, ttl_ms, on_change=on_change)
 
 
-def deadline_of(controller: MotorController) -> float | None:
+def deadline_of(controller: MotionController) -> float | None:
     """When the deadman timer will fire, in loop time (None when no timer is armed)."""
     handle = controller._deadline
     return None if handle is None or handle.cancelled() else handle.when()
 
 
-def apply_with_deadline(controller: MotorController, command: Command, ttl_ms: int) -> float:
+def apply_with_deadline(controller: MotionController, command: Command, ttl_ms: int) -> float:
     """Apply ``command``; check the deadman is armed ``ttl_ms`` after that moment; return it."""
     loop = asyncio.get_running_loop()
     before = loop.time()
@@ -135,8 +139,7 @@ def test_a_stop_command_stops_at_once_and_disarms_the_deadman() -> None:
         stop = Command("stop", id="halt")
         controller.apply(stop)
         assert driver.output == (0.0, 0.0)
-        assert controller.state == MotionState(0.0, 0.0, stop, controller.state.applied_at,
-                                               "stop")
+        assert controller.state == MotionState(0.0, 0.0, stop, controller.state.applied_at, "stop")
         assert deadline_of(controller) is None
         calls = len(driver.calls)
         await asyncio.sleep(3 * ttl_ms / 1000)  # past the forward command's TTL
@@ -146,13 +149,17 @@ def test_a_stop_command_stops_at_once_and_disarms_the_deadman() -> None:
     asyncio.run(body())
 
 
-@pytest.mark.parametrize(("default_ttl_ms", "command_ttl_ms", "expected_ms"), [
-    (500, None, 500),
-    (500, 50, 50),
-    (50, 5000, 5000),
-])
+@pytest.mark.parametrize(
+    ("default_ttl_ms", "command_ttl_ms", "expected_ms"),
+    [
+        (500, None, 500),
+        (500, 50, 50),
+        (50, 5000, 5000),
+    ],
+)
 def test_the_deadman_fires_after_the_commands_own_ttl(
-        default_ttl_ms: int, command_ttl_ms: int | None, expected_ms: int) -> None:
+    default_ttl_ms: int, command_ttl_ms: int | None, expected_ms: int
+) -> None:
     async def body() -> None:
         controller = controller_on(RecordingDriver(), default_ttl_ms)
         command = Command("forward", ttl_ms=command_ttl_ms)
@@ -177,7 +184,8 @@ def test_a_short_command_ttl_expires_under_a_long_default() -> None:
 @PROPERTY
 @given(st.integers(0, 2**50), ttls, st.integers(-10_000, 10_000), st.none() | ttls)
 def test_check_fresh_rejects_exactly_the_commands_older_than_their_ttl(
-        ts: int, default_ttl_ms: int, age_ms: int, command_ttl_ms: int | None) -> None:
+    ts: int, default_ttl_ms: int, age_ms: int, command_ttl_ms: int | None
+) -> None:
     controller = controller_on(RecordingDriver(), default_ttl_ms)
     command = Command("forward", ttl_ms=command_ttl_ms, ts=ts)
     ttl = default_ttl_ms if command_ttl_ms is None else command_ttl_ms
@@ -246,6 +254,14 @@ def test_on_change_sees_every_new_state() -> None:
 
     asyncio.run(body())
     assert [(state.command, state.reason) for state in states] == [
-        (FORWARD, "command"), (TURN, "command"), (stop, "stop"), (None, "link-lost")]
+        (FORWARD, "command"),
+        (TURN, "command"),
+        (stop, "stop"),
+        (None, "link-lost"),
+    ]
     assert [(state.left, state.right) for state in states] == [
-        wheel_outputs(FORWARD, SPEED), wheel_outputs(TURN, SPEED), (0.0, 0.0), (0.0, 0.0)]
+        wheel_outputs(FORWARD, SPEED),
+        wheel_outputs(TURN, SPEED),
+        (0.0, 0.0),
+        (0.0, 0.0),
+    ]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robot import protocol
+from robot import mixing, protocol
 from robot.config import Config
 from robot.controller import StaleCommand
 from robot.daemon import Daemon
@@ -22,6 +22,7 @@ Parts = tuple[Daemon, Any, RecordingLink]
 
 def handle(daemon: Daemon, payload: bytes) -> None:
     """Hand one payload to the daemon on a running loop, as its link would."""
+
     async def body() -> None:
         daemon.handle(payload)
 
@@ -33,18 +34,22 @@ def assert_untouched(daemon: Daemon, motors: Any) -> None:
     assert daemon.controller.state.reason == "start"  # the controller never set an output
 
 
-@pytest.mark.parametrize(("payload", "echoed_id"), [
-    (b"\x00\xff not json", None),
-    (b'{"action": "fly", "id": "c-17"}', "c-17"),
-    (b'{"action": "forward", "speed": 2, "id": "c-18"}', "c-18"),
-    (b'{"action": "drive", "linear": NaN, "angular": 0, "id": "c-19"}', "c-19"),
-    (b'{"action": "forward", "id": ""}', ""),
-    (b'["forward"]', None),
-    (b"[" * protocol.MAX_PAYLOAD_BYTES, None),
-    (b'{"action": "forward", "id": "big", "pad": "' + b"x" * 2000 + b'"}', None),
-])
+@pytest.mark.parametrize(
+    ("payload", "echoed_id"),
+    [
+        (b"\x00\xff not json", None),
+        (b'{"action": "fly", "id": "c-17"}', "c-17"),
+        (b'{"action": "forward", "speed": 2, "id": "c-18"}', "c-18"),
+        (b'{"action": "drive", "linear": NaN, "angular": 0, "id": "c-19"}', "c-19"),
+        (b'{"action": "forward", "id": ""}', ""),
+        (b'["forward"]', None),
+        (b"[" * protocol.MAX_PAYLOAD_BYTES, None),
+        (b'{"action": "forward", "id": "big", "pad": "' + b"x" * 2000 + b'"}', None),
+    ],
+)
 def test_a_malformed_payload_is_answered_and_moves_nothing(
-        daemon_parts: Parts, payload: bytes, echoed_id: str | None) -> None:
+    daemon_parts: Parts, payload: bytes, echoed_id: str | None
+) -> None:
     daemon, motors, link = daemon_parts
     handle(daemon, payload)
     assert_untouched(daemon, motors)
@@ -95,15 +100,18 @@ def expected_to_move(daemon: Daemon, payload: bytes) -> bool:
         daemon.controller.check_fresh(command)
     except (protocol.ProtocolError, StaleCommand):
         return False
-    return protocol.wheel_outputs(command, daemon.config.default_speed) != (0.0, 0.0)
+    return mixing.wheel_outputs(command, daemon.config.default_speed) != (0.0, 0.0)
 
 
 @PROPERTY
-@given(st.binary(max_size=2 * protocol.MAX_PAYLOAD_BYTES)
-       | command_like.map(lambda fields: json.dumps(fields).encode())
-       | commands(with_ts=False).map(lambda command: command.to_json().encode()))
+@given(
+    st.binary(max_size=2 * protocol.MAX_PAYLOAD_BYTES)
+    | command_like.map(lambda fields: json.dumps(fields).encode())
+    | commands(with_ts=False).map(lambda command: command.to_json().encode())
+)
 def test_no_payload_makes_handle_raise_or_moves_wheels_it_should_not(
-        sim_config: Config, payload: bytes) -> None:
+    sim_config: Config, payload: bytes
+) -> None:
     daemon, motors, link = make_daemon(sim_config)
     with motors:
         should_move = expected_to_move(daemon, payload)

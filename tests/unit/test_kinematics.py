@@ -8,8 +8,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from robot.protocol import Command, wheel_outputs
-from sim.kinematics import DiffDrive, Pose
+from robot.mixing import wheel_outputs
+from robot.protocol import Command
+from sim.robot.kinematics import DiffDrive, Pose
 from tests.unit.conftest import PROPERTY, unit_floats
 
 WHEEL_BASE = 0.15
@@ -61,11 +62,17 @@ def test_a_spin_in_place_turns_without_moving(output: float, seconds: float) -> 
 
 
 @PROPERTY
-@given(unit_floats, unit_floats, st.floats(-math.pi, math.pi), durations,
-       st.integers(min_value=2, max_value=50))
+@given(
+    unit_floats,
+    unit_floats,
+    st.floats(-math.pi, math.pi),
+    durations,
+    st.integers(min_value=2, max_value=50),
+)
 @example(left=1.0 - 1e-9, right=1.0, heading=3.0, seconds=20.0, steps=50)  # a very wide arc
-def test_many_small_steps_end_where_one_step_does(left: float, right: float, heading: float,
-                                                  seconds: float, steps: int) -> None:
+def test_many_small_steps_end_where_one_step_does(
+    left: float, right: float, heading: float, seconds: float, steps: int
+) -> None:
     whole = robot_with(left, right, heading)
     stepped = robot_with(left, right, heading)
     for step in range(1, steps):

@@ -1,4 +1,4 @@
-"""The command protocol: what parses, what is rejected and why, and the wheel outputs."""
+"""The command protocol: what parses, what is rejected and why."""
 
 from __future__ import annotations
 
@@ -18,9 +18,8 @@ from robot.protocol import (
     Command,
     ProtocolError,
     parse,
-    wheel_outputs,
 )
-from tests.unit.conftest import PROPERTY, command_like, commands, speeds, unit_floats
+from tests.unit.conftest import PROPERTY, command_like, commands
 
 
 def payload(**fields: Any) -> bytes:
@@ -33,15 +32,27 @@ def test_the_samples_actions_parse(action: str) -> None:
 
 
 def test_drive_parses_with_every_optional_field() -> None:
-    command = parse(payload(action="drive", linear=0.5, angular=-0.25, speed=0.8, ttl_ms=300,
-                            id="cmd-1", ts=1_700_000_000_000))
+    command = parse(
+        payload(
+            action="drive",
+            linear=0.5,
+            angular=-0.25,
+            speed=0.8,
+            ttl_ms=300,
+            id="cmd-1",
+            ts=1_700_000_000_000,
+        )
+    )
     assert command == Command("drive", 0.5, -0.25, 0.8, 300, "cmd-1", 1_700_000_000_000)
 
 
 def test_text_bytes_and_objects_parse_alike() -> None:
     fields = {"action": "drive", "linear": 1, "angular": 0}
-    as_bytes, as_text, as_dict = (parse(json.dumps(fields).encode()),
-                                  parse(json.dumps(fields)), parse(fields))
+    as_bytes, as_text, as_dict = (
+        parse(json.dumps(fields).encode()),
+        parse(json.dumps(fields)),
+        parse(fields),
+    )
     assert as_bytes == as_text == as_dict
     assert isinstance(as_dict.linear, float)
 
@@ -58,71 +69,75 @@ def test_an_id_of_the_longest_allowed_length_is_accepted() -> None:
     assert parse(payload(action="stop", id="x" * MAX_ID_LENGTH)).id == "x" * MAX_ID_LENGTH
 
 
-@pytest.mark.parametrize(("raw", "reason"), [
-    # not JSON, not an object
-    (b"", "not valid JSON"),
-    (b"forward", "not valid JSON"),
-    (b'{"action": "forward"', "not valid JSON"),
-    (b'{"action": "\xff\xfe"}', "not valid JSON"),
-    (b"\xc3\x28", "not valid JSON"),
-    (b"[]", "must be a JSON object"),
-    (b'"forward"', "must be a JSON object"),
-    (b"null", "must be a JSON object"),
-    (b"42", "must be a JSON object"),
-    (b"[" * MAX_PAYLOAD_BYTES, "too deeply"),
-    (payload(action="stop", id="x" * MAX_PAYLOAD_BYTES), f"the limit is {MAX_PAYLOAD_BYTES}"),
-    # action
-    (payload(action="fly"), 'unknown action "fly"'),
-    (payload(action="FORWARD"), 'unknown action "FORWARD"'),
-    (payload(linear=0.5), 'missing "action"'),
-    ('{"action": 5}', '"action" must be a string'),
-    (payload(action=5), '"action"'),
-    (payload(action=None), '"action"'),
-    (payload(action=["forward"]), '"action"'),
-    (payload(action="forward", colour="red"), "unknown field(s): colour"),
-    (payload(action="forward", Speed=0.5, zz=1), "unknown field(s): Speed, zz"),
-    # non-finite numbers, as JSON literals and as a float too large to hold
-    (b'{"action": "drive", "linear": NaN, "angular": 0}', "NaN"),
-    (b'{"action": "drive", "linear": 0, "angular": Infinity}', "Infinity"),
-    (b'{"action": "forward", "speed": -Infinity}', "-Infinity"),
-    (b'{"action": "drive", "linear": 1e400, "angular": 0}', '"linear" is inf'),
-    (b'{"action": "drive", "linear": 0, "angular": -1e400}', '"angular" is -inf'),
-    (b'{"action": "forward", "speed": 1e400}', '"speed" is inf'),
-    (b'{"action": "forward", "ttl_ms": 1e400}', '"ttl_ms" must be a whole number'),
-    (b'{"action": "forward", "ts": 1e400}', '"ts" must be a whole number'),
-    # out of range
-    (payload(action="drive", linear=1.5, angular=0), '"linear" is 1.5'),
-    (payload(action="drive", linear=0, angular=-1.01), '"angular" is -1.01'),
-    (payload(action="drive", linear=10**400, angular=0), '"linear" is 1000'),
-    (payload(action="forward", speed=-0.1), '"speed" is -0.1'),
-    (payload(action="forward", speed=1.1), '"speed" is 1.1'),
-    (payload(action="forward", ttl_ms=49), '"ttl_ms" is 49'),
-    (payload(action="forward", ttl_ms=5001), '"ttl_ms" is 5001'),
-    (payload(action="forward", ts=-1), '"ts" is -1'),
-    # booleans and other wrong types
-    (payload(action="drive", linear=True, angular=0), '"linear" must be a number'),
-    (payload(action="drive", linear=0, angular=False), '"angular" must be a number'),
-    (payload(action="forward", speed=True), '"speed" must be a number'),
-    (payload(action="forward", ttl_ms=True), '"ttl_ms" must be a whole number'),
-    (payload(action="forward", ts=False), '"ts" must be a whole number'),
-    (payload(action="drive", linear="0.5", angular=0), '"linear" must be a number'),
-    (payload(action="forward", speed=[0.5]), '"speed" must be a number'),
-    (payload(action="forward", ttl_ms=100.5), '"ttl_ms" must be a whole number'),
-    (payload(action="forward", ttl_ms="100"), '"ttl_ms" must be a whole number'),
-    (payload(action="forward", ts=1.5), '"ts" must be a whole number'),
-    # id
-    (payload(action="stop", id=""), '"id" must be a printable string'),
-    (payload(action="stop", id="x" * (MAX_ID_LENGTH + 1)), '"id" must be a printable string'),
-    (payload(action="stop", id="line\nbreak"), '"id" must be a printable string'),
-    (payload(action="stop", id="\x00"), '"id" must be a printable string'),
-    (payload(action="stop", id=7), '"id" must be a printable string'),
-    # linear/angular belong to drive, and drive needs both
-    (payload(action="drive"), '"drive" needs both'),
-    (payload(action="drive", linear=0.5), '"drive" needs both'),
-    (payload(action="drive", angular=0.5), '"drive" needs both'),
-    (payload(action="forward", linear=0.5), 'belong to "drive", not "forward"'),
-    (payload(action="stop", angular=0.0), 'belong to "drive", not "stop"'),
-], ids=lambda value: value[:40] if isinstance(value, str) else None)
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        # not JSON, not an object
+        (b"", "not valid JSON"),
+        (b"forward", "not valid JSON"),
+        (b'{"action": "forward"', "not valid JSON"),
+        (b'{"action": "\xff\xfe"}', "not valid JSON"),
+        (b"\xc3\x28", "not valid JSON"),
+        (b"[]", "must be a JSON object"),
+        (b'"forward"', "must be a JSON object"),
+        (b"null", "must be a JSON object"),
+        (b"42", "must be a JSON object"),
+        (b"[" * MAX_PAYLOAD_BYTES, "too deeply"),
+        (payload(action="stop", id="x" * MAX_PAYLOAD_BYTES), f"the limit is {MAX_PAYLOAD_BYTES}"),
+        # action
+        (payload(action="fly"), 'unknown action "fly"'),
+        (payload(action="FORWARD"), 'unknown action "FORWARD"'),
+        (payload(linear=0.5), 'missing "action"'),
+        ('{"action": 5}', '"action" must be a string'),
+        (payload(action=5), '"action"'),
+        (payload(action=None), '"action"'),
+        (payload(action=["forward"]), '"action"'),
+        (payload(action="forward", colour="red"), "unknown field(s): colour"),
+        (payload(action="forward", Speed=0.5, zz=1), "unknown field(s): Speed, zz"),
+        # non-finite numbers, as JSON literals and as a float too large to hold
+        (b'{"action": "drive", "linear": NaN, "angular": 0}', "NaN"),
+        (b'{"action": "drive", "linear": 0, "angular": Infinity}', "Infinity"),
+        (b'{"action": "forward", "speed": -Infinity}', "-Infinity"),
+        (b'{"action": "drive", "linear": 1e400, "angular": 0}', '"linear" is inf'),
+        (b'{"action": "drive", "linear": 0, "angular": -1e400}', '"angular" is -inf'),
+        (b'{"action": "forward", "speed": 1e400}', '"speed" is inf'),
+        (b'{"action": "forward", "ttl_ms": 1e400}', '"ttl_ms" must be a whole number'),
+        (b'{"action": "forward", "ts": 1e400}', '"ts" must be a whole number'),
+        # out of range
+        (payload(action="drive", linear=1.5, angular=0), '"linear" is 1.5'),
+        (payload(action="drive", linear=0, angular=-1.01), '"angular" is -1.01'),
+        (payload(action="drive", linear=10**400, angular=0), '"linear" is 1000'),
+        (payload(action="forward", speed=-0.1), '"speed" is -0.1'),
+        (payload(action="forward", speed=1.1), '"speed" is 1.1'),
+        (payload(action="forward", ttl_ms=49), '"ttl_ms" is 49'),
+        (payload(action="forward", ttl_ms=5001), '"ttl_ms" is 5001'),
+        (payload(action="forward", ts=-1), '"ts" is -1'),
+        # booleans and other wrong types
+        (payload(action="drive", linear=True, angular=0), '"linear" must be a number'),
+        (payload(action="drive", linear=0, angular=False), '"angular" must be a number'),
+        (payload(action="forward", speed=True), '"speed" must be a number'),
+        (payload(action="forward", ttl_ms=True), '"ttl_ms" must be a whole number'),
+        (payload(action="forward", ts=False), '"ts" must be a whole number'),
+        (payload(action="drive", linear="0.5", angular=0), '"linear" must be a number'),
+        (payload(action="forward", speed=[0.5]), '"speed" must be a number'),
+        (payload(action="forward", ttl_ms=100.5), '"ttl_ms" must be a whole number'),
+        (payload(action="forward", ttl_ms="100"), '"ttl_ms" must be a whole number'),
+        (payload(action="forward", ts=1.5), '"ts" must be a whole number'),
+        # id
+        (payload(action="stop", id=""), '"id" must be a printable string'),
+        (payload(action="stop", id="x" * (MAX_ID_LENGTH + 1)), '"id" must be a printable string'),
+        (payload(action="stop", id="line\nbreak"), '"id" must be a printable string'),
+        (payload(action="stop", id="\x00"), '"id" must be a printable string'),
+        (payload(action="stop", id=7), '"id" must be a printable string'),
+        # linear/angular belong to drive, and drive needs both
+        (payload(action="drive"), '"drive" needs both'),
+        (payload(action="drive", linear=0.5), '"drive" needs both'),
+        (payload(action="drive", angular=0.5), '"drive" needs both'),
+        (payload(action="forward", linear=0.5), 'belong to "drive", not "forward"'),
+        (payload(action="stop", angular=0.0), 'belong to "drive", not "stop"'),
+    ],
+    ids=lambda value: value[:40] if isinstance(value, str) else None,
+)
 def test_bad_input_is_rejected_with_its_reason(raw: bytes, reason: str) -> None:
     with pytest.raises(ProtocolError) as caught:
         parse(raw)
@@ -130,11 +145,14 @@ def test_bad_input_is_rejected_with_its_reason(raw: bytes, reason: str) -> None:
     assert str(caught.value) == caught.value.reason
 
 
-@pytest.mark.parametrize("fields", [
-    {1: "forward"},
-    {"action": "drive", "linear": math.nan, "angular": 0.0},
-    {"action": "forward", "speed": math.inf},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {1: "forward"},
+        {"action": "drive", "linear": math.nan, "angular": 0.0},
+        {"action": "forward", "speed": math.inf},
+    ],
+)
 def test_objects_from_python_are_checked_like_json(fields: dict[Any, Any]) -> None:
     with pytest.raises(ProtocolError, match=r"\S"):
         parse(fields)
@@ -147,9 +165,13 @@ def test_text_with_a_lone_surrogate_is_rejected() -> None:
 
 # --- properties ----------------------------------------------------------------------------
 
+
 @PROPERTY
-@given(st.binary(max_size=2 * MAX_PAYLOAD_BYTES) | st.text(max_size=MAX_PAYLOAD_BYTES)
-       | command_like.map(json.dumps))
+@given(
+    st.binary(max_size=2 * MAX_PAYLOAD_BYTES)
+    | st.text(max_size=MAX_PAYLOAD_BYTES)
+    | command_like.map(json.dumps)
+)
 def test_any_input_parses_or_raises_protocol_error(raw: bytes | str) -> None:
     try:
         parse(raw)
@@ -158,73 +180,10 @@ def test_any_input_parses_or_raises_protocol_error(raw: bytes | str) -> None:
 
 
 @PROPERTY
-@given(command_like | commands().map(Command.to_dict), speeds)
-def test_every_accepted_command_asks_for_finite_outputs_within_range(
-        fields: dict[str, Any], default_speed: float) -> None:
-    try:
-        command = parse(json.dumps(fields))
-    except ProtocolError:
-        return
-    for output in wheel_outputs(command, default_speed):
-        assert math.isfinite(output)
-        assert -1.0 <= output <= 1.0
-
-
-@PROPERTY
 @given(commands())
 def test_a_command_survives_a_round_trip_through_json(command: Command) -> None:
     assert parse(command.to_json()) == command
     assert parse(command.to_json().encode()) == command
-
-
-@PROPERTY
-@given(unit_floats, unit_floats, st.none() | speeds)
-def test_drive_keeps_its_curve_when_scaled_down(linear: float, angular: float,
-                                                speed: float | None) -> None:
-    left, right = wheel_outputs(Command("drive", linear, angular, speed), default_speed=0.6)
-    full_left, full_right = wheel_outputs(Command("drive", linear, angular, 1.0), 0.6)
-    # the wheels turn in the ratio (linear - angular) : (linear + angular)
-    assert full_left * (linear + angular) == pytest.approx(full_right * (linear - angular),
-                                                           abs=1e-9)
-    # neither wheel ever passes full speed, and the faster one gets all of it when it would
-    peak = max(abs(linear - angular), abs(linear + angular))
-    assert max(abs(full_left), abs(full_right)) == pytest.approx(min(peak, 1.0), abs=1e-9)
-    # speed scales both wheels alike
-    if speed is not None:
-        assert (left, right) == pytest.approx((full_left * speed, full_right * speed), abs=1e-9)
-
-
-@PROPERTY
-@given(st.floats(0.01, 1.0), st.floats(0.0, 1.0))
-def test_drive_turns_counter_clockwise_for_positive_angular(angular: float,
-                                                            linear: float) -> None:
-    left, right = wheel_outputs(Command("drive", linear, angular), 0.6)
-    assert right > left
-
-
-# Signs of (left, right) for each discrete action, as the shared contract states them.
-DIRECTIONS = {
-    "forward": (1, 1),
-    "backwards": (-1, -1),
-    "left": (-1, 1),  # left wheel backwards, right wheel forwards
-    "right": (1, -1),
-    "stop": (0, 0),
-}
-
-
-@PROPERTY
-@given(st.sampled_from(DISCRETE_ACTIONS), st.none() | speeds, speeds)
-def test_discrete_actions_turn_each_wheel_its_way_at_the_speed(
-        action: str, speed: float | None, default_speed: float) -> None:
-    left, right = wheel_outputs(Command(action, speed=speed), default_speed)
-    expected = default_speed if speed is None else speed
-    assert (left, right) == (DIRECTIONS[action][0] * expected, DIRECTIONS[action][1] * expected)
-
-
-def test_outputs_never_carry_a_negative_zero() -> None:
-    for action in DISCRETE_ACTIONS:
-        for output in wheel_outputs(Command(action, speed=0.0), 0.6):
-            assert math.copysign(1.0, output) == 1.0
 
 
 @PROPERTY

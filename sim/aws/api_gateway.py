@@ -1,10 +1,9 @@
-"""The simulator's HTTP front, shaped like the AWS side of the stack, on one local port.
+"""The simulator's HTTP front: API Gateway's routes, and the other local endpoints, on one port.
 
 - ``POST /publish`` and ``POST /robots/{name}/publish``: as API Gateway does, turn the
   request into a proxy event and hand it to the real publish Lambda handler.
-- ``POST /topics/{topic}?qos=N``: the IoT data-plane endpoint that the Lambda's boto3
-  ``iot-data`` client reaches; it publishes to the local broker.
-- ``GET /telemetry``: the robot's latest telemetry, with the simulated pose.
+- ``POST /topics/{topic}?qos=N``: the IoT data plane (``sim/aws/iot_data.py``).
+- ``GET /telemetry``: the robot's latest telemetry (``sim/robot/telemetry_view.py``).
 """
 
 from __future__ import annotations
@@ -19,9 +18,11 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
-from sim.gateway import CORS_HEADERS
+from sim.aws.authorization import CORS_HEADERS
+from sim.aws.iot_data import IotDataPlane
+from sim.robot.telemetry_view import LatestTelemetry
 
 log = logging.getLogger(__name__)
 
@@ -34,40 +35,30 @@ MAX_BODY_BYTES = 64 * 1024
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 # (headers, method ARN) -> (status, body) to refuse, or (None, authorizer context)
 Authorizer = Callable[[dict[str, str], str], tuple[int | None, dict[str, Any]]]
-MqttPublish = Callable[[str, bytes, int], None]
 
 
 class Front(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, mqtt_publish: MqttPublish,
-                 publish_handler: LambdaHandler | None = None,
-                 authorize: Authorizer | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        port: int,
+        data_plane: IotDataPlane,
+        publish_handler: LambdaHandler | None = None,
+        authorize: Authorizer | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         super().__init__((host, port), _Handler)
         self.publish_handler = publish_handler
-        self.mqtt_publish = mqtt_publish
+        self.data_plane = data_plane
         self.authorize = authorize
-        self.telemetry: dict[str, Any] | None = None
-        self.last_rejection: dict[str, Any] | None = None
+        self.telemetry = LatestTelemetry()
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
-
-    def on_telemetry(self, payload: bytes) -> None:
-        """Keep the robot's latest state (and latest rejection) for ``GET /telemetry``."""
-        try:
-            message = json.loads(payload)
-        except ValueError:
-            return
-        if not isinstance(message, dict):
-            return
-        if message.get("type") == "rejected":
-            self.last_rejection = message
-        else:
-            self.telemetry = message
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.serve_forever, name="sim-front", daemon=True)
@@ -89,8 +80,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
         if path == "/telemetry":
-            body = {**(self.server.telemetry or {}), "last_rejection": self.server.last_rejection}
-            self._send(HTTPStatus.OK, body)
+            self._send(HTTPStatus.OK, self.server.telemetry.snapshot())
         else:
             self._send(HTTPStatus.NOT_FOUND, {"message": "Not Found"})
 
@@ -104,18 +94,19 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         if url.path.startswith("/topics/"):
-            self._data_plane_publish(unquote(url.path[len("/topics/"):]), url.query, body)
+            topic = unquote(url.path[len("/topics/") :])
+            self._send(*self.server.data_plane.publish(topic, url.query, body))
             return
         for pattern, resource in ROUTES.items():
             match = pattern.match(url.path)
             if match:
                 self._invoke_lambda(resource, url.path, match.groupdict() or None, body)
                 return
-        self._send(HTTPStatus.NOT_FOUND, {"message": "Missing Authentication Token"},
-                   CORS_HEADERS)
+        self._send(HTTPStatus.NOT_FOUND, {"message": "Missing Authentication Token"}, CORS_HEADERS)
 
-    def _invoke_lambda(self, resource: str, path: str, path_parameters: dict[str, str] | None,
-                       body: bytes) -> None:
+    def _invoke_lambda(
+        self, resource: str, path: str, path_parameters: dict[str, str] | None, body: bytes
+    ) -> None:
         headers = dict(self.headers.items())
         authorizer_context: dict[str, Any] = {}
         if self.server.authorize is not None:
@@ -130,24 +121,11 @@ class _Handler(BaseHTTPRequestHandler):
             result = self.server.publish_handler(event, None)
         except Exception:
             log.exception("the publish handler raised")
-            self._send(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"},
-                       CORS_HEADERS)
+            self._send(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"}, CORS_HEADERS)
             return
-        self._send(result.get("statusCode", 200), result.get("body", ""),
-                   result.get("headers") or {})
-
-    def _data_plane_publish(self, topic: str, query: str, payload: bytes) -> None:
-        qos = parse_qs(query).get("qos", ["0"])[0]
-        if qos not in ("0", "1") or not topic:
-            self._send(HTTPStatus.BAD_REQUEST, {"message": "qos must be 0 or 1"})
-            return
-        try:
-            self.server.mqtt_publish(topic, payload, int(qos))
-        except Exception as exc:
-            log.warning("publish to %s failed: %s", topic, exc)
-            self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"message": "broker unavailable"})
-            return
-        self._send(HTTPStatus.OK, {})
+        self._send(
+            result.get("statusCode", 200), result.get("body", ""), result.get("headers") or {}
+        )
 
     def _read_body(self) -> bytes | None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -171,9 +149,14 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.address_string(), *args)
 
 
-def proxy_event(resource: str, path: str, path_parameters: dict[str, str] | None,
-                headers: dict[str, str], body: bytes,
-                authorizer_context: dict[str, Any]) -> dict[str, Any]:
+def proxy_event(
+    resource: str,
+    path: str,
+    path_parameters: dict[str, str] | None,
+    headers: dict[str, str],
+    body: bytes,
+    authorizer_context: dict[str, Any],
+) -> dict[str, Any]:
     """An API Gateway REST proxy-integration event, as the publish Lambda receives it."""
     try:
         text, is_base64 = body.decode(), False

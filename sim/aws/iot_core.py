@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from sim.certs import PUBLISHER, SimCerts
+from sim.aws.certs import PUBLISHER, SimCerts
 from sim.processes import spawn_child
 
 HOST = "127.0.0.1"
@@ -21,7 +21,8 @@ START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
 # Debian (and Homebrew) install the broker in an sbin, often not on a normal user's PATH.
 _SEARCH_PATH = os.pathsep.join(
-    [os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin", "/opt/homebrew/sbin"])
+    [os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin", "/opt/homebrew/sbin"]
+)
 _LOG_TAIL_LINES = 20
 
 
@@ -50,8 +51,10 @@ def find_mosquitto() -> str:
     """The mosquitto binary's path, or a BrokerError saying how to install it."""
     path = shutil.which("mosquitto", path=_SEARCH_PATH)
     if path is None:
-        raise BrokerError("mosquitto is not installed: run `sudo apt install mosquitto` "
-                          "(or `brew install mosquitto` on macOS)")
+        raise BrokerError(
+            "mosquitto is not installed: run `sudo apt install mosquitto` "
+            "(or `brew install mosquitto` on macOS)"
+        )
     return path
 
 
@@ -90,8 +93,12 @@ class Broker:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def start(self) -> None:
@@ -150,13 +157,17 @@ class Broker:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise BrokerError(f"mosquitto exited with code {self._process.returncode} "
-                                  f"on port {self.port}{self._log_tail()}")
+                raise BrokerError(
+                    f"mosquitto exited with code {self._process.returncode} "
+                    f"on port {self.port}{self._log_tail()}"
+                )
             if self._answers_as_broker():
                 return
             time.sleep(0.02)
-        raise BrokerError(f"mosquitto did not listen on {self.host}:{self.port} within "
-                          f"{START_TIMEOUT_S:g} s{self._log_tail()}")
+        raise BrokerError(
+            f"mosquitto did not listen on {self.host}:{self.port} within "
+            f"{START_TIMEOUT_S:g} s{self._log_tail()}"
+        )
 
     def _answers_as_broker(self) -> bool:
         """Whether a full mutual-TLS handshake succeeds: a bare TCP connect could reach some
@@ -164,8 +175,10 @@ class Broker:
         context = ssl.create_default_context(cafile=str(self.certs.ca))
         context.load_cert_chain(self.certs.publisher.cert, self.certs.publisher.key)
         try:
-            with (socket.create_connection((self.host, self.port), timeout=0.5) as raw,
-                  context.wrap_socket(raw, server_hostname=self.host)):
+            with (
+                socket.create_connection((self.host, self.port), timeout=0.5) as raw,
+                context.wrap_socket(raw, server_hostname=self.host),
+            ):
                 return True
         except OSError:  # includes ssl.SSLError and timeouts
             return False
@@ -178,30 +191,32 @@ class Broker:
         return "; its log " + str(self.log_path) + " ends with:\n" + "\n".join(lines)
 
     def _config(self) -> str:
-        return "\n".join([
-            # Without `user`, mosquitto started as root switches to the `mosquitto` user before
-            # reading the certificates, which then sit unreadable in a 0700 directory.
-            f"user {pwd.getpwuid(os.geteuid()).pw_name}",
-            "allow_anonymous false",
-            "persistence false",
-            f"log_dest file {self.log_path.resolve()}",
-            "log_type error",
-            "log_type warning",
-            "log_type notice",
-            "log_type information",
-            "log_type subscribe",
-            "connection_messages true",
-            f"acl_file {self.acl_path.resolve()}",
-            f"listener {self.port} {self.host}",
-            f"cafile {self.certs.ca.resolve()}",
-            f"certfile {self.certs.server.cert.resolve()}",
-            f"keyfile {self.certs.server.key.resolve()}",
-            "tls_version tlsv1.2",  # the minimum: 1.2 and 1.3 are accepted, like IoT Core
-            "require_certificate true",
-            # As in IoT Core, the certificate is the identity: its CN is the ACL's username.
-            "use_identity_as_username true",
-            "",
-        ])
+        return "\n".join(
+            [
+                # Without `user`, mosquitto started as root switches to the `mosquitto` user before
+                # reading the certificates, which then sit unreadable in a 0700 directory.
+                f"user {pwd.getpwuid(os.geteuid()).pw_name}",
+                "allow_anonymous false",
+                "persistence false",
+                f"log_dest file {self.log_path.resolve()}",
+                "log_type error",
+                "log_type warning",
+                "log_type notice",
+                "log_type information",
+                "log_type subscribe",
+                "connection_messages true",
+                f"acl_file {self.acl_path.resolve()}",
+                f"listener {self.port} {self.host}",
+                f"cafile {self.certs.ca.resolve()}",
+                f"certfile {self.certs.server.cert.resolve()}",
+                f"keyfile {self.certs.server.key.resolve()}",
+                "tls_version tlsv1.2",  # the minimum: 1.2 and 1.3 are accepted, like IoT Core
+                "require_certificate true",
+                # As in IoT Core, the certificate is the identity: its CN is the ACL's username.
+                "use_identity_as_username true",
+                "",
+            ]
+        )
 
 
 def _free_port() -> int:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloud import access, files, tokens
+from cloud import access, tokens
+from robot import files
 
 DEV_ISSUER = "urn:telepresence-robot:sim"
 DEV_AUDIENCE = tokens.DEFAULT_AUDIENCE
@@ -58,12 +59,23 @@ def dev_environment(state_dir: Path | str, robot: str) -> dict[str, str]:
     }
 
 
-def dev_token(state_dir: Path | str, robot: str,
-              scopes: Iterable[str] = (access.SCOPE_DRIVE,),
-              ttl_seconds: int = DEV_TTL_SECONDS, subject: str = DEV_SUBJECT) -> str:
+def dev_token(
+    state_dir: Path | str,
+    robot: str,
+    scopes: Iterable[str] = (access.SCOPE_DRIVE,),
+    ttl_seconds: int = DEV_TTL_SECONDS,
+    subject: str = DEV_SUBJECT,
+) -> str:
     """A token from the dev key, limited to ``robot``."""
-    return tokens.mint(dev_key(state_dir), subject, scopes, ttl_seconds,
-                       issuer=DEV_ISSUER, audience=DEV_AUDIENCE, robots=[robot])
+    return tokens.mint(
+        dev_key(state_dir),
+        subject,
+        scopes,
+        ttl_seconds,
+        issuer=DEV_ISSUER,
+        audience=DEV_AUDIENCE,
+        robots=[robot],
+    )
 
 
 def dev_identity(state_dir: Path | str, robot: str) -> DevIdentity:

@@ -13,13 +13,11 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.base import DriverError
-from drivers.channels import ChannelBoard
+from drivers.base import Board, DriverError
+from drivers.channel_board import ChannelBoard
 from drivers.options import BoardOptions, Requirement
 from drivers.wiring import Wiring, read_wiring
 
-REQUIRES = Requirement(module="gpiozero", pip="gpiozero", apt="python3-gpiozero",
-                       extra="gpiozero")
 # option -> default BCM pin (None: not connected)
 PINS: dict[str, int | None] = {
     "left_forward": 9,
@@ -49,9 +47,12 @@ class GpioMotors(ChannelBoard):
         try:
             for wheel in settings.wiring.channels:
                 self._motors[wheel] = motor_class(
-                    settings.pins[f"{wheel}_forward"], settings.pins[f"{wheel}_backward"],
-                    enable=settings.pins[f"{wheel}_enable"], pwm=settings.pwm,
-                    pin_factory=pin_factory)
+                    settings.pins[f"{wheel}_forward"],
+                    settings.pins[f"{wheel}_backward"],
+                    enable=settings.pins[f"{wheel}_enable"],
+                    pwm=settings.pwm,
+                    pin_factory=pin_factory,
+                )
         except Exception:
             self._release()  # give back the pins already claimed
             raise
@@ -73,8 +74,9 @@ def _settings(options: dict[str, Any]) -> Settings:
     pins = {key: opts.get(key, default, (int, type(None))) for key, default in PINS.items()}
     for key in ("left_forward", "left_backward", "right_forward", "right_backward"):
         if pins[key] is None:
-            opts.fail(key, None, "must be a BCM pin number: a wheel needs a forward and a "
-                                 "backward pin")
+            opts.fail(
+                key, None, "must be a BCM pin number: a wheel needs a forward and a backward pin"
+            )
     used: dict[int, str] = {}
     for key, pin in pins.items():
         if pin is None:
@@ -107,3 +109,13 @@ def create(options: dict[str, Any], pin_factory: Any = None) -> GpioMotors:
             "or pip install lgpio) and the user in the gpio group, and no other process may "
             "hold the pins"
         ) from exc
+
+
+BOARD = Board(
+    name="gpiozero",
+    check_options=check_options,
+    create=create,
+    requires=(
+        Requirement(module="gpiozero", pip="gpiozero", apt="python3-gpiozero", extra="gpiozero"),
+    ),
+)

@@ -62,8 +62,9 @@ class ChannelBoard(MotorDriver):
         try:
             self._halt()
         except Exception as exc:
-            raise DriverError(f'motor driver "{self.name}" could not stop the wheels: {exc}; '
-                              "cut the motor power") from exc
+            raise DriverError(
+                f'motor driver "{self.name}" could not stop the wheels: {exc}; cut the motor power'
+            ) from exc
 
     def close(self) -> None:
         if self.closed:
@@ -79,8 +80,10 @@ class ChannelBoard(MotorDriver):
             self._halt()
         except Exception as halt_exc:  # reported in the error raised
             log.critical("%s: stopping after an error failed too: %s", self.name, halt_exc)
-            return DriverError(f'motor driver "{self.name}": {_text(exc)}; stopping the wheels '
-                               f"failed too ({_text(halt_exc)}): cut the motor power")
+            return DriverError(
+                f'motor driver "{self.name}": {_text(exc)}; stopping the wheels '
+                f"failed too ({_text(halt_exc)}): cut the motor power"
+            )
         return DriverError(f'motor driver "{self.name}": {_text(exc)}; wheels stopped')
 
 

@@ -48,8 +48,9 @@ class DiffDrive:
         omega = (v_right - v_left) / self.wheel_base
         p = self._pose
         if abs(omega) < 1e-9:
-            return Pose(p.x + v * dt * math.cos(p.heading), p.y + v * dt * math.sin(p.heading),
-                        p.heading)
+            return Pose(
+                p.x + v * dt * math.cos(p.heading), p.y + v * dt * math.sin(p.heading), p.heading
+            )
         heading = p.heading + omega * dt
         # The arc's chord, along the mean heading: the same as radius * (sin h1 - sin h0) etc.,
         # without the cancellation that costs micrometres on a wide arc (a tiny omega).

@@ -1,26 +1,21 @@
 """The simulator's API Gateway authorization step: the real JWT authorizer, evaluated the
 way API Gateway evaluates it.
 
-The HTTP front calls :func:`authorize` before the publish handler::
+The HTTP front calls :func:`authorize` before the publish handler, with the real
+authorizer built as the template would configure it::
 
-    from sim import devauth, gateway
+    from cloud.authorizer.app import Authorizer
+    from sim.aws import authorization, dev_identity
 
-    identity = devauth.dev_identity(state_dir, robot=thing_name)
-    os.environ.update(identity.environ)        # before loading the Lambda modules
-    gateway.configure(identity.environ)        # the authorizer's issuer, audience, key
-
-    result = gateway.authorize(request_headers, gateway.method_arn("POST", "/publish"))
-    if not result.allowed:
-        send(result.status, result.headers, json.dumps(result.body))
-    else:
+    identity = dev_identity.dev_identity(state_dir, robot=thing_name)
+    authorizer = authorization.cached(Authorizer.from_environ(identity.environ))
+    result = authorization.authorize(headers, authorization.method_arn("POST", "/publish"),
+                                     authorizer)
+    if result.allowed:
         event["requestContext"]["authorizer"] = result.context
-        answer = cloud.publish.app.handler(event, None)
 
-or, for ``sim.front.Front``, whose ``authorize`` hook returns ``(status, body)`` or
-``(None, context)``: ``front.authorize = gateway.front_authorizer(handler)``, where
-``handler`` is the authorizer module's ``handler`` (freshly loaded after the environment is
-set, or the default, ``cloud.authorizer.app.handler``), and requests carry
-``Authorization: <identity.authorization>``.
+``sim.aws.api_gateway.Front`` takes the same through :func:`front_authorizer`, whose answer is
+``(status, body)`` to refuse or ``(None, context)`` to go on.
 
 As in API Gateway: a missing ``Authorization`` header, or one that fails the template's
 validation expression, is a 401 without calling the authorizer; an authorizer that raises
@@ -35,7 +30,6 @@ returns a policy for everything the token allows.
 
 from __future__ import annotations
 
-import importlib
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -81,8 +75,15 @@ class AuthResult:
         return self.status == 200
 
 
-def method_arn(method: str, path: str, *, region: str = REGION, account: str = ACCOUNT,
-               api_id: str = API_ID, stage: str = STAGE) -> str:
+def method_arn(
+    method: str,
+    path: str,
+    *,
+    region: str = REGION,
+    account: str = ACCOUNT,
+    api_id: str = API_ID,
+    stage: str = STAGE,
+) -> str:
     """The ARN API Gateway passes to the authorizer for a request:
     ``arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE/METHOD/resource/path``, where the path
     is the request path without query string or leading slash, path parameters filled in
@@ -95,8 +96,9 @@ CACHE_SECONDS = 60  # the template's AuthorizerCacheSeconds default
 _CACHE_LIMIT = 1024
 
 
-def cached(handler: Handler, seconds: float = CACHE_SECONDS,
-           clock: Callable[[], float] = time.monotonic) -> Handler:
+def cached(
+    handler: Handler, seconds: float = CACHE_SECONDS, clock: Callable[[], float] = time.monotonic
+) -> Handler:
     """``handler`` with its answers kept per token for ``seconds``, as API Gateway keeps them.
 
     A refusal (an exception) is not kept, so a token is asked about again next time.
@@ -121,12 +123,13 @@ def cached(handler: Handler, seconds: float = CACHE_SECONDS,
     return cached_handler
 
 
-def front_authorizer(handler: Handler | None = None) -> FrontAuthorizer:
-    """:func:`authorize` in the shape ``sim.front.Front(authorize=...)`` takes: ``(None,
+def front_authorizer(handler: Handler) -> FrontAuthorizer:
+    """:func:`authorize` in the shape ``sim.aws.api_gateway.Front(authorize=...)`` takes: ``(None,
     context)`` to go on, or ``(status, body)`` to refuse."""
 
-    def authorize_for_front(headers: Mapping[str, str],
-                            arn: str) -> tuple[int | None, dict[str, Any]]:
+    def authorize_for_front(
+        headers: Mapping[str, str], arn: str
+    ) -> tuple[int | None, dict[str, Any]]:
         result = authorize(headers, arn, handler)
         if result.allowed:
             return None, dict(result.context or {})
@@ -135,23 +138,16 @@ def front_authorizer(handler: Handler | None = None) -> FrontAuthorizer:
     return authorize_for_front
 
 
-def configure(environ: Mapping[str, str]) -> None:
-    """Configure the real authorizer (``JWT_ISSUER``, ``JWT_AUDIENCE``, one key source,
-    ``ROBOT_NAME``). Without this call it configures itself from ``os.environ`` on first use."""
-    importlib.import_module("cloud.authorizer.app").configure(environ)
-
-
-def authorize(headers: Mapping[str, str], method_arn: str,
-              handler: Handler | None = None) -> AuthResult:
-    """Authorize one request as API Gateway would with the template's TOKEN authorizer.
-    ``headers`` are matched case-insensitively; ``handler`` defaults to the real one."""
+def authorize(headers: Mapping[str, str], method_arn: str, handler: Handler) -> AuthResult:
+    """Authorize one request as API Gateway would with the template's TOKEN authorizer
+    ``handler``. ``headers`` are matched case-insensitively."""
     token = _header(headers, "Authorization")
     if token is None or not _VALID_HEADER.fullmatch(token):
         return _error(401, "Unauthorized")
-    handler = handler or importlib.import_module("cloud.authorizer.app").handler
     try:
-        answer = handler({"type": "TOKEN", "authorizationToken": token,
-                          "methodArn": method_arn}, None)
+        answer = handler(
+            {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}, None
+        )
     except Exception as exc:
         if str(exc) == "Unauthorized":
             return _error(401, "Unauthorized")
@@ -178,13 +174,18 @@ def evaluate(policy_document: Mapping[str, Any], method_arn: str) -> str | None:
     matched = set()
     for statement in statements:
         effect = statement["Effect"]
-        if effect not in ("Allow", "Deny") or "NotAction" in statement \
-                or "NotResource" in statement or "Condition" in statement:
+        if (
+            effect not in ("Allow", "Deny")
+            or "NotAction" in statement
+            or "NotResource" in statement
+            or "Condition" in statement
+        ):
             raise ValueError("unsupported policy statement")
         actions = _as_list(statement["Action"])
         resources = _as_list(statement["Resource"])
-        if any(_glob(action.lower()).fullmatch("execute-api:invoke") for action in actions) \
-                and any(_glob(resource).fullmatch(method_arn) for resource in resources):
+        if any(_glob(action.lower()).fullmatch("execute-api:invoke") for action in actions) and any(
+            _glob(resource).fullmatch(method_arn) for resource in resources
+        ):
             matched.add(effect)
     return "Deny" if "Deny" in matched else "Allow" if "Allow" in matched else None
 
@@ -194,7 +195,8 @@ def _context(answer: Mapping[str, Any]) -> dict[str, Any]:
     context = dict(answer.get("context") or {})
     # API Gateway refuses (500) an authorizer context holding anything but plain values.
     if not isinstance(principal, str) or not all(
-            isinstance(value, str | int | float | bool) for value in context.values()):
+        isinstance(value, str | int | float | bool) for value in context.values()
+    ):
         raise ValueError("malformed authorizer answer")
     return {**context, "principalId": principal}
 

@@ -8,12 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from robot.link import sdk_client
-from sim.certs import Identity
+from sim.aws.certs import Identity
 
 
 @contextlib.contextmanager
-def session(host: str, port: int, ca: Path, identity: Identity, client_id: str,
-            keepalive_s: int = 30, timeout_s: float = 5) -> Iterator[Any]:
+def session(
+    host: str,
+    port: int,
+    ca: Path,
+    identity: Identity,
+    client_id: str,
+    keepalive_s: int = 30,
+    timeout_s: float = 5,
+) -> Iterator[Any]:
     """A client connected as ``identity``, disconnected on exit.
 
     Nothing is queued while offline, so a publish that cannot be delivered fails loudly.

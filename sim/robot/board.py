@@ -14,20 +14,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cloud.files import write_atomic
-from drivers.channels import ChannelBoard
-from drivers.options import BoardOptions, Requirement
+from drivers.base import Board
+from drivers.channel_board import ChannelBoard
+from drivers.options import BoardOptions
 from drivers.wiring import Wiring
-from sim.kinematics import DiffDrive
-
-REQUIRES: Requirement | None = None
+from robot.files import write_atomic
+from sim.robot.kinematics import DiffDrive
 
 
 class SimMotors(ChannelBoard):
     name = "sim"
 
-    def __init__(self, wheel_base: float = 0.15, top_speed: float = 0.5,
-                 state_file: str | None = None) -> None:
+    def __init__(
+        self, wheel_base: float = 0.15, top_speed: float = 0.5, state_file: str | None = None
+    ) -> None:
         super().__init__(Wiring())
         self.robot = DiffDrive(wheel_base, top_speed, now=time.monotonic())
         self.state_file = Path(state_file) if state_file else None
@@ -79,3 +79,10 @@ def check_options(options: dict[str, Any]) -> None:
 
 def create(options: dict[str, Any]) -> SimMotors:
     return SimMotors(**_settings(options))
+
+
+BOARD = Board(
+    name="sim",
+    check_options=check_options,
+    create=create,
+)

@@ -1,0 +1,1 @@
+"""The simulated robot: its board, its kinematics and its camera."""

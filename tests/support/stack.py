@@ -1,0 +1,46 @@
+"""The simulated stack as tests use it: every telemetry message kept until a test reads it,
+commands published straight to the robot's topic, and the dev token's headers."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sim.stack import SimStack, Telemetry
+
+
+class RecordingStack(SimStack):
+    def __init__(self, state_dir: Path, **kwargs: Any) -> None:
+        super().__init__(state_dir, **kwargs)
+        self._recorded: queue.Queue[Telemetry] = queue.Queue()
+        self.telemetry_listeners.append(self._recorded.put_nowait)
+
+    def start_daemon(self) -> None:
+        self.drain_telemetry()  # what an earlier daemon said is not news about this one
+        super().start_daemon()
+
+    def publish_command(self, payload: bytes) -> None:
+        """Publish straight to the robot's action topic, as IoT Core would deliver it."""
+        self._publisher.publish(f"{self.thing_name}/action", payload, 1)
+
+    def auth_headers(self) -> dict[str, str]:
+        """The headers that authorize a request to the REST endpoint, with the dev token."""
+        assert self.identity is not None
+        return {"Authorization": self.identity.authorization}
+
+    def drain_telemetry(self) -> list[Telemetry]:
+        """Telemetry received and not yet waited for; afterwards, waits see only what is new."""
+        messages = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                messages.append(self._recorded.get_nowait())
+        return messages
+
+    def wait_for_telemetry(
+        self, predicate: Callable[[Telemetry], bool], timeout: float
+    ) -> Telemetry:
+        """The first recorded message not yet read that satisfies ``predicate``."""
+        return self.first_telemetry(self._recorded, predicate, timeout)
