@@ -101,6 +101,7 @@ def test_the_publish_folder_ships_the_one_protocol_module(tmp_path):
     assert files_in(artifact) == {
         "cloud/__init__.py",
         "cloud/access.py",
+        "cloud/api.py",
         "cloud/publish/__init__.py",
         "cloud/publish/app.py",
         "robot/__init__.py",
