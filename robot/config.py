@@ -67,6 +67,12 @@ class Config:
     )
     region: str = _key("AWS_DEFAULT_REGION", "text-or-empty", "the stack's region")
     # Ours, each with a default.
+    kvs_endpoint_url: str = _key(
+        "KVS_ENDPOINT_URL",
+        "text-or-empty",
+        "the KVS control plane for video; empty: AWS's (`robot sim` sets its local one)",
+        default="",
+    )
     port: int = _key(
         "IOT_CORE_PORT", "whole", "MQTT over mutual TLS", default=8883, low=1, high=65535
     )
