@@ -23,12 +23,18 @@ class DiffDrive:
     changes is an arc that is integrated in closed form: no tick loop, no drift with load.
     """
 
-    def __init__(self, wheel_base: float = 0.15, top_speed: float = 0.5, now: float = 0.0) -> None:
+    def __init__(
+        self,
+        wheel_base: float = 0.15,
+        top_speed: float = 0.5,
+        now: float = 0.0,
+        start: Pose | None = None,
+    ) -> None:
         if wheel_base <= 0 or top_speed <= 0:
             raise ValueError("wheel_base and top_speed must be positive")
         self.wheel_base = wheel_base
         self.top_speed = top_speed
-        self._pose = Pose()
+        self._pose = start or Pose()
         self._wheels = (0.0, 0.0)
         self._since = now
 
