@@ -92,6 +92,22 @@ def invoke(artifact: Path, libraries: Path, module: str, event: dict, env: dict)
     return json.loads(done.stdout.splitlines()[-1])
 
 
+def fleet_request(scopes: str, **fields: str) -> dict:
+    """A proxy event for robot r9's fleet route, as the authorizer lets it through."""
+    authorizer = {"sub": "a", "scopes": scopes, "robots": "*"}
+    return {
+        "pathParameters": {"name": "r9"},
+        "requestContext": {"authorizer": authorizer},
+        **fields,
+    }
+
+
+def assert_loaded_from(artifact: Path, out: dict) -> None:
+    """Every project module the handler imported came from its own folder."""
+    for name, file in out["modules"].items():
+        assert file.startswith(str(artifact)), (name, file)
+
+
 def files_in(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
 
@@ -116,11 +132,7 @@ def test_the_publish_folder_ships_the_one_protocol_module(tmp_path):
 def test_the_publish_handler_runs_from_its_folder(tmp_path, loopback):
     artifact = build("publish", tmp_path / "publish")
     libraries = library_dir(tmp_path, RUNTIME_LIBRARIES)
-    event = {
-        "body": '{"action": "left", "id": "pkg-1"}',
-        "pathParameters": {"name": "r9"},
-        "requestContext": {"authorizer": {"sub": "a", "scopes": "robot:drive", "robots": "*"}},
-    }
+    event = fleet_request("robot:drive", body='{"action": "left", "id": "pkg-1"}')
     out = invoke(
         artifact,
         libraries,
@@ -131,8 +143,7 @@ def test_the_publish_handler_runs_from_its_folder(tmp_path, loopback):
     assert out["result"]["statusCode"] == 200, out["result"]
     assert [r.path for r in loopback.requests] == ["/topics/r9%2Faction?qos=1"]
     assert json.loads(loopback.requests[0].body) == {"action": "left", "id": "pkg-1"}
-    for name, file in out["modules"].items():
-        assert file.startswith(str(artifact)), (name, file)
+    assert_loaded_from(artifact, out)
     assert "jwt" not in out["modules"]
 
 
@@ -208,10 +219,7 @@ def test_the_viewer_runs_from_its_folder(tmp_path, loopback):
             "IceServerList": [{"Uris": ["turn:t.example"], "Username": "u", "Password": "p"}],
         },
     )
-    event = {
-        "pathParameters": {"name": "r9"},
-        "requestContext": {"authorizer": {"sub": "a", "scopes": "robot:view", "robots": "*"}},
-    }
+    event = fleet_request("robot:view")
     out = invoke(
         artifact,
         libraries,
@@ -231,8 +239,7 @@ def test_the_viewer_runs_from_its_folder(tmp_path, loopback):
         "/getSignalingChannelEndpoint",
         "/v1/get-ice-server-config",
     ]
-    for name, file in out["modules"].items():
-        assert file.startswith(str(artifact)), (name, file)
+    assert_loaded_from(artifact, out)
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
