@@ -32,6 +32,7 @@ class Key:
     default: Any = REQUIRED
     low: float | None = None
     high: float | None = None
+    choices: tuple[str, ...] = ()  # kind "choice": the values allowed
 
     @property
     def required(self) -> bool:
@@ -121,6 +122,39 @@ class Config:
         default=1000,
         low=100,
         high=60000,
+    )
+    video_producer: str = _key(
+        "VIDEO_PRODUCER",
+        "choice",
+        "who streams the camera: `python` (ours), `kvs-c-sample` (AWS's C SDK sample), `off`",
+        default="python",
+        choices=("python", "kvs-c-sample", "off"),
+    )
+    video_source: str = _key(
+        "VIDEO_SOURCE",
+        "camera",
+        "the camera of the `python` producer: `picamera2`, `v4l2`, `testpattern` (`sim` in "
+        "`robot sim`)",
+        default="picamera2",
+    )
+    video_options: dict[str, Any] = _key(
+        "VIDEO_OPTIONS",
+        "object",
+        "the camera's options: `width` (640), `height` (480), `fps` (30); `device` for `v4l2`",
+        default={},
+    )
+    video_codec: str = _key(
+        "VIDEO_CODEC",
+        "choice",
+        "what the `python` producer sends: `h264` or `vp8` (`picamera2` sends H.264 only)",
+        default="h264",
+        choices=("h264", "vp8"),
+    )
+    kvs_sample_path: str = _key(
+        "KVS_SAMPLE_PATH",
+        "text",
+        "the `kvs-c-sample` producer's program (a name on PATH, or a path)",
+        default="kvsWebrtcClientMasterGstSample",
     )
 
     @property
@@ -246,6 +280,12 @@ class _Checker:
                 return self._board(key, value)
             case "board-options":
                 return self._board_options(key, value)
+            case "choice":
+                return self._choice(key, value)
+            case "camera":
+                return self._camera(key, value)
+            case "object":
+                return self._object(key, value)
         raise AssertionError(f"{key.name}: no check for kind {key.kind}")
 
     def _fail(self, key: Key, value: Any, fix: str) -> None:
@@ -320,4 +360,25 @@ class _Checker:
         names = drivers.board_names()
         for board in sorted(set(value) - set(names)):
             self._fail(key, board, f"unknown board; choose from {', '.join(names)}")
+        return value
+
+    def _choice(self, key: Key, value: Any) -> str:
+        if value not in key.choices:
+            self._fail(key, value, f"must be one of {', '.join(key.choices)}")
+            return key.default
+        return value
+
+    def _camera(self, key: Key, value: Any) -> str:
+        from robot.media import cameras  # standard library only: no video package loaded
+
+        names = cameras.names()
+        if value not in names:
+            self._fail(key, value, f"unknown camera source; installed: {', '.join(names)}")
+            return key.default
+        return value
+
+    def _object(self, key: Key, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self._fail(key, value, 'must be a JSON object, e.g. {"width": 640}')
+            return {}
         return value

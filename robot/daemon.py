@@ -18,6 +18,8 @@ from robot import protocol
 from robot.config import Config
 from robot.controller import MotionController, MotionState, StaleCommand
 from robot.link import IoTLink, LinkStatus, Message
+from robot.media.producers import supervise
+from robot.media.supervisor import MediaStatus
 from robot.telemetry import encode, rejection_message, state_message
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ class Daemon:
         self.controller = MotionController(
             driver, config.default_speed, config.command_ttl_ms, on_change=self._report
         )
+        self.video: dict | None = None  # the media supervisor's status, once it runs
 
     async def serve(self) -> None:
         """Handle commands until cancelled."""
@@ -70,9 +73,15 @@ class Daemon:
         self._report(self.controller.state)
 
     def _report(self, state: MotionState) -> None:
-        self._send(
-            state_message(state, self.link.online, self.config.motor_driver, self.driver.status())
-        )
+        status = self.driver.status()
+        if self.video is not None:
+            status = {**status, "video": self.video}
+        self._send(state_message(state, self.link.online, self.config.motor_driver, status))
+
+    def video_changed(self, status: MediaStatus) -> None:
+        """Report the video producer's state as it changes (called on the loop)."""
+        self.video = status.as_dict()
+        self.report()
 
     def _send(self, message: dict) -> None:
         self.link.publish(self.config.telemetry_topic, encode(message))
@@ -108,9 +117,12 @@ async def run(config: Config) -> None:
             async with IoTLink(config, last_will=last_will) as link:
                 daemon = Daemon(config, driver, link)
                 daemon.report()
-                try:
-                    await daemon.serve()
-                finally:
-                    daemon.controller.stop("shutdown")  # reported while the link is still up
+                # Video runs beside driving, on the same loop, never in its way; at the end
+                # the wheels stop first, then the producer gets its grace period.
+                async with supervise(config, daemon.video_changed):
+                    try:
+                        await daemon.serve()
+                    finally:
+                        daemon.controller.stop("shutdown")  # reported while the link is up
         except asyncio.CancelledError:
             log.info("stopped")

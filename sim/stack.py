@@ -216,6 +216,7 @@ class SimStack:
         settings = {
             **robot_config(self.thing_name, self.broker.port, self.certs),
             **self.video.robot_config(),
+            **sim_camera_config(self.state_dir / "sim-board.json"),
         }
         self.config_path.write_text(json.dumps(settings, indent=2) + "\n")
 
@@ -224,6 +225,17 @@ class SimStack:
             return "\n".join(self.daemon_log.read_text().splitlines()[-lines:])
         except OSError:
             return "(no daemon log)"
+
+
+def sim_camera_config(state_file: Path) -> dict[str, Any]:
+    """The robot's video on the simulated camera, which follows the sim board's pose through
+    the board's state file (sim/robot/camera.py)."""
+    return {
+        "MOTOR_OPTIONS": {"sim": {"state_file": str(state_file)}},
+        "VIDEO_PRODUCER": "python",
+        "VIDEO_SOURCE": "sim",
+        "VIDEO_OPTIONS": {"state_file": str(state_file)},
+    }
 
 
 def robot_config(thing_name: str, port: int, certs: SimCerts) -> dict[str, Any]:

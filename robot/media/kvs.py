@@ -6,8 +6,8 @@ the channel's HTTPS endpoint, and the WSS URL presigned with botocore's SigV4 qu
 (valid 300 s, the most KVS accepts: it is only needed to open the socket). botocore's
 clients block, so each call runs in a worker thread; the producer's loop never waits on one.
 
-botocore finds the control plane as it always does: the region's endpoint, or the one in
-``AWS_ENDPOINT_URL_KINESIS_VIDEO`` (the simulator's local signaling service).
+The control plane is the region's, unless ``endpoint_url`` names another (the simulator's
+local signaling service).
 """
 
 from __future__ import annotations
@@ -42,8 +42,11 @@ class IceServer:
 class SignalingChannel:
     """One signaling channel, seen by its master."""
 
-    def __init__(self, name: str, region: str, credentials: Credentials) -> None:
+    def __init__(
+        self, name: str, region: str, credentials: Credentials, endpoint_url: str | None = None
+    ) -> None:
         self.name = name
+        self.endpoint_url = endpoint_url or None
         self.region = region
         self.credentials = credentials
         self._session = botocore.session.Session()
@@ -63,7 +66,9 @@ class SignalingChannel:
         return await asyncio.to_thread(self._presign, endpoints)
 
     def _endpoints(self) -> ChannelEndpoints:
-        client = self._session.create_client(SERVICE, region_name=self.region)
+        client = self._session.create_client(
+            SERVICE, region_name=self.region, endpoint_url=self.endpoint_url
+        )
         arn = client.describe_signaling_channel(ChannelName=self.name)["ChannelInfo"]["ChannelARN"]
         answer = client.get_signaling_channel_endpoint(
             ChannelARN=arn,

@@ -46,6 +46,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the source's options, as a JSON object",
     )
     parser.add_argument("--codec", choices=["h264", "vp8"], default="h264")
+    parser.add_argument(
+        "--kvs-endpoint-url",
+        default=None,
+        help="the KVS control plane, when not AWS's (the simulator's)",
+    )
     return parser.parse_args(argv)
 
 
@@ -71,7 +76,7 @@ async def produce(args: argparse.Namespace) -> None:
     credentials = await asyncio.to_thread(provider.credentials)
     camera = open_camera(args.source, args.source_options)
     try:
-        channel = SignalingChannel(args.thing, args.region, credentials)
+        channel = SignalingChannel(args.thing, args.region, credentials, args.kvs_endpoint_url)
         await Master(channel, camera, args.codec, report).serve()
     finally:
         camera.stop()

@@ -5,6 +5,7 @@
   ``POST /viewer`` and ``POST /robots/{name}/viewer`` likewise to the real viewer Lambda.
 - ``POST /topics/{topic}?qos=N``: the IoT data plane (``sim/aws/iot_data.py``).
 - ``GET /telemetry``: the robot's latest telemetry (``sim/robot/telemetry_view.py``).
+- ``GET /`` and its scripts: the viewer page (``sim/aws/console_site.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from sim.aws import console_site
 from sim.aws.authorization import CORS_HEADERS
 from sim.aws.iot_data import IotDataPlane
 from sim.robot.telemetry_view import LatestTelemetry
@@ -87,6 +89,12 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == "/telemetry":
             self._send(HTTPStatus.OK, self.server.telemetry.snapshot())
+        elif (found := console_site.page(path)) is not None:
+            self._send(
+                HTTPStatus.OK,
+                found.body,
+                {"Content-Type": found.content_type, "Cache-Control": "no-cache"},
+            )
         else:
             self._send(HTTPStatus.NOT_FOUND, {"message": "Not Found"})
 
@@ -150,7 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length)
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = b"" if body is None else (body if isinstance(body, str) else json.dumps(body))
+        data = (
+            b"" if body is None else (body if isinstance(body, str | bytes) else json.dumps(body))
+        )
         payload = data.encode() if isinstance(data, str) else data
         self.send_response(status)
         for name, value in {"Content-Type": "application/json", **(headers or {})}.items():

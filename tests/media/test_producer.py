@@ -71,9 +71,10 @@ def producer_spec(
         json.dumps(options),
         "--codec",
         codec,
+        "--kvs-endpoint-url",
+        control_plane,
     ]
-    env = {**os.environ, "AWS_ENDPOINT_URL_KINESIS_VIDEO": control_plane}
-    return ProducerSpec("python", argv, env, lambda: classify_status_line)
+    return ProducerSpec("python", argv, dict(os.environ), lambda: classify_status_line)
 
 
 @asynccontextmanager
