@@ -21,12 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from cloud.authorizer.app import Authorizer
 from cloud.publish.app import PublishEndpoint
 from cloud.publish.app import Settings as PublishSettings
-from sim.aws import authorization, dev_identity, mqtt
+from sim.aws import authorization, dev_identity, iot_data, mqtt
 from sim.aws.api_gateway import Front
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.iot_core import Broker
@@ -184,16 +182,8 @@ class SimStack:
         # The real Lambdas, built as their handlers build themselves in AWS, but with the
         # settings the template would give them passed in, and boto3 pointed at this front's
         # IoT data plane.
-        iot_data = boto3.client(
-            "iot-data",
-            endpoint_url=front.url,
-            region_name=REGION,
-            aws_access_key_id="sim",
-            aws_secret_access_key="sim",
-        )
-        front.publish_handler = PublishEndpoint(
-            PublishSettings(robot_name=self.thing_name), iot_data
-        )
+        client = iot_data.boto3_client(front.url, REGION)
+        front.publish_handler = PublishEndpoint(PublishSettings(robot_name=self.thing_name), client)
         assert self.video is not None
         front.viewer_handler = self.video.viewer_handler()
         authorizer = Authorizer.from_environ(self.identity.environ)

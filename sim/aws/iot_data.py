@@ -31,3 +31,17 @@ class IotDataPlane:
             log.warning("publish to %s failed: %s", topic, exc)
             return HTTPStatus.SERVICE_UNAVAILABLE, {"message": "broker unavailable"}
         return HTTPStatus.OK, {}
+
+
+def boto3_client(endpoint_url: str, region: str = "us-east-1") -> Any:
+    """A boto3 ``iot-data`` client for this data plane at ``endpoint_url``: boto3's real
+    request path, signed with the simulator's placeholder credentials."""
+    import boto3
+
+    return boto3.client(
+        "iot-data",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id="sim",
+        aws_secret_access_key="sim",
+    )

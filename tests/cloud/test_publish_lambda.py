@@ -7,11 +7,11 @@ import base64
 import json
 import urllib.parse
 
-import boto3
 import pytest
 
 from cloud import access
 from cloud.publish import app
+from sim.aws import iot_data
 
 DRIVER = {"sub": "alice", "scopes": "robot:drive", "robots": "*"}
 ADMIN = {"sub": "root", "scopes": "robot:admin", "robots": "*"}
@@ -26,13 +26,7 @@ def data_plane(loopback):
 @pytest.fixture
 def publish(data_plane):
     """The publish endpoint, its iot-data client (boto3's real request path) on data_plane."""
-    client = boto3.client(
-        "iot-data",
-        endpoint_url=data_plane.url,
-        region_name="eu-west-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = iot_data.boto3_client(data_plane.url, "eu-west-1")
     return app.PublishEndpoint(app.Settings(robot_name="r1"), client)
 
 

@@ -8,11 +8,10 @@ import json
 import urllib.error
 import urllib.request
 
-import boto3
 import pytest
 
 from cloud.publish import app as publish
-from sim.aws import authorization, dev_identity
+from sim.aws import authorization, dev_identity, iot_data
 from sim.aws.api_gateway import Front
 from sim.aws.iot_data import IotDataPlane
 
@@ -26,15 +25,9 @@ def front(tmp_path, configure_authorizer):
         IotDataPlane(lambda topic, payload, qos: sent.append((topic, payload))),
         authorize=authorization.front_authorizer(configure_authorizer(identity.environ)),
     )
-    iot_data = boto3.client(
-        "iot-data",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="sim",
-        aws_secret_access_key="sim",
-    )
+    client = iot_data.boto3_client(server.url)
     server.publish_handler = publish.PublishEndpoint(
-        publish.Settings(robot_name=identity.environ["ROBOT_NAME"]), iot_data
+        publish.Settings(robot_name=identity.environ["ROBOT_NAME"]), client
     )
     server.start()
     yield server, identity, sent
