@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +16,8 @@ import numpy as np
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
-from robot.media.signals import classify_status_line
+from robot import config
+from robot.media import producers
 from robot.media.supervisor import MediaSupervisor, ProducerSpec, Timing
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.credentials_provider import CredentialsProvider
@@ -40,41 +39,28 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> SimCerts:
 
 
 def producer_spec(
-    certs: SimCerts,
-    provider: str,
-    control_plane: str,
-    source: str,
-    options: dict,
-    codec: str = "h264",
+    certs: SimCerts, provider: str, control_plane: str, source: str, options: dict, codec: str
 ) -> ProducerSpec:
-    argv = [
-        sys.executable,
-        "-m",
-        "robot.media.producer",
-        "--thing",
-        THING,
-        "--region",
-        REGION,
-        "--credential-endpoint",
-        provider,
-        "--role-alias",
-        ROLE_ALIAS,
-        "--certificate",
-        str(certs.robot.cert),
-        "--private-key",
-        str(certs.robot.key),
-        "--root-ca",
-        str(certs.ca),
-        "--source",
-        source,
-        "--source-options",
-        json.dumps(options),
-        "--codec",
-        codec,
-        "--kvs-endpoint-url",
-        control_plane,
-    ]
-    return ProducerSpec("python", argv, dict(os.environ), lambda: classify_status_line)
+    """Our producer as the daemon starts it, from a robot config for the local services."""
+    folder = certs.ca.parent
+    path = folder / f"config-{source}-{codec}.json"
+    settings = {
+        "IOT_THINGNAME": THING,
+        "IOT_CORE_ENDPOINT": "localhost",
+        "IOT_GET_CREDENTIAL_ENDPOINT": provider,
+        "ROLE_ALIAS": ROLE_ALIAS,
+        "AWS_DEFAULT_REGION": REGION,
+        "KVS_ENDPOINT_URL": control_plane,
+        "ROOT_CA_PATH": str(certs.ca),
+        "CERTIFICATE_PATH": str(certs.robot.cert),
+        "PRIVATE_KEY_PATH": str(certs.robot.key),
+        "MOTOR_DRIVER": "sim",
+        "VIDEO_SOURCE": source,
+        "VIDEO_OPTIONS": options,
+        "VIDEO_CODEC": codec,
+    }
+    path.write_text(json.dumps(settings))
+    return producers.producer_spec(config.load(path))
 
 
 @asynccontextmanager

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Stand-in for the KVS C SDK sample kvsWebrtcClientMasterGstSample (it cannot be built here).
 
 Prints the sample's real log lines (kvsWebRTCClientMasterGstreamerSample.c and the SDK's
