@@ -15,7 +15,10 @@ export class Viewer {
   constructor({ api, token, robot, video, report }) {
     Object.assign(this, { api, token, robot, video, report });
     this.frames = 0;
+    this.firstFrameMs = null; // since the page began to load
     this.joins = 0;
+    this.frameJoin = 0; // which join the latest frame came through
+    this.joinFirstFrameWall = null; // epoch ms of the first frame of the latest join
     this.lastFrameAt = 0;
     this.session = null;
   }
@@ -29,6 +32,11 @@ export class Viewer {
   onFrame(now, metadata) {
     this.frames += 1;
     this.lastFrameAt = performance.now();
+    if (this.firstFrameMs === null) this.firstFrameMs = this.lastFrameAt;
+    if (this.frameJoin !== this.joins) {
+      this.frameJoin = this.joins;
+      this.joinFirstFrameWall = Date.now();
+    }
     if (this.frames === 1 || this.stalled) this.report("watching");
     this.stalled = false;
     this.video.requestVideoFrameCallback(this.onFrame.bind(this));
