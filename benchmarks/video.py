@@ -61,6 +61,8 @@ def use_codec(stack: RecordingStack, codec: str) -> None:
     stack.config_path.write_text(json.dumps(settings, indent=2))
     stack.stop_daemon()
     stack.start_daemon()
+    # The robot is up with its video ready before anyone opens the page.
+    stack.wait_for_telemetry(lambda m: (m.get("video") or {}).get("state") == "ready", 30)
 
 
 def video_figures(stack: RecordingStack, browser: Any) -> dict[str, float]:

@@ -4,9 +4,9 @@
 // When the video stalls or the connection fails (the robot's producer restarted), it
 // joins again, with a fresh presigned URL.
 
-const STALL_MS = 1500; // no new frame for this long: join again
+const STALL_MS = 1000; // no new frame for this long (30 would have come): join again
 const ANSWER_MS = 3000; // no answer to the offer in this time: the robot is not there yet
-const RETRY_MS = 500;
+const RETRY_MS = 250;
 
 const encode = (value) => btoa(JSON.stringify(value));
 const decode = (text) => JSON.parse(atob(text));
@@ -21,6 +21,11 @@ export class Viewer {
     this.joinFirstFrameWall = null; // epoch ms of the first frame of the latest join
     this.lastFrameAt = 0;
     this.session = null;
+    this.marks = {}; // when each step of the latest join happened (performance.now() ms)
+  }
+
+  mark(step) {
+    this.marks[step] = performance.now();
   }
 
   start() {
@@ -34,6 +39,7 @@ export class Viewer {
     this.lastFrameAt = performance.now();
     if (this.firstFrameMs === null) this.firstFrameMs = this.lastFrameAt;
     if (this.frameJoin !== this.joins) {
+      this.mark("first-frame");
       this.frameJoin = this.joins;
       this.joinFirstFrameWall = Date.now();
     }
@@ -82,6 +88,8 @@ class Session {
     const { api, token, robot, video, report } = this.viewer;
     const path = robot ? `/robots/${encodeURIComponent(robot)}/viewer` : "/viewer";
     report("asking for the camera…");
+    this.viewer.marks = {};
+    this.viewer.mark("join");
     const response = await fetch(api + path, {
       method: "POST",
       headers: { Authorization: `Bearer ${token}` },
@@ -89,6 +97,7 @@ class Session {
     const join = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${join.error || ""}`);
     if (this.closed) return;
+    this.viewer.mark("viewer-route");
     const pc = new RTCPeerConnection({ iceServers: join.iceServers || [] });
     this.pc = pc;
     pc.addTransceiver("video", { direction: "recvonly" });
@@ -96,6 +105,7 @@ class Session {
       video.srcObject = event.streams[0] || new MediaStream([event.track]);
     };
     pc.onconnectionstatechange = () => {
+      this.viewer.mark(pc.connectionState);
       if (["failed", "closed"].includes(pc.connectionState) && !this.closed) {
         this.viewer.rejoin(`connection ${pc.connectionState}`);
       }
@@ -106,6 +116,7 @@ class Session {
       ws.onopen = resolve;
       ws.onerror = () => reject(new Error("the signaling channel refused us"));
     });
+    this.viewer.mark("signaling-open");
     ws.onclose = () => { if (!this.closed && pc.connectionState !== "connected") this.fail("signaling closed"); };
     const send = (action, payload) =>
       ws.send(JSON.stringify({ action, messagePayload: encode(payload), correlationId: `c${Date.now()}` }));
@@ -132,6 +143,7 @@ class Session {
     send("SDP_OFFER", { type: "offer", sdp: pc.localDescription.sdp });
     report("waiting for the robot…");
     await answered;
+    this.viewer.mark("answer");
     report("connecting…");
   }
 

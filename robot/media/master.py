@@ -209,9 +209,6 @@ class _Peer:
             )
             await self.pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
             await self.pc.setLocalDescription(await self.pc.createAnswer())
-            pending, self._pending = self._pending or [], None
-            for candidate in pending:
-                await self._add(candidate)
             answer = {"type": "answer", "sdp": self.pc.localDescription.sdp}
             await socket.send_json(
                 {
@@ -221,6 +218,10 @@ class _Peer:
                 }
             )
             log.info("answered viewer %s", self.viewer)
+            # After the answer: resolving a browser's mDNS (.local) candidate can take seconds.
+            pending, self._pending = self._pending or [], None
+            for candidate in pending:
+                self.master.spawn(self._add(candidate))
         except Exception as exc:  # one viewer's bad offer must not end the producer
             log.warning("could not answer viewer %s: %s", self.viewer, exc)
             await self.close()
