@@ -265,7 +265,7 @@ async def _lines(stream: asyncio.StreamReader, max_bytes: int):
                 break
             line, pending = pending[:end], pending[end + 1 :]
             if not dropping:
-                yield line[:max_bytes].decode(errors="replace").rstrip("\r")
+                yield line[:max_bytes].decode(errors="replace")
             dropping = False
     if pending and not dropping:
         yield pending[:max_bytes].decode(errors="replace")
