@@ -12,6 +12,7 @@ import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ import drivers
 from robot import protocol
 
 DEFAULT_PATH = Path("config.json")
+# Camera sources are plugins, like boards: robot.media.cameras loads them by VIDEO_SOURCE.
+CAMERA_GROUP = "telepresence_robot.cameras"
 REQUIRED = object()  # the default of a key the file must have
 
 
@@ -369,9 +372,7 @@ class _Checker:
         return value
 
     def _camera(self, key: Key, value: Any) -> str:
-        from robot.media import cameras  # standard library only: no video package loaded
-
-        names = cameras.names()
+        names = sorted(entry.name for entry in entry_points(group=CAMERA_GROUP))
         if value not in names:
             self._fail(key, value, f"unknown camera source; installed: {', '.join(names)}")
             return key.default

@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Any
 
-GROUP = "telepresence_robot.cameras"
+from robot.config import CAMERA_GROUP as GROUP
 
 
 class CameraError(RuntimeError):

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -31,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from robot.media.signals import Classifier, Signal
+from robot.processes import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +150,8 @@ class MediaSupervisor:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent(),
+                # SIGKILL: the C sample handles SIGINT only, and nothing may outlive the daemon.
+                preexec_fn=die_with_parent(signal.SIGKILL),
             )
         except OSError as exc:
             self._set(last_error=f"cannot start {self.spec.argv[0]}: {exc.strerror or exc}")
@@ -274,23 +274,3 @@ async def _lines(stream: asyncio.StreamReader, max_bytes: int):
 def _signal_group(pgid: int, signum: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signum)
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """A preexec_fn that has the kernel SIGKILL the producer when the daemon dies.
-
-    The signal fires when the thread that forked exits: the event loop's thread, which
-    lives as long as the daemon.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    parent = os.getpid()
-    pr_set_pdeathsig = 1
-
-    def preexec() -> None:
-        prctl(pr_set_pdeathsig, int(signal.SIGKILL))
-        if os.getppid() != parent:  # the daemon died before prctl took effect
-            os._exit(1)
-
-    return preexec
