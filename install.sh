@@ -202,7 +202,8 @@ system_site_venv "$robot_home/venv" as_root
 install_robot "$robot_home/venv" "" as_root
 
 # Config and certificates in one place, the daemon's own and nobody else's.
-as_root install -d -m 700 -o "$service_user" -g "$service_group" "$robot_etc" "$robot_etc/certs"
+as_root install -d -m 700 -o "$service_user" -g "$service_group" "$robot_etc" "$robot_etc/certs" \
+    "$robot_etc/state"
 if ! as_root test -e "$robot_etc/config.json"; then
     as_root install -m 600 -o "$service_user" -g "$service_group" config.json "$robot_etc/config.json"
 fi

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import drivers
-from robot import protocol
+from robot import protocol, ramp
 
 DEFAULT_PATH = Path("config.json")
 # Camera sources are plugins, like boards: robot.media.cameras loads them by VIDEO_SOURCE.
@@ -126,6 +126,61 @@ class Config:
         low=100,
         high=60000,
     )
+    state_dir: Path = _key(
+        "STATE_DIR",
+        "directory",
+        "where the robot keeps what must survive a restart (the e-stop latch)",
+        default="state",
+    )
+    max_wheel_output: float = _key(
+        "MAX_WHEEL_OUTPUT",
+        "number",
+        "the largest wheel output any command gets",
+        default=1.0,
+        low=0.05,
+        high=1.0,
+    )
+    max_acceleration: float = _key(
+        "MAX_ACCELERATION",
+        "number",
+        "how much a wheel's output may grow per second (0: at once)",
+        default=4.0,
+        low=0,
+        high=100,
+    )
+    max_deceleration: float = _key(
+        "MAX_DECELERATION",
+        "number",
+        "how much it may shrink per second between moving commands (0: at once); "
+        "every stop is at once",
+        default=8.0,
+        low=0,
+        high=100,
+    )
+    max_turn_rate: float = _key(
+        "MAX_TURN_RATE",
+        "number",
+        "the fastest turn in radians per second, from `WHEEL_BASE` and `TOP_SPEED` (0: no limit)",
+        default=0,
+        low=0,
+        high=100,
+    )
+    wheel_base: float = _key(
+        "WHEEL_BASE",
+        "number",
+        "metres between the wheels, for odometry",
+        default=0.15,
+        low=0.02,
+        high=5,
+    )
+    top_speed: float = _key(
+        "TOP_SPEED",
+        "number",
+        "metres per second of a wheel at output 1, for odometry",
+        default=0.5,
+        low=0.01,
+        high=20,
+    )
     video_producer: str = _key(
         "VIDEO_PRODUCER",
         "choice",
@@ -167,6 +222,16 @@ class Config:
     @property
     def telemetry_topic(self) -> str:
         return f"{self.thing_name}/telemetry"
+
+    @property
+    def limits(self) -> ramp.Limits:
+        """The ramp limits, the turn rate turned into a wheel-output difference."""
+        max_turn = 1.0
+        if self.max_turn_rate > 0:
+            max_turn = min(1.0, self.max_turn_rate * self.wheel_base / (2 * self.top_speed))
+        return ramp.Limits(
+            self.max_wheel_output, self.max_acceleration, self.max_deceleration, max_turn
+        )
 
     @property
     def board_options(self) -> dict[str, Any]:
@@ -279,6 +344,8 @@ class _Checker:
                 return self._number(key, value)
             case "file" | "private-file":
                 return self._file(key, value)
+            case "directory":
+                return self._directory(key, value)
             case "board":
                 return self._board(key, value)
             case "board-options":
@@ -341,6 +408,19 @@ class _Checker:
                 f"the private key can be read by other users "
                 f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}",
             )
+        return path
+
+    def _directory(self, key: Key, value: Any) -> Path:
+        if not isinstance(value, str) or not value:
+            self._fail(key, value, "must be the path of a folder (relative to the config file)")
+            return Path()
+        path = (self.path.parent / value).resolve()
+        existing = next(folder for folder in (path, *path.parents) if folder.exists())
+        if not existing.is_dir():
+            self._fail(key, value, f"{existing} is not a folder")
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            whom = "the folder" if existing == path else f"{existing}, where it would be made,"
+            self._fail(key, value, f"{whom} is not writable by this user; fix its permissions")
         return path
 
     def _board(self, key: Key, value: Any) -> str:

@@ -5,13 +5,20 @@ drives any robot of the fleet. The body is checked with the same protocol module
 uses, so an invalid command is refused here with a 400 and never reaches the robot. The
 JWT authorizer has already checked the token; its context says which scopes and robots the
 caller has, and each command is checked against them here (403 if not allowed).
+
+The endpoint stamps every command it forwards with ``operator`` (the token's subject, so
+the robot can say who latched an e-stop) and ``received_ts`` (this Lambda's clock, which AWS
+keeps synchronised, so the robot can judge freshness without trusting the sender's clock).
+A ``ts`` further ahead of that clock than the protocol's skew is refused.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,15 +52,21 @@ Publisher = Callable[[str, bytes], None]
 class PublishEndpoint:
     """The publish handler with its settings and its ``iot-data`` client given."""
 
-    def __init__(self, settings: Settings, iot_data: Any) -> None:
+    def __init__(
+        self, settings: Settings, iot_data: Any, clock: Callable[[], float] = time.time
+    ) -> None:
         self.settings = settings
         self.iot_data = iot_data
+        self.clock = clock
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             robot = api.robot_name(event, self.settings.robot_name)
             grants = access.Grants.from_context(event.get("requestContext", {}).get("authorizer"))
-            topic, command = publish_command(request_body(event), robot, self.publish, grants)
+            received_ms = int(self.clock() * 1000)
+            topic, command = publish_command(
+                request_body(event), robot, self.publish, grants, received_ms
+            )
         except api.BadRequest as exc:
             return self.response(400, {"error": "invalid command", "reason": str(exc)})
         except access.AccessDenied as exc:
@@ -96,19 +109,39 @@ def request_body(event: dict[str, Any]) -> str:
 
 
 def publish_command(
-    body: str, robot: str, publish: Publisher, grants: access.Grants | None = None
+    body: str,
+    robot: str,
+    publish: Publisher,
+    grants: access.Grants | None = None,
+    received_ms: int | None = None,
 ) -> tuple[str, protocol.Command]:
     """Validate ``body`` as a command, give it an id and publish it to ``{robot}/action``.
 
     With ``grants`` (the handler always passes them) the command must be one the caller may
-    send to ``robot``, else AccessDenied; without, the caller has already decided that.
+    send to ``robot``, else AccessDenied, and it is stamped with their subject as
+    ``operator``; without, the caller has already decided that. With ``received_ms`` (the
+    handler's clock) it is stamped as ``received_ts``, and a ``ts`` ahead of it is refused.
     """
     try:
         command = protocol.parse(body).with_id()
+        given = [name for name in protocol.ENDPOINT_FIELDS if getattr(command, name) is not None]
+        if given:
+            raise protocol.ProtocolError(f"{', '.join(given)}: set by this endpoint, not by you")
+        if received_ms is not None:
+            protocol.check_not_ahead(command, received_ms)
     except protocol.ProtocolError as exc:
         raise api.BadRequest(exc.reason) from None
     if grants is not None:
         access.check_command(grants, robot, command.action)
+        command = dataclasses.replace(command, operator=operator_of(grants))
+    if received_ms is not None:
+        command = dataclasses.replace(command, received_ts=received_ms)
     topic = f"{robot}/action"
     publish(topic, command.to_json().encode())
     return topic, command
+
+
+def operator_of(grants: access.Grants) -> str | None:
+    """The token's subject as the protocol can carry it: printable, and not too long."""
+    printable = "".join(char for char in grants.subject if char.isprintable())
+    return printable[: protocol.MAX_OPERATOR_LENGTH] or None

@@ -142,7 +142,13 @@ def test_the_publish_handler_runs_from_its_folder(tmp_path, loopback):
     )
     assert out["result"]["statusCode"] == 200, out["result"]
     assert [r.path for r in loopback.requests] == ["/topics/r9%2Faction?qos=1"]
-    assert json.loads(loopback.requests[0].body) == {"action": "left", "id": "pkg-1"}
+    sent = json.loads(loopback.requests[0].body)
+    assert {key: sent[key] for key in ("action", "id", "operator")} == {
+        "action": "left",
+        "id": "pkg-1",
+        "operator": "a",
+    }
+    assert isinstance(sent["received_ts"], int)
     assert_loaded_from(artifact, out)
     assert "jwt" not in out["modules"]
 
