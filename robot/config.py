@@ -12,6 +12,7 @@ import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ import drivers
 from robot import protocol, ramp
 
 DEFAULT_PATH = Path("config.json")
+# Camera sources are plugins, like boards: robot.media.cameras loads them by VIDEO_SOURCE.
+CAMERA_GROUP = "telepresence_robot.cameras"
 REQUIRED = object()  # the default of a key the file must have
 
 
@@ -32,6 +35,7 @@ class Key:
     default: Any = REQUIRED
     low: float | None = None
     high: float | None = None
+    choices: tuple[str, ...] = ()  # kind "choice": the values allowed
 
     @property
     def required(self) -> bool:
@@ -67,6 +71,12 @@ class Config:
     )
     region: str = _key("AWS_DEFAULT_REGION", "text-or-empty", "the stack's region")
     # Ours, each with a default.
+    kvs_endpoint_url: str = _key(
+        "KVS_ENDPOINT_URL",
+        "text-or-empty",
+        "the KVS control plane for video; empty: AWS's (`robot sim` sets its local one)",
+        default="",
+    )
     port: int = _key(
         "IOT_CORE_PORT", "whole", "MQTT over mutual TLS", default=8883, low=1, high=65535
     )
@@ -170,6 +180,39 @@ class Config:
         default=0.5,
         low=0.01,
         high=20,
+    )
+    video_producer: str = _key(
+        "VIDEO_PRODUCER",
+        "choice",
+        "who streams the camera: `python` (ours), `kvs-c-sample` (AWS's C SDK sample), `off`",
+        default="python",
+        choices=("python", "kvs-c-sample", "off"),
+    )
+    video_source: str = _key(
+        "VIDEO_SOURCE",
+        "camera",
+        "the camera of the `python` producer: `picamera2`, `v4l2`, `testpattern` (`sim` in "
+        "`robot sim`)",
+        default="picamera2",
+    )
+    video_options: dict[str, Any] = _key(
+        "VIDEO_OPTIONS",
+        "object",
+        "the camera's options: `width` (640), `height` (480), `fps` (30); `device` for `v4l2`",
+        default={},
+    )
+    video_codec: str = _key(
+        "VIDEO_CODEC",
+        "choice",
+        "what the `python` producer sends: `h264` or `vp8` (`picamera2` sends H.264 only)",
+        default="h264",
+        choices=("h264", "vp8"),
+    )
+    kvs_sample_path: str = _key(
+        "KVS_SAMPLE_PATH",
+        "text",
+        "the `kvs-c-sample` producer's program (a name on PATH, or a path)",
+        default="kvsWebrtcClientMasterGstSample",
     )
 
     @property
@@ -307,6 +350,12 @@ class _Checker:
                 return self._board(key, value)
             case "board-options":
                 return self._board_options(key, value)
+            case "choice":
+                return self._choice(key, value)
+            case "camera":
+                return self._camera(key, value)
+            case "object":
+                return self._object(key, value)
         raise AssertionError(f"{key.name}: no check for kind {key.kind}")
 
     def _fail(self, key: Key, value: Any, fix: str) -> None:
@@ -394,4 +443,23 @@ class _Checker:
         names = drivers.board_names()
         for board in sorted(set(value) - set(names)):
             self._fail(key, board, f"unknown board; choose from {', '.join(names)}")
+        return value
+
+    def _choice(self, key: Key, value: Any) -> str:
+        if value not in key.choices:
+            self._fail(key, value, f"must be one of {', '.join(key.choices)}")
+            return key.default
+        return value
+
+    def _camera(self, key: Key, value: Any) -> str:
+        names = sorted(entry.name for entry in entry_points(group=CAMERA_GROUP))
+        if value not in names:
+            self._fail(key, value, f"unknown camera source; installed: {', '.join(names)}")
+            return key.default
+        return value
+
+    def _object(self, key: Key, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self._fail(key, value, 'must be a JSON object, e.g. {"width": 640}')
+            return {}
         return value

@@ -22,6 +22,8 @@ from robot.controller import MotionController, MotionState, Refused
 from robot.estop import EStop
 from robot.freshness import FreshnessGate, StaleCommand
 from robot.link import IoTLink, LinkStatus, Message
+from robot.media.producers import supervise
+from robot.media.supervisor import MediaStatus
 from robot.odometry import Odometry
 from robot.systemd import Notifier
 from robot.telemetry import encode, rejection_message, state_message
@@ -56,6 +58,7 @@ class Daemon:
             limits=config.limits,
             estop=estop or EStop(config.state_dir),
         )
+        self.video: dict | None = None  # the media supervisor's status, once it runs
 
     async def serve(self) -> None:
         """Handle commands until cancelled."""
@@ -124,10 +127,16 @@ class Daemon:
                     "estop": self.controller.estop.status(),
                     "odometry": self.odometry.report(now),
                     "clock": "synced" if self.gate.synced else "unsynced",
+                    **({"video": self.video} if self.video is not None else {}),
                     **self.driver.status(),
                 },
             )
         )
+
+    def video_changed(self, status: MediaStatus) -> None:
+        """Report the video producer's state as it changes (called on the loop)."""
+        self.video = status.as_dict()
+        self.report()
 
     def _send(self, message: dict) -> None:
         self.link.publish(self.config.telemetry_topic, encode(message))
@@ -170,10 +179,13 @@ async def run(config: Config, notifier: Notifier | None = None) -> None:
                     daemon = Daemon(config, driver, link, notifier=notifier)
                     daemon.report()
                     daemon.announce("READY=1")
-                    try:
-                        await daemon.serve()
-                    finally:
-                        daemon.controller.stop("shutdown")  # reported while the link is up
+                    # Video runs beside driving, on the same loop, never in its way; at the
+                    # end the wheels stop first, then the producer gets its grace period.
+                    async with supervise(config, daemon.video_changed):
+                        try:
+                            await daemon.serve()
+                        finally:
+                            daemon.controller.stop("shutdown")  # reported while the link is up
             except asyncio.CancelledError:
                 log.info("stopped")
             finally:

@@ -1,4 +1,5 @@
-"""The whole simulated stack: broker, HTTP front with the real Lambda, and the real daemon.
+"""The whole simulated stack: broker, HTTP front with the real Lambdas, the local video
+services (IoT credentials provider, KVS signaling), and the real daemon.
 
     with SimStack(state_dir) as stack:
         print(stack.url)      # POST {url}/publish drives the simulated robot
@@ -28,6 +29,7 @@ from sim.aws.api_gateway import Front
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.iot_core import Broker
 from sim.aws.iot_data import IotDataPlane
+from sim.aws.video import LocalVideo
 from sim.processes import spawn_child
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ class SimStack:
         self.certs: SimCerts | None = None
         self.broker: Broker | None = None
         self.front: Front | None = None
+        self.video: LocalVideo | None = None
         self.daemon: subprocess.Popen[bytes] | None = None
         # Called with each telemetry message, on the MQTT client's thread: hand over, return.
         self.telemetry_listeners: list[Callable[[Telemetry], None]] = []
@@ -89,6 +92,7 @@ class SimStack:
     def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.certs = make_certs(self.state_dir / "certs", self.thing_name)
+        self.video = self._stack.enter_context(LocalVideo(self.thing_name, self.certs, REGION))
         self.broker = self._stack.enter_context(
             Broker(self.state_dir / "broker", self.certs, self.thing_name)
         )
@@ -180,6 +184,8 @@ class SimStack:
         # IoT data plane.
         client = iot_data.boto3_client(front.url, REGION)
         front.publish_handler = PublishEndpoint(PublishSettings(robot_name=self.thing_name), client)
+        assert self.video is not None
+        front.viewer_handler = self.video.viewer_handler()
         authorizer = Authorizer.from_environ(self.identity.environ)
         front.authorize = authorization.front_authorizer(authorization.cached(authorizer))
         front.start()
@@ -196,8 +202,12 @@ class SimStack:
                 listener(decoded)
 
     def _write_robot_config(self) -> None:
-        assert self.certs is not None and self.broker is not None
-        settings = robot_config(self.thing_name, self.broker.port, self.certs)
+        assert self.certs is not None and self.broker is not None and self.video is not None
+        settings = {
+            **robot_config(self.thing_name, self.broker.port, self.certs),
+            **self.video.robot_config(),
+            **sim_camera_config(self.state_dir / "sim-board.json"),
+        }
         self.config_path.write_text(json.dumps(settings, indent=2) + "\n")
 
     def _daemon_log_tail(self, lines: int = 20) -> str:
@@ -205,6 +215,17 @@ class SimStack:
             return "\n".join(self.daemon_log.read_text().splitlines()[-lines:])
         except OSError:
             return "(no daemon log)"
+
+
+def sim_camera_config(state_file: Path) -> dict[str, Any]:
+    """The robot's video on the simulated camera, which follows the sim board's pose through
+    the board's state file (sim/robot/camera.py)."""
+    return {
+        "MOTOR_OPTIONS": {"sim": {"state_file": str(state_file)}},
+        "VIDEO_PRODUCER": "python",
+        "VIDEO_SOURCE": "sim",
+        "VIDEO_OPTIONS": {"state_file": str(state_file)},
+    }
 
 
 def robot_config(thing_name: str, port: int, certs: SimCerts) -> dict[str, Any]:

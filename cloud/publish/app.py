@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import json
 import logging
 import os
 import time
@@ -27,7 +26,7 @@ from typing import Any
 import boto3
 import botocore.exceptions
 
-from cloud import access
+from cloud import access, api
 from robot import protocol
 
 log = logging.getLogger(__name__)
@@ -50,10 +49,6 @@ class Settings:
 Publisher = Callable[[str, bytes], None]
 
 
-class BadRequest(ValueError):
-    pass
-
-
 class PublishEndpoint:
     """The publish handler with its settings and its ``iot-data`` client given."""
 
@@ -66,13 +61,13 @@ class PublishEndpoint:
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            robot = robot_name(event, self.settings.robot_name)
+            robot = api.robot_name(event, self.settings.robot_name)
             grants = access.Grants.from_context(event.get("requestContext", {}).get("authorizer"))
             received_ms = int(self.clock() * 1000)
             topic, command = publish_command(
                 request_body(event), robot, self.publish, grants, received_ms
             )
-        except BadRequest as exc:
+        except api.BadRequest as exc:
             return self.response(400, {"error": "invalid command", "reason": str(exc)})
         except access.AccessDenied as exc:
             return self.response(403, {"error": "forbidden", "reason": str(exc)})
@@ -86,16 +81,7 @@ class PublishEndpoint:
         self.iot_data.publish(topic=topic, qos=1, payload=payload)
 
     def response(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
-        cors = {
-            "Access-Control-Allow-Origin": self.settings.cors_allow_origin,
-            "Access-Control-Allow-Headers": "Content-Type,Authorization",
-            "Access-Control-Allow-Methods": "OPTIONS,POST",
-        }
-        return {
-            "statusCode": status,
-            "headers": {"Content-Type": "application/json", **cors},
-            "body": json.dumps(body),
-        }
+        return api.response(status, body, self.settings.cors_allow_origin)
 
 
 _endpoint: PublishEndpoint | None = None
@@ -110,25 +96,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _endpoint(event, context)
 
 
-def robot_name(event: dict[str, Any], default: str) -> str:
-    """The robot the request is for: the ``{name}`` of the fleet route, else ``default``."""
-    name = (event.get("pathParameters") or {}).get("name")
-    if name is None:
-        return default
-    if not access.is_robot_name(name):
-        raise BadRequest("the robot name must be 1 to 128 letters, digits, '-' or '_'")
-    return name
-
-
 def request_body(event: dict[str, Any]) -> str:
     body = event.get("body")
     if body is None:
-        raise BadRequest('the request has no body; send JSON such as {"action": "forward"}')
+        raise api.BadRequest('the request has no body; send JSON such as {"action": "forward"}')
     if event.get("isBase64Encoded"):
         try:
             return base64.b64decode(body, validate=True).decode()
         except ValueError:
-            raise BadRequest("the body is not valid base64-encoded UTF-8") from None
+            raise api.BadRequest("the body is not valid base64-encoded UTF-8") from None
     return body
 
 
@@ -154,7 +130,7 @@ def publish_command(
         if received_ms is not None:
             protocol.check_not_ahead(command, received_ms)
     except protocol.ProtocolError as exc:
-        raise BadRequest(exc.reason) from None
+        raise api.BadRequest(exc.reason) from None
     if grants is not None:
         access.check_command(grants, robot, command.action)
         command = dataclasses.replace(command, operator=operator_of(grants))

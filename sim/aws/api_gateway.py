@@ -1,9 +1,11 @@
 """The simulator's HTTP front: API Gateway's routes, and the other local endpoints, on one port.
 
 - ``POST /publish`` and ``POST /robots/{name}/publish``: as API Gateway does, turn the
-  request into a proxy event and hand it to the real publish Lambda handler.
+  request into a proxy event and hand it to the real publish Lambda handler;
+  ``POST /viewer`` and ``POST /robots/{name}/viewer`` likewise to the real viewer Lambda.
 - ``POST /topics/{topic}?qos=N``: the IoT data plane (``sim/aws/iot_data.py``).
 - ``GET /telemetry``: the robot's latest telemetry (``sim/robot/telemetry_view.py``).
+- ``GET /`` and its scripts: the viewer page (``sim/aws/console_site.py``).
 """
 
 from __future__ import annotations
@@ -20,15 +22,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from sim.aws import console_site
 from sim.aws.authorization import CORS_HEADERS
 from sim.aws.iot_data import IotDataPlane
 from sim.robot.telemetry_view import LatestTelemetry
 
 log = logging.getLogger(__name__)
 
+# path pattern -> (API resource, the Front attribute holding its Lambda handler)
 ROUTES = {
-    re.compile(r"^/publish$"): "/publish",
-    re.compile(r"^/robots/(?P<name>[^/]+)/publish$"): "/robots/{name}/publish",
+    re.compile(r"^/publish$"): ("/publish", "publish_handler"),
+    re.compile(r"^/robots/(?P<name>[^/]+)/publish$"): ("/robots/{name}/publish", "publish_handler"),
+    re.compile(r"^/viewer$"): ("/viewer", "viewer_handler"),
+    re.compile(r"^/robots/(?P<name>[^/]+)/viewer$"): ("/robots/{name}/viewer", "viewer_handler"),
 }
 MAX_BODY_BYTES = 64 * 1024
 
@@ -47,9 +53,11 @@ class Front(ThreadingHTTPServer):
         publish_handler: LambdaHandler | None = None,
         authorize: Authorizer | None = None,
         host: str = "127.0.0.1",
+        viewer_handler: LambdaHandler | None = None,
     ) -> None:
         super().__init__((host, port), _Handler)
         self.publish_handler = publish_handler
+        self.viewer_handler = viewer_handler
         self.data_plane = data_plane
         self.authorize = authorize
         self.telemetry = LatestTelemetry()
@@ -81,6 +89,12 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == "/telemetry":
             self._send(HTTPStatus.OK, self.server.telemetry.snapshot())
+        elif (found := console_site.page(path)) is not None:
+            self._send(
+                HTTPStatus.OK,
+                found.body,
+                {"Content-Type": found.content_type, "Cache-Control": "no-cache"},
+            )
         else:
             self._send(HTTPStatus.NOT_FOUND, {"message": "Not Found"})
 
@@ -97,15 +111,23 @@ class _Handler(BaseHTTPRequestHandler):
             topic = unquote(url.path[len("/topics/") :])
             self._send(*self.server.data_plane.publish(topic, url.query, body))
             return
-        for pattern, resource in ROUTES.items():
+        for pattern, (resource, handler) in ROUTES.items():
             match = pattern.match(url.path)
             if match:
-                self._invoke_lambda(resource, url.path, match.groupdict() or None, body)
+                lambda_handler = getattr(self.server, handler)
+                self._invoke_lambda(
+                    lambda_handler, resource, url.path, match.groupdict() or None, body
+                )
                 return
         self._send(HTTPStatus.NOT_FOUND, {"message": "Missing Authentication Token"}, CORS_HEADERS)
 
     def _invoke_lambda(
-        self, resource: str, path: str, path_parameters: dict[str, str] | None, body: bytes
+        self,
+        handler: LambdaHandler | None,
+        resource: str,
+        path: str,
+        path_parameters: dict[str, str] | None,
+        body: bytes,
     ) -> None:
         headers = dict(self.headers.items())
         authorizer_context: dict[str, Any] = {}
@@ -117,10 +139,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         event = proxy_event(resource, path, path_parameters, headers, body, authorizer_context)
         try:
-            assert self.server.publish_handler is not None, "no publish handler loaded"
-            result = self.server.publish_handler(event, None)
+            assert handler is not None, f"no Lambda handler for {resource}"
+            result = handler(event, None)
         except Exception:
-            log.exception("the publish handler raised")
+            log.exception("the handler of %s raised", resource)
             self._send(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"}, CORS_HEADERS)
             return
         self._send(
@@ -136,7 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length)
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = b"" if body is None else (body if isinstance(body, str) else json.dumps(body))
+        data = (
+            b"" if body is None else (body if isinstance(body, str | bytes) else json.dumps(body))
+        )
         payload = data.encode() if isinstance(data, str) else data
         self.send_response(status)
         for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
@@ -157,7 +181,7 @@ def proxy_event(
     body: bytes,
     authorizer_context: dict[str, Any],
 ) -> dict[str, Any]:
-    """An API Gateway REST proxy-integration event, as the publish Lambda receives it."""
+    """An API Gateway REST proxy-integration event, as the Lambdas receive it."""
     try:
         text, is_base64 = body.decode(), False
     except UnicodeDecodeError:

@@ -26,13 +26,14 @@ class DiffDrive:
         top_speed: float = 0.5,
         now: float = 0.0,
         mismatch: float = 0.0,
+        start: Pose | None = None,
     ) -> None:
         if wheel_base <= 0 or top_speed <= 0:
             raise ValueError("wheel_base and top_speed must be positive")
         self.wheel_base = wheel_base
         self.top_speed = top_speed
         self.mismatch = mismatch
-        self._pose = Pose()
+        self._pose = start or Pose()
         self._wheels = (0.0, 0.0)
         self._since = now
         self._travel = (0.0, 0.0)  # metres each wheel has rolled, up to _since

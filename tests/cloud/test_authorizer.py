@@ -36,6 +36,10 @@ REQUESTS = [
     ("DELETE", "robots/r1/publish"),
     ("POST", "admin/keys"),
     ("GET", "robots"),
+    ("POST", "viewer"),
+    ("POST", "robots/r1/viewer"),
+    ("POST", "robots/r2/viewer"),
+    ("GET", "viewer"),
 ]
 
 
@@ -43,12 +47,16 @@ def expected(scopes: set[str], robots: set[str] | None, method: str, path: str) 
     """The rules, restated independently of cloud.authorizer.policy."""
     if "robot:admin" in scopes and robots is None:
         return True
-    if not scopes & {"robot:drive", "robot:admin"} or method != "POST":
-        return False
     parts = path.split("/")
-    if parts == ["publish"]:
+    if method != "POST" or parts[-1] not in ("publish", "viewer"):
+        return False
+    # Watching needs robot:view, robot:drive or robot:admin; driving one of the last two.
+    needed = {"robot:drive", "robot:admin"} | ({"robot:view"} if parts[-1] == "viewer" else set())
+    if not scopes & needed:
+        return False
+    if len(parts) == 1:
         return robots is None or ROBOT in robots
-    if len(parts) == 3 and parts[0] == "robots" and parts[2] == "publish":
+    if len(parts) == 3 and parts[0] == "robots":
         return robots is None or parts[1] in robots
     return False
 
@@ -71,7 +79,12 @@ def test_each_algorithm_with_a_pem_key(configure_authorizer, keys, make_token, a
         {
             "Action": "execute-api:Invoke",
             "Effect": "Allow",
-            "Resource": [ARN_PREFIX + "POST/publish", ARN_PREFIX + "POST/robots/*/publish"],
+            "Resource": [
+                ARN_PREFIX + "POST/publish",
+                ARN_PREFIX + "POST/robots/*/publish",
+                ARN_PREFIX + "POST/viewer",
+                ARN_PREFIX + "POST/robots/*/viewer",
+            ],
         }
     ]
 
@@ -97,6 +110,9 @@ def test_the_one_line_public_key_form_is_accepted(configure_authorizer, keys, ma
         ({"scope": None, "scp": ["robot:drive", "email"]}, ["r1"]),
         ({"scope": None, "scp": ["robot:admin"]}, None),
         ({"scope": None}, None),
+        ({"scope": "robot:view"}, None),
+        ({"scope": "robot:view"}, ["r2"]),
+        ({"scope": "robot:view robot:drive"}, ["r1"]),
     ],
 )
 def test_policy_allows_exactly_what_the_scopes_allow(authorizer, make_token, scope_claims, robots):
@@ -115,7 +131,9 @@ def test_policy_allows_exactly_what_the_scopes_allow(authorizer, make_token, sco
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    scopes=st.sets(st.sampled_from(["robot:drive", "robot:admin", "robot:read", "email"])),
+    scopes=st.sets(
+        st.sampled_from(["robot:view", "robot:drive", "robot:admin", "robot:read", "email"])
+    ),
     robots=st.none() | st.sets(st.sampled_from(["r1", "r2", "zed", "other"]), max_size=3),
     as_scp=st.booleans(),
 )
@@ -127,7 +145,7 @@ def test_policy_matches_the_rules_for_any_grant(authorizer, make_token, scopes, 
         (m, p) for m, p in REQUESTS if expected(scopes, robots, m, p)
     }
     statements = answer["policyDocument"]["Statement"]
-    if not scopes & {"robot:drive", "robot:admin"} or robots == set():
+    if not scopes & {"robot:view", "robot:drive", "robot:admin"} or robots == set():
         assert statements == [
             {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": ARN_PREFIX + "*"}
         ]
@@ -143,6 +161,9 @@ def test_the_policy_covers_every_route_not_just_the_requested_one(authorizer, ma
         ("POST", "publish"),
         ("POST", "robots/r1/publish"),
         ("POST", "robots/r2/publish"),
+        ("POST", "viewer"),
+        ("POST", "robots/r1/viewer"),
+        ("POST", "robots/r2/viewer"),
     }
 
 
