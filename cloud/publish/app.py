@@ -107,20 +107,22 @@ def robot_name(event: dict[str, Any], default: str) -> str:
     return name
 
 
-def request_body(event: dict[str, Any]) -> str:
+def request_body(event: dict[str, Any]) -> bytes | str:
+    """The body as sent: a base64-encoded body stays bytes, so the protocol alone judges its
+    encoding, exactly as the robot does with the same bytes."""
     body = event.get("body")
     if body is None:
         raise BadRequest('the request has no body; send JSON such as {"action": "forward"}')
     if event.get("isBase64Encoded"):
         try:
-            return base64.b64decode(body, validate=True).decode()
+            return base64.b64decode(body, validate=True)
         except ValueError:
-            raise BadRequest("the body is not valid base64-encoded UTF-8") from None
+            raise BadRequest("the body is not valid base64") from None
     return body
 
 
 def publish_command(
-    body: str, robot: str, publish: Publisher, grants: access.Grants | None = None
+    body: bytes | str, robot: str, publish: Publisher, grants: access.Grants | None = None
 ) -> tuple[str, protocol.Command]:
     """Validate ``body`` as a command, give it an id and publish it to ``{robot}/action``.
 
