@@ -1,7 +1,8 @@
 """The publish Lambda: ``POST /publish {"action": "forward"}`` becomes an MQTT message.
 
 ``POST /publish`` drives the stack's own robot (``ROBOT_NAME``); ``POST /robots/{name}/publish``
-drives any robot of the fleet. The body is checked with the same protocol module the robot
+drives any robot of the fleet: the own robot and the names starting with ``FLEET_NAME_PREFIX``
+(403 for any other, which the Lambda's IAM policy would refuse anyway). The body is checked with the same protocol module the robot
 uses, so an invalid command is refused here with a 400 and never reaches the robot. The
 JWT authorizer has already checked the token; its context says which scopes and robots the
 caller has, and each command is checked against them here (403 if not allowed).
@@ -31,12 +32,14 @@ log.setLevel(logging.INFO)
 class Settings:
     robot_name: str = "robot"  # the stack's own robot, the one POST /publish drives
     cors_allow_origin: str = "*"
+    fleet_prefix: str = ""  # other robots of the fleet: names starting with this; "": none
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
         return cls(
             robot_name=environ.get("ROBOT_NAME", cls.robot_name),
             cors_allow_origin=environ.get("CORS_ALLOW_ORIGIN", cls.cors_allow_origin),
+            fleet_prefix=environ.get("FLEET_NAME_PREFIX", cls.fleet_prefix),
         )
 
 
@@ -57,6 +60,8 @@ class PublishEndpoint:
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             robot = robot_name(event, self.settings.robot_name)
+            if not access.in_fleet(robot, self.settings.robot_name, self.settings.fleet_prefix):
+                raise access.AccessDenied(f'robot "{robot}" is not of this stack\'s fleet')
             grants = access.Grants.from_context(event.get("requestContext", {}).get("authorizer"))
             topic, command = publish_command(request_body(event), robot, self.publish, grants)
         except BadRequest as exc:
