@@ -76,7 +76,6 @@ class Authorizer:
         )
         return answer
 
-
     def scoped(self, grants: access.Grants) -> access.Grants:
         """Grants of a token without a ``robots`` claim: every robot only for fleet tokens,
         else the stack's own robot (none if the stack names none)."""
