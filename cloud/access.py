@@ -79,7 +79,7 @@ def in_fleet(robot: str, own_robot: str, fleet_prefix: str) -> bool:
     """Whether ``robot`` is of this stack's fleet: its own robot, or a name starting with
     ``fleet_prefix`` (an empty prefix: the own robot only). The template's publish permission
     names the same topics."""
-    return robot == own_robot or bool(fleet_prefix) and robot.startswith(fleet_prefix)
+    return robot == own_robot or (bool(fleet_prefix) and robot.startswith(fleet_prefix))
 
 
 def required_scope(action: str) -> str:

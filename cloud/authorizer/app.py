@@ -110,4 +110,4 @@ def _reason(exc: Exception) -> str:
     # Exception text from the token path never quotes the token; class and a short message
     # are enough to tell an expired token from a forged one in the logs.
     # ascii(): the message may quote what the sender wrote; escaped, it cannot forge log lines.
-    return f"{type(exc).__name__}: {ascii(str(exc)[:160])}"
+    return f"{type(exc).__name__}: {str(exc)[:160]!a}"
