@@ -3,9 +3,10 @@
 ``POST /publish`` drives the stack's own robot (``ROBOT_NAME``); ``POST /robots/{name}/publish``
 drives any robot of the fleet: the own robot and the names starting with ``FLEET_NAME_PREFIX``
 (403 for any other, which the Lambda's IAM policy would refuse anyway). The body is checked
-with the same protocol module the robot uses, so an invalid command is refused here with a 400 and never reaches the robot. The
-JWT authorizer has already checked the token; its context says which scopes and robots the
-caller has, and each command is checked against them here (403 if not allowed).
+with the same protocol module the robot uses, so an invalid command is refused here with a
+400 and never reaches the robot. The JWT authorizer has already checked the token; its
+context says which scopes and robots the caller has, and each command is checked against
+them here (403 if not allowed).
 """
 
 from __future__ import annotations
