@@ -23,7 +23,7 @@ from typing import Any
 from cloud.authorizer.app import Authorizer
 from cloud.publish.app import PublishEndpoint
 from cloud.publish.app import Settings as PublishSettings
-from sim.aws import authorization, dev_identity, iot_data, mqtt
+from sim.aws import authorization, dev_identity, iot_data, mqtt, sigv4
 from sim.aws.api_gateway import Front
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.iot_core import Broker
@@ -168,18 +168,26 @@ class SimStack:
         self._stack.close()
 
     def _start_front(self, publisher: Any) -> Front:
+        # The publish Lambda's own credentials: the data plane accepts no other signature.
+        lambda_credentials = sigv4.issue()
         front = Front(
             self.port,
-            IotDataPlane(lambda topic, payload, qos: publisher.publish(topic, payload, qos)),
+            IotDataPlane(
+                lambda topic, payload, qos: publisher.publish(topic, payload, qos),
+                lambda_credentials,
+                REGION,
+            ),
         )
         self._stack.callback(front.stop)
-        self.port = front.server_address[1]  # the port the OS chose, when asked for port 0
+        self.port = front.port  # the port the OS chose, when asked for port 0
         self.identity = dev_identity.dev_identity(self.state_dir, robot=self.thing_name)
         # The real Lambdas, built as their handlers build themselves in AWS, but with the
         # settings the template would give them passed in, and boto3 pointed at this front's
         # IoT data plane.
-        client = iot_data.boto3_client(front.url, REGION)
-        front.publish_handler = PublishEndpoint(PublishSettings(robot_name=self.thing_name), client)
+        client = iot_data.boto3_client(front.url, lambda_credentials, REGION)
+        publish = PublishEndpoint(PublishSettings(robot_name=self.thing_name), client)
+        front.lambda_routes["POST /publish"] = publish
+        front.lambda_routes["POST /robots/{name}/publish"] = publish
         authorizer = Authorizer.from_environ(self.identity.environ)
         front.authorize = authorization.front_authorizer(authorization.cached(authorizer))
         front.start()

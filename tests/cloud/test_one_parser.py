@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from cloud.publish import app
 from robot import config as robot_config
 from robot.protocol import MAX_PAYLOAD_BYTES
-from sim.aws import iot_data
+from sim.aws import iot_data, sigv4
 from tests.unit.conftest import command_like, commands, make_daemon, write_config
 
 DRIVER = {"sub": "alice", "scopes": "robot:drive", "robots": "r1"}
@@ -46,7 +46,8 @@ payloads = written() | st.binary(max_size=MAX_PAYLOAD_BYTES + 8)
 @pytest.fixture
 def both_paths(loopback, tmp_path):
     endpoint = app.PublishEndpoint(
-        app.Settings(robot_name="r1"), iot_data.boto3_client(loopback.url, "eu-west-1")
+        app.Settings(robot_name="r1"),
+        iot_data.boto3_client(loopback.url, sigv4.issue(), "eu-west-1"),
     )
     config = robot_config.load(write_config(tmp_path), environ={})
     return endpoint, config, loopback

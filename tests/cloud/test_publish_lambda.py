@@ -11,7 +11,7 @@ import pytest
 
 from cloud import access
 from cloud.publish import app
-from sim.aws import iot_data
+from sim.aws import iot_data, sigv4
 
 DRIVER = {"sub": "alice", "scopes": "robot:drive", "robots": "*"}
 ADMIN = {"sub": "root", "scopes": "robot:admin", "robots": "*"}
@@ -26,7 +26,7 @@ def data_plane(loopback):
 @pytest.fixture
 def publish(data_plane):
     """The publish endpoint, its iot-data client (boto3's real request path) on data_plane."""
-    client = iot_data.boto3_client(data_plane.url, "eu-west-1")
+    client = iot_data.boto3_client(data_plane.url, sigv4.issue(), "eu-west-1")
     return app.PublishEndpoint(app.Settings(robot_name="r1", fleet_prefix="r"), client)
 
 
@@ -75,7 +75,7 @@ def test_the_fleet_route_publishes_to_the_named_robot(data_plane, publish):
 
 @pytest.mark.parametrize("prefix", ["", "warehouse-"])
 def test_robots_outside_the_fleet_are_403_and_get_nothing(data_plane, prefix):
-    client = iot_data.boto3_client(data_plane.url, "eu-west-1")
+    client = iot_data.boto3_client(data_plane.url, sigv4.issue(), "eu-west-1")
     endpoint = app.PublishEndpoint(app.Settings(robot_name="r1", fleet_prefix=prefix), client)
     status, body = answer(endpoint(event(name="r7"), None))
     assert (status, body["error"]) == (403, "forbidden") and "fleet" in body["reason"]
