@@ -3,7 +3,9 @@
     with SimStack(state_dir) as stack:
         print(stack.url)      # POST {url}/publish drives the simulated robot
 
-Leaving the block stops everything and leaves no process behind.
+Leaving the block stops everything and leaves no process behind. While it runs, the stack
+heals as the robot's service does: a broker or daemon that dies is started again, with
+backoff, and each restart is said on the console (``SimStack.console``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import queue
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,12 +32,18 @@ from sim.aws.certs import SimCerts, make_certs
 from sim.aws.iot_core import Broker
 from sim.aws.iot_data import IotDataPlane
 from sim.processes import spawn_child
+from sim.robot import presence
 
 log = logging.getLogger(__name__)
 
 THING_NAME = "sim-robot"
 START_TIMEOUT_S = 15
 REGION = "us-east-1"
+# Healing: how often the supervisor looks, and its backoff between restarts of one child
+# (doubling from the first to the longest; a child that ran this long starts over).
+SUPERVISE_POLL_S = 0.2
+RESTART_BACKOFF_S = (0.5, 8.0)
+STABLE_RUN_S = 30.0
 
 Telemetry = dict[str, Any]
 
@@ -50,6 +59,8 @@ class SimStack:
         port: int = 8080,
         thing_name: str = THING_NAME,
         daemon_log: Path | None = None,
+        heal: bool = True,
+        console: Callable[[str], None] | None = None,
     ) -> None:
         # Absolute: the robot's config names files in it, relative to the config's own folder.
         self.state_dir = Path(state_dir).resolve()
@@ -65,6 +76,18 @@ class SimStack:
         self.telemetry_listeners: list[Callable[[Telemetry], None]] = []
         self._publisher: Any = None
         self.identity: dev_identity.DevIdentity | None = None
+        self.heal = heal
+        self.console = console or _to_stderr
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._lifecycle = threading.Lock()  # a restart and stop() never overlap
+        self._supervisor: threading.Thread | None = None
+
+    @property
+    def wheels_file(self) -> Path:
+        """Where the sim board keeps its wheel outputs, so that `robot stop-motors` with the
+        robot's config reaches the board even after the daemon was killed."""
+        return self.state_dir / "wheels.json"
 
     @property
     def url(self) -> str:
@@ -103,6 +126,9 @@ class SimStack:
         publisher.subscribe(f"{self.thing_name}/telemetry", 0, self._on_telemetry)
         self._stack.callback(self.stop_daemon)
         self.start_daemon()
+        if self.heal:
+            self._supervisor = threading.Thread(target=self._supervise, name="sim-supervisor")
+            self._supervisor.start()
 
     def start_daemon(self) -> None:
         """Start the real daemon on the sim board and wait until it reports in."""
@@ -165,7 +191,44 @@ class SimStack:
                 return message
 
     def stop(self) -> None:
-        self._stack.close()
+        self._stopping.set()
+        try:
+            with self._lifecycle:
+                self._stack.close()
+        finally:
+            # Only now may the supervisor's thread end: the children it started get SIGTERM
+            # from the kernel when it does (sim.processes).
+            self._stopped.set()
+            if self._supervisor is not None:
+                self._supervisor.join()
+
+    def _supervise(self) -> None:
+        restarts = {"broker": _Restarts(), "daemon": _Restarts()}
+        while not self._stopping.wait(SUPERVISE_POLL_S):
+            if self.broker is not None and self.broker.exited():
+                self._restart("broker", restarts["broker"], self.broker.returncode)
+            elif self.daemon is not None and self.daemon.poll() is not None:
+                self._restart("daemon", restarts["daemon"], self.daemon.returncode)
+        self._stopped.wait()
+
+    def _restart(self, name: str, restarts: _Restarts, code: int | None) -> None:
+        delay = restarts.next_delay()
+        self.console(f"the {name} exited (code {code}); starting it again in {delay:.1f} s")
+        if self._stopping.wait(delay):
+            return
+        with self._lifecycle:
+            if self._stopping.is_set():
+                return
+            try:
+                if name == "broker":
+                    assert self.broker is not None
+                    self.broker.restart()
+                else:
+                    self.start_daemon()
+            except Exception as exc:  # said, and tried again after a longer backoff
+                self.console(f"the {name} did not start again: {exc}")
+                return
+        self.console(f"the {name} is running again")
 
     def _start_front(self, publisher: Any) -> Front:
         # The publish Lambda's own credentials: the data plane accepts no other signature.
@@ -185,7 +248,11 @@ class SimStack:
         # settings the template would give them passed in, and boto3 pointed at this front's
         # IoT data plane.
         client = iot_data.boto3_client(front.url, lambda_credentials, REGION)
-        publish = PublishEndpoint(PublishSettings(robot_name=self.thing_name), client)
+        publish = presence.gated(
+            PublishEndpoint(PublishSettings(robot_name=self.thing_name), client),
+            front.telemetry,
+            self.thing_name,
+        )
         front.lambda_routes["POST /publish"] = publish
         front.lambda_routes["POST /robots/{name}/publish"] = publish
         authorizer = Authorizer.from_environ(self.identity.environ)
@@ -205,7 +272,7 @@ class SimStack:
 
     def _write_robot_config(self) -> None:
         assert self.certs is not None and self.broker is not None
-        settings = robot_config(self.thing_name, self.broker.port, self.certs)
+        settings = robot_config(self.thing_name, self.broker.port, self.certs, self.wheels_file)
         self.config_path.write_text(json.dumps(settings, indent=2) + "\n")
 
     def _daemon_log_tail(self, lines: int = 20) -> str:
@@ -215,8 +282,30 @@ class SimStack:
             return "(no daemon log)"
 
 
-def robot_config(thing_name: str, port: int, certs: SimCerts) -> dict[str, Any]:
-    """The robot's config.json for the local broker, on the sim board."""
+class _Restarts:
+    """Backoff between restarts of one child: doubling while it keeps dying, from the start
+    again once it ran for STABLE_RUN_S."""
+
+    def __init__(self) -> None:
+        self._delay = 0.0
+        self._last = -STABLE_RUN_S
+
+    def next_delay(self) -> float:
+        now = time.monotonic()
+        shortest, longest = RESTART_BACKOFF_S
+        stable = now - self._last >= STABLE_RUN_S
+        self._delay = shortest if stable else min(self._delay * 2, longest)
+        self._last = now
+        return self._delay
+
+
+def _to_stderr(line: str) -> None:
+    print(f"robot sim: {line}", file=sys.stderr, flush=True)
+
+
+def robot_config(thing_name: str, port: int, certs: SimCerts, wheels_file: Path) -> dict[str, Any]:
+    """The robot's config.json for the local broker, on the sim board, whose wheel outputs
+    live in ``wheels_file`` where `robot stop-motors` reaches them."""
     return {
         "IOT_THINGNAME": thing_name,
         "IOT_CORE_ENDPOINT": "localhost",  # the name the broker's certificate carries
@@ -228,5 +317,6 @@ def robot_config(thing_name: str, port: int, certs: SimCerts) -> dict[str, Any]:
         "CERTIFICATE_PATH": str(certs.robot.cert),
         "PRIVATE_KEY_PATH": str(certs.robot.key),
         "MOTOR_DRIVER": "sim",
+        "MOTOR_OPTIONS": {"sim": {"state_file": str(wheels_file)}},
         "TELEMETRY_INTERVAL_MS": 200,  # a lively pose for people watching GET /telemetry
     }
