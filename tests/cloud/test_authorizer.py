@@ -176,13 +176,19 @@ def test_jwks_keys_are_fetched_once_and_cached(configure_authorizer, keys, make_
     assert [r.path for r in loopback.requests] == ["/.well-known/jwks.json"]
 
 
-def test_jwks_unknown_kid_and_unreachable_endpoint_are_denied(
-    configure_authorizer, keys, make_token, loopback, other_key
-):
+def jwks_environment(keys, loopback) -> dict[str, str]:
+    """The authorizer's environment with the ES256 test key served as kid "k1" from a JWKS."""
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(keys["ES256"].public_key()))
     loopback.reply = (200, {"keys": [{**jwk, "kid": "k1"}]})
     env = authorizer_env(keys["ES256"], JWKS_URL=loopback.url + "/jwks")
     del env["JWT_PUBLIC_KEY"]
+    return env
+
+
+def test_jwks_unknown_kid_and_unreachable_endpoint_are_denied(
+    configure_authorizer, keys, make_token, loopback, other_key
+):
+    env = jwks_environment(keys, loopback)
     module = configure_authorizer(env)
     with pytest.raises(app.Unauthorized):
         authorize(module, make_token(key=other_key, headers={"kid": "k2"}))
@@ -292,11 +298,7 @@ def test_the_jwks_url_is_checked_by_parsing_it(url, accepted):
 def test_an_attacker_chosen_kid_is_not_logged(
     configure_authorizer, keys, make_token, loopback, caplog
 ):
-    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(keys["ES256"].public_key()))
-    loopback.reply = (200, {"keys": [{**jwk, "kid": "k1"}]})
-    env = authorizer_env(keys["ES256"], JWKS_URL=loopback.url + "/jwks")
-    del env["JWT_PUBLIC_KEY"]
-    module = configure_authorizer(env)
+    module = configure_authorizer(jwks_environment(keys, loopback))
     kid = "k2\ninjected: admin logged in"
     with caplog.at_level(logging.DEBUG), pytest.raises(app.Unauthorized):
         authorize(module, make_token(headers={"kid": kid}))

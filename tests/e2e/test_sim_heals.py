@@ -18,19 +18,9 @@ import pytest
 from sim.robot.board import read_state
 from sim.stack import StackError
 from tests.support.http import post
-from tests.support.stack import RecordingStack
+from tests.support.stack import LONG_FORWARD, RecordingStack
 
-LONG_TTL = '{"action": "forward", "ttl_ms": 5000, "id": "%s"}'
 DRIVE_AGAIN_WITHIN_S = 5.0
-
-
-def drive_until_moving(stack: RecordingStack, command_id: str) -> None:
-    stack.drain_telemetry()
-    stack.publish_command((LONG_TTL % command_id).encode())
-    moving = stack.wait_for_telemetry(
-        lambda m: (m.get("command") or {}).get("id") == command_id, timeout=5
-    )
-    assert moving["wheels"]["left"] > 0
 
 
 def publish_status(stack: RecordingStack) -> tuple[int, dict]:
@@ -84,11 +74,11 @@ def test_a_killed_broker_is_restarted_and_the_robot_drives_again(healing) -> Non
     assert any("broker exited (code -9); starting it again" in line for line in said), said
     assert stack.broker.port == port
     wait_for_status(stack, 200, timeout=10)
-    drive_until_moving(stack, "after-broker-restart")
+    stack.drive_until_moving("after-broker-restart")
 
 
 def test_sigkill_mid_drive_then_stop_motors_stops_the_board(stack: RecordingStack) -> None:
-    drive_until_moving(stack, "before-sigkill")
+    stack.drive_until_moving("before-sigkill")
     left, right = read_state(stack.wheels_file)
     assert left > 0 and right > 0
     assert stack.daemon is not None
@@ -114,7 +104,7 @@ def test_sigkill_mid_drive_then_stop_motors_stops_the_board(stack: RecordingStac
 def test_after_an_outage_of_any_length_the_robot_drives_again_within_5_s(
     stack: RecordingStack, outage_s: float
 ) -> None:
-    drive_until_moving(stack, f"before-{outage_s}")
+    stack.drive_until_moving(f"before-{outage_s}")
     assert stack.broker is not None
     stack.broker.stop()
     samples = []
@@ -132,7 +122,7 @@ def test_after_an_outage_of_any_length_the_robot_drives_again_within_5_s(
     stack.drain_telemetry()
     while True:
         with contextlib.suppress(Exception):  # the stack's own client may still reconnect
-            stack.publish_command((LONG_TTL % command_id).encode())
+            stack.publish_command((LONG_FORWARD % command_id).encode())
         try:
             stack.wait_for_telemetry(
                 lambda m: (m.get("command") or {}).get("id") == command_id, timeout=0.2

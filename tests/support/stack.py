@@ -11,6 +11,9 @@ from typing import Any
 
 from sim.stack import SimStack, Telemetry
 
+# Forward for 5 s: long enough that only a stop, a lost link or a dead daemon ends it.
+LONG_FORWARD = '{"action": "forward", "ttl_ms": 5000, "id": "%s"}'
+
 
 class RecordingStack(SimStack):
     def __init__(self, state_dir: Path, **kwargs: Any) -> None:
@@ -25,6 +28,15 @@ class RecordingStack(SimStack):
     def publish_command(self, payload: bytes) -> None:
         """Publish straight to the robot's action topic, as IoT Core would deliver it."""
         self._publisher.publish(f"{self.thing_name}/action", payload, 1)
+
+    def drive_until_moving(self, command_id: str) -> None:
+        """Send forward with a 5 s TTL straight to the robot; return once it reports moving."""
+        self.drain_telemetry()
+        self.publish_command((LONG_FORWARD % command_id).encode())
+        moving = self.wait_for_telemetry(
+            lambda m: (m.get("command") or {}).get("id") == command_id, timeout=5
+        )
+        assert moving["wheels"]["left"] > 0, moving
 
     def auth_headers(self) -> dict[str, str]:
         """The headers that authorize a request to the REST endpoint, with the dev token."""
