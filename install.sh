@@ -1,30 +1,85 @@
 #!/usr/bin/env bash
 # Bootstrap the robot. Safe to run again: each step is skipped when already done.
 #
-#   ./install.sh --sim   a laptop or CI: mosquitto, .venv, the package with the simulator
-#                        and everything the tests need
-#   ./install.sh         a Raspberry Pi: .venv (seeing apt's picamera2), the package with
-#                        the board named by $MOTOR_DRIVER (default explorerhat)
+#   ./install.sh --sim      a laptop or CI: mosquitto, .venv, the package with the simulator
+#                           and everything the tests need
+#   ./install.sh            a Raspberry Pi (Raspberry Pi OS Bookworm): the apt packages of the
+#                           board named by $MOTOR_DRIVER (default explorerhat) and the camera,
+#                           I2C if the board needs it, .venv seeing apt's packages, Amazon's
+#                           root CA in certs/
+#   ./install.sh --service  the same, then the daemon as a systemd service: docs/raspberry-pi.md
+#
+# Run it as your own user from the checkout, wherever it is; it uses sudo where it must.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 mode=pi
+service=no
 for arg in "$@"; do
     case "$arg" in
         --sim) mode=sim ;;
-        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+        --service) service=yes ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
     esac
 done
+
+# What only a Pi has, named so a test can point it elsewhere.
+device_tree_model=${DEVICE_TREE_MODEL:-/proc/device-tree/model}
+amazon_root_ca_url=${AMAZON_ROOT_CA_URL:-https://www.amazontrust.com/repository/AmazonRootCA1.pem}
+# Where --service puts things (docs/raspberry-pi.md).
+service_user=${ROBOT_USER:-robot}
+robot_home=${ROBOT_HOME:-/opt/telepresence-robot}
+robot_etc=${ROBOT_ETC:-/etc/telepresence-robot}
+unit_dir=${SYSTEMD_UNIT_DIR:-/etc/systemd/system}
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
 apt_install() {
-    echo "installing with apt: $*"
+    local missing=()
+    local package
+    for package in "$@"; do
+        dpkg-query -W -f '${Status}' "$package" 2>/dev/null | grep -q "ok installed" ||
+            missing+=("$package")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return
+    echo "installing with apt: ${missing[*]}"
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    # No recommends: picamera2 would bring a desktop's worth of GUI libraries.
+    as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# A venv that sees apt's packages (picamera2, lgpio, smbus): an existing one that does not
+# (made by --sim, say) is made again.
+system_site_venv() {
+    local venv=$1
+    shift
+    if [ -f "$venv/pyvenv.cfg" ] &&
+        ! grep -q '^include-system-site-packages = true' "$venv/pyvenv.cfg"; then
+        echo "$venv does not see apt's packages: making it again"
+        "$@" rm -rf "$venv"
+    fi
+    [ -x "$venv/bin/python" ] || "$@" "$python" -m venv --system-site-packages "$venv"
+}
+
+# install_robot VENV OPTION [PREFIX...]: the package (OPTION -e: editable) and its board's
+# library into VENV, pip run through PREFIX (as_root, say).
+install_robot() {
+    local pip=$1/bin/pip option=$2
+    shift 2
+    local install=("$@" "$pip" install --quiet --disable-pip-version-check)
+    if [ "$board" = explorerhat ]; then
+        # explorerhat needs cap1xxx, which requires the distribution "RPi.GPIO": apt's
+        # python3-rpi-lgpio provides that module under another name, so pip would build
+        # RPi.GPIO from source (and fail on Lite). The apt packages cover their imports.
+        "${install[@]}" ${option:+"$option"} .
+        "${install[@]}" --no-deps "explorerhat==0.5.1" "cap1xxx==0.1.4"
+    else
+        "${install[@]}" ${option:+"$option"} ".[$board]"
+    fi
 }
 
 python=${PYTHON:-python3}
@@ -37,21 +92,106 @@ if [ "$mode" = sim ]; then
     if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
         apt_install mosquitto
     fi
+    command -v shellcheck >/dev/null || apt_install shellcheck
     [ -d .venv ] || "$python" -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check -e ".[dev]"
+    # The real explorerhat library, run by the tests against simulated GPIO and I2C; its
+    # dependencies are those simulations (see install_robot for why --no-deps).
+    .venv/bin/pip install --quiet --disable-pip-version-check --no-deps \
+        "explorerhat==0.5.1" "cap1xxx==0.1.4"
     echo "ready: .venv/bin/robot sim   (tests: .venv/bin/python -m pytest)"
+    exit 0
+fi
+
+# --- a Raspberry Pi ----------------------------------------------------------------------
+
+board=${MOTOR_DRIVER:-explorerhat}
+model=$(tr -d '\0' 2>/dev/null <"$device_tree_model" || true)
+echo "board: $board; computer: ${model:-not a Raspberry Pi ($device_tree_model is missing)}"
+case "$model" in
+    *"Raspberry Pi 5"*)
+        echo "Pi 5: GPIO through lgpio (RPi.GPIO cannot drive the Pi 5's RP1 chip)" ;;
+esac
+if [ "$(dpkg --print-architecture)" = armhf ]; then
+    echo "32-bit Raspberry Pi OS: the daemon and every board work; video needs the 64-bit OS"
+fi
+
+# GPIO through lgpio on every Pi: python3-rpi-lgpio is the RPi.GPIO module on top of it.
+packages=(python3-venv python3-pip ca-certificates python3-picamera2)
+case "$board" in
+    explorerhat) packages+=(python3-smbus python3-lgpio python3-rpi-lgpio i2c-tools) ;;
+    adafruit) packages+=(python3-lgpio python3-rpi-lgpio i2c-tools) ;;
+    gpiozero) packages+=(python3-gpiozero python3-lgpio) ;;
+    serial) packages+=(python3-serial) ;;
+    *) echo "install.sh: unknown MOTOR_DRIVER '$board': explorerhat, adafruit, gpiozero or serial" >&2
+       exit 2 ;;
+esac
+apt_install "${packages[@]}"
+
+# The Adafruit HAT is an I2C chip (the Explorer HAT's motors are plain GPIO).
+if [ "$board" = adafruit ] && [ "$(as_root raspi-config nonint get_i2c)" != 0 ]; then
+    echo "enabling I2C"
+    as_root raspi-config nonint do_i2c 0
+fi
+
+system_site_venv .venv
+install_robot .venv -e
+
+mkdir -p certs && chmod 700 certs
+if [ ! -s certs/cacert.pem ]; then
+    echo "fetching Amazon's root CA into certs/cacert.pem"
+    "$python" -c 'import sys, urllib.request; urllib.request.urlretrieve(*sys.argv[1:])' \
+        "$amazon_root_ca_url" certs/cacert.pem.part
+    mv certs/cacert.pem.part certs/cacert.pem
+fi
+
+if [ "$service" = no ]; then
+    echo "ready: run .venv/bin/robot provision (or put the certificates in certs/ and fill in"
+    echo "config.json), then: .venv/bin/robot check-config && .venv/bin/robot run"
+    echo "as a service: ./install.sh --service"
+    exit 0
+fi
+
+# --- the service -------------------------------------------------------------------------
+
+if ! id -u "$service_user" >/dev/null 2>&1; then
+    echo "creating the system user $service_user"
+    as_root useradd --system --user-group --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin "$service_user"
+fi
+for group in gpio i2c dialout video; do
+    getent group "$group" >/dev/null || as_root groupadd --system "$group"
+done
+as_root usermod -a -G gpio,i2c,dialout,video "$service_user"
+service_group=$(id -gn "$service_user")
+
+# Its own venv, outside any home folder (the unit cannot see /home), not tied to this
+# checkout: installed from it, not linked to it.
+as_root mkdir -p "$robot_home"
+system_site_venv "$robot_home/venv" as_root
+install_robot "$robot_home/venv" "" as_root
+
+# Config and certificates in one place, the daemon's own and nobody else's.
+as_root install -d -m 700 -o "$service_user" -g "$service_group" "$robot_etc" "$robot_etc/certs"
+if ! as_root test -e "$robot_etc/config.json"; then
+    as_root install -m 600 -o "$service_user" -g "$service_group" config.json "$robot_etc/config.json"
+fi
+for cert in certs/*; do
+    [ -f "$cert" ] || continue
+    if ! as_root test -e "$robot_etc/$cert"; then
+        as_root install -m 600 -o "$service_user" -g "$service_group" "$cert" "$robot_etc/$cert"
+    fi
+done
+
+sed -e "s|/opt/telepresence-robot|$robot_home|g" -e "s|/etc/telepresence-robot|$robot_etc|g" \
+    -e "s|^User=robot$|User=$service_user|" -e "s|^Group=robot$|Group=$service_group|" \
+    deploy/robot.service | as_root tee "$unit_dir/robot.service" >/dev/null
+as_root systemctl daemon-reload
+as_root systemctl enable --quiet systemd-time-wait-sync.service robot.service
+if as_root "$robot_home/venv/bin/robot" check-config --config "$robot_etc/config.json"; then
+    as_root systemctl restart robot.service
+    echo "the robot service is running: journalctl -u robot -f"
 else
-    board=${MOTOR_DRIVER:-explorerhat}
-    case "$board" in
-        explorerhat) apt_install python3-venv python3-smbus i2c-tools ;;
-        adafruit) apt_install python3-venv i2c-tools ;;
-        gpiozero|serial) apt_install python3-venv ;;
-        *) echo "install.sh: unknown MOTOR_DRIVER '$board'" >&2; exit 2 ;;
-    esac
-    # picamera2 comes from apt (it needs libcamera's bindings): let the venv see it.
-    [ -d .venv ] || "$python" -m venv --system-site-packages .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check -e ".[$board]"
-    mkdir -p certs && chmod 700 certs
-    echo "ready: put the certificates in certs/, fill in config.json, then:"
-    echo "  .venv/bin/robot check-config && .venv/bin/robot run"
+    echo "the service is installed and enabled; fix $robot_etc/config.json (above), then:"
+    echo "  sudo systemctl restart robot"
 fi

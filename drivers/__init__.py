@@ -77,10 +77,7 @@ def check(name: str, options: dict[str, Any] | None = None) -> list[str]:
         plugin.check_options(dict(options or {}))
     except DriverError as exc:
         problems.append(str(exc))
-    try:
-        _require(plugin)
-    except DriverError as exc:
-        problems.append(str(exc))
+    problems.extend(_missing(plugin))
     return problems
 
 
@@ -91,10 +88,26 @@ def _entry_points() -> dict[str, EntryPoint]:
 
 
 def _require(plugin: Board) -> None:
+    missing = _missing(plugin)
+    if missing:
+        raise DriverError("; ".join(missing))
+
+
+def _missing(plugin: Board) -> list[str]:
+    """One sentence per library of the board that is not installed, with its install line."""
+    missing = []
     for requirement in plugin.requires:
-        # find_spec looks the library up without importing it
-        if importlib.util.find_spec(requirement.module) is None:
-            raise DriverError(
+        if not _installed(requirement.module):
+            missing.append(
                 f'motor driver "{plugin.name}" needs the Python package "{requirement.pip}", '
                 f"which is not installed: {requirement.install_hint()}"
             )
+    return missing
+
+
+def _installed(module: str) -> bool:
+    # find_spec looks a library up without importing it (for "a.b", it imports "a")
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False

@@ -8,10 +8,12 @@ sample's robot had both motors mounted the other way round (its forward was thro
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.base import Board, DriverError
+from drivers import probes
+from drivers.base import Board, DriverError, import_library
 from drivers.channel_board import ChannelBoard
 from drivers.options import BoardOptions, Requirement
 from drivers.wiring import Wiring, read_wiring
@@ -83,8 +85,13 @@ def check_options(options: dict[str, Any]) -> None:
 def create(options: dict[str, Any], i2c: Any = None) -> MotorHat:
     """The HAT's driver; ``i2c`` is a busio.I2C-shaped bus (the Pi's I2C bus 1 if None)."""
     settings = _settings(options)
-    # Imported here: adafruit_motorkit imports Blinka's ``board``, which probes the platform.
-    motorkit = importlib.import_module("adafruit_motorkit")
+    # Imported here: adafruit_motorkit imports Blinka's ``board``, which probes the platform
+    # (and fails on one it does not know, or on a Pi 5 without lgpio).
+    motorkit = import_library(
+        "adafruit",
+        "adafruit_motorkit",
+        "on Raspberry Pi OS run MOTOR_DRIVER=adafruit ./install.sh (python3-lgpio, I2C on)",
+    )
     if i2c is None:
         i2c = _pi_i2c_bus()
     try:
@@ -104,12 +111,17 @@ def create(options: dict[str, Any], i2c: Any = None) -> MotorHat:
 def _pi_i2c_bus() -> Any:
     try:
         return importlib.import_module("board").I2C()
-    except (AttributeError, OSError, RuntimeError, ValueError) as exc:
-        # AttributeError: Blinka's ``board`` has no I2C on a platform it does not know
+    except Exception as exc:
+        # Blinka fails its own ways: no I2C on a platform it does not know (AttributeError),
+        # NotImplementedError, a missing pin library (ImportError)...
         raise DriverError(
             f'motor driver "adafruit": cannot open the I2C bus ({exc}); on a Raspberry Pi, '
             "enable I2C (sudo raspi-config nonint do_i2c 0) and add the user to the i2c group"
         ) from exc
+
+
+def probe(options: Mapping[str, Any]) -> str:
+    return probes.describe_i2c_address(_settings(dict(options)).address)
 
 
 BOARD = Board(
@@ -120,5 +132,7 @@ BOARD = Board(
         Requirement(
             module="adafruit_motorkit", pip="adafruit-circuitpython-motorkit", extra="adafruit"
         ),
+        Requirement(module="board", pip="adafruit-blinka", extra="adafruit"),  # it imports it
     ),
+    probe=probe,
 )

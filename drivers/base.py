@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import abc
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -47,6 +49,19 @@ class MotorDriver(abc.ABC):
         self.close()
 
 
+def import_library(board: str, module: str, fix: str) -> ModuleType:
+    """Import a board's library; any failure (a missing module, a library that finds no Pi,
+    a pin library that raises its own error) becomes a DriverError that ends with ``fix``."""
+    try:
+        return importlib.import_module(module)
+    except Exception as exc:
+        detail = " ".join(str(exc).split())  # one line: some libraries' messages have several
+        raise DriverError(
+            f'motor driver "{board}": the {module} library failed to start '
+            f"({type(exc).__name__}: {detail}); {fix}"
+        ) from exc
+
+
 def clamp(value: float) -> float:
     """A wheel output limited to -1..1 (NaN counts as stop)."""
     if value != value:  # NaN
@@ -65,4 +80,7 @@ class Board:
     name: str
     check_options: Callable[[Mapping[str, Any]], None]
     create: Callable[[Mapping[str, Any]], MotorDriver]
-    requires: tuple[Requirement, ...] = ()  # the libraries ``create`` imports
+    requires: tuple[Requirement, ...] = ()  # every library ``create`` imports
+    # What is on the board's bus, looked at without driving (robot doctor): a sentence, or
+    # DriverError saying what is missing and the fix.
+    probe: Callable[[Mapping[str, Any]], str] | None = None

@@ -9,11 +9,12 @@ speed. The default pins are the CamJam EduKit 3 motor board's, as gpiozero's
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.base import Board, DriverError
+from drivers import probes
+from drivers.base import Board, DriverError, import_library
 from drivers.channel_board import ChannelBoard
 from drivers.options import BoardOptions, Requirement
 from drivers.wiring import Wiring, read_wiring
@@ -27,6 +28,15 @@ PINS: dict[str, int | None] = {
     "right_backward": 8,
     "right_enable": None,
 }
+# A phase/enable bridge (DRV8835, Cytron MDD10A, Pololu boards): one pin sets the direction,
+# the other's PWM the speed. Defaults: Pololu's DRV8835 kit for the Raspberry Pi.
+PHASE_ENABLE_PINS: dict[str, int | None] = {
+    "left_phase": 5,
+    "left_enable": 12,
+    "right_phase": 6,
+    "right_enable": 13,
+}
+BRIDGES = ("in1-in2", "phase-enable")
 BCM_PINS = range(2, 28)  # the 40-pin header's GPIOs
 
 
@@ -35,21 +45,31 @@ class Settings:
     wiring: Wiring
     pins: dict[str, int | None]
     pwm: bool = True
+    bridge: str = "in1-in2"
 
 
 class GpioMotors(ChannelBoard):
     name = "gpiozero"
 
-    def __init__(self, motor_class: Any, settings: Settings, pin_factory: Any = None) -> None:
+    def __init__(self, gpiozero: Any, settings: Settings, pin_factory: Any = None) -> None:
         super().__init__(settings.wiring)
         self.pwm = settings.pwm
         self._motors: dict[str, Any] = {}
+        pins = settings.pins
         try:
             for wheel in settings.wiring.channels:
-                self._motors[wheel] = motor_class(
-                    settings.pins[f"{wheel}_forward"],
-                    settings.pins[f"{wheel}_backward"],
-                    enable=settings.pins[f"{wheel}_enable"],
+                if settings.bridge == "phase-enable":
+                    self._motors[wheel] = gpiozero.PhaseEnableMotor(
+                        pins[f"{wheel}_phase"],
+                        pins[f"{wheel}_enable"],
+                        pwm=settings.pwm,
+                        pin_factory=pin_factory,
+                    )
+                    continue
+                self._motors[wheel] = gpiozero.Motor(
+                    pins[f"{wheel}_forward"],
+                    pins[f"{wheel}_backward"],
+                    enable=pins[f"{wheel}_enable"],
                     pwm=settings.pwm,
                     pin_factory=pin_factory,
                 )
@@ -71,12 +91,14 @@ class GpioMotors(ChannelBoard):
 def _settings(options: dict[str, Any]) -> Settings:
     opts = BoardOptions("gpiozero", options)
     wiring = read_wiring(opts)
-    pins = {key: opts.get(key, default, (int, type(None))) for key, default in PINS.items()}
-    for key in ("left_forward", "left_backward", "right_forward", "right_backward"):
+    bridge = opts.get("bridge", "in1-in2", str, choices=BRIDGES)
+    defaults = PHASE_ENABLE_PINS if bridge == "phase-enable" else PINS
+    pins = {key: opts.get(key, default, (int, type(None))) for key, default in defaults.items()}
+    # an in1-in2 bridge may have its enable pins jumpered; a phase-enable one's carry the speed
+    needed = [key for key in defaults if bridge == "phase-enable" or not key.endswith("_enable")]
+    for key in needed:
         if pins[key] is None:
-            opts.fail(
-                key, None, "must be a BCM pin number: a wheel needs a forward and a backward pin"
-            )
+            opts.fail(key, None, f"must be a BCM pin number: a {bridge} bridge needs it")
     used: dict[int, str] = {}
     for key, pin in pins.items():
         if pin is None:
@@ -89,7 +111,7 @@ def _settings(options: dict[str, Any]) -> Settings:
             used[pin] = key
     pwm = opts.get("pwm", True, bool)
     opts.done()
-    return Settings(wiring, pins, pwm)
+    return Settings(wiring, pins, pwm, bridge)
 
 
 def check_options(options: dict[str, Any]) -> None:
@@ -99,16 +121,26 @@ def check_options(options: dict[str, Any]) -> None:
 def create(options: dict[str, Any], pin_factory: Any = None) -> GpioMotors:
     """The driver; ``pin_factory`` is a gpiozero pin factory (gpiozero's default if None)."""
     settings = _settings(options)
-    gpiozero = importlib.import_module("gpiozero")
+    gpiozero = import_library(
+        "gpiozero",
+        "gpiozero",
+        "on Raspberry Pi OS run MOTOR_DRIVER=gpiozero ./install.sh (python3-gpiozero and "
+        "python3-lgpio)",
+    )
     try:
-        return GpioMotors(gpiozero.Motor, settings, pin_factory)
-    except gpiozero.GPIOZeroError as exc:
+        return GpioMotors(gpiozero, settings, pin_factory)
+    except Exception as exc:  # gpiozero's errors, and its pin library's own (lgpio's "GPIO busy")
         raise DriverError(
             f'motor driver "gpiozero": cannot claim the motor pins ({type(exc).__name__}: {exc}); '
             "on a Raspberry Pi, gpiozero needs a pin library (sudo apt install python3-lgpio, "
             "or pip install lgpio) and the user in the gpio group, and no other process may "
             "hold the pins"
         ) from exc
+
+
+def probe(options: Mapping[str, Any]) -> str:
+    pins = _settings(dict(options)).pins
+    return probes.describe_gpio_lines(pin for pin in pins.values() if pin is not None)
 
 
 BOARD = Board(
@@ -118,4 +150,5 @@ BOARD = Board(
     requires=(
         Requirement(module="gpiozero", pip="gpiozero", apt="python3-gpiozero", extra="gpiozero"),
     ),
+    probe=probe,
 )

@@ -2,10 +2,13 @@
 
 The Pi sends lines of docs/serial-protocol.md with pyserial: ``M <a> <b>`` sets the two
 channels in per mille, ``S`` stops, ``H`` is a heartbeat; the controller answers each line
-``OK`` or ``ERR <reason>``. A background thread sends the heartbeat whenever the Pi has
-been quiet, so the controller's own watchdog stops the wheels only when the Pi (or the
-cable) really is gone, and reconnects when the device comes back: the wheels then stay
-stopped until the next drive().
+``OK`` or ``ERR <reason>``. On connecting the Pi asks ``V``: a version 2 controller answers
+with its version, and then every line both ways carries a checksum; a version 1 controller
+answers ``ERR unknown`` and is spoken to without.
+
+A background thread sends the heartbeat whenever the Pi has been quiet, so the controller's
+own watchdog stops the wheels only when the Pi (or the cable) really is gone, and reconnects
+when the device comes back: the wheels then stay stopped until the next drive().
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.base import Board, DriverError
+from drivers import serial_protocol as protocol
+from drivers.base import Board, DriverError, import_library
 from drivers.channel_board import ChannelBoard
 from drivers.options import BoardOptions, Requirement
 from drivers.wiring import Wiring, read_wiring
@@ -27,25 +31,9 @@ from drivers.wiring import Wiring, read_wiring
 log = logging.getLogger(__name__)
 
 CHANNELS = ("a", "b")
-FULL_SCALE = 1000  # outputs travel as whole per mille: firmware needs no float parsing
-STOP = b"S\n"
-HEARTBEAT = b"H\n"
+STOP = b"S"
+HEARTBEAT = b"H"
 BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
-
-
-def format_drive(a: float, b: float) -> bytes:
-    """The line that sets channel A to ``a`` and B to ``b`` (each -1..1)."""
-    return f"M {round(a * FULL_SCALE)} {round(b * FULL_SCALE)}\n".encode()
-
-
-def parse_reply(line: bytes) -> str | None:
-    """``None`` for OK, the reason for ERR; ValueError for a line that is neither."""
-    text = line.rstrip(b"\r\n")
-    if text == b"OK":
-        return None
-    if text == b"ERR" or text.startswith(b"ERR "):
-        return text[4:].strip().decode("ascii", "replace") or "no reason given"
-    raise ValueError(f"not a reply of the protocol: {line!r}")
 
 
 @dataclass(frozen=True)
@@ -67,7 +55,8 @@ class SerialController(ChannelBoard):
         self.settings = settings
         self._lock = threading.Lock()  # one line and its reply at a time
         self._health: dict[str, Any] = {"reconnects": 0, "last_error": None}
-        self._port: Any = self._connect()  # its handshake stops the wheels
+        # Its handshake stops the wheels; _checked: the controller speaks version 2 (checksums).
+        self._port, self._checked = self._connect()
         self._last_sent = time.monotonic()
         self._closing = threading.Event()
         self._thread = threading.Thread(
@@ -82,7 +71,7 @@ class SerialController(ChannelBoard):
         super().drive(left, right)
 
     def _apply(self, outputs: Mapping[str, float]) -> None:
-        self._command(format_drive(outputs["a"], outputs["b"]))
+        self._command(protocol.drive_command(outputs["a"], outputs["b"]))
 
     def _halt(self) -> None:
         if self._port is None:
@@ -120,12 +109,13 @@ class SerialController(ChannelBoard):
         if reason is not None:
             raise DriverError(f"the motor controller refused {line.decode().strip()!r}: {reason}")
 
-    def _transact(self, port: Any, line: bytes) -> str | None:
-        port.write(line)
+    def _transact(self, port: Any, command: bytes) -> str | None:
+        port.write(protocol.line(command, self._checked))
         reply = port.read_until(b"\n")
         if not reply.endswith(b"\n"):
             raise TimeoutError(f"no reply within {self.settings.reply_timeout_s * 1000:g} ms")
-        return parse_reply(reply)
+        # a damaged reply (ChecksumError, a ValueError) counts as a lost one
+        return protocol.parse_reply(protocol.reply_text(reply, self._checked))
 
     def _not_connected(self) -> DriverError:
         return DriverError(
@@ -143,8 +133,9 @@ class SerialController(ChannelBoard):
 
     # --- connecting ----------------------------------------------------------------------
 
-    def _connect(self) -> Any:
-        """An open port whose controller has answered ``S`` (so the wheels are stopped)."""
+    def _connect(self) -> tuple[Any, bool]:
+        """An open port whose controller has answered ``S`` (so the wheels are stopped), and
+        whether it speaks version 2 of the protocol (it answered ``V``)."""
         settings = self.settings
         try:
             port = self._serial.Serial(
@@ -167,11 +158,14 @@ class SerialController(ChannelBoard):
         # its bootloader runs.
         while True:
             try:
-                port.reset_input_buffer()
-                port.write(STOP)
+                checked = protocol.identify(port) is not None
+                port.write(protocol.line(STOP, checked))
                 heard = port.read_until(b"\n")
-                if heard.endswith(b"\n") and parse_reply(heard) is None:
-                    return port
+                if (
+                    heard.endswith(b"\n")
+                    and protocol.parse_reply(protocol.reply_text(heard, checked)) is None
+                ):
+                    return port, checked
             except (OSError, ValueError):
                 pass  # retried until the deadline; the message below says what was heard
             if time.monotonic() >= deadline:
@@ -196,7 +190,7 @@ class SerialController(ChannelBoard):
 
     def _reconnect(self) -> None:
         try:
-            port = self._connect()
+            port, checked = self._connect()
         except DriverError as exc:
             self._health["last_error"] = str(exc)
             log.debug("serial: still no controller: %s", exc)
@@ -205,7 +199,7 @@ class SerialController(ChannelBoard):
             if self._closing.is_set():
                 port.close()
                 return
-            self._port = port
+            self._port, self._checked = port, checked
             self._last_sent = time.monotonic()
             self._health["reconnects"] += 1
         log.warning(
@@ -252,9 +246,41 @@ def create(options: dict[str, Any]) -> SerialController:
     return SerialController(importlib.import_module("serial"), settings)
 
 
+def probe(options: Mapping[str, Any]) -> str:
+    """Who answers on the port (``V``), without driving; the port must be free."""
+    settings = _settings(dict(options))
+    serial = import_library("serial", "serial", "pip install 'telepresence-robot[serial]'")
+    try:
+        port = serial.Serial(
+            settings.port, settings.baudrate, timeout=settings.reply_timeout_s, exclusive=True
+        )
+    except (OSError, ValueError) as exc:
+        raise DriverError(
+            f"cannot open {settings.port} ({exc}): is the controller plugged in, the user in "
+            "the dialout group, and the port free (stop the robot service first)?"
+        ) from exc
+    deadline = time.monotonic() + settings.connect_timeout_s
+    with port:
+        while True:  # retried: an Arduino resets when the port opens
+            try:
+                identity = protocol.identify(port)
+                break
+            except (OSError, ValueError) as exc:
+                if time.monotonic() >= deadline:
+                    raise DriverError(
+                        f"nothing on {settings.port} answers V ({exc}): check the baud rate "
+                        f"({settings.baudrate}) and that the firmware speaks "
+                        "docs/serial-protocol.md"
+                    ) from exc
+    if identity is None:
+        return f"a motor controller speaking protocol version 1 on {settings.port}"
+    return f"{identity.firmware} (protocol {identity.protocol}) on {settings.port}"
+
+
 BOARD = Board(
     name="serial",
     check_options=check_options,
     create=create,
     requires=(Requirement(module="serial", pip="pyserial", apt="python3-serial", extra="serial"),),
+    probe=probe,
 )

@@ -14,7 +14,7 @@ import sys
 # Modules of robot.commands, each with register(subparsers), which adds its parser and sets
 # ``func``. They import their heavy dependencies inside ``func``, so ``robot --help`` is fast.
 GROUPS = {
-    "on the robot": ("run", "check_config", "stop_motors"),
+    "on the robot": ("run", "check_config", "doctor", "stop_motors"),
     "for operators": ("sim", "keys", "token", "provision"),
 }
 EPILOG = "exit codes: 0 done, 1 failed, 2 nothing done (bad arguments or config)"

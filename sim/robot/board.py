@@ -81,8 +81,13 @@ def create(options: dict[str, Any]) -> SimMotors:
     return SimMotors(**_settings(options))
 
 
+def probe(options: Mapping[str, Any]) -> str:
+    return "simulated wheels: nothing to find on a bus"
+
+
 BOARD = Board(
     name="sim",
     check_options=check_options,
     create=create,
+    probe=probe,
 )

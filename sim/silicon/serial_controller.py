@@ -1,73 +1,34 @@
-"""A motor controller's firmware (docs/serial-protocol.md), on a pseudo-terminal.
+"""The serial motor controller: the Pico's firmware (firmware/pico/main.py) itself, run under
+CPython on the MicroPython stand-in (micropython.py), on a pseudo-terminal.
 
-The controller side of the protocol written as firmware would be, independently of the
-Pi's side in drivers/serial_controller.py, so the two are tested against each other:
+So the driver's tests exercise the firmware that goes on the board. What the tests see is
+read at the simulated pins: ``outputs`` is each channel's bridge drive, decoded from the
+PWM duty of its two inputs.
 
-- a line is at most ``MAX_LINE`` bytes with its LF (a CR before the LF is ignored);
-- ``M <a> <b>`` sets channel A and B to -1000..1000 (per mille), ``S`` stops both,
-  ``H`` is a heartbeat; every line is answered ``OK`` or ``ERR <reason>``;
-- a line that is not understood stops both channels (the link cannot be trusted);
-- when no valid line has come for ``watchdog_s``, the watchdog stops both channels;
-- plugging in is a power-up: both channels start stopped, and for ``boot_s`` seconds
-  whatever arrives is lost (an Arduino's bootloader runs after the port opens);
-- while ``fault`` is set (its motor driver chip reports overcurrent, say), ``M`` is
-  refused with ``ERR <fault>`` and the channels stay stopped.
-
-The device appears at ``link``, a symbolic link to the pseudo-terminal, the way a USB
-device appears under /dev/serial/by-id/: unplugging removes it, plugging in again points
-it at a new terminal.
+- The device appears at ``link``, a symbolic link to the pseudo-terminal, the way a USB
+  device appears under /dev/serial/by-id/: unplugging removes it and powers the Pico off,
+  plugging in again points it at a new terminal and boots the firmware afresh.
+- For ``boot_s`` seconds after plugging in, whatever arrives is lost (an Arduino's bootloader
+  runs after the port opens; a Pico's MicroPython takes a moment to start main.py).
+- ``fault = True`` pulls the bridge's nFAULT pin low: the firmware refuses ``M``.
 """
 
 from __future__ import annotations
 
 import os
-import select
 import threading
 import time
 import tty
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-MAX_LINE = 32  # bytes, with the LF
-FULL_SCALE = 1000
+from sim.silicon.micropython import Pico, PoweredOff, load_firmware, run_firmware
 
-
-class CommandError(ValueError):
-    """A line the firmware rejects; ``reason`` is the word it answers after ERR."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def parse_command(line: bytes) -> tuple[str, tuple[int, ...]]:
-    """One line, without its LF, as (verb, arguments); raises CommandError."""
-    if line.endswith(b"\r"):
-        line = line[:-1]
-    fields = [field for field in line.split(b" ") if field]
-    if not fields:
-        raise CommandError("syntax")
-    verb, args = fields[0], fields[1:]
-    if verb == b"M":
-        if len(args) != 2:
-            raise CommandError("syntax")
-        return "M", tuple(_per_mille(arg) for arg in args)
-    if verb in (b"S", b"H"):
-        if args:
-            raise CommandError("syntax")
-        return verb.decode(), ()
-    raise CommandError("unknown")
-
-
-def _per_mille(field: bytes) -> int:
-    digits = field[1:] if field[:1] in (b"-", b"+") else field
-    # ASCII digits only, as a C parser would take them (no "1_000", no other scripts' digits)
-    if not 1 <= len(digits) <= 4 or not all(0x30 <= byte <= 0x39 for byte in digits):
-        raise CommandError("syntax")
-    value = int(field)
-    if not -FULL_SCALE <= value <= FULL_SCALE:
-        raise CommandError("range")
-    return value
+FIRMWARE = Path(__file__).resolve().parents[2] / "firmware" / "pico" / "main.py"
+CHANNEL_PINS = ((8, 9), (10, 11))
+FAULT_PIN = 15
+DUTY_MAX = 65535
 
 
 class SimulatedController:
@@ -75,124 +36,118 @@ class SimulatedController:
         self.link = Path(link)
         self.watchdog_s = watchdog_s
         self.boot_s = boot_s
-        self.fault: str | None = None
-        self.outputs = (0.0, 0.0)  # channel A, channel B: -1..1
-        self.received: list[bytes] = []  # every line, as it came
-        self.watchdog_trips = 0
         self.plugged_in = False
         self._changed = threading.Condition()
+        self._pico: Pico | None = None
+        self._firmware: dict[str, Any] = {}
         self._thread: threading.Thread | None = None
         self._fds: tuple[int, ...] = ()
         self.plug_in()
 
-    # --- the test's side -----------------------------------------------------------------
+    # --- what the test sees ------------------------------------------------------------------
+
+    @property
+    def outputs(self) -> tuple[float, float]:
+        """Channel A and B as their bridges drive them, -1..1 (in whole per mille)."""
+        if self._pico is None:
+            return (0.0, 0.0)  # no power, no motion
+        duties = self._pico.duties
+
+        def channel(forward: int, backward: int) -> float:
+            duty = duties.get(forward, 0) - duties.get(backward, 0)
+            return round(duty * 1000 / DUTY_MAX) / 1000
+
+        return channel(*CHANNEL_PINS[0]), channel(*CHANNEL_PINS[1])
+
+    @property
+    def received(self) -> list[bytes]:
+        """Every line that came in, without its LF (checksums included)."""
+        return [] if self._pico is None else list(self._pico.received)
+
+    def commands(self) -> list[bytes]:
+        """Every line that came in, without its checksum."""
+        return [line.split(b"*")[0] for line in self.received]
+
+    @property
+    def watchdog_trips(self) -> int:
+        controller = self._firmware.get("controller")
+        return 0 if controller is None else controller.watchdog_trips
+
+    @property
+    def fault(self) -> bool:
+        return self._pico is not None and self._pico.levels.get(FAULT_PIN) == 0
+
+    @fault.setter
+    def fault(self, value: bool) -> None:
+        assert self._pico is not None, "plug the controller in first"
+        self._pico.levels[FAULT_PIN] = 0 if value else 1
+        self._notify()
+
+    def wait_until(
+        self, condition: Callable[[SimulatedController], bool], timeout: float = 10.0
+    ) -> bool:
+        """Wait until ``condition(self)`` holds (re-checked whenever the firmware acts)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: condition(self), timeout)
+
+    # --- the cable ---------------------------------------------------------------------------
 
     def plug_in(self) -> None:
         if self.plugged_in:
             return
-        master, slave = os.openpty()
-        tty.setraw(slave)  # no echo, no newline translation: bytes pass as they are
-        wake_read, wake_write = os.pipe()
-        # The slave stays open here so the terminal outlives the Pi closing its end.
-        self._fds = (master, slave, wake_read, wake_write)
+        controller_end, pi_end = os.openpty()
+        tty.setraw(pi_end)  # no echo, no newline translation: bytes pass as they are
+        # The Pi's end stays open here so the terminal outlives the Pi closing it.
+        self._fds = (controller_end, pi_end)
         tmp = self.link.with_name(f".{self.link.name}.new")
         tmp.unlink(missing_ok=True)
-        tmp.symlink_to(os.ttyname(slave))
+        tmp.symlink_to(os.ttyname(pi_end))
         os.replace(tmp, self.link)
-        with self._changed:
-            self.outputs = (0.0, 0.0)  # power-up
-            self.plugged_in = True
-            self._changed.notify_all()
+        self._pico = Pico(controller_end, on_change=self._notify)
+        settings = {
+            "CHANNEL_PINS": CHANNEL_PINS,
+            "FAULT_PIN": FAULT_PIN,
+            "WATCHDOG_MS": round(self.watchdog_s * 1000),
+        }
+        self._firmware = load_firmware(FIRMWARE, self._pico, settings)
         self._thread = threading.Thread(
-            target=self._serve, args=(master, wake_read), name="simulated-controller", daemon=True
+            target=self._power_up,
+            args=(self._pico, self._firmware),
+            daemon=True,
+            name="simulated-controller",
         )
+        self.plugged_in = True
         self._thread.start()
+        self._notify()
 
     def unplug(self) -> None:
         """Pull the cable: the device disappears and the Pi's reads and writes fail."""
         if not self.plugged_in:
             return
+        assert self._pico is not None and self._thread is not None
         self.link.unlink(missing_ok=True)
-        os.write(self._fds[3], b"x")  # wake the serving thread, which then ends
-        assert self._thread is not None
+        self._pico.power_off()
         self._thread.join(timeout=10)
+        self._pico.close()
         for fd in self._fds:
             os.close(fd)
-        with self._changed:
-            self.outputs = (0.0, 0.0)  # no power, no motion
-            self.plugged_in = False
-            self._changed.notify_all()
+        self._pico = None
+        self._firmware = {}
+        self.plugged_in = False
+        self._notify()
 
     close = unplug
 
-    def wait_until(
-        self, condition: Callable[[SimulatedController], bool], timeout: float = 10.0
-    ) -> bool:
-        """Wait until ``condition(self)`` holds (re-checked whenever a line is handled)."""
+    def _power_up(self, pico: Pico, firmware: dict[str, Any]) -> None:
+        booted = time.monotonic() + self.boot_s
+        try:
+            while (left := booted - time.monotonic()) > 0:
+                if pico.wait_readable(round(left * 1000)):
+                    os.read(pico.link_fd, 1024)  # the bootloader swallows it
+        except PoweredOff:
+            return
+        run_firmware(firmware)
+
+    def _notify(self) -> None:
         with self._changed:
-            return self._changed.wait_for(lambda: condition(self), timeout)
-
-    # --- the firmware --------------------------------------------------------------------
-
-    def _serve(self, master: int, wake: int) -> None:
-        pending = b""
-        overflow = False  # inside a line that grew too long: skip to its end
-        last_valid = time.monotonic()
-        booted = last_valid + self.boot_s
-        while True:
-            timeout = None
-            if self.outputs != (0.0, 0.0):
-                timeout = max(0.0, last_valid + self.watchdog_s - time.monotonic())
-            ready, _, _ = select.select([master, wake], [], [], timeout)
-            if wake in ready:
-                return
-            if not ready:
-                self._trip()
-                continue
-            pending += os.read(master, 1024)
-            if time.monotonic() < booted:
-                pending = b""  # the bootloader swallows it
-                continue
-            while b"\n" in pending:
-                line, pending = pending.split(b"\n", 1)
-                if overflow or len(line) + 1 > MAX_LINE:
-                    overflow = False
-                    self._reply(master, line, CommandError("long"))
-                    continue
-                try:
-                    self._execute(parse_command(line))
-                except CommandError as exc:
-                    self._reply(master, line, exc)
-                else:
-                    last_valid = time.monotonic()
-                    self._reply(master, line, None)
-            if len(pending) >= MAX_LINE:
-                overflow, pending = True, b""
-
-    def _execute(self, command: tuple[str, tuple[int, ...]]) -> None:
-        verb, args = command
-        if verb == "M" and self.fault:
-            raise CommandError(self.fault)
-        if verb == "M":
-            self._set(args[0] / FULL_SCALE, args[1] / FULL_SCALE)
-        elif verb == "S":
-            self._set(0.0, 0.0)
-
-    def _reply(self, master: int, line: bytes, error: CommandError | None) -> None:
-        if error is not None:
-            self._set(0.0, 0.0)  # a garbled link is no link: stop
-        with self._changed:
-            self.received.append(line)
-            self._changed.notify_all()
-        os.write(master, b"OK\n" if error is None else f"ERR {error.reason}\n".encode())
-
-    def _trip(self) -> None:
-        with self._changed:
-            self.watchdog_trips += 1
-            self.outputs = (0.0, 0.0)
-            self._changed.notify_all()
-
-    def _set(self, a: float, b: float) -> None:
-        with self._changed:
-            self.outputs = (a, b)
             self._changed.notify_all()

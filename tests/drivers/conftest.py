@@ -3,27 +3,30 @@
 A rig is a board's driver plus a reading of what the silicon drives the wheels with,
 decoded where the motors would see it: PCA9685 + TB6612 outputs for the Adafruit HAT,
 gpiozero's mock pins for an H-bridge, the simulated controller's outputs for the serial
-board, the fake Explorer HAT module's PWM pins, the simulated robot's wheels.
+board, the simulated GPIO block the real explorerhat library drives, the simulated robot's
+wheels.
 ``wheels()`` assumes the board's default wiring (first channel left, second right).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 import drivers
 from drivers.base import MotorDriver
+from sim.silicon.i2c import I2CBus
+from sim.silicon.rpi_gpio import GpioBlock
+from sim.silicon.smbus import smbus_module
 
-FAKES = Path(__file__).parent / "fakes"
+# BCM pins of the Explorer HAT's DRV8833 inputs: motor one forward/backward, two forward/backward
+ONE_F, ONE_B, TWO_F, TWO_B = 20, 19, 26, 21
 
 
 @dataclass
@@ -34,19 +37,26 @@ class Rig:
 
 
 @pytest.fixture
-def fake_explorerhat(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """The FAKE explorerhat module (tests/drivers/fakes/explorerhat.py), fresh, as
-    ``explorerhat`` in sys.modules, where the driver's import finds it."""
-    spec = importlib.util.spec_from_file_location("explorerhat", FAKES / "explorerhat.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    monkeypatch.setitem(sys.modules, "explorerhat", module)
-    return module
+def explorer_hat_gpio(monkeypatch: pytest.MonkeyPatch) -> GpioBlock:
+    """A simulated GPIO block (and an I2C bus with nothing on it) as ``RPi.GPIO`` and
+    ``smbus`` in sys.modules, so the REAL explorerhat library, imported afresh by the driver,
+    drives it."""
+    gpio = GpioBlock()
+    for name, module in gpio.modules().items():
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setitem(sys.modules, "smbus", smbus_module(I2CBus()))
+    for name in [name for name in sys.modules if name.split(".")[0] in ("explorerhat", "cap1xxx")]:
+        monkeypatch.delitem(sys.modules, name)
+    return gpio
+
+
+def explorer_hat_motors(gpio: GpioBlock) -> tuple[float, float]:
+    """Motor one and two as the DRV8833 drives them, -1..1."""
+    return gpio.drive(ONE_F) - gpio.drive(ONE_B), gpio.drive(TWO_F) - gpio.drive(TWO_B)
 
 
 @pytest.fixture
-def make_rig(tmp_path: Path, fake_explorerhat: ModuleType) -> Iterator[Callable[..., Rig]]:
+def make_rig(tmp_path: Path, explorer_hat_gpio: GpioBlock) -> Iterator[Callable[..., Rig]]:
     cleanups: list[Callable[[], None]] = []
 
     def sim(options: dict[str, Any]) -> Rig:
@@ -54,12 +64,8 @@ def make_rig(tmp_path: Path, fake_explorerhat: ModuleType) -> Iterator[Callable[
         return Rig(driver, lambda: driver.robot.wheels, driver.robot)
 
     def explorerhat(options: dict[str, Any]) -> Rig:
-        fake = fake_explorerhat
-        return Rig(
-            drivers.load("explorerhat", options),
-            lambda: (fake.output("one"), fake.output("two")),
-            fake,
-        )
+        gpio = explorer_hat_gpio
+        return Rig(drivers.load("explorerhat", options), lambda: explorer_hat_motors(gpio), gpio)
 
     def adafruit(options: dict[str, Any]) -> Rig:
         from drivers import adafruit

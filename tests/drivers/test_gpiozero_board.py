@@ -101,3 +101,22 @@ def test_pins_in_use_are_a_clear_error_and_the_pins_already_claimed_are_given_ba
 def test_bad_options_are_named(options, named):
     with pytest.raises(DriverError, match=f"MOTOR_OPTIONS.gpiozero.{named}"):
         gpiozero_board.check_options(options)
+
+
+def test_a_phase_enable_bridge_takes_direction_on_one_pin_and_speed_on_the_other(factory):
+    motors = gpiozero_board.create({"bridge": "phase-enable"}, pin_factory=factory)
+    motors.drive(0.5, -0.3)
+    # Pololu's DRV8835 kit: left phase 5, enable 12; right phase 6, enable 13
+    assert states(factory, 5, 12, 6, 13) == [0, 0.5, 1, 0.3]
+    motors.close()
+    assert states(factory, 12, 13) == [0, 0]
+
+
+def test_a_phase_enable_bridge_has_its_own_pins():
+    with pytest.raises(DriverError) as raised:
+        gpiozero_board.check_options({"bridge": "phase-enable", "left_forward": 9})
+    assert "MOTOR_OPTIONS.gpiozero.left_forward: unknown option" in str(raised.value)
+    with pytest.raises(DriverError, match="left_enable = None: must be a BCM pin number"):
+        gpiozero_board.check_options({"bridge": "phase-enable", "left_enable": None})
+    with pytest.raises(DriverError, match="bridge = 'h-bridge': must be one of"):
+        gpiozero_board.check_options({"bridge": "h-bridge"})

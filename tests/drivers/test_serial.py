@@ -1,5 +1,6 @@
-"""The serial board: real pyserial on a pseudo-terminal, talking to the simulated controller
-firmware of docs/serial-protocol.md; the line protocol's two sides checked against each other."""
+"""The serial board: real pyserial on a pseudo-terminal, talking to the Pico firmware itself
+(firmware/pico/main.py on the MicroPython stand-in); the two sides of docs/serial-protocol.md
+checked against each other."""
 
 from __future__ import annotations
 
@@ -18,16 +19,20 @@ from hypothesis import strategies as st
 
 import drivers
 from drivers import DriverError
-from drivers.serial_controller import format_drive, parse_reply
-from sim.silicon.serial_controller import (
-    MAX_LINE,
-    CommandError,
-    SimulatedController,
-    parse_command,
-)
+from drivers import serial_protocol as protocol
+from sim.silicon.micropython import Pico, load_firmware
+from sim.silicon.serial_controller import FIRMWARE, SimulatedController
 
 ROOT = Path(__file__).resolve().parents[2]
 PATIENCE_S = 10.0  # a safety net for waiting on another thread, never a timing check
+OFFLINE = load_firmware(FIRMWARE, Pico(-1))  # the firmware's functions, called directly
+MAX_LINE = OFFLINE["MAX_LINE"]
+CommandError = OFFLINE["Refused"]
+parse_command = OFFLINE["parse"]
+
+
+def reason(error: Exception) -> str:
+    return error.args[0]
 
 
 def eventually(condition: Callable[[], bool]) -> bool:
@@ -46,9 +51,10 @@ wheel = st.floats(min_value=-1, max_value=1, allow_nan=False)
 
 @given(a=wheel, b=wheel)
 def test_what_the_pi_sends_the_firmware_reads_back(a, b):
-    line = format_drive(a, b)
-    assert line.endswith(b"\n") and len(line) <= MAX_LINE and line.isascii()
-    assert parse_command(line[:-1]) == ("M", (round(a * 1000), round(b * 1000)))
+    sent = protocol.line(protocol.drive_command(a, b), checked=True)
+    assert sent.endswith(b"\n") and len(sent) <= MAX_LINE and sent.isascii()
+    command, checked = OFFLINE["split_checksum"](sent[:-1])
+    assert checked and parse_command(command) == ("M", (round(a * 1000), round(b * 1000)))
 
 
 @given(
@@ -56,18 +62,23 @@ def test_what_the_pi_sends_the_firmware_reads_back(a, b):
     b=st.integers(-1000, 1000),
     plus=st.booleans(),
     gap=st.integers(1, 3),
-    cr=st.booleans(),
 )
-def test_the_firmware_takes_signs_runs_of_spaces_and_crlf(a, b, plus, gap, cr):
+def test_the_firmware_takes_signs_and_runs_of_spaces(a, b, plus, gap):
     first = f"+{a}" if plus and a >= 0 else str(a)
-    line = f"M{' ' * gap}{first}{' ' * gap}{b}{chr(13) if cr else ''}".encode()
-    assert parse_command(line) == ("M", (a, b))
+    assert parse_command(f"M{' ' * gap}{first}{' ' * gap}{b}".encode()) == ("M", (a, b))
+
+
+def test_the_firmware_ignores_a_cr_before_the_lf():
+    controller = OFFLINE["Controller"]([OFFLINE["Channel"](pins) for pins in ((8, 9), (10, 11))])
+    replies = [controller.receive(byte) for byte in b"M 5 5\r\n"]
+    assert replies[-1] == b"OK\n" and controller.moving
 
 
 @given(value=st.integers().filter(lambda n: abs(n) > 1000 and abs(n) < 10000))
 def test_the_firmware_refuses_more_than_full_speed(value):
-    with pytest.raises(CommandError, match="range"):
+    with pytest.raises(CommandError) as raised:
         parse_command(f"M {value} 0".encode())
+    assert reason(raised.value) == "range"
 
 
 @pytest.mark.parametrize(
@@ -91,7 +102,7 @@ def test_the_firmware_refuses_more_than_full_speed(value):
 def test_the_firmware_refuses_malformed_lines_with_a_reason(line, reason):
     with pytest.raises(CommandError) as raised:
         parse_command(line)
-    assert raised.value.reason == reason
+    assert raised.value.args[0] == reason
 
 
 @given(st.binary(max_size=40).filter(lambda line: b"\n" not in line))
@@ -99,16 +110,16 @@ def test_the_firmware_parser_never_fails_any_other_way(line):
     try:
         verb, args = parse_command(line)
     except CommandError as exc:
-        assert exc.reason in {"syntax", "range", "unknown"}
+        assert reason(exc) in {"syntax", "range", "unknown"}
     else:
-        assert verb in {"M", "S", "H"}
+        assert verb in {"M", "S", "H", "V"}
         assert all(-1000 <= arg <= 1000 for arg in args)
 
 
 @given(st.binary(max_size=40))
 def test_the_pi_reads_any_reply_as_ok_a_reason_or_a_protocol_error(line):
     try:
-        reply = parse_reply(line)
+        reply = protocol.parse_reply(protocol.reply_text(line, checked=False))
     except ValueError:
         assert line.rstrip(b"\r\n") not in {b"OK", b"ERR"}
     else:
@@ -126,13 +137,26 @@ def test_the_pi_reads_any_reply_as_ok_a_reason_or_a_protocol_error(line):
     ],
 )
 def test_replies(line, reply):
-    assert parse_reply(line) == reply
+    assert protocol.parse_reply(protocol.reply_text(line, checked=False)) == reply
 
 
 @pytest.mark.parametrize("line", [b"OKAY\n", b"ERROR 5\n", b"\n", b"READY\n"])
 def test_lines_that_are_no_reply(line):
     with pytest.raises(ValueError, match="not a reply"):
-        parse_reply(line)
+        protocol.parse_reply(protocol.reply_text(line, checked=False))
+
+
+def test_a_checked_reply_must_carry_its_checksum():
+    good = protocol.line(b"ERR range", checked=True)
+    assert protocol.reply_text(good, checked=True) == b"ERR range"
+    for damaged in (b"ERR rangf" + good[9:], b"ERR range\n", good.replace(b"*", b"+")):
+        with pytest.raises(protocol.ChecksumError):
+            protocol.reply_text(damaged, checked=True)
+
+
+def test_the_pi_and_the_firmware_compute_the_same_checksums():
+    for data in (b"", b"M 600 -250", b"OK 2 telepresence-pico 1.0", bytes(range(256))):
+        assert protocol.crc8(data) == OFFLINE["crc8"](data)
 
 
 # --- the firmware, over a real serial port ---------------------------------------------------
@@ -165,7 +189,8 @@ def test_every_line_gets_one_reply_and_a_refused_one_stops_the_wheels(tmp_path_f
                 port.write(b"M 300 300\n")
                 assert port.readline() == b"OK\n"
                 port.write(line + b"\n")
-                if parse_reply(port.readline()) is not None:
+                answer = protocol.reply_text(port.readline(), checked=False)
+                if protocol.parse_reply(answer) is not None:
                     assert controller.outputs == (0, 0)
                 port.write(b"H\n")
                 assert port.readline() == b"OK\n"  # no second reply was queued before it
@@ -204,7 +229,7 @@ def test_the_heartbeat_keeps_the_watchdog_from_stopping_a_driving_robot(tmp_path
     motors = load(controller, heartbeat_ms=50)
     try:
         motors.drive(0.5, 0.5)
-        assert controller.wait_until(lambda c: c.received.count(b"H") >= 10, PATIENCE_S)
+        assert controller.wait_until(lambda c: c.commands().count(b"H") >= 10, PATIENCE_S)
         assert controller.outputs == (0.5, 0.5)
         assert controller.watchdog_trips == 0
     finally:
@@ -222,7 +247,7 @@ def test_a_killed_driver_falls_silent_and_the_watchdog_stops_the_wheels(tmp_path
     )
     process = subprocess.Popen([sys.executable, "-c", script, str(controller.link)], cwd=ROOT)
     try:
-        assert controller.wait_until(lambda c: c.received.count(b"H") >= 3, PATIENCE_S)
+        assert controller.wait_until(lambda c: c.commands().count(b"H") >= 3, PATIENCE_S)
         assert controller.outputs == (0.4, 0.4)  # heartbeats keep it driving
         assert controller.watchdog_trips == 0
         os.kill(process.pid, signal.SIGKILL)
@@ -265,8 +290,8 @@ def test_closing_while_unplugged_leaves_the_stop_to_the_watchdog(controller):
 def test_a_refused_drive_is_an_error_and_leaves_the_wheels_stopped(controller):
     motors = load(controller)
     motors.drive(0.5, 0.5)
-    controller.fault = "overcurrent"
-    with pytest.raises(DriverError, match="refused 'M 600 600': overcurrent; wheels stopped"):
+    controller.fault = True  # the bridge pulls nFAULT low
+    with pytest.raises(DriverError, match="refused 'M 600 600': fault; wheels stopped"):
         motors.drive(0.6, 0.6)
     assert controller.outputs == (0, 0)
     motors.close()
@@ -324,3 +349,18 @@ def test_the_channels_can_be_swapped_and_inverted(controller):
 def test_bad_options_are_named(options, named):
     with pytest.raises(DriverError, match=f"MOTOR_OPTIONS.serial.{named}"):
         drivers.load("serial", options)
+
+
+def test_the_driver_speaks_version_2_with_checksums_to_the_firmware(controller):
+    motors = load(controller)
+    motors.drive(0.25, -0.5)
+    assert controller.received[0] == protocol.line(b"V", checked=True)[:-1]
+    assert controller.received[-1] == protocol.line(b"M 250 -500", checked=True)[:-1]
+    assert controller.outputs == (0.25, -0.5)
+    motors.close()
+
+
+def test_probe_names_the_firmware_without_driving(controller):
+    found = drivers.board("serial").probe({"port": str(controller.link)})
+    assert found == f"telepresence-pico 1.0 (protocol 2) on {controller.link}"
+    assert controller.commands() == [b"V"]

@@ -155,7 +155,7 @@ def test_the_unit_runs_stop_motors_after_the_daemon_with_the_same_config(unit):
     assert start[0].endswith("/robot") and start[1] == "run"
     assert stop[0] == start[0] and stop[1] == "stop-motors"
     assert start[start.index("--config") + 1] == stop[stop.index("--config") + 1]
-    assert service["Restart"] == "on-failure"
+    assert service["Restart"] == "always"
 
 
 def test_the_unit_is_hardened(unit):
@@ -180,6 +180,6 @@ def test_systemd_accepts_the_unit(tmp_path):
         line
         for line in (result.stdout + result.stderr).splitlines()
         # the unit's paths exist only on the robot
-        if "/opt/telepresence-robot/.venv/bin/robot is not executable" not in line
+        if "/opt/telepresence-robot/venv/bin/robot is not executable" not in line
     ]
     assert complaints == []

@@ -1,0 +1,136 @@
+"""``robot doctor`` against the running simulator: it passes end to end, and fails clearly, one
+line per problem, on broken configs (real mosquitto with mutual TLS, real certificates)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from sim.stack import SimStack
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECKS = [
+    "config",
+    "certificate",
+    "private key",
+    "clock",
+    "IoT endpoint",
+    "credentials provider",
+    "board",
+    "camera",
+    "service",
+]
+
+
+def doctor(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "robot.cli", "doctor", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+        env={key: value for key, value in os.environ.items() if key != "MOTOR_DRIVER"},
+    )
+
+
+def lines(result: subprocess.CompletedProcess[str], status: str) -> list[str]:
+    return [line for line in result.stdout.splitlines() if line.startswith(status)]
+
+
+def broken(stack: SimStack, tmp_path: Path, **changes: object) -> Path:
+    settings = json.loads(stack.config_path.read_text())
+    settings.update(changes)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(settings))
+    return path
+
+
+def test_it_passes_against_the_simulator(stack):
+    result = doctor(stack.config_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert lines(result, "FAIL") == []
+    checked = [line[5:].split(":")[0] for line in result.stdout.splitlines()]
+    assert sorted(set(checked)) == sorted(CHECKS)
+    assert any(
+        line.startswith("ok   IoT endpoint: mutual TLS with localhost:")
+        for line in result.stdout.splitlines()
+    )
+
+
+def test_a_broken_config_fails_one_line_per_problem(stack, tmp_path):
+    key = tmp_path / "world-readable.key"
+    shutil.copy(json.loads(stack.config_path.read_text())["PRIVATE_KEY_PATH"], key)
+    key.chmod(0o644)
+    result = doctor(broken(stack, tmp_path, IOT_CORE_PORT="8883", PRIVATE_KEY_PATH=str(key)))
+    assert result.returncode == 1
+    failures = lines(result, "FAIL")
+    assert len(failures) == 2, result.stdout
+    assert "IOT_CORE_PORT = '8883': must be a whole number" in failures[0]
+    assert "chmod 600" in failures[1]
+
+
+def test_an_endpoint_that_does_not_answer_fails_with_the_fix(stack, tmp_path):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens on it once closed
+    result = doctor(broken(stack, tmp_path, IOT_CORE_PORT=port))
+    assert result.returncode == 1
+    [failure] = lines(result, "FAIL")
+    assert f"IoT endpoint: no mutual TLS with localhost:{port}" in failure
+    assert "check IOT_CORE_ENDPOINT and IOT_CORE_PORT" in failure
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "not-the-robot")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "other.pem", tmp_path / "other.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
+def test_a_certificate_the_endpoint_does_not_trust_fails(stack, tmp_path):
+    cert, key = self_signed(tmp_path)
+    result = doctor(broken(stack, tmp_path, CERTIFICATE_PATH=str(cert), PRIVATE_KEY_PATH=str(key)))
+    assert result.returncode == 1
+    [failure] = lines(result, "FAIL")
+    assert "IoT endpoint:" in failure
+
+
+def test_a_key_of_another_certificate_fails(stack, tmp_path):
+    _, key = self_signed(tmp_path)
+    result = doctor(broken(stack, tmp_path, PRIVATE_KEY_PATH=str(key)))
+    assert result.returncode == 1, result.stderr
+    [failure] = lines(result, "FAIL")
+    assert "do not belong together" in failure
+    assert "skip IoT endpoint, credentials provider: need a working certificate" in result.stdout
