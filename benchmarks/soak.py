@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+ROBOT_SIM = [sys.executable, "-m", "robot.cli", "sim"]
 RATE_HZ = 10
 WARM_UP_S = 10
 # Growth that would be a leak: a queue nobody drains grows by MBs over 10 minutes.
@@ -74,29 +75,35 @@ def drive(url: str, authorization: str, seconds: float) -> int:
     return failures
 
 
+def wait_for_token(console: Path, sim: subprocess.Popen[bytes], timeout: float = 60) -> str:
+    """The development token `robot sim` prints in its banner, once it is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and sim.poll() is None:
+        found = re.search(r'-H "Authorization: (Bearer [^"]+)"', console.read_text())
+        if found:
+            return found.group(1)
+        time.sleep(0.2)
+    raise RuntimeError("robot sim did not start:\n" + console.read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the run")
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as state:
-        sim = subprocess.Popen(
-            [sys.executable, "-m", "robot.cli", "sim", "--port", str(port), "--state-dir", state],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        # Its console goes to a file: a pipe nobody reads would fill and stop it.
+        console = Path(state) / "console.txt"
+        with console.open("w") as output:
+            sim = subprocess.Popen(
+                [*ROBOT_SIM, "--port", str(port), "--state-dir", state],
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
         try:
-            authorization = ""
-            assert sim.stdout is not None
-            for line in sim.stdout:
-                found = re.search(r'-H "Authorization: (Bearer [^"]+)"', line)
-                if found:
-                    authorization = found.group(1)
-                if "Ctrl-C stops everything" in line:
-                    break
+            authorization = wait_for_token(console, sim)
             url = f"http://127.0.0.1:{port}/publish"
             drive(url, authorization, WARM_UP_S)
             daemon = daemon_of(sim.pid)
