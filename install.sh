@@ -8,6 +8,8 @@
 #                           I2C if the board needs it, .venv seeing apt's packages, Amazon's
 #                           root CA in certs/
 #   ./install.sh --service  the same, then the daemon as a systemd service: docs/raspberry-pi.md
+#   ./install.sh --kvs-sample   also build AWS's KVS WebRTC C SDK sample (release
+#                           $KVS_SDK_VERSION) with IoT credentials: VIDEO_PRODUCER=kvs-c-sample
 #
 # Run it as your own user from the checkout, wherever it is; it uses sudo where it must.
 set -euo pipefail
@@ -15,11 +17,13 @@ cd "$(dirname "$0")"
 
 mode=pi
 service=no
+kvs_sample=no
 for arg in "$@"; do
     case "$arg" in
         --sim) mode=sim ;;
         --service) service=yes ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        --kvs-sample) kvs_sample=yes ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -71,14 +75,18 @@ install_robot() {
     local pip=$1/bin/pip option=$2
     shift 2
     local install=("$@" "$pip" install --quiet --disable-pip-version-check)
+    # Video (aiortc): PyAV has wheels for 64-bit ARM and x86 only; on a 32-bit OS choose
+    # VIDEO_PRODUCER=kvs-c-sample (--kvs-sample) or off.
+    local video=""
+    case "$(dpkg --print-architecture)" in arm64|amd64) video=video ;; esac
     if [ "$board" = explorerhat ]; then
         # explorerhat needs cap1xxx, which requires the distribution "RPi.GPIO": apt's
         # python3-rpi-lgpio provides that module under another name, so pip would build
         # RPi.GPIO from source (and fail on Lite). The apt packages cover their imports.
-        "${install[@]}" ${option:+"$option"} .
+        "${install[@]}" ${option:+"$option"} ".${video:+[$video]}"
         "${install[@]}" --no-deps "explorerhat==0.5.1" "cap1xxx==0.1.4"
     else
-        "${install[@]}" ${option:+"$option"} ".[$board]"
+        "${install[@]}" ${option:+"$option"} ".[$board${video:+,$video}]"
     fi
 }
 
@@ -93,6 +101,8 @@ if [ "$mode" = sim ]; then
         apt_install mosquitto
     fi
     command -v shellcheck >/dev/null || apt_install shellcheck
+    # The viewer page's tests drive Debian's chromium through Playwright (no browser download).
+    command -v chromium >/dev/null || apt_install chromium
     [ -d .venv ] || "$python" -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check -e ".[dev]"
     # The real explorerhat library, run by the tests against simulated GPIO and I2C; its
@@ -145,6 +155,26 @@ if [ ! -s certs/cacert.pem ]; then
     mv certs/cacert.pem.part certs/cacert.pem
 fi
 
+if [ "$kvs_sample" = yes ]; then
+    # AWS's KVS WebRTC C SDK at a pinned release, built with IoT credentials (the cmake flag
+    # exists from v1.11.0); its build fetches its dependencies from GitHub. The sample's
+    # GStreamer source is autovideosrc (a USB camera) or testsrc: a CSI camera needs ours.
+    version=${KVS_SDK_VERSION:-v1.12.1}
+    apt_install git cmake build-essential pkg-config libssl-dev libcurl4-openssl-dev \
+        liblog4cplus-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev \
+        gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+        gstreamer1.0-plugins-ugly gstreamer1.0-tools
+    src=.kvs-sdk/$version
+    [ -d "$src" ] || git clone --quiet --depth 1 --branch "$version" \
+        https://github.com/awslabs/amazon-kinesis-video-streams-webrtc-sdk-c.git "$src"
+    cmake -S "$src" -B "$src/build" -DIOT_CORE_ENABLE_CREDENTIALS=ON -DBUILD_SAMPLE=ON \
+        -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$src/build" --target kvsWebrtcClientMasterGstSample -j "$(nproc)"
+    mkdir -p bin && cp "$src/build/samples/kvsWebrtcClientMasterGstSample" bin/
+    echo "built bin/kvsWebrtcClientMasterGstSample: in config.json set"
+    echo '  "VIDEO_PRODUCER": "kvs-c-sample", "KVS_SAMPLE_PATH": "bin/kvsWebrtcClientMasterGstSample"'
+fi
+
 if [ "$service" = no ]; then
     echo "ready: run .venv/bin/robot provision (or put the certificates in certs/ and fill in"
     echo "config.json), then: .venv/bin/robot check-config && .venv/bin/robot run"
@@ -172,7 +202,8 @@ system_site_venv "$robot_home/venv" as_root
 install_robot "$robot_home/venv" "" as_root
 
 # Config and certificates in one place, the daemon's own and nobody else's.
-as_root install -d -m 700 -o "$service_user" -g "$service_group" "$robot_etc" "$robot_etc/certs"
+as_root install -d -m 700 -o "$service_user" -g "$service_group" "$robot_etc" "$robot_etc/certs" \
+    "$robot_etc/state"
 if ! as_root test -e "$robot_etc/config.json"; then
     as_root install -m 600 -o "$service_user" -g "$service_group" config.json "$robot_etc/config.json"
 fi

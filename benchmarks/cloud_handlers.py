@@ -2,6 +2,8 @@
 
 - authorizer, warm, keys cached: per request, for a PEM key (ES256, RS256) and a JWKS URL;
 - publish handler, warm, with the IoT call replaced by a no-op (the network is excluded);
+- viewer handler, warm, against the simulator's KVS signaling service on loopback (one
+  signed GetIceServerConfig call and one presign per request; no target in the issue);
 - cold import of each handler module in a fresh interpreter.
 
 Targets: authorizer and publish p99 <= 2 ms; cold import <= 300 ms.
@@ -134,6 +136,28 @@ def bench_publish(count: int) -> None:
     print("publish handler (no I/O):  " + percentiles(timed(lambda: endpoint(event, None), count)))
 
 
+def bench_viewer(count: int) -> None:
+    import tempfile
+
+    from sim.aws.certs import make_certs
+    from sim.aws.video import LocalVideo
+
+    event = {
+        "pathParameters": None,
+        "requestContext": {"authorizer": {"sub": "b", "scopes": "robot:view", "robots": "r1"}},
+    }
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        LocalVideo("r1", make_certs(Path(folder), "r1")) as video,
+    ):
+        handler = video.viewer_handler()
+        assert handler(event, None)["statusCode"] == 200
+        print(
+            "viewer handler (loopback KVS): "
+            + percentiles(timed(lambda: handler(event, None), count))
+        )
+
+
 def bench_cold_import(runs: int) -> None:
     code = "import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
     env = {
@@ -148,6 +172,7 @@ def bench_cold_import(runs: int) -> None:
     for label, statement in (
         ("cloud.authorizer.app", "import cloud.authorizer.app"),
         ("cloud.publish.app", "import cloud.publish.app"),
+        ("cloud.viewer.app", "import cloud.viewer.app"),
         ("(boto3 + iot-data client alone)", "import boto3; boto3.client('iot-data')"),
     ):
         times = []
@@ -175,6 +200,7 @@ def main() -> None:
     print(f"Python {sys.version.split()[0]}, PyJWT {jwt.__version__}")
     bench_authorizer(args.requests)
     bench_publish(args.requests)
+    bench_viewer(min(args.requests, 1000))
     bench_cold_import(args.imports)
 
 

@@ -11,9 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+SCOPE_VIEW = "robot:view"
 SCOPE_DRIVE = "robot:drive"
 SCOPE_ADMIN = "robot:admin"
-KNOWN_SCOPES = (SCOPE_DRIVE, SCOPE_ADMIN)
+KNOWN_SCOPES = (SCOPE_VIEW, SCOPE_DRIVE, SCOPE_ADMIN)
+# Each scope includes the ones before it: whoever may drive may watch, too.
+VIEW_SCOPES = frozenset(KNOWN_SCOPES)
+DRIVE_SCOPES = frozenset({SCOPE_DRIVE, SCOPE_ADMIN})
 
 # Commands only an administrator may send (e.g. clearing an emergency stop, once the
 # protocol has one). Every other command needs robot:drive or robot:admin.
@@ -46,9 +50,9 @@ class Grants:
     robots: frozenset[str] | None  # None: any robot
 
     @property
-    def drives(self) -> bool:
-        """Whether the scopes open the drive routes at all (robot:drive or robot:admin)."""
-        return bool(self.scopes & {SCOPE_DRIVE, SCOPE_ADMIN})
+    def views(self) -> bool:
+        """Whether the scopes open the viewer routes (robot:view, or a scope that drives)."""
+        return bool(self.scopes & VIEW_SCOPES)
 
     def covers(self, robot: str) -> bool:
         return self.robots is None or robot in self.robots
@@ -93,6 +97,14 @@ def check_command(grants: Grants, robot: str, action: str) -> None:
     needed = required_scope(action)
     if needed not in grants.scopes and SCOPE_ADMIN not in grants.scopes:
         raise AccessDenied(f'"{action}" needs the scope {needed}')
+
+
+def check_view(grants: Grants, robot: str) -> None:
+    """Raise AccessDenied unless ``grants`` allow watching ``robot``'s camera."""
+    if not grants.covers(robot):
+        raise AccessDenied(f'this token may not watch robot "{robot}"')
+    if not grants.views:
+        raise AccessDenied(f"watching needs the scope {SCOPE_VIEW}")
 
 
 def scopes_from_claims(claims: Mapping[str, Any]) -> frozenset[str]:

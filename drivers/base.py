@@ -42,6 +42,11 @@ class MotorDriver(abc.ABC):
         """Board-specific state for telemetry (a simulated pose, a controller's health)."""
         return {}
 
+    def wheel_travel(self) -> tuple[float, float] | None:
+        """Metres each wheel has rolled since the driver started, from wheel encoders
+        (left, right); None for a board without them."""
+        return None
+
     def __enter__(self) -> MotorDriver:
         return self
 

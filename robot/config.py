@@ -12,13 +12,16 @@ import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import drivers
-from robot import protocol
+from robot import protocol, ramp
 
 DEFAULT_PATH = Path("config.json")
+# Camera sources are plugins, like boards: robot.media.cameras loads them by VIDEO_SOURCE.
+CAMERA_GROUP = "telepresence_robot.cameras"
 REQUIRED = object()  # the default of a key the file must have
 
 
@@ -32,6 +35,7 @@ class Key:
     default: Any = REQUIRED
     low: float | None = None
     high: float | None = None
+    choices: tuple[str, ...] = ()  # kind "choice": the values allowed
 
     @property
     def required(self) -> bool:
@@ -67,6 +71,12 @@ class Config:
     )
     region: str = _key("AWS_DEFAULT_REGION", "text-or-empty", "the stack's region")
     # Ours, each with a default.
+    kvs_endpoint_url: str = _key(
+        "KVS_ENDPOINT_URL",
+        "text-or-empty",
+        "the KVS control plane for video; empty: AWS's (`robot sim` sets its local one)",
+        default="",
+    )
     port: int = _key(
         "IOT_CORE_PORT", "whole", "MQTT over mutual TLS", default=8883, low=1, high=65535
     )
@@ -116,6 +126,94 @@ class Config:
         low=100,
         high=60000,
     )
+    state_dir: Path = _key(
+        "STATE_DIR",
+        "directory",
+        "where the robot keeps what must survive a restart (the e-stop latch)",
+        default="state",
+    )
+    max_wheel_output: float = _key(
+        "MAX_WHEEL_OUTPUT",
+        "number",
+        "the largest wheel output any command gets",
+        default=1.0,
+        low=0.05,
+        high=1.0,
+    )
+    max_acceleration: float = _key(
+        "MAX_ACCELERATION",
+        "number",
+        "how much a wheel's output may grow per second (0: at once)",
+        default=4.0,
+        low=0,
+        high=100,
+    )
+    max_deceleration: float = _key(
+        "MAX_DECELERATION",
+        "number",
+        "how much it may shrink per second between moving commands (0: at once); "
+        "every stop is at once",
+        default=8.0,
+        low=0,
+        high=100,
+    )
+    max_turn_rate: float = _key(
+        "MAX_TURN_RATE",
+        "number",
+        "the fastest turn in radians per second, from `WHEEL_BASE` and `TOP_SPEED` (0: no limit)",
+        default=0,
+        low=0,
+        high=100,
+    )
+    wheel_base: float = _key(
+        "WHEEL_BASE",
+        "number",
+        "metres between the wheels, for odometry",
+        default=0.15,
+        low=0.02,
+        high=5,
+    )
+    top_speed: float = _key(
+        "TOP_SPEED",
+        "number",
+        "metres per second of a wheel at output 1, for odometry",
+        default=0.5,
+        low=0.01,
+        high=20,
+    )
+    video_producer: str = _key(
+        "VIDEO_PRODUCER",
+        "choice",
+        "who streams the camera: `python` (ours), `kvs-c-sample` (AWS's C SDK sample), `off`",
+        default="python",
+        choices=("python", "kvs-c-sample", "off"),
+    )
+    video_source: str = _key(
+        "VIDEO_SOURCE",
+        "camera",
+        "the camera of the `python` producer: `picamera2`, `v4l2`, `testpattern` (`sim` in "
+        "`robot sim`)",
+        default="picamera2",
+    )
+    video_options: dict[str, Any] = _key(
+        "VIDEO_OPTIONS",
+        "object",
+        "the camera's options: `width` (640), `height` (480), `fps` (30); `device` for `v4l2`",
+        default={},
+    )
+    video_codec: str = _key(
+        "VIDEO_CODEC",
+        "choice",
+        "what the `python` producer sends: `h264` or `vp8` (`picamera2` sends H.264 only)",
+        default="h264",
+        choices=("h264", "vp8"),
+    )
+    kvs_sample_path: str = _key(
+        "KVS_SAMPLE_PATH",
+        "text",
+        "the `kvs-c-sample` producer's program (a name on PATH, or a path)",
+        default="kvsWebrtcClientMasterGstSample",
+    )
 
     @property
     def action_topic(self) -> str:
@@ -124,6 +222,16 @@ class Config:
     @property
     def telemetry_topic(self) -> str:
         return f"{self.thing_name}/telemetry"
+
+    @property
+    def limits(self) -> ramp.Limits:
+        """The ramp limits, the turn rate turned into a wheel-output difference."""
+        max_turn = 1.0
+        if self.max_turn_rate > 0:
+            max_turn = min(1.0, self.max_turn_rate * self.wheel_base / (2 * self.top_speed))
+        return ramp.Limits(
+            self.max_wheel_output, self.max_acceleration, self.max_deceleration, max_turn
+        )
 
     @property
     def board_options(self) -> dict[str, Any]:
@@ -236,10 +344,18 @@ class _Checker:
                 return self._number(key, value)
             case "file" | "private-file":
                 return self._file(key, value)
+            case "directory":
+                return self._directory(key, value)
             case "board":
                 return self._board(key, value)
             case "board-options":
                 return self._board_options(key, value)
+            case "choice":
+                return self._choice(key, value)
+            case "camera":
+                return self._camera(key, value)
+            case "object":
+                return self._object(key, value)
         raise AssertionError(f"{key.name}: no check for kind {key.kind}")
 
     def _fail(self, key: Key, value: Any, fix: str) -> None:
@@ -294,6 +410,19 @@ class _Checker:
             )
         return path
 
+    def _directory(self, key: Key, value: Any) -> Path:
+        if not isinstance(value, str) or not value:
+            self._fail(key, value, "must be the path of a folder (relative to the config file)")
+            return Path()
+        path = (self.path.parent / value).resolve()
+        existing = next(folder for folder in (path, *path.parents) if folder.exists())
+        if not existing.is_dir():
+            self._fail(key, value, f"{existing} is not a folder")
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            whom = "the folder" if existing == path else f"{existing}, where it would be made,"
+            self._fail(key, value, f"{whom} is not writable by this user; fix its permissions")
+        return path
+
     def _board(self, key: Key, value: Any) -> str:
         # As in the AWS sample's installer, the environment variable wins over the file.
         if self.environ.get("MOTOR_DRIVER"):
@@ -314,4 +443,23 @@ class _Checker:
         names = drivers.board_names()
         for board in sorted(set(value) - set(names)):
             self._fail(key, board, f"unknown board; choose from {', '.join(names)}")
+        return value
+
+    def _choice(self, key: Key, value: Any) -> str:
+        if value not in key.choices:
+            self._fail(key, value, f"must be one of {', '.join(key.choices)}")
+            return key.default
+        return value
+
+    def _camera(self, key: Key, value: Any) -> str:
+        names = sorted(entry.name for entry in entry_points(group=CAMERA_GROUP))
+        if value not in names:
+            self._fail(key, value, f"unknown camera source; installed: {', '.join(names)}")
+            return key.default
+        return value
+
+    def _object(self, key: Key, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self._fail(key, value, 'must be a JSON object, e.g. {"width": 640}')
+            return {}
         return value

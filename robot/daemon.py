@@ -2,7 +2,8 @@
 
 Every way out of ``serve`` (SIGINT, SIGTERM, a lost link, an exception) passes through
 the ``finally`` that stops the wheels and closes the board. SIGKILL cannot be caught:
-the systemd unit runs ``robot stop-motors`` after the daemon for that.
+the systemd unit runs ``robot stop-motors`` after the daemon for that, and its watchdog
+(robot/systemd.py) kills a daemon whose event loop is stuck.
 """
 
 from __future__ import annotations
@@ -11,25 +12,52 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 
 import drivers
 from robot import protocol
 from robot.config import Config
-from robot.controller import MotionController, MotionState, StaleCommand
+from robot.controller import MotionController, MotionState, Refused
+from robot.estop import EStop
+from robot.freshness import FreshnessGate, StaleCommand
 from robot.link import IoTLink, LinkStatus, Message
+from robot.media.producers import supervise
+from robot.media.supervisor import MediaStatus
+from robot.odometry import Odometry
+from robot.systemd import Notifier
 from robot.telemetry import encode, rejection_message, state_message
 
 log = logging.getLogger(__name__)
 
+# Safe whatever their age: a late stop still stops.
+_ALWAYS_FRESH = ("stop", "estop")
+
 
 class Daemon:
-    def __init__(self, config: Config, driver: drivers.MotorDriver, link: IoTLink) -> None:
+    def __init__(
+        self,
+        config: Config,
+        driver: drivers.MotorDriver,
+        link: IoTLink,
+        estop: EStop | None = None,
+        gate: FreshnessGate | None = None,
+        notifier: Notifier | None = None,
+    ) -> None:
         self.config = config
         self.driver = driver
         self.link = link
+        self.gate = gate or FreshnessGate()
+        self.notifier = notifier or Notifier(None, None)
+        self.odometry = Odometry(config.wheel_base, config.top_speed, time.monotonic())
         self.controller = MotionController(
-            driver, config.default_speed, config.command_ttl_ms, on_change=self._report
+            driver,
+            config.default_speed,
+            config.command_ttl_ms,
+            on_change=self._changed,
+            limits=config.limits,
+            estop=estop or EStop(config.state_dir),
         )
+        self.video: dict | None = None  # the media supervisor's status, once it runs
 
     async def serve(self) -> None:
         """Handle commands until cancelled."""
@@ -45,15 +73,25 @@ class Daemon:
 
     def handle(self, payload: bytes) -> None:
         """Apply one command payload, or report why it was rejected. Never raises on bad input."""
+        latched = self.controller.latched
         try:
             command = protocol.parse(payload)
-            self.controller.check_fresh(command)
-        except (protocol.ProtocolError, StaleCommand) as exc:
-            reason = getattr(exc, "reason", str(exc))
-            log.info("rejected command: %s", reason)
-            self._send(rejection_message(reason, _command_id(payload)))
+            if command.action not in _ALWAYS_FRESH:
+                self.gate.check(command, self.controller.ttl_ms(command))
+            self.controller.apply(command)
+        except (protocol.ProtocolError, StaleCommand, Refused) as exc:
+            log.info("rejected command: %s", exc.reason)
+            self._send(rejection_message(exc.reason, _command_id(payload)))
             return
-        self.controller.apply(command)
+        if self.controller.latched != latched:
+            self.announce()
+
+    def announce(self, *lines: str) -> None:
+        """Tell systemd how the robot is (``systemctl status robot`` shows it), with
+        ``lines`` (such as READY=1) in the same message."""
+        link = "online" if self.link.online else "offline"
+        estop = "latched" if self.controller.latched else "clear"
+        self.notifier.notify(*lines, f"STATUS=link {link}, e-stop {estop}")
 
     def _link_changed(self, online: bool) -> None:
         if not online:
@@ -63,15 +101,41 @@ class Daemon:
         else:
             log.info("link up")
             self.report()
+        self.announce()
 
     def report(self) -> None:
         """Publish the current state now."""
         self._report(self.controller.state)
 
+    def _changed(self, state: MotionState) -> None:
+        self.odometry.outputs_changed(state.left, state.right, time.monotonic())
+        self._report(state)
+
     def _report(self, state: MotionState) -> None:
+        now = time.monotonic()
+        travel = self.driver.wheel_travel()
+        if travel is not None:
+            self.odometry.encoders(travel, now)
+        assert self.controller.estop is not None
         self._send(
-            state_message(state, self.link.online, self.config.motor_driver, self.driver.status())
+            state_message(
+                state,
+                self.link.online,
+                self.config.motor_driver,
+                {
+                    "estop": self.controller.estop.status(),
+                    "odometry": self.odometry.report(now),
+                    "clock": "synced" if self.gate.synced else "unsynced",
+                    **({"video": self.video} if self.video is not None else {}),
+                    **self.driver.status(),
+                },
+            )
         )
+
+    def video_changed(self, status: MediaStatus) -> None:
+        """Report the video producer's state as it changes (called on the loop)."""
+        self.video = status.as_dict()
+        self.report()
 
     def _send(self, message: dict) -> None:
         self.link.publish(self.config.telemetry_topic, encode(message))
@@ -93,24 +157,35 @@ def _command_id(payload: bytes) -> str | None:
     return None
 
 
-async def run(config: Config) -> None:
+async def run(config: Config, notifier: Notifier | None = None) -> None:
     """Run the daemon until SIGINT or SIGTERM; the wheels are stopped on every way out."""
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
     assert main is not None
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, main.cancel)
+    notifier = notifier or Notifier.from_environ()
+    watchdog = asyncio.create_task(notifier.keep_alive())
     last_will = encode({"type": "state", "link": "offline", "reason": "link-lost"})
-    # Leaving this block closes the board, and closing stops it, whatever the way out.
-    with drivers.load(config.motor_driver, config.board_options) as driver:
-        driver.stop()  # a board may still hold what an earlier process left on it
-        try:
-            async with IoTLink(config, last_will=last_will) as link:
-                daemon = Daemon(config, driver, link)
-                daemon.report()
-                try:
-                    await daemon.serve()
-                finally:
-                    daemon.controller.stop("shutdown")  # reported while the link is still up
-        except asyncio.CancelledError:
-            log.info("stopped")
+    try:
+        # Leaving this block closes the board, and closing stops it, whatever the way out.
+        with drivers.load(config.motor_driver, config.board_options) as driver:
+            driver.stop()  # a board may still hold what an earlier process left on it
+            try:
+                async with IoTLink(config, last_will=last_will) as link:
+                    daemon = Daemon(config, driver, link, notifier=notifier)
+                    daemon.report()
+                    daemon.announce("READY=1")
+                    # Video runs beside driving, on the same loop, never in its way; at the
+                    # end the wheels stop first, then the producer gets its grace period.
+                    async with supervise(config, daemon.video_changed):
+                        try:
+                            await daemon.serve()
+                        finally:
+                            daemon.controller.stop("shutdown")  # reported while the link is up
+            except asyncio.CancelledError:
+                log.info("stopped")
+    finally:
+        notifier.notify("STOPPING=1")
+        watchdog.cancel()
+        notifier.close()

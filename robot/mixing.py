@@ -29,6 +29,8 @@ def wheel_outputs(command: Command, default_speed: float) -> tuple[float, float]
         "left": (-1.0, 1.0),
         "right": (1.0, -1.0),
         "stop": (0.0, 0.0),
+        "estop": (0.0, 0.0),
+        "clear_estop": (0.0, 0.0),  # the wheels stay stopped until the next motion command
     }[command.action]
     return _clean(direction[0] * speed), _clean(direction[1] * speed)
 

@@ -17,6 +17,11 @@ and the robot): UTF-8 only (no byte order mark, no guessing of UTF-16 or UTF-32)
 object, no key twice. Reasons quote what the sender wrote escaped (``escape``), so they are
 safe to log and to send back.
 
+``{"action": "estop"}`` stops the wheels and latches until ``{"action": "clear_estop"}``.
+The publish endpoint adds ``operator`` (the subject of the caller's token) and
+``received_ts`` (its own clock when the request came in, epoch milliseconds); a sender
+must not set them itself.
+
 This module has no dependencies beyond the standard library, so the Lambda can ship it
 as it is.
 """
@@ -34,10 +39,19 @@ MIN_TTL_MS = 50
 MAX_TTL_MS = 5000
 MIN_SPEED, MAX_SPEED = 0.0, 1.0
 MAX_ID_LENGTH = 64
+MAX_OPERATOR_LENGTH = 128
+# How far a stamp may lie in the future of the judging clock: clocks synced by NTP agree
+# to a few milliseconds; more than this is a wrong clock or a forged stamp.
+MAX_CLOCK_SKEW_MS = 1000
 
 DISCRETE_ACTIONS = ("forward", "backwards", "left", "right", "stop")
-ACTIONS = (*DISCRETE_ACTIONS, "drive")
-_FIELDS = {"action", "linear", "angular", "speed", "ttl_ms", "id", "ts"}
+LATCH_ACTIONS = ("estop", "clear_estop")
+ACTIONS = (*DISCRETE_ACTIONS, "drive", *LATCH_ACTIONS)
+# What an emergency stop refuses until it is cleared.
+MOTION_ACTIONS = ("forward", "backwards", "left", "right", "drive")
+# Set by the publish endpoint, never by the sender.
+ENDPOINT_FIELDS = ("operator", "received_ts")
+_FIELDS = {"action", "linear", "angular", "speed", "ttl_ms", "id", "ts", *ENDPOINT_FIELDS}
 _UTF8_BOM = b"\xef\xbb\xbf"
 _MAX_NAMES_SHOWN = 5
 
@@ -59,6 +73,8 @@ class Command:
     ttl_ms: int | None = None
     id: str | None = None
     ts: int | None = None
+    operator: str | None = None
+    received_ts: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The command as JSON-ready fields, leaving out the ones not given."""
@@ -108,6 +124,10 @@ def parse(payload: bytes | str | dict[str, Any]) -> Command:
             raise ProtocolError('"drive" needs both "linear" and "angular" (each -1..1)')
     elif linear is not None or angular is not None:
         raise ProtocolError(f'"linear" and "angular" belong to "drive", not "{action}"')
+    if action in LATCH_ACTIONS and (
+        data.get("speed") is not None or data.get("ttl_ms") is not None
+    ):
+        raise ProtocolError(f'"{action}" takes no "speed" or "ttl_ms": it holds until cleared')
 
     return Command(
         action=action,
@@ -115,9 +135,24 @@ def parse(payload: bytes | str | dict[str, Any]) -> Command:
         angular=angular,
         speed=_number(data, "speed", MIN_SPEED, MAX_SPEED),
         ttl_ms=_integer(data, "ttl_ms", MIN_TTL_MS, MAX_TTL_MS),
-        id=_command_id(data),
+        id=_printable(data, "id", MAX_ID_LENGTH),
         ts=_integer(data, "ts", 0, 2**53),
+        operator=_printable(data, "operator", MAX_OPERATOR_LENGTH),
+        received_ts=_integer(data, "received_ts", 0, 2**53),
     )
+
+
+def check_not_ahead(command: Command, now_ms: int) -> None:
+    """Refuse a command whose ``ts`` or ``received_ts`` is further in the future of
+    ``now_ms`` than :data:`MAX_CLOCK_SKEW_MS`: a wrong clock, or a stamp meant to outlive
+    its TTL."""
+    for name in ("ts", "received_ts"):
+        stamp = getattr(command, name)
+        if stamp is not None and stamp - now_ms > MAX_CLOCK_SKEW_MS:
+            raise ProtocolError(
+                f'"{name}" is {stamp - now_ms} ms in the future; '
+                f"clocks may differ by at most {MAX_CLOCK_SKEW_MS} ms"
+            )
 
 
 def decode(payload: bytes | str) -> Any:
@@ -191,10 +226,10 @@ def _integer(data: dict[str, Any], key: str, low: int, high: int) -> int | None:
     return value
 
 
-def _command_id(data: dict[str, Any]) -> str | None:
-    value = data.get("id")
+def _printable(data: dict[str, Any], key: str, longest: int) -> str | None:
+    value = data.get(key)
     if value is None:
         return None
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_LENGTH or not value.isprintable():
-        raise ProtocolError(f'"id" must be a printable string of 1 to {MAX_ID_LENGTH} characters')
+    if not isinstance(value, str) or not 0 < len(value) <= longest or not value.isprintable():
+        raise ProtocolError(f'"{key}" must be a printable string of 1 to {longest} characters')
     return value

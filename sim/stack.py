@@ -1,4 +1,5 @@
-"""The whole simulated stack: broker, HTTP front with the real Lambda, and the real daemon.
+"""The whole simulated stack: broker, HTTP front with the real Lambdas, the local video
+services (IoT credentials provider, KVS signaling), and the real daemon.
 
     with SimStack(state_dir) as stack:
         print(stack.url)      # POST {url}/publish drives the simulated robot
@@ -31,6 +32,7 @@ from sim.aws.api_gateway import Front
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.iot_core import Broker
 from sim.aws.iot_data import IotDataPlane
+from sim.aws.video import LocalVideo
 from sim.processes import spawn_child
 from sim.robot import presence
 
@@ -71,6 +73,7 @@ class SimStack:
         self.certs: SimCerts | None = None
         self.broker: Broker | None = None
         self.front: Front | None = None
+        self.video: LocalVideo | None = None
         self.daemon: subprocess.Popen[bytes] | None = None
         # Called with each telemetry message, on the MQTT client's thread: hand over, return.
         self.telemetry_listeners: list[Callable[[Telemetry], None]] = []
@@ -87,7 +90,7 @@ class SimStack:
     def wheels_file(self) -> Path:
         """Where the sim board keeps its wheel outputs, so that `robot stop-motors` with the
         robot's config reaches the board even after the daemon was killed."""
-        return self.state_dir / "wheels.json"
+        return self.state_dir / "sim-board.json"
 
     @property
     def url(self) -> str:
@@ -112,6 +115,7 @@ class SimStack:
     def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.certs = make_certs(self.state_dir / "certs", self.thing_name)
+        self.video = self._stack.enter_context(LocalVideo(self.thing_name, self.certs, REGION))
         self.broker = self._stack.enter_context(
             Broker(self.state_dir / "broker", self.certs, self.thing_name)
         )
@@ -232,13 +236,12 @@ class SimStack:
 
     def _start_front(self, publisher: Any) -> Front:
         # The publish Lambda's own credentials: the data plane accepts no other signature.
-        lambda_credentials = sigv4.issue()
+        store = sigv4.CredentialStore()
+        lambda_credentials = iot_data.issue_credentials(store)
         front = Front(
             self.port,
             IotDataPlane(
-                lambda topic, payload, qos: publisher.publish(topic, payload, qos),
-                lambda_credentials,
-                REGION,
+                lambda topic, payload, qos: publisher.publish(topic, payload, qos), store, REGION
             ),
         )
         self._stack.callback(front.stop)
@@ -255,6 +258,10 @@ class SimStack:
         )
         front.lambda_routes["POST /publish"] = publish
         front.lambda_routes["POST /robots/{name}/publish"] = publish
+        assert self.video is not None
+        viewer = self.video.viewer_handler()
+        front.lambda_routes["POST /viewer"] = viewer
+        front.lambda_routes["POST /robots/{name}/viewer"] = viewer
         authorizer = Authorizer.from_environ(self.identity.environ)
         front.authorize = authorization.front_authorizer(authorization.cached(authorizer))
         front.start()
@@ -271,8 +278,12 @@ class SimStack:
                 listener(decoded)
 
     def _write_robot_config(self) -> None:
-        assert self.certs is not None and self.broker is not None
-        settings = robot_config(self.thing_name, self.broker.port, self.certs, self.wheels_file)
+        assert self.certs is not None and self.broker is not None and self.video is not None
+        settings = {
+            **robot_config(self.thing_name, self.broker.port, self.certs),
+            **self.video.robot_config(),
+            **sim_camera_config(self.wheels_file),
+        }
         self.config_path.write_text(json.dumps(settings, indent=2) + "\n")
 
     def _daemon_log_tail(self, lines: int = 20) -> str:
@@ -303,9 +314,19 @@ def _to_stderr(line: str) -> None:
     print(f"robot sim: {line}", file=sys.stderr, flush=True)
 
 
-def robot_config(thing_name: str, port: int, certs: SimCerts, wheels_file: Path) -> dict[str, Any]:
-    """The robot's config.json for the local broker, on the sim board, whose wheel outputs
-    live in ``wheels_file`` where `robot stop-motors` reaches them."""
+def sim_camera_config(state_file: Path) -> dict[str, Any]:
+    """The robot's video on the simulated camera, which follows the sim board's pose through
+    the board's state file (sim/robot/camera.py)."""
+    return {
+        "MOTOR_OPTIONS": {"sim": {"state_file": str(state_file)}},
+        "VIDEO_PRODUCER": "python",
+        "VIDEO_SOURCE": "sim",
+        "VIDEO_OPTIONS": {"state_file": str(state_file)},
+    }
+
+
+def robot_config(thing_name: str, port: int, certs: SimCerts) -> dict[str, Any]:
+    """The robot's config.json for the local broker, on the sim board."""
     return {
         "IOT_THINGNAME": thing_name,
         "IOT_CORE_ENDPOINT": "localhost",  # the name the broker's certificate carries
@@ -317,6 +338,5 @@ def robot_config(thing_name: str, port: int, certs: SimCerts, wheels_file: Path)
         "CERTIFICATE_PATH": str(certs.robot.cert),
         "PRIVATE_KEY_PATH": str(certs.robot.key),
         "MOTOR_DRIVER": "sim",
-        "MOTOR_OPTIONS": {"sim": {"state_file": str(wheels_file)}},
         "TELEMETRY_INTERVAL_MS": 200,  # a lively pose for people watching GET /telemetry
     }

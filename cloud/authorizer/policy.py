@@ -16,10 +16,13 @@ from cloud import access
 _PARTITION = re.compile(r"aws(-[a-z]+)*")
 
 # The API's routes: (method, path, path parameter naming the robot or None for the
-# stack's own robot). The template declares the same routes; a test keeps them equal.
-ROUTES: tuple[tuple[str, str, str | None], ...] = (
-    ("POST", "publish", None),
-    ("POST", "robots/{name}/publish", "name"),
+# stack's own robot, the scopes that open it). The template declares the same routes; a
+# test keeps them equal.
+ROUTES: tuple[tuple[str, str, str | None, frozenset[str]], ...] = (
+    ("POST", "publish", None, access.DRIVE_SCOPES),
+    ("POST", "robots/{name}/publish", "name", access.DRIVE_SCOPES),
+    ("POST", "viewer", None, access.VIEW_SCOPES),
+    ("POST", "robots/{name}/viewer", "name", access.VIEW_SCOPES),
 )
 
 
@@ -45,10 +48,10 @@ def allowed_routes(grants: access.Grants, default_robot: str | None) -> list[str
     """``METHOD/path`` patterns the grants open, ``*`` standing for any robot name."""
     if access.SCOPE_ADMIN in grants.scopes and grants.robots is None:
         return ["*"]
-    if not grants.drives:
-        return []
     routes = []
-    for method, path, parameter in ROUTES:
+    for method, path, parameter, scopes in ROUTES:
+        if not grants.scopes & scopes:
+            continue
         if parameter is None:
             if default_robot and grants.covers(default_robot):
                 routes.append(f"{method}/{path}")

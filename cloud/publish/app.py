@@ -7,14 +7,20 @@ with the same protocol module the robot uses, so an invalid command is refused h
 400 and never reaches the robot. The JWT authorizer has already checked the token; its
 context says which scopes and robots the caller has, and each command is checked against
 them here (403 if not allowed).
+
+The endpoint stamps every command it forwards with ``operator`` (the token's subject, so
+the robot can say who latched an e-stop) and ``received_ts`` (this Lambda's clock, which AWS
+keeps synchronised, so the robot can judge freshness without trusting the sender's clock).
+A ``ts`` further ahead of that clock than the protocol's skew is refused.
 """
 
 from __future__ import annotations
 
 import base64
-import json
+import dataclasses
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +28,7 @@ from typing import Any
 import boto3
 import botocore.exceptions
 
-from cloud import access
+from cloud import access, api
 from robot import protocol
 
 log = logging.getLogger(__name__)
@@ -47,25 +53,27 @@ class Settings:
 Publisher = Callable[[str, bytes], None]
 
 
-class BadRequest(ValueError):
-    pass
-
-
 class PublishEndpoint:
     """The publish handler with its settings and its ``iot-data`` client given."""
 
-    def __init__(self, settings: Settings, iot_data: Any) -> None:
+    def __init__(
+        self, settings: Settings, iot_data: Any, clock: Callable[[], float] = time.time
+    ) -> None:
         self.settings = settings
         self.iot_data = iot_data
+        self.clock = clock
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            robot = robot_name(event, self.settings.robot_name)
+            robot = api.robot_name(event, self.settings.robot_name)
             if not access.in_fleet(robot, self.settings.robot_name, self.settings.fleet_prefix):
                 raise access.AccessDenied(f'robot "{robot}" is not of this stack\'s fleet')
             grants = access.Grants.from_context(event.get("requestContext", {}).get("authorizer"))
-            topic, command = publish_command(request_body(event), robot, self.publish, grants)
-        except BadRequest as exc:
+            received_ms = int(self.clock() * 1000)
+            topic, command = publish_command(
+                request_body(event), robot, self.publish, grants, received_ms
+            )
+        except api.BadRequest as exc:
             return self.response(400, {"error": "invalid command", "reason": str(exc)})
         except access.AccessDenied as exc:
             return self.response(403, {"error": "forbidden", "reason": str(exc)})
@@ -79,16 +87,7 @@ class PublishEndpoint:
         self.iot_data.publish(topic=topic, qos=1, payload=payload)
 
     def response(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
-        cors = {
-            "Access-Control-Allow-Origin": self.settings.cors_allow_origin,
-            "Access-Control-Allow-Headers": "Content-Type,Authorization",
-            "Access-Control-Allow-Methods": "OPTIONS,POST",
-        }
-        return {
-            "statusCode": status,
-            "headers": {"Content-Type": "application/json", **cors},
-            "body": json.dumps(body),
-        }
+        return api.response(status, body, self.settings.cors_allow_origin)
 
 
 _endpoint: PublishEndpoint | None = None
@@ -103,44 +102,54 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _endpoint(event, context)
 
 
-def robot_name(event: dict[str, Any], default: str) -> str:
-    """The robot the request is for: the ``{name}`` of the fleet route, else ``default``."""
-    name = (event.get("pathParameters") or {}).get("name")
-    if name is None:
-        return default
-    if not access.is_robot_name(name):
-        raise BadRequest("the robot name must be 1 to 128 letters, digits, '-' or '_'")
-    return name
-
-
 def request_body(event: dict[str, Any]) -> bytes | str:
     """The body as sent: a base64-encoded body stays bytes, so the protocol alone judges its
     encoding, exactly as the robot does with the same bytes."""
     body = event.get("body")
     if body is None:
-        raise BadRequest('the request has no body; send JSON such as {"action": "forward"}')
+        raise api.BadRequest('the request has no body; send JSON such as {"action": "forward"}')
     if event.get("isBase64Encoded"):
         try:
             return base64.b64decode(body, validate=True)
         except ValueError:
-            raise BadRequest("the body is not valid base64") from None
+            raise api.BadRequest("the body is not valid base64") from None
     return body
 
 
 def publish_command(
-    body: bytes | str, robot: str, publish: Publisher, grants: access.Grants | None = None
+    body: bytes | str,
+    robot: str,
+    publish: Publisher,
+    grants: access.Grants | None = None,
+    received_ms: int | None = None,
 ) -> tuple[str, protocol.Command]:
     """Validate ``body`` as a command, give it an id and publish it to ``{robot}/action``.
 
     With ``grants`` (the handler always passes them) the command must be one the caller may
-    send to ``robot``, else AccessDenied; without, the caller has already decided that.
+    send to ``robot``, else AccessDenied, and it is stamped with their subject as
+    ``operator``; without, the caller has already decided that. With ``received_ms`` (the
+    handler's clock) it is stamped as ``received_ts``, and a ``ts`` ahead of it is refused.
     """
     try:
         command = protocol.parse(body).with_id()
+        given = [name for name in protocol.ENDPOINT_FIELDS if getattr(command, name) is not None]
+        if given:
+            raise protocol.ProtocolError(f"{', '.join(given)}: set by this endpoint, not by you")
+        if received_ms is not None:
+            protocol.check_not_ahead(command, received_ms)
     except protocol.ProtocolError as exc:
-        raise BadRequest(exc.reason) from None
+        raise api.BadRequest(exc.reason) from None
     if grants is not None:
         access.check_command(grants, robot, command.action)
+        command = dataclasses.replace(command, operator=operator_of(grants))
+    if received_ms is not None:
+        command = dataclasses.replace(command, received_ts=received_ms)
     topic = f"{robot}/action"
     publish(topic, command.to_json().encode())
     return topic, command
+
+
+def operator_of(grants: access.Grants) -> str | None:
+    """The token's subject as the protocol can carry it: printable, and not too long."""
+    printable = "".join(char for char in grants.subject if char.isprintable())
+    return printable[: protocol.MAX_OPERATOR_LENGTH] or None

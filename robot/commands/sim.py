@@ -41,9 +41,17 @@ def run(args: argparse.Namespace) -> int:
     return OK
 
 
+def viewer_url(stack) -> str:
+    """The viewer page, with the development token in the fragment (never sent to a server)."""
+    return f"{stack.url}/#token={stack.identity.token}"
+
+
 def _banner(stack) -> str:
     return f"""\
 Simulated robot "{stack.thing_name}" is up.
+
+Watch its camera and drive it with the arrow keys, in a browser:
+  {viewer_url(stack)}
 
   REST endpoint  {stack.url}/publish
   telemetry      {stack.url}/telemetry

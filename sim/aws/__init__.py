@@ -1,2 +1,3 @@
 """Local stand-ins for the AWS parts: API Gateway with the authorizer, the IoT data plane,
-IoT Core (mosquitto), certificates, and a development identity provider."""
+IoT Core (mosquitto), certificates, a development identity provider, and for video the IoT
+credentials provider and KVS WebRTC signaling."""

@@ -4,10 +4,12 @@ Two route tables, filled before ``start()``; adding a route is one line:
 
 - ``lambda_routes``: ``"METHOD /resource/{param}"`` -> a Lambda handler. As API Gateway does,
   the front runs the authorizer, turns the request into a proxy event and hands it to the
-  handler (``POST /publish`` and ``POST /robots/{name}/publish`` -> the real publish Lambda).
+  handler (the stack maps ``POST /publish`` and ``POST /robots/{name}/publish`` to the real
+  publish Lambda, ``POST /viewer`` and ``POST /robots/{name}/viewer`` to the viewer Lambda).
 - ``local_routes``: ``"METHOD /path"`` -> an aiohttp handler, for what is not API Gateway:
-  ``POST /topics/{topic+}``, the IoT data plane (``sim/aws/iot_data.py``), and
-  ``GET /telemetry``, the robot's latest telemetry (``sim/robot/telemetry_view.py``).
+  ``POST /topics/{topic+}``, the IoT data plane (``sim/aws/iot_data.py``),
+  ``GET /telemetry``, the robot's latest telemetry (``sim/robot/telemetry_view.py``), and
+  ``GET /`` with its scripts, the viewer page (``sim/aws/console_site.py``).
 
 It is an aiohttp server on its own event loop thread: bodies up to MAX_BODY_BYTES (413
 beyond), a request whose headers or body do not arrive within ``read_timeout_s`` is dropped,
@@ -35,7 +37,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sim.aws import authorization, sigv4
+from sim.aws import authorization, console_site, iot_data
 from sim.aws.authorization import CORS_HEADERS
 from sim.aws.iot_data import IotDataPlane
 from sim.robot.telemetry_view import LatestTelemetry
@@ -74,6 +76,7 @@ class Front:
         self.local_routes: dict[str, LocalHandler] = {
             "POST /topics/{topic+}": self._publish_to_topic,
             "GET /telemetry": self._telemetry,
+            **{f"GET {path}": self._page for path in console_site.paths()},
         }
         # Bound now, so the URL is known before the routes are filled (the Lambda's boto3
         # client needs it) and a busy port fails here.
@@ -228,21 +231,32 @@ class Front:
     async def _publish_to_topic(
         self, request: web.Request, parameters: dict[str, str]
     ) -> web.StreamResponse:
-        signed = sigv4.SignedRequest(
-            request.method, request.raw_path, request.headers, await self._read_body(request)
-        )
+        body = await self._read_body(request)
         loop = asyncio.get_running_loop()
-        status, body = await loop.run_in_executor(
-            None,
-            self.data_plane.publish,
-            parameters["topic"],
-            request.query_string,
-            signed,
+        wire = iot_data.Request(
+            request.method,
+            request.host,  # the guard has checked it names this front
+            request.raw_path.split("?", 1)[0],
+            request.rel_url.raw_query_string,
+            request.headers,
+            body,
         )
-        return _json(status, body)
+        status, answer = await loop.run_in_executor(
+            None, self.data_plane.publish, parameters["topic"], wire
+        )
+        return _json(status, answer)
 
     async def _telemetry(self, request: web.Request, _: dict[str, str]) -> web.StreamResponse:
         return _json(HTTPStatus.OK, self.telemetry.snapshot())
+
+    async def _page(self, request: web.Request, _: dict[str, str]) -> web.StreamResponse:
+        found = console_site.page(request.path)
+        if found is None:  # removed since the front started
+            return _error(HTTPStatus.NOT_FOUND, "Not Found")
+        return web.Response(
+            body=found.body,
+            headers={"Content-Type": found.content_type, "Cache-Control": "no-cache"},
+        )
 
     async def _read_body(self, request: web.Request) -> bytes:
         try:

@@ -3,7 +3,13 @@
 With the ``state_file`` option the wheel outputs are also written to a file on every change,
 the simulated counterpart of a motor board that keeps its last output when the process
 that set it dies: after a crash the file still shows the wheels turning, until
-``robot stop-motors`` (or a new driver) stops them.
+``robot stop-motors`` (or a new driver) stops them. The file also holds the pose at that
+change and its time on the system-wide monotonic clock, so another process (the simulated
+camera, in the video producer) can carry the motion on to any moment (``read_motion``).
+
+Its status is the simulated robot's true ``pose``, which the daemon's odometry estimate
+can be compared with. With ``encoders`` it reports how far each wheel rolled, as a board
+with wheel encoders would, and the daemon's odometry is then measured.
 """
 
 from __future__ import annotations
@@ -19,24 +25,31 @@ from drivers.channel_board import ChannelBoard
 from drivers.options import BoardOptions
 from drivers.wiring import Wiring
 from robot.files import write_atomic
-from sim.robot.kinematics import DiffDrive
+from sim.robot.kinematics import DiffDrive, Pose
 
 
 class SimMotors(ChannelBoard):
     name = "sim"
 
     def __init__(
-        self, wheel_base: float = 0.15, top_speed: float = 0.5, state_file: str | None = None
+        self,
+        wheel_base: float = 0.15,
+        top_speed: float = 0.5,
+        state_file: str | None = None,
+        mismatch: float = 0.0,
+        encoders: bool = False,
     ) -> None:
         super().__init__(Wiring())
-        self.robot = DiffDrive(wheel_base, top_speed, now=time.monotonic())
+        self.robot = DiffDrive(wheel_base, top_speed, now=time.monotonic(), mismatch=mismatch)
+        self.encoders = encoders
         self.state_file = Path(state_file) if state_file else None
         self.stop()  # like a real board's driver: a new driver starts with the wheels stopped
 
     def _apply(self, outputs: Mapping[str, float]) -> None:
-        self.robot.set_wheels(outputs["left"], outputs["right"], time.monotonic())
+        now = time.monotonic()
+        self.robot.set_wheels(outputs["left"], outputs["right"], now)
         if self.state_file is not None:
-            write_state(self.state_file, *self.robot.wheels)
+            write_state(self.state_file, self.robot, now)
 
     def _halt(self) -> None:
         self._apply({"left": 0.0, "right": 0.0})
@@ -44,16 +57,51 @@ class SimMotors(ChannelBoard):
     def status(self) -> dict[str, Any]:
         return {"pose": self.robot.pose(time.monotonic()).as_dict()}
 
+    def wheel_travel(self) -> tuple[float, float] | None:
+        return self.robot.travel(time.monotonic()) if self.encoders else None
 
-def write_state(path: Path, left: float, right: float) -> None:
-    """Write the wheel outputs so that a reader sees the old or the new state, never half."""
-    write_atomic(path, json.dumps({"left": left, "right": right}))
+
+def write_state(path: Path, robot: DiffDrive, now: float) -> None:
+    """Write the wheel outputs and the motion since ``now``, so that a reader sees the old or
+    the new state, never half."""
+    pose = robot.pose(now)
+    left, right = robot.wheels
+    write_atomic(
+        path,
+        json.dumps(
+            {
+                "left": left,
+                "right": right,
+                "since": now,
+                "pose": {"x": pose.x, "y": pose.y, "heading": pose.heading},
+                "wheel_base": robot.wheel_base,
+                "top_speed": robot.top_speed,
+                "mismatch": robot.mismatch,
+            }
+        ),
+    )
 
 
 def read_state(path: Path | str) -> tuple[float, float]:
     """The wheel outputs last written to a state file: (left, right)."""
     state = json.loads(Path(path).read_text())
     return float(state["left"]), float(state["right"])
+
+
+def read_motion(path: Path | str) -> DiffDrive:
+    """The robot's motion as last written to a state file: ``.pose(now)`` for any later
+    ``now`` on the monotonic clock."""
+    state = json.loads(Path(path).read_text())
+    since = float(state["since"])
+    robot = DiffDrive(
+        float(state["wheel_base"]),
+        float(state["top_speed"]),
+        since,
+        mismatch=float(state["mismatch"]),
+        start=Pose(**{key: float(value) for key, value in state["pose"].items()}),
+    )
+    robot.set_wheels(float(state["left"]), float(state["right"]), since)
+    return robot
 
 
 def _settings(options: dict[str, Any]) -> dict[str, Any]:
@@ -69,6 +117,12 @@ def _settings(options: dict[str, Any]) -> dict[str, Any]:
     if state_file is not None and not Path(state_file).parent.is_dir():
         opts.fail("state_file", state_file, "its folder must exist")
     settings["state_file"] = state_file
+    # Real motors never match: by default the right wheel runs 2 % fast, so the daemon's
+    # dead reckoning drifts from the true pose as it would on a real robot.
+    settings["mismatch"] = opts.get("mismatch", 0.02, (int, float))
+    if not -0.5 <= settings["mismatch"] <= 0.5:
+        opts.fail("mismatch", settings["mismatch"], "must be from -0.5 to 0.5")
+    settings["encoders"] = opts.get("encoders", False, bool)
     opts.done()
     return settings
 

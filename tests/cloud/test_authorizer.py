@@ -36,6 +36,10 @@ REQUESTS = [
     ("DELETE", "robots/r1/publish"),
     ("POST", "admin/keys"),
     ("GET", "robots"),
+    ("POST", "viewer"),
+    ("POST", "robots/r1/viewer"),
+    ("POST", "robots/r2/viewer"),
+    ("GET", "viewer"),
 ]
 
 
@@ -43,12 +47,16 @@ def expected(scopes: set[str], robots: set[str] | None, method: str, path: str) 
     """The rules, restated independently of cloud.authorizer.policy."""
     if "robot:admin" in scopes and robots is None:
         return True
-    if not scopes & {"robot:drive", "robot:admin"} or method != "POST":
-        return False
     parts = path.split("/")
-    if parts == ["publish"]:
+    if method != "POST" or parts[-1] not in ("publish", "viewer"):
+        return False
+    # Watching needs robot:view, robot:drive or robot:admin; driving one of the last two.
+    needed = {"robot:drive", "robot:admin"} | ({"robot:view"} if parts[-1] == "viewer" else set())
+    if not scopes & needed:
+        return False
+    if len(parts) == 1:
         return robots is None or ROBOT in robots
-    if len(parts) == 3 and parts[0] == "robots" and parts[2] == "publish":
+    if len(parts) == 3 and parts[0] == "robots":
         return robots is None or parts[1] in robots
     return False
 
@@ -72,7 +80,12 @@ def test_each_algorithm_with_a_pem_key(configure_authorizer, keys, make_token, a
         {
             "Action": "execute-api:Invoke",
             "Effect": "Allow",
-            "Resource": [ARN_PREFIX + "POST/publish", ARN_PREFIX + "POST/robots/r1/publish"],
+            "Resource": [
+                ARN_PREFIX + "POST/publish",
+                ARN_PREFIX + "POST/robots/r1/publish",
+                ARN_PREFIX + "POST/viewer",
+                ARN_PREFIX + "POST/robots/r1/viewer",
+            ],
         }
     ]
 
@@ -98,6 +111,9 @@ def test_the_one_line_public_key_form_is_accepted(configure_authorizer, keys, ma
         ({"scope": None, "scp": ["robot:drive", "email"]}, ["r1"]),
         ({"scope": None, "scp": ["robot:admin"]}, None),
         ({"scope": None}, None),
+        ({"scope": "robot:view"}, None),
+        ({"scope": "robot:view"}, ["r2"]),
+        ({"scope": "robot:view robot:drive"}, ["r1"]),
     ],
 )
 def test_policy_allows_exactly_what_the_scopes_allow(authorizer, make_token, scope_claims, robots):
@@ -116,7 +132,9 @@ def test_policy_allows_exactly_what_the_scopes_allow(authorizer, make_token, sco
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    scopes=st.sets(st.sampled_from(["robot:drive", "robot:admin", "robot:read", "email"])),
+    scopes=st.sets(
+        st.sampled_from(["robot:view", "robot:drive", "robot:admin", "robot:read", "email"])
+    ),
     robots=st.none() | st.sets(st.sampled_from(["r1", "r2", "zed", "other"]), max_size=3),
     as_scp=st.booleans(),
 )
@@ -128,7 +146,7 @@ def test_policy_matches_the_rules_for_any_grant(authorizer, make_token, scopes, 
         (m, p) for m, p in REQUESTS if expected(scopes, robots, m, p)
     }
     statements = answer["policyDocument"]["Statement"]
-    if not scopes & {"robot:drive", "robot:admin"} or robots == set():
+    if not scopes & {"robot:view", "robot:drive", "robot:admin"} or robots == set():
         assert statements == [
             {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": ARN_PREFIX + "*"}
         ]
@@ -144,6 +162,9 @@ def test_the_policy_covers_every_route_not_just_the_requested_one(authorizer, ma
         ("POST", "publish"),
         ("POST", "robots/r1/publish"),
         ("POST", "robots/r2/publish"),
+        ("POST", "viewer"),
+        ("POST", "robots/r1/viewer"),
+        ("POST", "robots/r2/viewer"),
     }
 
 
@@ -314,22 +335,24 @@ def test_a_logged_reason_escapes_what_the_sender_wrote(authorizer, caplog):
 
 
 @pytest.mark.parametrize(
-    ("fleet", "robots", "allowed"),
+    ("fleet", "robots", "reaches"),
     [
-        (None, None, {("POST", "publish"), ("POST", "robots/r1/publish")}),
-        ("false", None, {("POST", "publish"), ("POST", "robots/r1/publish")}),
-        ("true", None, {("POST", "publish"), *((m, p) for m, p in REQUESTS[1:4])}),
-        (None, ["r2"], {("POST", "robots/r2/publish")}),
-        ("true", ["r2"], {("POST", "robots/r2/publish")}),
+        (None, None, {"r1"}),
+        ("false", None, {"r1"}),
+        ("true", None, None),  # any robot
+        (None, ["r2"], {"r2"}),
+        ("true", ["r2"], {"r2"}),
     ],
 )
-def test_a_token_without_robots_drives_only_the_stacks_robot_unless_fleet_tokens(
-    configure_authorizer, keys, make_token, fleet, robots, allowed
+def test_a_token_without_robots_reaches_only_the_stacks_robot_unless_fleet_tokens(
+    configure_authorizer, keys, make_token, fleet, robots, reaches
 ):
     env = authorizer_env(keys["ES256"], **({} if fleet is None else {"FLEET_TOKENS": fleet}))
     extra = {} if robots is None else {"robots": robots}
     answer = authorize(configure_authorizer(env), make_token(**extra))
-    assert allowed_requests(answer) == allowed
+    want = {(m, p) for m, p in REQUESTS if expected({"robot:drive"}, reaches, m, p)}
+    assert allowed_requests(answer) == want
+    assert ("POST", "robots/zed/publish") in want or reaches is not None
 
 
 def test_without_a_robot_of_its_own_a_stack_needs_fleet_tokens_or_robots_claims(

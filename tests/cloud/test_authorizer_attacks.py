@@ -118,23 +118,21 @@ INVALID = {
 }
 
 
+# Every route of the API, with the stack's robot r1 where a route names one.
+ROUTES = ["POST/publish", "POST/robots/r1/publish", "POST/viewer", "POST/robots/r1/viewer"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("case", sorted(INVALID))
-def test_invalid_tokens_are_unauthorized(authorizer, make_token, keys, other_key, case):
+def test_invalid_tokens_are_unauthorized(authorizer, make_token, keys, other_key, case, route):
     header = INVALID[case](make_token, keys, other_key)
     with pytest.raises(app.Unauthorized) as raised:
         authorizer(
-            {
-                "type": "TOKEN",
-                "authorizationToken": header,
-                "methodArn": ARN_PREFIX + "POST/publish",
-            },
-            None,
+            {"type": "TOKEN", "authorizationToken": header, "methodArn": ARN_PREFIX + route}, None
         )
     assert str(raised.value) == "Unauthorized"  # the exact text API Gateway maps to 401
     # Through the simulated gateway, the same request never reaches the Lambda.
-    result = authorization.authorize(
-        {"Authorization": header}, ARN_PREFIX + "POST/publish", authorizer
-    )
+    result = authorization.authorize({"Authorization": header}, ARN_PREFIX + route, authorizer)
     assert result.status == 401 and result.context is None
 
 
@@ -169,6 +167,19 @@ MIS_SCOPED = {
     "scopes under another claim name": ({"scope": None, "scopes": "robot:admin"}, "POST/publish"),
     "drive scope, other method": ({}, "GET/publish"),
     "drive scope, admin-only route": ({}, "DELETE/robots/r1"),
+    "view scope, publish route": ({"scope": "robot:view"}, "POST/publish"),
+    "view scope, fleet publish route": ({"scope": "robot:view"}, "POST/robots/r1/publish"),
+    "view scope limited to r2, watches r1": (
+        {"scope": "robot:view", "robots": ["r2"]},
+        "POST/robots/r1/viewer",
+    ),
+    "view scope limited to r2, watches the stack's robot": (
+        {"scope": "robot:view", "robots": ["r2"]},
+        "POST/viewer",
+    ),
+    "view scope, viewer route with GET": ({"scope": "robot:view"}, "GET/viewer"),
+    "no scope, viewer route": ({"scope": None}, "POST/viewer"),
+    "scope view without the prefix": ({"scope": "view"}, "POST/viewer"),
 }
 
 
@@ -199,7 +210,9 @@ JSON = st.recursive(
     ),
     max_leaves=8,
 )
-NAMES_AND_SCOPES = st.sampled_from(["robot:drive", "robot:admin", "r1", "r2", "*", "", "a b"])
+NAMES_AND_SCOPES = st.sampled_from(
+    ["robot:view", "robot:drive", "robot:admin", "r1", "r2", "*", "", "a b"]
+)
 
 
 @settings(
@@ -224,6 +237,7 @@ def test_signed_claims_of_any_shape_never_grant_more_than_they_say(authorizer, m
     )
     allows = any(s["Effect"] == "Allow" for s in answer["policyDocument"]["Statement"])
     assert allows == bool(
-        grants.scopes & {"robot:drive", "robot:admin"} and (grants.robots is None or grants.robots)
+        grants.scopes & {"robot:view", "robot:drive", "robot:admin"}
+        and (grants.robots is None or grants.robots)
     )
     assert answer["context"] == grants.context()

@@ -92,6 +92,22 @@ def invoke(artifact: Path, libraries: Path, module: str, event: dict, env: dict)
     return json.loads(done.stdout.splitlines()[-1])
 
 
+def fleet_request(scopes: str, **fields: str) -> dict:
+    """A proxy event for robot r9's fleet route, as the authorizer lets it through."""
+    authorizer = {"sub": "a", "scopes": scopes, "robots": "*"}
+    return {
+        "pathParameters": {"name": "r9"},
+        "requestContext": {"authorizer": authorizer},
+        **fields,
+    }
+
+
+def assert_loaded_from(artifact: Path, out: dict) -> None:
+    """Every project module the handler imported came from its own folder."""
+    for name, file in out["modules"].items():
+        assert file.startswith(str(artifact)), (name, file)
+
+
 def files_in(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
 
@@ -101,6 +117,7 @@ def test_the_publish_folder_ships_the_one_protocol_module(tmp_path):
     assert files_in(artifact) == {
         "cloud/__init__.py",
         "cloud/access.py",
+        "cloud/api.py",
         "cloud/publish/__init__.py",
         "cloud/publish/app.py",
         "robot/__init__.py",
@@ -115,11 +132,7 @@ def test_the_publish_folder_ships_the_one_protocol_module(tmp_path):
 def test_the_publish_handler_runs_from_its_folder(tmp_path, loopback):
     artifact = build("publish", tmp_path / "publish")
     libraries = library_dir(tmp_path, RUNTIME_LIBRARIES)
-    event = {
-        "body": '{"action": "left", "id": "pkg-1"}',
-        "pathParameters": {"name": "r9"},
-        "requestContext": {"authorizer": {"sub": "a", "scopes": "robot:drive", "robots": "*"}},
-    }
+    event = fleet_request("robot:drive", body='{"action": "left", "id": "pkg-1"}')
     out = invoke(
         artifact,
         libraries,
@@ -133,9 +146,14 @@ def test_the_publish_handler_runs_from_its_folder(tmp_path, loopback):
     )
     assert out["result"]["statusCode"] == 200, out["result"]
     assert [r.path for r in loopback.requests] == ["/topics/r9%2Faction?qos=1"]
-    assert json.loads(loopback.requests[0].body) == {"action": "left", "id": "pkg-1"}
-    for name, file in out["modules"].items():
-        assert file.startswith(str(artifact)), (name, file)
+    sent = json.loads(loopback.requests[0].body)
+    assert {key: sent[key] for key in ("action", "id", "operator")} == {
+        "action": "left",
+        "id": "pkg-1",
+        "operator": "a",
+    }
+    assert isinstance(sent["received_ts"], int)
+    assert_loaded_from(artifact, out)
     assert "jwt" not in out["modules"]
 
 
@@ -186,6 +204,52 @@ def test_the_endpoints_resource_runs_from_its_folder(tmp_path, loopback):
     body = json.loads(reply.body)
     assert body["Status"] == "SUCCESS"
     assert set(body["Data"]) == {"DataEndpoint", "CredentialEndpoint"}
+
+
+def test_the_viewer_runs_from_its_folder(tmp_path, loopback):
+    artifact = build("viewer", tmp_path / "viewer")
+    assert files_in(artifact) == {
+        "cloud/__init__.py",
+        "cloud/access.py",
+        "cloud/api.py",
+        "cloud/viewer/__init__.py",
+        "cloud/viewer/app.py",
+    }
+    libraries = library_dir(tmp_path, RUNTIME_LIBRARIES)
+    arn = "arn:aws:kinesisvideo:eu-west-1:123456789012:channel/r9/1"
+    # One answer serves the three KVS calls: each reads only its own fields.
+    loopback.reply = (
+        200,
+        {
+            "ChannelInfo": {"ChannelARN": arn, "ChannelName": "r9"},
+            "ResourceEndpointList": [
+                {"Protocol": "WSS", "ResourceEndpoint": "wss://v.example"},
+                {"Protocol": "HTTPS", "ResourceEndpoint": loopback.url},
+            ],
+            "IceServerList": [{"Uris": ["turn:t.example"], "Username": "u", "Password": "p"}],
+        },
+    )
+    event = fleet_request("robot:view")
+    out = invoke(
+        artifact,
+        libraries,
+        "cloud.viewer.app",
+        event,
+        {"AWS_ENDPOINT_URL_KINESIS_VIDEO": loopback.url, "ROBOT_NAME": "r1"},
+    )
+    assert out["result"]["statusCode"] == 200, out["result"]
+    body = json.loads(out["result"]["body"])
+    assert body["channelArn"] == arn and body["signalingUrl"].startswith("wss://v.example/?")
+    assert body["iceServers"] == [
+        {"urls": "stun:stun.kinesisvideo.eu-west-1.amazonaws.com:443"},
+        {"urls": ["turn:t.example"], "username": "u", "credential": "p"},
+    ]
+    assert [r.path for r in loopback.requests] == [
+        "/describeSignalingChannel",
+        "/getSignalingChannelEndpoint",
+        "/v1/get-ice-server-config",
+    ]
+    assert_loaded_from(artifact, out)
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")

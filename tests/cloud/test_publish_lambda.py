@@ -11,9 +11,12 @@ import pytest
 
 from cloud import access
 from cloud.publish import app
+from robot import protocol
 from sim.aws import iot_data, sigv4
 
 DRIVER = {"sub": "alice", "scopes": "robot:drive", "robots": "*"}
+NOW_MS = 1_800_000_000_000  # the endpoint's clock in these tests
+STAMPS = {"operator": "alice", "received_ts": NOW_MS}
 ADMIN = {"sub": "root", "scopes": "robot:admin", "robots": "*"}
 
 
@@ -26,8 +29,15 @@ def data_plane(loopback):
 @pytest.fixture
 def publish(data_plane):
     """The publish endpoint, its iot-data client (boto3's real request path) on data_plane."""
-    client = iot_data.boto3_client(data_plane.url, sigv4.issue(), "eu-west-1")
-    return app.PublishEndpoint(app.Settings(robot_name="r1", fleet_prefix="r"), client)
+    client = iot_data.boto3_client(data_plane.url, any_credentials(), "eu-west-1")
+    return app.PublishEndpoint(
+        app.Settings(robot_name="r1", fleet_prefix="r"), client, clock=lambda: NOW_MS / 1000
+    )
+
+
+def any_credentials() -> sigv4.IssuedCredentials:
+    """Credentials to sign with: the loopback data plane records requests, it checks none."""
+    return iot_data.issue_credentials(sigv4.CredentialStore())
 
 
 def published(data_plane) -> list[tuple[str, dict]]:
@@ -75,7 +85,7 @@ def test_the_fleet_route_publishes_to_the_named_robot(data_plane, publish):
 
 @pytest.mark.parametrize("prefix", ["", "warehouse-"])
 def test_robots_outside_the_fleet_are_403_and_get_nothing(data_plane, prefix):
-    client = iot_data.boto3_client(data_plane.url, sigv4.issue(), "eu-west-1")
+    client = iot_data.boto3_client(data_plane.url, any_credentials(), "eu-west-1")
     endpoint = app.PublishEndpoint(app.Settings(robot_name="r1", fleet_prefix=prefix), client)
     status, body = answer(endpoint(event(name="r7"), None))
     assert (status, body["error"]) == (403, "forbidden") and "fleet" in body["reason"]
@@ -96,7 +106,7 @@ def test_the_fleet_prefix_comes_from_the_environment():
 def test_a_base64_body_is_decoded(data_plane, publish):
     encoded = base64.b64encode(b'{"action": "stop", "id": "x1"}').decode()
     status, body = answer(publish(event(encoded, isBase64Encoded=True), None))
-    assert status == 200 and body["command"] == {"action": "stop", "id": "x1"}
+    assert status == 200 and body["command"] == {"action": "stop", "id": "x1", **STAMPS}
 
 
 @pytest.mark.parametrize(
@@ -175,3 +185,48 @@ def test_publish_command_keeps_its_plain_signature():
             sent.append,
             access.Grants("x", frozenset({"robot:drive"}), frozenset({"r1"})),
         )
+
+
+def test_every_command_is_stamped_with_its_operator_and_receive_time(data_plane, publish):
+    status, body = answer(publish(event('{"action": "estop", "id": "e1"}'), None))
+    assert status == 200
+    [(topic, sent)] = published(data_plane)
+    assert topic == "r1/action"
+    assert sent == body["command"] == {"action": "estop", "id": "e1", **STAMPS}
+    assert protocol.parse(json.dumps(sent)).operator == "alice"  # the robot reads it back
+
+
+@pytest.mark.parametrize("field", ["operator", "received_ts"])
+def test_a_sender_cannot_set_the_endpoints_stamps(data_plane, publish, field):
+    body = json.dumps({"action": "forward", field: "mallory" if field == "operator" else 1})
+    status, answer_body = answer(publish(event(body), None))
+    assert status == 400 and "set by this endpoint" in answer_body["reason"]
+    assert data_plane.requests == []
+
+
+@pytest.mark.parametrize(
+    ("ahead_ms", "status"),
+    [(0, 200), (protocol.MAX_CLOCK_SKEW_MS, 200), (protocol.MAX_CLOCK_SKEW_MS + 1, 400)],
+)
+def test_a_ts_ahead_of_the_endpoints_clock_is_refused(data_plane, publish, ahead_ms, status):
+    body = json.dumps({"action": "forward", "ts": NOW_MS + ahead_ms})
+    code, answer_body = answer(publish(event(body), None))
+    assert code == status
+    if status == 400:
+        assert "in the future" in answer_body["reason"]
+        assert data_plane.requests == []
+
+
+def test_clearing_an_estop_needs_the_admin_scope(data_plane, publish):
+    body = '{"action": "clear_estop"}'
+    assert answer(publish(event(body), None))[0] == 403
+    assert answer(publish(event(body, context=ADMIN), None))[0] == 200
+    assert [sent["operator"] for _, sent in published(data_plane)] == ["root"]
+
+
+def test_a_subject_the_protocol_cannot_carry_is_cut_to_one_it_can(data_plane, publish):
+    context = {**DRIVER, "sub": "x\n" + "y" * 300}
+    assert answer(publish(event(context=context), None))[0] == 200
+    [(_, sent)] = published(data_plane)
+    assert sent["operator"] == "x" + "y" * (protocol.MAX_OPERATOR_LENGTH - 1)
+    protocol.parse(json.dumps(sent))

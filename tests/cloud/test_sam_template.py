@@ -14,6 +14,7 @@ from samtranslator.yaml_helper import yaml_parse
 
 from cloud import access, tokens
 from cloud.authorizer import policy, verify
+from sim.aws import kvs_signaling
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "template.yaml"
@@ -72,7 +73,7 @@ def test_the_sam_transform_succeeds_offline(transformed):
 def test_functions_use_a_current_runtime_matching_the_packaging(transformed):
     package = _package_module()
     functions = resources_of(transformed, "AWS::Lambda::Function")
-    assert len(functions) == 3
+    assert len(functions) == 4
     for function in functions.values():
         assert function["Properties"]["Runtime"] == f"python{package.LAMBDA_PYTHON}"
         arch = function["Properties"]["Architectures"]
@@ -81,10 +82,10 @@ def test_functions_use_a_current_runtime_matching_the_packaging(transformed):
 
 def test_every_route_needs_the_jwt_authorizer_except_the_preflight(transformed):
     body = transformed["Resources"]["RobotApi"]["Properties"]["Body"]
-    assert set(body["paths"]) == {"/" + path for _, path, _ in policy.ROUTES}
+    assert set(body["paths"]) == {"/" + path for _, path, _, _ in policy.ROUTES}
     for path, methods in body["paths"].items():
         assert set(methods) == {"options"} | {
-            m.lower() for m, p, _ in policy.ROUTES if "/" + p == path
+            m.lower() for m, p, _, _ in policy.ROUTES if "/" + p == path
         }
         for method, operation in methods.items():
             if method == "options":
@@ -156,6 +157,34 @@ def test_the_publish_lambda_may_only_publish_to_its_fleets_action_topics(transfo
     assert env["AWS_ENDPOINT_URL_IOT_DATA_PLANE"] == {
         "Fn::Sub": "https://${Endpoints.DataEndpoint}"
     }
+
+
+def test_the_viewer_lambda_may_join_its_fleets_channels_as_a_viewer_only(transformed):
+    role = transformed["Resources"]["ViewerFunctionRole"]
+    (statement,) = _inline_statements(role)
+    assert set(statement["Action"]) == kvs_signaling.VIEWER_ACTIONS
+    channels = "arn:${AWS::Partition}:kinesisvideo:${AWS::Region}:${AWS::AccountId}:channel/"
+    assert statement["Resource"] == [
+        {"Fn::Sub": channels + "${RobotName}/*"},
+        {
+            "Fn::If": [
+                "HasFleetPrefix",
+                {"Fn::Sub": channels + "${FleetNamePrefix}*/*"},
+                {"Ref": "AWS::NoValue"},
+            ]
+        },
+    ]
+    env = transformed["Resources"]["ViewerFunction"]["Properties"]["Environment"]["Variables"]
+    assert set(env) == {"ROBOT_NAME", "CORS_ALLOW_ORIGIN"}
+
+
+def test_every_function_has_a_build_target_and_a_package(source):
+    makefile = (ROOT / "deploy" / "lambda" / "Makefile").read_text()
+    package = _package_module()
+    for name, resource in resources_of(source, "AWS::Serverless::Function").items():
+        assert f"build-{name}:" in makefile
+        module = resource["Properties"]["Handler"].rsplit(".", 1)[0]
+        assert module.split(".")[1] in package.FUNCTIONS
 
 
 def test_the_authorizer_reads_a_secret_only_when_one_is_named(transformed):
@@ -235,6 +264,8 @@ def test_the_camera_role_reaches_only_the_things_own_channel(source):
     assert alias == {"Fn::Sub": "${RobotName}-camera"}
     (statement,) = _inline_statements(resources["CameraRole"])
     assert statement["Resource"]["Fn::Sub"].endswith(":channel/${!credentials-iot:ThingName}/*")
+    # The local signaling service grants the robot's credentials exactly this.
+    assert set(statement["Action"]) == kvs_signaling.MASTER_ACTIONS
     assert {a.split(":")[0] for a in statement["Action"]} == {"kinesisvideo"}
     alias_policy = resources["RoleAliasPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert alias_policy == [

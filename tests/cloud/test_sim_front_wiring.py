@@ -22,12 +22,11 @@ REGION = "eu-west-1"
 def front(tmp_path, configure_authorizer):
     identity = dev_identity.dev_identity(tmp_path, robot="simbot")
     sent: list[tuple[str, bytes]] = []
-    credentials = sigv4.issue()
+    store = sigv4.CredentialStore()
+    credentials = iot_data.issue_credentials(store)
     server = Front(
         0,
-        IotDataPlane(
-            lambda topic, payload, qos: sent.append((topic, payload)), credentials, REGION
-        ),
+        IotDataPlane(lambda topic, payload, qos: sent.append((topic, payload)), store, REGION),
         authorize=authorization.front_authorizer(configure_authorizer(identity.environ)),
     )
     client = iot_data.boto3_client(server.url, credentials, REGION)

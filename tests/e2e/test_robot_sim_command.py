@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from tests.support.http import get, request
@@ -56,8 +57,15 @@ def test_robot_sim_drives_with_its_printed_curl_line_and_stops_clean(tmp_path: P
         start_new_session=True,
     )
     try:
-        url, body, headers = curl_request(read_banner(process))
+        banner = read_banner(process)
+        url, body, headers = curl_request(banner)
         assert url == f"http://127.0.0.1:{port}/publish"
+        # The viewer page's address carries the same token, in its fragment.
+        viewer = re.search(r"^  (http://\S+/)#token=(\S+)$", banner, re.M)
+        assert viewer, banner
+        assert f"Bearer {viewer.group(2)}" == headers["Authorization"]
+        with urllib.request.urlopen(viewer.group(1), timeout=5) as page:
+            assert b"<video" in page.read()
         status, _, answer = request("POST", url, body.encode(), headers)
         assert status == 200, answer
         deadline = time.monotonic() + 5

@@ -74,7 +74,12 @@ def test_forward_moves_the_simulated_robot_and_the_ttl_stops_it(stack: Recording
 
     after = pose(stack)
     assert after["x"] > before["x"] + 0.01  # it drove forward (heading 0 is +x)
-    assert abs(after["heading"] - before["heading"]) < 1e-6
+    # The simulated right wheel runs 2 % fast: the true heading drifts a little to the left,
+    # where the dead-reckoned estimate, from equal outputs, goes straight.
+    assert 0 < after["heading"] - before["heading"] < 0.05
+    assert stopped["odometry"]["source"] == "estimated"
+    assert stopped["odometry"]["heading"] == moving["odometry"]["heading"]
+    assert stopped["odometry"]["x"] > moving["odometry"]["x"]
 
 
 def test_left_spins_counter_clockwise_in_place(stack: RecordingStack) -> None:

@@ -34,9 +34,7 @@ def test_the_daemon_retries_until_the_broker_comes_up(
 ) -> None:
     port = free_port()
     config = tmp_path / "config.json"
-    config.write_text(
-        json.dumps(robot_config(thing_name, port, sim_certs, tmp_path / "wheels.json"))
-    )
+    config.write_text(json.dumps(robot_config(thing_name, port, sim_certs)))
     log = tmp_path / "daemon.log"
     with log.open("wb") as output:
         daemon = subprocess.Popen(

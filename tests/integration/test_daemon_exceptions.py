@@ -24,9 +24,7 @@ def test_an_exception_while_driving_stops_the_wheels(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = tmp_path / "config.json"
-    path.write_text(
-        json.dumps(robot_config(thing_name, broker.port, sim_certs, tmp_path / "wheels.json"))
-    )
+    path.write_text(json.dumps(robot_config(thing_name, broker.port, sim_certs)))
     settings = config.load(path, environ={})
     boards: list[drivers.MotorDriver] = []
     load = drivers.load

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,17 @@ from hypothesis import strategies as st
 import drivers
 from robot import config as robot_config
 from robot.daemon import Daemon
-from robot.protocol import ACTIONS, MAX_ID_LENGTH, MAX_TTL_MS, MIN_TTL_MS, Command
+from robot.estop import EStop
+from robot.freshness import FreshnessGate
+from robot.protocol import (
+    ACTIONS,
+    ENDPOINT_FIELDS,
+    LATCH_ACTIONS,
+    MAX_ID_LENGTH,
+    MAX_TTL_MS,
+    MIN_TTL_MS,
+    Command,
+)
 
 # Property tests: enough examples to find edge cases, few enough to keep the suite fast.
 PROPERTY = settings(max_examples=60, deadline=None)
@@ -106,11 +117,28 @@ class RecordingLink:
         return [m for m in decoded if kind is None or m.get("type") == kind]
 
 
-def make_daemon(config: robot_config.Config) -> tuple[Daemon, Any, RecordingLink]:
-    """A daemon on the real sim board and a recording link: (daemon, sim motors, link)."""
+class SyncedClock:
+    """The freshness gate's view of the clock, set by the test (the kernel's answer
+    depends on the machine)."""
+
+    def __init__(self, synced: bool = True) -> None:
+        self.synced = synced
+
+    def __call__(self) -> bool:
+        return self.synced
+
+
+def make_daemon(
+    config: robot_config.Config, clock: SyncedClock | None = None
+) -> tuple[Daemon, Any, RecordingLink]:
+    """A daemon on the real sim board and a recording link, with its own e-stop latch in a
+    fresh folder: (daemon, sim motors, link)."""
     motors = drivers.load("sim")
     link = RecordingLink()
-    return Daemon(config, motors, link), motors, link  # type: ignore[arg-type]
+    estop = EStop(Path(tempfile.mkdtemp(prefix="estop-")))
+    gate = FreshnessGate(clock or SyncedClock())
+    daemon = Daemon(config, motors, link, estop=estop, gate=gate)  # type: ignore[arg-type]
+    return daemon, motors, link
 
 
 REMOVE = "<remove this key>"  # a ``write_config`` value that leaves the key out
@@ -133,6 +161,9 @@ def sample_config() -> dict[str, Any]:
         "DEFAULT_SPEED": 0.6,
         "COMMAND_TTL_MS": 500,
         "TELEMETRY_INTERVAL_MS": 1000,
+        # At once, as the sample did; tests of ramping set their own limits.
+        "MAX_ACCELERATION": 0,
+        "MAX_DECELERATION": 0,
     }
 
 
@@ -176,12 +207,13 @@ def commands(draw: st.DrawFn, actions: tuple[str, ...] = ACTIONS, with_ts: bool 
     """Valid commands: any action, with or without each optional field."""
     action = draw(st.sampled_from(actions))
     driving = action == "drive"
+    latching = action in LATCH_ACTIONS  # held until cleared: no speed, no TTL
     return Command(
         action=action,
         linear=draw(unit_floats) if driving else None,
         angular=draw(unit_floats) if driving else None,
-        speed=draw(st.none() | speeds),
-        ttl_ms=draw(st.none() | ttls),
+        speed=None if latching else draw(st.none() | speeds),
+        ttl_ms=None if latching else draw(st.none() | ttls),
         id=draw(st.none() | command_ids),
         ts=draw(st.none() | st.integers(0, 2**53)) if with_ts else None,
     )
@@ -194,7 +226,7 @@ json_values = st.recursive(
     ),
     max_leaves=8,
 )
-FIELD_NAMES = ("action", "linear", "angular", "speed", "ttl_ms", "id", "ts")
+FIELD_NAMES = ("action", "linear", "angular", "speed", "ttl_ms", "id", "ts", *ENDPOINT_FIELDS)
 # Objects that look like commands: known fields (and now and then another) with any values.
 command_like = st.dictionaries(
     st.sampled_from(FIELD_NAMES) | st.text(max_size=8),

@@ -78,6 +78,14 @@ SINGLE_PROBLEMS: list[tuple[dict[str, Any], list[str]]] = [
         ["MOTOR_OPTIONS.sim.wheel_base = -1", "positive"],
     ),
     ({"MOTOR_OPTIONS": {"sim": {"colour": "red"}}}, ["MOTOR_OPTIONS.sim.colour", "unknown option"]),
+    ({"MAX_ACCELERATION": -1}, ["MAX_ACCELERATION = -1", "0 to 100"]),
+    ({"MAX_DECELERATION": "fast"}, ["MAX_DECELERATION = 'fast'", "a number"]),
+    ({"MAX_WHEEL_OUTPUT": 0}, ["MAX_WHEEL_OUTPUT = 0", "0.05 to 1"]),
+    ({"MAX_TURN_RATE": 1000}, ["MAX_TURN_RATE = 1000", "0 to 100"]),
+    ({"WHEEL_BASE": 0}, ["WHEEL_BASE = 0", "0.02 to 5"]),
+    ({"TOP_SPEED": None}, ["TOP_SPEED = None", "a number"]),
+    ({"STATE_DIR": ""}, ["STATE_DIR = ''", "path of a folder"]),
+    ({"STATE_DIR": "certs/cacert.pem"}, ["STATE_DIR = 'certs/cacert.pem'", "not a folder"]),
 ]
 
 
@@ -236,3 +244,19 @@ def test_the_example_config_json_holds_the_declared_defaults() -> None:
 def test_every_config_field_but_the_path_is_declared_by_its_key() -> None:
     declared = {field.name for field in dataclasses.fields(config_module.Config)}
     assert declared - set(config_module.KEYS) == {"path"}
+
+
+def test_the_state_dir_is_relative_to_the_config_file_and_may_not_exist_yet(
+    tmp_path: Path,
+) -> None:
+    settings = load(write_config(tmp_path, STATE_DIR="var/state"), environ={})
+    assert settings.state_dir == (tmp_path / "var" / "state").resolve()
+
+
+def test_the_turn_rate_becomes_a_wheel_output_limit(tmp_path: Path) -> None:
+    settings = load(
+        write_config(tmp_path, MAX_TURN_RATE=2.0, WHEEL_BASE=0.2, TOP_SPEED=0.5), environ={}
+    )
+    # 2 rad/s on a 0.2 m base is 0.2 m/s each way: 0.4 of the 0.5 m/s top speed
+    assert settings.limits.max_turn == pytest.approx(0.4)
+    assert load(write_config(tmp_path), environ={}).limits.max_turn == 1.0  # 0: no limit

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from robot import mixing, protocol
 from robot.config import Config
-from robot.controller import StaleCommand
 from robot.daemon import Daemon
+from robot.freshness import StaleCommand
 from tests.unit.conftest import PROPERTY, RecordingLink, command_like, commands, make_daemon
 
 Parts = tuple[Daemon, Any, RecordingLink]
@@ -97,7 +97,7 @@ def test_a_fresh_command_with_ts_moves_the_wheels(daemon_parts: Parts) -> None:
 def expected_to_move(daemon: Daemon, payload: bytes) -> bool:
     try:
         command = protocol.parse(payload)
-        daemon.controller.check_fresh(command)
+        daemon.gate.check(command, daemon.controller.ttl_ms(command))
     except (protocol.ProtocolError, StaleCommand):
         return False
     return mixing.wheel_outputs(command, daemon.config.default_speed) != (0.0, 0.0)

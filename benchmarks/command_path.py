@@ -1,0 +1,276 @@
+"""MQTT command -> wheels: our daemon beside the AWS sample's scripts/main.py, one broker.
+
+    .venv/bin/python benchmarks/command_path.py --aws-sample PATH
+
+PATH is a checkout of aws-samples/aws-serverless-telepresence-robot (or its scripts/main.py);
+it is run as it is. Both robots run in turn on the same local mosquitto (mutual TLS), with
+the same SDK, as the same thing, and their ``explorerhat`` calls land in an instrumented
+stand-in (benchmarks/standin/) that reports when each call is entered. Our daemon drives the
+Explorer HAT board, with the default ramp limits. The sample hard-codes port 443: the
+stand-in folder's sitecustomize points its client at the broker's port, nothing else.
+Figures are printed beside their targets; nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sim.aws.certs import SimCerts, make_certs
+from sim.aws.iot_core import Broker
+from sim.stack import robot_config
+from tests.support.mqtt import connected
+
+ROOT = Path(__file__).resolve().parent.parent
+STANDIN = Path(__file__).resolve().parent / "standin"
+THING = "bench-robot"
+TICKS_PER_S = 100  # /proc/<pid>/stat counts CPU time in clock ticks of 1/100 s on Linux
+Call = tuple[float, str, float]  # (time.time() when entered, call, value)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+class Wheels:
+    """The stand-in's reports, as they arrive."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.calls: queue.Queue[Call] = queue.Queue()
+        threading.Thread(target=self._receive, daemon=True).start()
+
+    def _receive(self) -> None:
+        while True:
+            at, name, value = self.socket.recv(256).decode().split()
+            self.calls.put((float(at), name, float(value)))
+
+    def first_after(self, since: float, wanted: Callable[[Call], bool] = lambda c: True) -> Call:
+        """The first call entered at or after ``since`` that is ``wanted``."""
+        while True:
+            call = self.calls.get(timeout=30)
+            if call[0] >= since and wanted(call):
+                return call
+
+    def quiet(self, seconds: float = 0.5) -> None:
+        """Wait until no call came for ``seconds``, dropping what came."""
+        while True:
+            try:
+                self.calls.get(timeout=seconds)
+            except queue.Empty:
+                return
+
+
+@contextmanager
+def running(
+    command: list[str], cwd: Path, env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen]:
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb")
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S  # utime + stime
+
+
+class Bench:
+    def __init__(self, publisher, wheels: Wheels) -> None:  # type: ignore[no-untyped-def]
+        self.publisher = publisher
+        self.wheels = wheels
+
+    def send(self, command: dict) -> float:
+        sent = time.time()
+        self.publisher.publish(f"{THING}/action", json.dumps(command), 1)
+        return sent
+
+    def ready(self, log: Path) -> None:
+        """Send stops until the robot acts on one: it is connected and subscribed."""
+        for _ in range(300):
+            self.send({"action": "stop"})
+            try:
+                self.wheels.calls.get(timeout=0.1)
+                break
+            except queue.Empty:
+                continue
+        else:
+            sys.exit(f"the robot never moved a motor; its log:\n{log.read_text()[-3000:]}")
+        time.sleep(0.5)
+        self.wheels.quiet()
+
+    def sparse(self, count: int, gap_s: float) -> list[float]:
+        """ms from publishing to the first motor call, one command every ``gap_s``."""
+        latencies = []
+        for i in range(count):
+            sent = self.send({"action": "forward" if i % 2 == 0 else "stop"})
+            latencies.append((self.wheels.first_after(sent)[0] - sent) * 1000)
+            time.sleep(gap_s)
+            self.wheels.quiet(0.05)
+        return latencies
+
+    def burst(self, last_call: Callable[[Call], bool]) -> float:
+        """ms from publishing the last of 50 commands at 50 Hz to the call it caused."""
+        self.wheels.quiet()
+        start = time.monotonic()
+        for i in range(49):
+            self.send({"action": "forward"})
+            time.sleep(max(0.0, start + (i + 1) / 50 - time.monotonic()))
+        sent = self.send({"action": "backwards"})
+        return (self.wheels.first_after(sent, last_call)[0] - sent) * 1000
+
+    def estop(self, count: int) -> list[float]:
+        """ms from publishing an e-stop, wheels turning, to both wheels told zero."""
+        latencies = []
+        for _ in range(count):
+            self.send({"action": "forward", "ttl_ms": 5000})
+            time.sleep(0.3)  # ramped up
+            self.wheels.quiet(0.05)
+            sent = self.send({"action": "estop"})
+            zeros = set()
+            while zeros != {"one", "two"}:
+                at, name, _ = self.wheels.first_after(sent, lambda c: c[2] == 0)
+                zeros.add(name.split(".")[0])
+            latencies.append((at - sent) * 1000)
+            self.send({"action": "clear_estop"})
+            self.wheels.quiet(0.05)
+        return latencies
+
+    def idle_cpu(self, pid: int, seconds: float) -> float:
+        before = cpu_seconds(pid)
+        time.sleep(seconds)
+        return (cpu_seconds(pid) - before) / seconds * 100
+
+
+def sample_folder(work: Path, certs: SimCerts, main_py: Path) -> Path:
+    """The sample's working folder as its README sets it up: config.json and certs/."""
+    folder = work / "aws-sample"
+    (folder / "certs").mkdir(parents=True)
+    shutil.copy(main_py, folder / "main.py")
+    shutil.copy(certs.ca, folder / "certs" / "cacert.pem")
+    shutil.copy(certs.robot.cert, folder / "certs" / "certificate.pem")
+    shutil.copy(certs.robot.key, folder / "certs" / "private.pem.key")
+    config = {
+        "IOT_CORE_ENDPOINT": "localhost",
+        "IOT_THINGNAME": THING,
+        "IOT_GET_CREDENTIAL_ENDPOINT": "",
+        "ROLE_ALIAS": "",
+        "AWS_DEFAULT_REGION": "",
+    }
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def row(name: str, ours: str, sample: str, target: str) -> None:
+    print(f"  {name:<44} {ours:>12} {sample:>12}   {target}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--aws-sample", type=Path, required=True, help="its checkout or main.py")
+    parser.add_argument("--count", type=int, default=100, help="sparse commands per robot")
+    args = parser.parse_args()
+    main_py = args.aws_sample
+    if main_py.is_dir():
+        main_py = main_py / "scripts" / "main.py"
+    if not main_py.is_file():
+        parser.error(f"no scripts/main.py at {args.aws_sample}")
+
+    wheels = Wheels()
+    with tempfile.TemporaryDirectory() as temp:
+        work = Path(temp)
+        certs = make_certs(work / "certs", THING)
+        env = {
+            **{k: v for k, v in os.environ.items() if k != "MOTOR_DRIVER"},
+            "PYTHONPATH": os.pathsep.join([str(STANDIN), str(ROOT)]),
+            "STANDIN_REPORT_PORT": str(wheels.port),
+        }
+        with Broker(work / "broker", certs, THING) as broker:
+            ours_config = robot_config(THING, broker.port, certs)
+            ours_config.update({"MOTOR_DRIVER": "explorerhat", "STATE_DIR": str(work / "state")})
+            ours_config["TELEMETRY_INTERVAL_MS"] = 1000
+            (work / "config.json").write_text(json.dumps(ours_config))
+            robot = [
+                sys.executable,
+                "-m",
+                "robot.cli",
+                "run",
+                "--config",
+                str(work / "config.json"),
+            ]
+            sample = [sys.executable, "main.py"]
+            sample_env = {**env, "STANDIN_BROKER_PORT": str(broker.port)}
+            results: dict[str, dict[str, object]] = {}
+            with connected(broker, certs.publisher) as publisher:
+                bench = Bench(publisher, wheels)
+                with running(robot, ROOT, env, work / "robot.log") as process:
+                    bench.ready(work / "robot.log")
+                    results["ours"] = {
+                        "sparse": bench.sparse(args.count, 0.3),
+                        "burst": max(bench.burst(lambda c: True) for _ in range(3)),
+                        "estop": bench.estop(args.count),
+                        "idle": bench.idle_cpu(process.pid, 10),
+                    }
+                folder = sample_folder(work, certs, main_py)
+                with running(sample, folder, sample_env, work / "sample.log") as process:
+                    bench.ready(work / "sample.log")
+                    results["sample"] = {
+                        "sparse": bench.sparse(args.count, 0.3),
+                        # it handles one message at a time, each followed by a 0.2 s sleep
+                        "burst": bench.burst(lambda c: c[1] == "motor.backwards"),
+                        "idle": bench.idle_cpu(process.pid, 10),
+                    }
+    ours, theirs = results["ours"], results["sample"]
+    print(f"MQTT command -> motor call, {args.count} sparse commands each, same broker and SDK:")
+    row("", "ours", "AWS sample", "target")
+    for q in (50, 99):
+        row(
+            f"sparse command -> motor call, p{q}",
+            f"{percentile(ours['sparse'], q):.2f} ms",
+            f"{percentile(theirs['sparse'], q):.2f} ms",
+            "p50 <= 1.5 ms and <= the sample's" if q == 50 else "",
+        )
+    row(
+        "50 at 50 Hz: last sent -> acted on",
+        f"{ours['burst']:.2f} ms",
+        f"{theirs['burst']:.0f} ms",
+        "<= 5 ms (ours: worst of 3)",
+    )
+    row("e-stop -> both wheels at zero, p50", f"{percentile(ours['estop'], 50):.2f} ms", "-", "")
+    row(
+        "e-stop -> both wheels at zero, p99",
+        f"{percentile(ours['estop'], 99):.2f} ms",
+        "(none)",
+        "<= 2 ms",
+    )
+    row("idle CPU (ours: ramping on)", f"{ours['idle']:.2f} %", f"{theirs['idle']:.2f} %", "<= 1 %")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""What the API Lambdas share about API Gateway's proxy events: the robot a request is for,
+and JSON answers with CORS headers.
+
+Standard library only: this module ships inside the Lambdas.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cloud import access
+
+
+class BadRequest(ValueError):
+    """A request the Lambda answers with 400; the message says what is wrong."""
+
+
+def robot_name(event: dict[str, Any], default: str) -> str:
+    """The robot the request is for: the ``{name}`` of a fleet route, else ``default``."""
+    name = (event.get("pathParameters") or {}).get("name")
+    if name is None:
+        return default
+    if not access.is_robot_name(name):
+        raise BadRequest("the robot name must be 1 to 128 letters, digits, '-' or '_'")
+    return name
+
+
+def response(status: int, body: dict[str, Any], cors_origin: str = "*") -> dict[str, Any]:
+    """A proxy-integration answer with a JSON body, readable by a browser page."""
+    return {
+        "statusCode": status,
+        "headers": {
+            "Content-Type": "application/json",
+            "Access-Control-Allow-Origin": cors_origin,
+            "Access-Control-Allow-Headers": "Content-Type,Authorization",
+            "Access-Control-Allow-Methods": "OPTIONS,POST",
+        },
+        "body": json.dumps(body),
+    }

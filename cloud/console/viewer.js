@@ -1,0 +1,159 @@
+// Joins the robot's KVS signaling channel as a viewer, with what POST /viewer returns:
+// {channelArn, clientId, signalingUrl (presigned), iceServers}. Plain WebSocket and
+// RTCPeerConnection; the messages are KVS's: {action, messagePayload: base64(JSON)}.
+// When the video stalls or the connection fails (the robot's producer restarted), it
+// joins again, with a fresh presigned URL.
+
+const STALL_MS = 1000; // no new frame for this long (30 would have come): join again
+const ANSWER_MS = 3000; // no answer to the offer in this time: the robot is not there yet
+const RETRY_MS = 250;
+
+const encode = (value) => btoa(JSON.stringify(value));
+const decode = (text) => JSON.parse(atob(text));
+
+export class Viewer {
+  constructor({ api, token, robot, video, report }) {
+    Object.assign(this, { api, token, robot, video, report });
+    this.frames = 0;
+    this.firstFrameMs = null; // since the page began to load
+    this.joins = 0;
+    this.frameJoin = 0; // which join the latest frame came through
+    this.joinFirstFrameWall = null; // epoch ms of the first frame of the latest join
+    this.lastFrameAt = 0;
+    this.session = null;
+    this.marks = {}; // when each step of the latest join happened (performance.now() ms)
+  }
+
+  mark(step) {
+    this.marks[step] = performance.now();
+  }
+
+  start() {
+    this.video.requestVideoFrameCallback(this.onFrame.bind(this));
+    this.join();
+    setInterval(() => this.checkStall(), 250);
+  }
+
+  onFrame(now, metadata) {
+    this.frames += 1;
+    this.lastFrameAt = performance.now();
+    if (this.firstFrameMs === null) this.firstFrameMs = this.lastFrameAt;
+    if (this.frameJoin !== this.joins) {
+      this.mark("first-frame");
+      this.frameJoin = this.joins;
+      this.joinFirstFrameWall = Date.now();
+    }
+    if (this.frames === 1 || this.stalled) this.report("watching");
+    this.stalled = false;
+    this.video.requestVideoFrameCallback(this.onFrame.bind(this));
+  }
+
+  checkStall() {
+    const session = this.session;
+    if (!session || session.closed || !this.lastFrameAt) return;
+    if (performance.now() - this.lastFrameAt > STALL_MS && session.startedAt < this.lastFrameAt) {
+      this.stalled = true;
+      this.rejoin("the video stalled");
+    }
+  }
+
+  rejoin(reason) {
+    if (this.session) this.session.close();
+    this.session = null;
+    this.report(`${reason}; joining again…`);
+    setTimeout(() => this.join(), RETRY_MS);
+  }
+
+  async join() {
+    if (this.session) return;
+    const session = new Session(this);
+    this.session = session;
+    this.joins += 1;
+    try {
+      await session.open();
+    } catch (error) {
+      if (this.session === session) this.rejoin(error.message);
+    }
+  }
+}
+
+class Session {
+  constructor(viewer) {
+    this.viewer = viewer;
+    this.closed = false;
+    this.startedAt = performance.now();
+  }
+
+  async open() {
+    const { api, token, robot, video, report } = this.viewer;
+    const path = robot ? `/robots/${encodeURIComponent(robot)}/viewer` : "/viewer";
+    report("asking for the camera…");
+    this.viewer.marks = {};
+    this.viewer.mark("join");
+    const response = await fetch(api + path, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    const join = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${join.error || ""}`);
+    if (this.closed) return;
+    this.viewer.mark("viewer-route");
+    const pc = new RTCPeerConnection({ iceServers: join.iceServers || [] });
+    this.pc = pc;
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.ontrack = (event) => {
+      video.srcObject = event.streams[0] || new MediaStream([event.track]);
+    };
+    pc.onconnectionstatechange = () => {
+      this.viewer.mark(pc.connectionState);
+      if (["failed", "closed"].includes(pc.connectionState) && !this.closed) {
+        this.viewer.rejoin(`connection ${pc.connectionState}`);
+      }
+    };
+    const ws = new WebSocket(join.signalingUrl);
+    this.ws = ws;
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = () => reject(new Error("the signaling channel refused us"));
+    });
+    this.viewer.mark("signaling-open");
+    ws.onclose = () => { if (!this.closed && pc.connectionState !== "connected") this.fail("signaling closed"); };
+    const send = (action, payload) =>
+      ws.send(JSON.stringify({ action, messagePayload: encode(payload), correlationId: `c${Date.now()}` }));
+    pc.onicecandidate = ({ candidate }) => {
+      if (candidate && ws.readyState === WebSocket.OPEN) send("ICE_CANDIDATE", candidate.toJSON());
+    };
+    const answered = new Promise((resolve, reject) => {
+      ws.onmessage = async (message) => {
+        const event = JSON.parse(message.data);
+        if (event.messageType === "SDP_ANSWER") {
+          await pc.setRemoteDescription(decode(event.messagePayload));
+          resolve();
+        } else if (event.messageType === "ICE_CANDIDATE") {
+          await pc.addIceCandidate(decode(event.messagePayload));
+        } else if (event.messageType === "STATUS_RESPONSE") {
+          reject(new Error("the robot is not streaming yet"));
+        } else if (event.messageType === "GO_AWAY") {
+          ws.close();
+        }
+      };
+      setTimeout(() => reject(new Error("no answer from the robot yet")), ANSWER_MS);
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    send("SDP_OFFER", { type: "offer", sdp: pc.localDescription.sdp });
+    report("waiting for the robot…");
+    await answered;
+    this.viewer.mark("answer");
+    report("connecting…");
+  }
+
+  fail(reason) {
+    if (this.viewer.session === this) this.viewer.rejoin(reason);
+  }
+
+  close() {
+    this.closed = true;
+    if (this.ws) this.ws.close();
+    if (this.pc) this.pc.close();
+  }
+}

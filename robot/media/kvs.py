@@ -1,0 +1,118 @@
+"""The KVS WebRTC signaling calls a master makes, through botocore, as in AWS.
+
+``DescribeSignalingChannel`` and ``GetSignalingChannelEndpoint`` (role MASTER) on the
+``kinesisvideo`` client, ``GetIceServerConfig`` on the ``kinesis-video-signaling`` client at
+the channel's HTTPS endpoint, and the WSS URL presigned with botocore's SigV4 query signer
+(valid 300 s, the most KVS accepts: it is only needed to open the socket). botocore's
+clients block, so each call runs in a worker thread; the producer's loop never waits on one.
+
+The control plane is the region's, unless ``endpoint_url`` names another (the simulator's
+local signaling service).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+import botocore.session
+from botocore.auth import SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import CredentialProvider, CredentialResolver, Credentials
+
+PRESIGN_SECONDS = 300
+SERVICE = "kinesisvideo"
+
+
+@dataclass(frozen=True)
+class ChannelEndpoints:
+    arn: str
+    wss: str
+    https: str
+
+
+@dataclass(frozen=True)
+class IceServer:
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class SignalingChannel:
+    """One signaling channel, seen by its master."""
+
+    def __init__(
+        self, name: str, region: str, credentials: Credentials, endpoint_url: str | None = None
+    ) -> None:
+        self.name = name
+        self.endpoint_url = endpoint_url or None
+        self.region = region
+        self.credentials = credentials
+        self._session = botocore.session.Session()
+        # Every client of this session signs with these (refreshing) credentials.
+        self._session.register_component(
+            "credential_provider", CredentialResolver([_Given(credentials)])
+        )
+
+    async def endpoints(self) -> ChannelEndpoints:
+        return await asyncio.to_thread(self._endpoints)
+
+    async def ice_servers(self, endpoints: ChannelEndpoints) -> list[IceServer]:
+        return await asyncio.to_thread(self._ice_servers, endpoints)
+
+    async def presigned_url(self, endpoints: ChannelEndpoints) -> str:
+        # In a thread too: the credentials may refresh themselves here, over the network.
+        return await asyncio.to_thread(self._presign, endpoints)
+
+    def _endpoints(self) -> ChannelEndpoints:
+        client = self._session.create_client(
+            SERVICE, region_name=self.region, endpoint_url=self.endpoint_url
+        )
+        arn = client.describe_signaling_channel(ChannelName=self.name)["ChannelInfo"]["ChannelARN"]
+        answer = client.get_signaling_channel_endpoint(
+            ChannelARN=arn,
+            SingleMasterChannelEndpointConfiguration={
+                "Protocols": ["WSS", "HTTPS"],
+                "Role": "MASTER",
+            },
+        )
+        found = {
+            item["Protocol"]: item["ResourceEndpoint"] for item in answer["ResourceEndpointList"]
+        }
+        return ChannelEndpoints(arn, found["WSS"], found["HTTPS"])
+
+    def _ice_servers(self, endpoints: ChannelEndpoints) -> list[IceServer]:
+        client = self._session.create_client(
+            "kinesis-video-signaling", region_name=self.region, endpoint_url=endpoints.https
+        )
+        answer = client.get_ice_server_config(ChannelARN=endpoints.arn, Service="TURN")
+        servers = [
+            IceServer(item["Uris"], item.get("Username"), item.get("Password"))
+            for item in answer.get("IceServerList", [])
+        ]
+        # KVS's own STUN server is not in the answer; clients of AWS's KVS add it. A
+        # signaling service elsewhere (the simulator's) has none.
+        host = urlsplit(endpoints.wss).hostname or ""
+        if host.endswith(".amazonaws.com") or host.endswith(".amazonaws.com.cn"):
+            suffix = host.split(f".{self.region}.", 1)[-1]
+            servers.insert(0, IceServer([f"stun:stun.kinesisvideo.{self.region}.{suffix}:443"]))
+        return servers
+
+    def _presign(self, endpoints: ChannelEndpoints) -> str:
+        frozen = self.credentials.get_frozen_credentials()
+        url = f"{endpoints.wss}?X-Amz-ChannelARN={quote(endpoints.arn, safe='')}"
+        request = AWSRequest(method="GET", url=url)
+        SigV4QueryAuth(frozen, SERVICE, self.region, expires=PRESIGN_SECONDS).add_auth(request)
+        return request.url
+
+
+class _Given(CredentialProvider):
+    METHOD = "given"
+
+    def __init__(self, credentials: Credentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Credentials:
+        return self._credentials

@@ -1,0 +1,90 @@
+"""The simulator's video services, together: the local IoT credentials provider and KVS
+signaling service on a loop thread of their own, the robot's channel (named after its thing),
+and the viewer Lambda wired to them with explicit settings and clients.
+
+    with LocalVideo(thing_name, certs) as video:
+        config.update(video.robot_config())   # what the robot's producer needs to reach them
+        front.viewer_handler = video.viewer_handler()
+"""
+
+from __future__ import annotations
+
+import botocore.session
+
+from cloud.viewer import app as viewer
+from sim.aws.background import BackgroundLoop
+from sim.aws.certs import SimCerts
+from sim.aws.credentials_provider import CredentialsProvider
+from sim.aws.kvs_signaling import MASTER_ACTIONS, VIEWER_ACTIONS, KvsSignalingService, Permissions
+from sim.aws.sigv4 import CredentialStore
+
+REGION = "us-east-1"
+# The viewer Lambda's own credentials (its execution role's, in AWS).
+VIEWER_ACCESS_KEY = "AKIDSIMVIEWERLAMBDA"
+VIEWER_SECRET_KEY = "sim-viewer-lambda-secret"
+
+
+class LocalVideo:
+    def __init__(self, thing_name: str, certs: SimCerts, region: str = REGION) -> None:
+        self.thing_name = thing_name
+        self.certs = certs
+        self.region = region
+        # The template names the robot's role alias so.
+        self.role_alias = f"{thing_name}-camera"
+        self.store = CredentialStore()
+        self.store.add_static(
+            VIEWER_ACCESS_KEY, VIEWER_SECRET_KEY, "viewer-lambda", Permissions(VIEWER_ACTIONS)
+        )
+        self.loop = BackgroundLoop("sim-video")
+        self.signaling: KvsSignalingService | None = None
+        self.provider: CredentialsProvider | None = None
+
+    def __enter__(self) -> LocalVideo:
+        self.loop.__enter__()
+        try:
+            self.signaling = self.loop.enter(
+                KvsSignalingService(self.store, region=self.region, channels=[self.thing_name])
+            )
+            self.provider = self.loop.enter(
+                CredentialsProvider(
+                    self.store,
+                    {self.role_alias: lambda thing: Permissions(MASTER_ACTIONS, thing)},
+                    ca=self.certs.ca,
+                    server_cert=self.certs.server.cert,
+                    server_key=self.certs.server.key,
+                )
+            )
+        except BaseException:
+            self.loop.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.loop.__exit__(*exc_info)
+
+    def robot_config(self) -> dict[str, str]:
+        """The robot's config keys for reaching the local services: the credentials
+        endpoint (``host:port``, its certificate signed by the simulator's CA, which is the
+        config's ``ROOT_CA_PATH``), the role alias, the region, and ``KVS_ENDPOINT_URL``,
+        the KVS control plane (absent or empty on a real robot: AWS's)."""
+        assert self.signaling is not None and self.provider is not None
+        return {
+            "IOT_GET_CREDENTIAL_ENDPOINT": self.provider.endpoint,
+            "ROLE_ALIAS": self.role_alias,
+            "AWS_DEFAULT_REGION": self.region,
+            "KVS_ENDPOINT_URL": self.signaling.url,
+        }
+
+    def viewer_handler(self) -> viewer.Handler:
+        """The real viewer Lambda, with botocore pointed at the local signaling service.
+        No STUN or TURN: on loopback, host candidates connect."""
+        assert self.signaling is not None
+        settings = viewer.Settings(
+            robot_name=self.thing_name,
+            region=self.region,
+            kvs_endpoint_url=self.signaling.url,
+            stun_urls=(),
+        )
+        session = botocore.session.Session()
+        session.set_credentials(VIEWER_ACCESS_KEY, VIEWER_SECRET_KEY)
+        return viewer.make_handler(settings, viewer.Clients.from_session(session, settings))

@@ -1,0 +1,114 @@
+"""A KVS WebRTC viewer written with aiortc, for tests: joins a channel as AWS's viewers do
+(GetSignalingChannelEndpoint as VIEWER, a presigned ConnectAsViewer URL, SDP offer, trickled
+candidates) and hands out the frames it receives with the time each arrived."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import botocore.session
+import numpy as np
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from botocore.auth import SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import ReadOnlyCredentials
+
+from robot.media.timestamp import read_stamp
+
+
+def viewer_url(
+    control_plane: str, channel: str, credentials: ReadOnlyCredentials, region: str, client_id: str
+) -> str:
+    session = botocore.session.Session()
+    session.set_credentials(*credentials)
+    client = session.create_client("kinesisvideo", region_name=region, endpoint_url=control_plane)
+    arn = client.describe_signaling_channel(ChannelName=channel)["ChannelInfo"]["ChannelARN"]
+    endpoints = client.get_signaling_channel_endpoint(
+        ChannelARN=arn,
+        SingleMasterChannelEndpointConfiguration={"Protocols": ["WSS"], "Role": "VIEWER"},
+    )["ResourceEndpointList"]
+    wss = endpoints[0]["ResourceEndpoint"]
+    request = AWSRequest(
+        "GET", f"{wss}?X-Amz-ChannelARN={quote(arn, safe='')}&X-Amz-ClientId={client_id}"
+    )
+    SigV4QueryAuth(credentials, "kinesisvideo", region, expires=60).add_auth(request)
+    return request.url
+
+
+def encode(message: dict[str, Any]) -> str:
+    return base64.b64encode(json.dumps(message).encode()).decode()
+
+
+def negotiated_codec(sdp: str) -> str:
+    """The codec the answer chose for video: the first payload type of its m=video line."""
+    lines = sdp.splitlines()
+    video = next(line for line in lines if line.startswith("m=video"))
+    first = video.split()[3]
+    rtpmap = next(line for line in lines if line.startswith(f"a=rtpmap:{first} "))
+    return rtpmap.split()[1].split("/")[0]
+
+
+class Frame:
+    def __init__(self, image: np.ndarray, arrived_ms: float) -> None:
+        self.image = image  # RGB
+        self.arrived_ms = arrived_ms
+        luma = image.mean(axis=2)
+        self.stamp_ms = read_stamp(luma)
+
+
+class KvsViewer:
+    def __init__(
+        self,
+        control_plane: str,
+        channel: str,
+        credentials: ReadOnlyCredentials,
+        region: str = "us-east-1",
+    ) -> None:
+        self.client_id = f"viewer-{uuid.uuid4().hex[:8]}"
+        self._join = (control_plane, channel, credentials, region, self.client_id)
+        self.pc = RTCPeerConnection()
+        self.track: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.codec = ""
+
+    async def __aenter__(self) -> KvsViewer:
+        # botocore blocks: off the loop, which may be serving the signaling service too.
+        self.url = await asyncio.to_thread(viewer_url, *self._join)
+        self.http = aiohttp.ClientSession()
+        self.ws = await self.http.ws_connect(self.url)
+        self.pc.on("track", lambda track: self.track.done() or self.track.set_result(track))
+        self.pc.addTransceiver("video", direction="recvonly")
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        offer = {"type": "offer", "sdp": self.pc.localDescription.sdp}
+        await self.ws.send_json({"action": "SDP_OFFER", "messagePayload": encode(offer)})
+        async with asyncio.timeout(15):
+            async for message in self.ws:
+                event = json.loads(message.data)
+                if event.get("messageType") == "SDP_ANSWER":
+                    answer = json.loads(base64.b64decode(event["messagePayload"]))
+                    await self.pc.setRemoteDescription(
+                        RTCSessionDescription(answer["sdp"], "answer")
+                    )
+                    break
+        self.codec = negotiated_codec(answer["sdp"])
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.pc.close()
+        await self.ws.close()
+        await self.http.close()
+
+    async def frames(self, count: int, timeout: float = 20) -> list[Frame]:
+        track = await asyncio.wait_for(asyncio.shield(self.track), timeout)
+        frames = []
+        async with asyncio.timeout(timeout):
+            while len(frames) < count:
+                frame = await track.recv()
+                frames.append(Frame(frame.to_ndarray(format="rgb24"), time.time() * 1000))
+        return frames

@@ -1,0 +1,160 @@
+"""Our producer end to end: the real ``python -m robot.media.producer`` under the media
+supervisor, credentials from the simulator's IoT credentials provider (mutual TLS), the
+simulator's KVS signaling service (which checks every SigV4 signature), and an aiortc viewer
+in the test that joins the channel as AWS's viewers do."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+from botocore.credentials import ReadOnlyCredentials
+
+from robot import config
+from robot.media import producers
+from robot.media.supervisor import MediaSupervisor, ProducerSpec, Timing
+from sim.aws.certs import SimCerts, make_certs
+from sim.aws.credentials_provider import CredentialsProvider
+from sim.aws.kvs_signaling import MASTER_ACTIONS, VIEWER_ACTIONS, KvsSignalingService, Permissions
+from sim.aws.sigv4 import CredentialStore
+from sim.robot.board import SimMotors
+from tests.media.conftest import Watcher
+from tests.media.kvs_viewer import Frame, KvsViewer
+
+THING = "camerabot"
+ROLE_ALIAS = "camerabot-camera"
+REGION = "us-east-1"
+VIEWER_KEYS = ReadOnlyCredentials("AKIDVIEWER", "viewer-secret", None)
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> SimCerts:
+    return make_certs(tmp_path_factory.mktemp("media-certs"), THING)
+
+
+def producer_spec(
+    certs: SimCerts, provider: str, control_plane: str, source: str, options: dict, codec: str
+) -> ProducerSpec:
+    """Our producer as the daemon starts it, from a robot config for the local services."""
+    folder = certs.ca.parent
+    path = folder / f"config-{source}-{codec}.json"
+    settings = {
+        "IOT_THINGNAME": THING,
+        "IOT_CORE_ENDPOINT": "localhost",
+        "IOT_GET_CREDENTIAL_ENDPOINT": provider,
+        "ROLE_ALIAS": ROLE_ALIAS,
+        "AWS_DEFAULT_REGION": REGION,
+        "KVS_ENDPOINT_URL": control_plane,
+        "ROOT_CA_PATH": str(certs.ca),
+        "CERTIFICATE_PATH": str(certs.robot.cert),
+        "PRIVATE_KEY_PATH": str(certs.robot.key),
+        "MOTOR_DRIVER": "sim",
+        "VIDEO_SOURCE": source,
+        "VIDEO_OPTIONS": options,
+        "VIDEO_CODEC": codec,
+    }
+    path.write_text(json.dumps(settings))
+    return producers.producer_spec(config.load(path))
+
+
+@asynccontextmanager
+async def streaming(
+    certs: SimCerts, source: str = "testpattern", options: dict | None = None, codec: str = "h264"
+) -> AsyncIterator[tuple[KvsSignalingService, Watcher]]:
+    """The local AWS services and a supervised producer that has reported ready."""
+    store = CredentialStore()
+    store.add_static(*VIEWER_KEYS[:2], "viewer", Permissions(VIEWER_ACTIONS))
+    grants = {ROLE_ALIAS: lambda thing: Permissions(MASTER_ACTIONS, thing)}
+    async with (
+        KvsSignalingService(store, region=REGION, channels=[THING]) as kvs,
+        CredentialsProvider(
+            store, grants, ca=certs.ca, server_cert=certs.server.cert, server_key=certs.server.key
+        ) as provider,
+    ):
+        watcher = Watcher()
+        spec = producer_spec(
+            certs, f"localhost:{provider.port}", kvs.url, source, options or {}, codec
+        )
+        async with MediaSupervisor(spec, Timing(ready_timeout_s=30), on_change=watcher):
+            await watcher.until(lambda s: s["state"] == "ready", timeout=30)
+            yield kvs, watcher
+
+
+async def test_frames_arrive_with_increasing_timestamps(certs: SimCerts) -> None:
+    async with (
+        streaming(certs) as (kvs, watcher),
+        KvsViewer(kvs.url, THING, VIEWER_KEYS) as viewer,
+    ):
+        frames = await viewer.frames(30)
+        streaming_status = await watcher.until(lambda s: s["state"] == "streaming")
+    assert viewer.codec == "H264"
+    stamps = [frame.stamp_ms for frame in frames]
+    assert None not in stamps, "every frame's timestamp strip is readable"
+    assert stamps == sorted(stamps) and stamps[-1] > stamps[0]
+    now = time.time() * 1000
+    assert all(now - 30_000 < stamp <= now for stamp in stamps)
+    assert frames[0].image.shape == (480, 640, 3)
+    assert streaming_status["viewers"] == 1
+
+
+async def test_several_viewers_at_once_and_vp8(certs: SimCerts) -> None:
+    async with streaming(certs, codec="vp8") as (kvs, watcher):
+        async with (
+            KvsViewer(kvs.url, THING, VIEWER_KEYS) as first,
+            KvsViewer(kvs.url, THING, VIEWER_KEYS) as second,
+        ):
+            await watcher.until(lambda s: s["viewers"] == 2)
+            one, two = await first.frames(5), await second.frames(5)
+        await watcher.until(lambda s: s["viewers"] == 0 and s["state"] == "ready")
+    assert first.codec == second.codec == "VP8"
+    assert all(frame.stamp_ms for frame in one + two)
+
+
+async def test_go_away_reconnects_and_keeps_the_viewer(certs: SimCerts) -> None:
+    async with (
+        streaming(certs) as (kvs, watcher),
+        KvsViewer(kvs.url, THING, VIEWER_KEYS) as viewer,
+    ):
+        await viewer.frames(3)
+        await kvs.go_away(THING)  # closes the sockets; the peer connection lives on
+        assert not kvs.connected(THING)[0]
+        later = await viewer.frames(10)
+        async with asyncio.timeout(10):
+            while not kvs.connected(THING)[0]:
+                await asyncio.sleep(0.05)
+    assert all(frame.stamp_ms for frame in later)
+    pids = {status["pid"] for status in watcher.history if status["pid"]}
+    assert len(pids) == 1 and watcher.history[-1]["restarts"] == 0, "no restart was needed"
+
+
+async def test_the_sim_camera_shows_the_simulated_robot_driving(
+    certs: SimCerts, tmp_path: Path
+) -> None:
+    state = tmp_path / "wheels.json"
+    board = SimMotors(state_file=str(state))
+    async with (
+        streaming(certs, "sim", {"state_file": str(state)}) as (kvs, _),
+        KvsViewer(kvs.url, THING, VIEWER_KEYS) as viewer,
+    ):
+        still = await viewer.frames(10)
+        board.drive(0.6, 0.6)
+        await asyncio.sleep(1.0)
+        moving = await viewer.frames(10)
+        board.stop()
+    board.close()
+
+    def floor_change(a: Frame, b: Frame) -> float:
+        floor = slice(240, 480)
+        diff = np.abs(a.image[floor].astype(int) - b.image[floor].astype(int)).max(axis=2)
+        return float((diff > 40).mean())
+
+    # Standing still, only coding noise changes; driving, the floor grid slides by.
+    assert floor_change(still[2], still[-1]) < 0.01
+    assert floor_change(still[-1], moving[-1]) > 0.05
+    assert floor_change(moving[0], moving[-1]) > 0.02

@@ -1,0 +1,129 @@
+"""Fixtures for the local AWS services: a loop thread hosting them, a credential store with
+a robot's and a viewer's credentials, and WebSocket signaling peers driven from the test."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import aiohttp
+import botocore.session
+import pytest
+from botocore.credentials import ReadOnlyCredentials
+
+from sim.aws.background import BackgroundLoop
+from sim.aws.kvs_signaling import MASTER_ACTIONS, VIEWER_ACTIONS, KvsSignalingService, Permissions
+from sim.aws.sigv4 import CredentialStore
+
+REGION = "us-east-1"
+ROBOT = "r1"
+ROBOT_KEYS = ReadOnlyCredentials("AKIDROBOT", "robot-secret", None)
+VIEWER_KEYS = ReadOnlyCredentials("AKIDVIEWER", "viewer-secret", None)
+
+
+@pytest.fixture
+def loop() -> Iterator[BackgroundLoop]:
+    with BackgroundLoop("test-aws") as background:
+        yield background
+
+
+@pytest.fixture
+def store() -> CredentialStore:
+    store = CredentialStore()
+    store.add_static(
+        ROBOT_KEYS.access_key, ROBOT_KEYS.secret_key, "robot", Permissions(MASTER_ACTIONS, ROBOT)
+    )
+    store.add_static(
+        VIEWER_KEYS.access_key, VIEWER_KEYS.secret_key, "viewer", Permissions(VIEWER_ACTIONS)
+    )
+    return store
+
+
+@pytest.fixture
+def kvs(loop, store) -> KvsSignalingService:
+    return loop.enter(KvsSignalingService(store, region=REGION, channels=[ROBOT, "r2"]))
+
+
+def client(
+    service: str, endpoint: str, credentials: ReadOnlyCredentials, region: str = REGION
+) -> Any:
+    """A real botocore client for ``service`` at ``endpoint``, signing with ``credentials``."""
+    session = botocore.session.Session()
+    session.set_credentials(*credentials)
+    return session.create_client(service, region_name=region, endpoint_url=endpoint)
+
+
+class Peer:
+    """One signaling WebSocket connection, driven synchronously from a test."""
+
+    def __init__(self, loop: BackgroundLoop, url: str) -> None:
+        self.loop = loop
+        self.session, self.ws = loop.run(self._open(url))
+
+    @staticmethod
+    async def _open(url: str) -> tuple[aiohttp.ClientSession, Any]:
+        session = aiohttp.ClientSession()
+        try:
+            return session, await session.ws_connect(url)
+        except BaseException:
+            await session.close()
+            raise
+
+    def send(self, **message: Any) -> None:
+        self.loop.run(self.ws.send_str(json.dumps(message)))
+
+    def receive(self, timeout: float = 2.0) -> dict[str, Any] | None:
+        """The next message, or None if the connection closes or nothing comes in time."""
+        return self.loop.run(self._receive(timeout))
+
+    async def _receive(self, timeout: float) -> dict[str, Any] | None:
+        try:
+            message = await asyncio.wait_for(self.ws.receive(), timeout)
+        except TimeoutError:
+            return None
+        if message.type != aiohttp.WSMsgType.TEXT:
+            return None
+        return json.loads(message.data)
+
+    @property
+    def closed(self) -> bool:
+        return self.ws.closed
+
+    def close(self) -> None:
+        self.loop.run(self._close())
+
+    async def _close(self) -> None:
+        await self.ws.close()
+        await self.session.close()
+
+
+@pytest.fixture
+def peers(loop) -> Iterator[Any]:
+    """``peers(url)`` opens a Peer; all are closed after the test."""
+    opened: list[Peer] = []
+
+    def open_peer(url: str) -> Peer:
+        peer = Peer(loop, url)
+        opened.append(peer)
+        return peer
+
+    yield open_peer
+    for peer in opened:
+        peer.close()
+
+
+def handshake_status(loop: BackgroundLoop, url: str) -> int:
+    """The HTTP status a WebSocket upgrade to ``url`` is refused with (101 if accepted)."""
+
+    async def attempt() -> int:
+        async with aiohttp.ClientSession() as session:
+            try:
+                ws = await session.ws_connect(url)
+            except aiohttp.WSServerHandshakeError as exc:
+                return exc.status
+            await ws.close()
+            return 101
+
+    return loop.run(attempt())

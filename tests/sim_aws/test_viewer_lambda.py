@@ -1,0 +1,133 @@
+"""The viewer Lambda against the local KVS signaling service, through botocore's real
+request path: it answers what a browser needs, and the URL it presigns really connects."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import botocore.session
+import pytest
+
+from cloud import access
+from cloud.viewer.app import Clients, Settings, Viewer
+from tests.sim_aws.conftest import REGION, ROBOT, VIEWER_KEYS, handshake_status
+
+
+def grants_context(scopes: str, robots: str = "*") -> dict:
+    return access.Grants("alice", frozenset(scopes.split()), None).context() | {"robots": robots}
+
+
+def event(scopes: str = "robot:view", name: str | None = None, robots: str = "*") -> dict:
+    return {
+        "resource": "/viewer" if name is None else "/robots/{name}/viewer",
+        "pathParameters": None if name is None else {"name": name},
+        "requestContext": {"authorizer": grants_context(scopes, robots)},
+    }
+
+
+def make_viewer(endpoint: str, **settings) -> tuple[Viewer, list[str]]:
+    """The Lambda's Viewer with botocore pointed at ``endpoint``; also returns the names of
+    the KVS operations it calls."""
+    session = botocore.session.Session()
+    session.set_credentials(*VIEWER_KEYS)
+    chosen = Settings(
+        **{
+            "robot_name": ROBOT,
+            "region": REGION,
+            "kvs_endpoint_url": endpoint,
+            "stun_urls": ("stun:stun.example:3478",),
+            **settings,
+        }
+    )
+    clients = Clients.from_session(session, chosen)
+    calls: list[str] = []
+    clients.kinesisvideo.meta.events.register(
+        "before-call.kinesis-video.*", lambda model, **kw: calls.append(model.name)
+    )
+    return Viewer(chosen, clients), calls
+
+
+@pytest.fixture
+def viewer(kvs) -> tuple[Viewer, list[str]]:
+    return make_viewer(kvs.url)
+
+
+def answer(viewer: Viewer, request: dict) -> tuple[int, dict]:
+    result = viewer.handle(request, None)
+    assert result["headers"]["Access-Control-Allow-Origin"] == "*"
+    return result["statusCode"], json.loads(result["body"])
+
+
+def test_a_viewer_gets_a_presigned_url_that_connects(viewer, kvs, loop):
+    status, body = answer(viewer[0], event())
+    assert status == 200
+    assert body["robot"] == ROBOT and body["region"] == REGION
+    assert body["channelArn"] == kvs.channels[ROBOT].arn
+    assert body["iceServers"] == [{"urls": "stun:stun.example:3478"}]
+    query = parse_qs(urlsplit(body["signalingUrl"]).query)
+    assert query["X-Amz-ClientId"] == [body["clientId"]]
+    assert query["X-Amz-Expires"] == ["60"] == [str(body["expiresIn"])]
+    assert handshake_status(loop, body["signalingUrl"]) == 101
+
+
+def test_every_viewer_gets_its_own_client_id_and_the_channel_is_looked_up_once(viewer):
+    handler, calls = viewer
+    ids = {answer(handler, event())[1]["clientId"] for _ in range(3)}
+    assert len(ids) == 3
+    assert calls == ["DescribeSignalingChannel", "GetSignalingChannelEndpoint"]
+
+
+@pytest.mark.parametrize("scopes", ["robot:view", "robot:drive", "robot:admin"])
+def test_view_drive_and_admin_may_watch(viewer, scopes):
+    assert answer(viewer[0], event(scopes, name=ROBOT))[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("scopes", "robots"),
+    [
+        ("", "*"),
+        ("robot:read", "*"),
+        ("robot:view", "r2"),
+        ("robot:admin", ""),
+    ],
+)
+def test_tokens_that_do_not_allow_watching_are_forbidden(viewer, scopes, robots):
+    handler, calls = viewer
+    status, body = answer(handler, event(scopes, name=ROBOT, robots=robots))
+    assert status == 403 and body["error"] == "forbidden"
+    assert calls == []  # refused before asking KVS anything
+
+
+def test_a_request_without_the_authorizers_context_is_forbidden(viewer):
+    status, _ = answer(viewer[0], {"pathParameters": None, "requestContext": {}})
+    assert status == 403
+
+
+def test_a_bad_robot_name_is_a_bad_request(viewer):
+    assert answer(viewer[0], event(name="r1/../r2"))[0] == 400
+
+
+def test_a_robot_without_a_channel_is_not_found(viewer):
+    status, body = answer(viewer[0], event(name="ghost"))
+    assert status == 404 and "ghost" in body["error"]
+
+
+def test_an_unreachable_video_service_is_a_bad_gateway():
+    handler, _ = make_viewer("http://127.0.0.1:9")
+    handler.clients.kinesisvideo.meta.config.retries = {"max_attempts": 0}
+    assert answer(handler, event())[0] == 502
+
+
+def test_settings_from_the_lambda_environment():
+    settings = Settings.from_environ(
+        {
+            "AWS_REGION": "eu-west-1",
+            "ROBOT_NAME": "stspi",
+            "CORS_ALLOW_ORIGIN": "https://robot.example",
+        }
+    )
+    assert settings.stun_urls == ("stun:stun.kinesisvideo.eu-west-1.amazonaws.com:443",)
+    assert settings.kvs_endpoint_url is None and settings.url_expires == 60
+    with pytest.raises(ValueError):
+        Settings.from_environ({"AWS_REGION": "eu-west-1", "VIEWER_URL_EXPIRES": "301"})
