@@ -34,5 +34,10 @@ def page(path: str) -> Page | None:
     return Page(file.read_bytes(), TYPES[file.suffix])
 
 
+def paths() -> list[str]:
+    """Every request path with a page: ``/`` and each file by name."""
+    return ["/", *sorted(f"/{name}" for name in _files())]
+
+
 def _files() -> set[str]:
     return {file.name for file in ROOT.iterdir() if file.suffix in TYPES}
