@@ -63,11 +63,12 @@ class Daemon:
         """Handle commands until cancelled."""
         reporter = asyncio.create_task(self._report_periodically())
         try:
-            async for event in self.link.events():
-                if isinstance(event, Message):
-                    self.handle(event.payload)
-                elif isinstance(event, LinkStatus):
-                    self._link_changed(event.online)
+            with self.link.delivering(self.handle):
+                async for event in self.link.events():
+                    if isinstance(event, Message):  # came before the handler was set
+                        self.handle(event.payload)
+                    elif isinstance(event, LinkStatus):
+                        self._link_changed(event.online)
         finally:
             reporter.cancel()
 
@@ -109,7 +110,8 @@ class Daemon:
 
     def _changed(self, state: MotionState) -> None:
         self.odometry.outputs_changed(state.left, state.right, time.monotonic())
-        self._report(state)
+        # The wheels have moved; the report waits until the command's handling is done.
+        asyncio.get_running_loop().call_soon(self._report, state)
 
     def _report(self, state: MotionState) -> None:
         now = time.monotonic()
@@ -185,7 +187,8 @@ async def run(config: Config, notifier: Notifier | None = None) -> None:
                         try:
                             await daemon.serve()
                         finally:
-                            daemon.controller.stop("shutdown")  # reported while the link is up
+                            daemon.controller.stop("shutdown")
+                            await asyncio.sleep(0)  # its report goes out while the link is up
             except asyncio.CancelledError:
                 log.info("stopped")
             finally:

@@ -5,17 +5,23 @@ only hand events to the event loop and return at once (a blocking SDK call insid
 callback would deadlock its single callback thread). Application code sees asyncio::
 
     async with IoTLink(settings) as link:
-        async for event in link.events():
-            ...                      # a Message, or a LinkStatus when the link drops or returns
+        with link.delivering(handle):    # handle(payload) for every message, on the loop
+            async for event in link.events():
+                ...                  # a LinkStatus when the link drops or returns (or a
+                                     # Message that came while no handler was set)
+
+A message goes from the SDK's thread to its handler in one hop (``call_soon_threadsafe``),
+with no queue or task switch in between: the wheels move before anything else runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +53,13 @@ class LinkStatus:
     online: bool
 
 
+@dataclass(frozen=True)
+class _HandlerFailed:
+    error: Exception
+
+
 Event = Message | LinkStatus
+Handler = Callable[[bytes], None]
 
 
 class IoTLink:
@@ -56,7 +68,8 @@ class IoTLink:
     def __init__(self, config: Config, last_will: bytes | None = None) -> None:
         self._config = config
         self._last_will = last_will
-        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._events: asyncio.Queue[Event | _HandlerFailed] = asyncio.Queue()
+        self._handler: Handler | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: Any = None
         self.online = False
@@ -79,8 +92,23 @@ class IoTLink:
             log.debug("disconnect: %s", exc)
 
     async def events(self) -> AsyncIterator[Event]:
+        """Link changes (and messages while no handler is set); raises what a handler raised."""
         while True:
-            yield await self._events.get()
+            event = await self._events.get()
+            if isinstance(event, _HandlerFailed):
+                raise event.error
+            yield event
+
+    @contextlib.contextmanager
+    def delivering(self, handler: Handler) -> Iterator[None]:
+        """While in this block, hand every message's payload to ``handler`` on the loop, in
+        one hop from the SDK's thread. An exception from it ends ``events()`` with that
+        exception, so the daemon ends as if it had raised there."""
+        self._handler = handler
+        try:
+            yield
+        finally:
+            self._handler = None
 
     def publish(self, topic: str, payload: bytes) -> bool:
         """Publish at QoS 0 without waiting; False if the link is down (telemetry: best effort)."""
@@ -143,7 +171,18 @@ class IoTLink:
         )
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
-        self._post(Message(message.topic, bytes(message.payload)))
+        # Called on an SDK thread: hand over and return at once.
+        loop, handler = self._loop, self._handler
+        if handler is None:
+            self._post(Message(message.topic, bytes(message.payload)))
+        elif loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._deliver, handler, bytes(message.payload))
+
+    def _deliver(self, handler: Handler, payload: bytes) -> None:
+        try:
+            handler(payload)
+        except Exception as exc:
+            self._events.put_nowait(_HandlerFailed(exc))
 
     def _post(self, event: Event) -> None:
         # Called on an SDK thread: hand over and return at once.

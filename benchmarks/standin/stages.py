@@ -46,10 +46,9 @@ def _on_message(function: Callable[..., Any]) -> Callable[..., Any]:
     return stamped
 
 
-def _handle(function: Callable[..., Any]) -> Callable[..., Any]:
+def _handler(function: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(function)
     def stamped(*args: Any, **kwargs: Any) -> Any:
-        _stamps.clear()
         _stamps["handler entered"] = time.time()
         try:
             return function(*args, **kwargs)
@@ -58,11 +57,12 @@ def _handle(function: Callable[..., Any]) -> Callable[..., Any]:
             if _received:
                 _stamps["sdk callback"] = _received.popleft()
             _report.sendto(json.dumps(_stamps).encode(), _address)
+            _stamps.clear()
 
     return stamped
 
 
 link.IoTLink._on_message = _on_message(link.IoTLink._on_message)  # type: ignore[method-assign]
-daemon.Daemon.handle = _handle(daemon.Daemon.handle)  # type: ignore[method-assign]
+daemon.Daemon.handle = _handler(daemon.Daemon.handle)  # type: ignore[method-assign]
 protocol.parse = _after("parsed", protocol.parse)
 FreshnessGate.check = _after("freshness checked", FreshnessGate.check)  # type: ignore[method-assign]

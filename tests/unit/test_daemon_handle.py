@@ -122,3 +122,28 @@ def test_no_payload_makes_handle_raise_or_moves_wheels_it_should_not(
         if message["type"] == "rejected":
             assert_untouched(daemon, motors)
             assert message["reason"].strip()
+
+
+@pytest.mark.parametrize("payload", [b'{"action": "forward"}', b'{"action": "estop"}'])
+def test_the_wheels_move_before_the_report_is_sent(daemon_parts: Parts, payload: bytes) -> None:
+    daemon, motors, link = daemon_parts
+    drive = motors.drive
+    reports_at_drive: list[int] = []
+
+    def drive_and_count(*args: Any, **kwargs: Any) -> None:
+        reports_at_drive.append(len(link.messages("state")))
+        drive(*args, **kwargs)
+
+    motors.drive = drive_and_count
+    motors.stop = lambda: drive_and_count(0.0, 0.0)
+    seen: list[int] = []
+
+    async def body() -> None:
+        daemon.handle(payload)
+        seen.append(len(link.messages("state")))  # the handler has returned
+        await asyncio.sleep(0)  # one turn of the loop
+        seen.append(len(link.messages("state")))
+
+    asyncio.run(body())
+    assert reports_at_drive == [0]
+    assert seen == [0, 1]  # reported after the handler, on the next turn of the loop
