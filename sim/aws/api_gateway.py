@@ -5,7 +5,8 @@
   ``POST /viewer`` and ``POST /robots/{name}/viewer`` likewise to the real viewer Lambda.
 - ``POST /topics/{topic}?qos=N``: the IoT data plane (``sim/aws/iot_data.py``).
 - ``GET /telemetry``: the robot's latest telemetry (``sim/robot/telemetry_view.py``).
-- ``GET /`` and its scripts: the viewer page (``sim/aws/console_site.py``).
+- ``GET /``, its scripts and ``/console/config.json``: the operator console
+  (``sim/aws/console_site.py``).
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == "/telemetry":
             self._send(HTTPStatus.OK, self.server.telemetry.snapshot())
-        elif (found := console_site.page(path)) is not None:
+        elif (found := console_site.page(path, self.server.url)) is not None:
             self._send(
                 HTTPStatus.OK,
                 found.body,
