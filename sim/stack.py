@@ -96,6 +96,7 @@ class SimStack:
         self.broker = self._stack.enter_context(
             Broker(self.state_dir / "broker", self.certs, self.thing_name)
         )
+        self.identity = dev_identity.dev_identity(self.state_dir, robot=self.thing_name)
         self._write_robot_config()
         publisher = self._stack.enter_context(
             mqtt.session(
@@ -178,7 +179,7 @@ class SimStack:
         )
         self._stack.callback(front.stop)
         self.port = front.server_address[1]  # the port the OS chose, when asked for port 0
-        self.identity = dev_identity.dev_identity(self.state_dir, robot=self.thing_name)
+        assert self.identity is not None
         # The real Lambdas, built as their handlers build themselves in AWS, but with the
         # settings the template would give them passed in, and boto3 pointed at this front's
         # IoT data plane.
@@ -203,10 +204,13 @@ class SimStack:
 
     def _write_robot_config(self) -> None:
         assert self.certs is not None and self.broker is not None and self.video is not None
+        assert self.identity is not None
         settings = {
             **robot_config(self.thing_name, self.broker.port, self.certs),
             **self.video.robot_config(),
             **sim_camera_config(self.state_dir / "sim-board.json"),
+            # Consoles on the data channel sign in with the simulator's development tokens.
+            **operator_tokens(self.identity),
         }
         self.config_path.write_text(json.dumps(settings, indent=2) + "\n")
 
@@ -226,6 +230,12 @@ def sim_camera_config(state_file: Path) -> dict[str, Any]:
         "VIDEO_SOURCE": "sim",
         "VIDEO_OPTIONS": {"state_file": str(state_file)},
     }
+
+
+def operator_tokens(identity: dev_identity.DevIdentity) -> dict[str, str]:
+    """The robot's settings to verify the tokens the authorizer accepts, as it does."""
+    names = ("JWT_ISSUER", "JWT_AUDIENCE", "JWT_PUBLIC_KEY")
+    return {name: identity.environ[name] for name in names}
 
 
 def robot_config(thing_name: str, port: int, certs: SimCerts) -> dict[str, Any]:

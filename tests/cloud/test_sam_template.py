@@ -11,8 +11,8 @@ from cfnlint.api import ManualArgs, lint_file
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-from cloud import access, tokens
-from cloud.authorizer import policy, verify
+from cloud import access, tokens, verify
+from cloud.authorizer import policy
 from sim.aws import kvs_signaling
 
 ROOT = Path(__file__).resolve().parents[2]
