@@ -26,6 +26,7 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "authorizer": ("cloud/access.py", "cloud/verify.py", "cloud/authorizer"),
     "endpoints": ("cloud/endpoints",),
     "viewer": ("cloud/access.py", "cloud/api.py", "cloud/viewer"),
+    "fleet": ("cloud/access.py", "cloud/api.py", "cloud/fleet"),
 }
 # Functions that need the `cloud` extra's libraries besides boto3 (which the runtime has).
 NEEDS_REQUIREMENTS = {"authorizer"}

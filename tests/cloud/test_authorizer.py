@@ -48,6 +48,9 @@ def expected(scopes: set[str], robots: set[str] | None, method: str, path: str) 
     if "robot:admin" in scopes and robots is None:
         return True
     parts = path.split("/")
+    view_scopes = {"robot:view", "robot:drive", "robot:admin"}
+    if (method, path) == ("GET", "robots"):  # the fleet list: any robot, any way to watch
+        return bool(scopes & view_scopes) and robots != set()
     if method != "POST" or parts[-1] not in ("publish", "viewer"):
         return False
     # Watching needs robot:view, robot:drive or robot:admin; driving one of the last two.
@@ -80,6 +83,7 @@ def test_each_algorithm_with_a_pem_key(configure_authorizer, keys, make_token, a
             "Action": "execute-api:Invoke",
             "Effect": "Allow",
             "Resource": [
+                ARN_PREFIX + "GET/robots",
                 ARN_PREFIX + "POST/publish",
                 ARN_PREFIX + "POST/robots/*/publish",
                 ARN_PREFIX + "POST/viewer",
@@ -158,6 +162,7 @@ def test_the_policy_covers_every_route_not_just_the_requested_one(authorizer, ma
     second = authorize(authorizer, token, route="POST/publish")
     assert first == second
     assert allowed_requests(first) == {
+        ("GET", "robots"),
         ("POST", "publish"),
         ("POST", "robots/r1/publish"),
         ("POST", "robots/r2/publish"),

@@ -72,7 +72,7 @@ def test_the_sam_transform_succeeds_offline(transformed):
 def test_functions_use_a_current_runtime_matching_the_packaging(transformed):
     package = _package_module()
     functions = resources_of(transformed, "AWS::Lambda::Function")
-    assert len(functions) == 4
+    assert len(functions) == 5
     for function in functions.values():
         assert function["Properties"]["Runtime"] == f"python{package.LAMBDA_PYTHON}"
         arch = function["Properties"]["Architectures"]
