@@ -16,6 +16,7 @@ const KEYS = {
   ArrowRight: [0, -1], KeyD: [0, -1],
 };
 const ESTOP_KEYS = new Set(["Space", "Escape"]);
+const TYPING = "input[type=text], input[type=password], textarea";
 
 export class Driver {
   constructor({ control, speed }) {
@@ -92,7 +93,7 @@ export function bindKeyboard(driver, estop) {
     driver.set("keys", Math.sign(linear), Math.sign(angular));
   };
   addEventListener("keydown", (event) => {
-    if (["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName) && event.target.type !== "range") return;
+    if (event.target.matches && event.target.matches(TYPING)) return; // a token being pasted
     if (ESTOP_KEYS.has(event.code)) {
       event.preventDefault();
       estop();
