@@ -22,11 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from cloud.authorizer.app import Authorizer
+from cloud.fleet.app import FleetEndpoint
+from cloud.fleet.app import Settings as FleetSettings
 from cloud.publish.app import PublishEndpoint
 from cloud.publish.app import Settings as PublishSettings
 from sim.aws import authorization, dev_identity, iot_data, mqtt
 from sim.aws.api_gateway import Front
 from sim.aws.certs import SimCerts, make_certs
+from sim.aws.fleet_index import TelemetryLinks
 from sim.aws.iot_core import Broker
 from sim.aws.iot_data import IotDataPlane
 from sim.aws.video import LocalVideo
@@ -68,6 +71,7 @@ class SimStack:
         self.telemetry_listeners: list[Callable[[Telemetry], None]] = []
         self._publisher: Any = None
         self.identity: dev_identity.DevIdentity | None = None
+        self.links = TelemetryLinks()  # fleet indexing's stand-in, for GET /robots
 
     @property
     def url(self) -> str:
@@ -187,6 +191,7 @@ class SimStack:
         front.publish_handler = PublishEndpoint(PublishSettings(robot_name=self.thing_name), client)
         assert self.video is not None
         front.viewer_handler = self.video.viewer_handler()
+        front.fleet_handler = FleetEndpoint(FleetSettings((self.thing_name,)), self.links)
         authorizer = Authorizer.from_environ(self.identity.environ)
         front.authorize = authorization.front_authorizer(authorization.cached(authorizer))
         front.start()
@@ -195,6 +200,7 @@ class SimStack:
     def _on_telemetry(self, client: Any, userdata: Any, message: Any) -> None:
         assert self.front is not None
         self.front.telemetry.record(message.payload)
+        self.links.record(message.topic.split("/")[0], message.payload)
         if not self.telemetry_listeners:
             return
         with contextlib.suppress(ValueError):

@@ -88,9 +88,10 @@ def indexed_links(iot: Any) -> LinkSource:
 
         query = " OR ".join(f"thingName:{name}" for name in names)
         found: dict[str, Link] = {}
+        request = {"indexName": INDEX, "queryString": query}
         try:
-            pages = iot.get_paginator("search_index").paginate(indexName=INDEX, queryString=query)
-            for page in pages:
+            while True:  # botocore has no paginator for SearchIndex
+                page = iot.search_index(**request)
                 for thing in page.get("things", []):
                     connectivity = thing.get("connectivity") or {}
                     if "connected" not in connectivity:
@@ -100,6 +101,9 @@ def indexed_links(iot: Any) -> LinkSource:
                         "online" if connectivity["connected"] else "offline",
                         None if stamp is None else stamp / 1000,
                     )
+                if not page.get("nextToken"):
+                    break
+                request["nextToken"] = page["nextToken"]
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             log.warning("fleet indexing unavailable (%s): links unknown", exc)
         return found

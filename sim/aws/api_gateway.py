@@ -4,6 +4,7 @@
   request into a proxy event and hand it to the real publish Lambda handler;
   ``POST /viewer`` and ``POST /robots/{name}/viewer`` likewise to the real viewer Lambda.
 - ``POST /topics/{topic}?qos=N``: the IoT data plane (``sim/aws/iot_data.py``).
+- ``GET /robots``: the fleet, from the real fleet Lambda, after the real authorizer.
 - ``GET /telemetry``: the robot's latest telemetry (``sim/robot/telemetry_view.py``).
 - ``GET /``, its scripts and ``/console/config.json``: the operator console
   (``sim/aws/console_site.py``).
@@ -59,6 +60,7 @@ class Front(ThreadingHTTPServer):
         super().__init__((host, port), _Handler)
         self.publish_handler = publish_handler
         self.viewer_handler = viewer_handler
+        self.fleet_handler: LambdaHandler | None = None
         self.data_plane = data_plane
         self.authorize = authorize
         self.telemetry = LatestTelemetry()
@@ -90,6 +92,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == "/telemetry":
             self._send(HTTPStatus.OK, self.server.telemetry.snapshot())
+        elif path == "/robots":
+            self._invoke_lambda(self.server.fleet_handler, "/robots", path, None, b"", "GET")
         elif (found := console_site.page(path, self.server.url)) is not None:
             self._send(
                 HTTPStatus.OK,
@@ -129,16 +133,19 @@ class _Handler(BaseHTTPRequestHandler):
         path: str,
         path_parameters: dict[str, str] | None,
         body: bytes,
+        method: str = "POST",
     ) -> None:
         headers = dict(self.headers.items())
         authorizer_context: dict[str, Any] = {}
         if self.server.authorize is not None:
-            method_arn = f"arn:aws:execute-api:local:000000000000:sim/sim/POST{path}"
+            method_arn = f"arn:aws:execute-api:local:000000000000:sim/sim/{method}{path}"
             refusal, authorizer_context = self.server.authorize(headers, method_arn)
             if refusal is not None:
                 self._send(refusal, authorizer_context, CORS_HEADERS)
                 return
-        event = proxy_event(resource, path, path_parameters, headers, body, authorizer_context)
+        event = proxy_event(
+            resource, path, path_parameters, headers, body, authorizer_context, method
+        )
         try:
             assert handler is not None, f"no Lambda handler for {resource}"
             result = handler(event, None)
@@ -181,6 +188,7 @@ def proxy_event(
     headers: dict[str, str],
     body: bytes,
     authorizer_context: dict[str, Any],
+    method: str = "POST",
 ) -> dict[str, Any]:
     """An API Gateway REST proxy-integration event, as the Lambdas receive it."""
     try:
@@ -190,13 +198,13 @@ def proxy_event(
     return {
         "resource": resource,
         "path": path,
-        "httpMethod": "POST",
+        "httpMethod": method,
         "headers": headers,
         "queryStringParameters": None,
         "pathParameters": path_parameters,
         "requestContext": {
             "resourcePath": resource,
-            "httpMethod": "POST",
+            "httpMethod": method,
             "stage": "sim",
             "requestId": str(uuid.uuid4()),
             "authorizer": authorizer_context,
