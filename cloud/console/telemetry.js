@@ -44,7 +44,8 @@ export class TelemetryPanel {
     const video = message.video;
     $("t-video").textContent = video ? `${video.state}${video.viewers ? `, ${video.viewers} watching` : ""}` : "—";
     const estop = message.estop || {};
-    $("t-estop").textContent = estop.latched ? `LATCHED${estop.by ? ` by ${estop.by}` : ""}` : "clear";
+    const who = [estop.by && `by ${estop.by}`, estop.via && `via ${estop.via}`].filter(Boolean).join(" ");
+    $("t-estop").textContent = estop.latched ? `LATCHED ${who}`.trim() : "clear";
     $("t-estop").className = estop.latched ? "latched" : "";
     if (message.wheels) {
       wheelBar($("t-left"), message.wheels.left);
