@@ -21,6 +21,7 @@ export class TelemetryPanel {
     this.latest = null; // the latest state message
     this.rejections = []; // the latest refusals, newest last
     this.messages = 0;
+    this.firstMessageAt = null; // performance.now() of the first message, for the benchmark
     this.clear();
   }
 
@@ -32,6 +33,7 @@ export class TelemetryPanel {
 
   show(message) {
     this.messages += 1;
+    if (this.firstMessageAt === null) this.firstMessageAt = performance.now();
     if (message.type === "rejected") {
       this.rejections.push(message);
       if (this.rejections.length > 20) this.rejections.shift();

@@ -35,7 +35,8 @@ def test_the_printed_address_signs_in_and_the_video_plays(
     page.wait_for_function("window.robotConsole.stats.figures !== null", timeout=5_000)
     figures = page.evaluate("window.robotConsole.stats.figures")
     assert figures["fps"] > 10 and figures["kbps"] > 0 and figures["width"] == 640
-    assert f"{figures['width']}×{figures['height']}" in page.text_content("#stats")
+    size = f"{figures['width']}\N{MULTIPLICATION SIGN}{figures['height']}"
+    assert size in page.text_content("#stats")
     video = stack.wait_for_telemetry(
         lambda m: (m.get("video") or {}).get("state") == "streaming", timeout=10
     )["video"]
