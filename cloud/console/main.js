@@ -43,6 +43,7 @@ class Console {
     $("console").hidden = false;
     $("safety").hidden = false;
     $("sign-out").hidden = false;
+    $("path").hidden = false;
     $("sign-out").onclick = () => {
       auth.forget();
       location.reload();
