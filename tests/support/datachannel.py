@@ -16,6 +16,23 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from tests.support.http import post
 
 
+async def negotiate(pc: RTCPeerConnection, ws: Any, timeout: float = 15) -> str:
+    """Send ``pc``'s offer as a KVS viewer on the signaling socket ``ws`` and apply the
+    master's answer; the answer's SDP."""
+    await pc.setLocalDescription(await pc.createOffer())
+    offer = {"type": "offer", "sdp": pc.localDescription.sdp}
+    payload = base64.b64encode(json.dumps(offer).encode()).decode()
+    await ws.send_json({"action": "SDP_OFFER", "messagePayload": payload})
+    async with asyncio.timeout(timeout):
+        async for message in ws:
+            event = json.loads(message.data)
+            if event.get("messageType") == "SDP_ANSWER":
+                answer = json.loads(base64.b64decode(event["messagePayload"]))
+                await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+                return answer["sdp"]
+    raise ConnectionError("the signaling socket closed before the answer")
+
+
 def viewer_session(url: str, token: str, robot: str | None = None) -> dict[str, Any]:
     """A viewer session from the simulator's front (blocking: run it in a thread)."""
     route = f"/robots/{robot}/viewer" if robot else "/viewer"
@@ -46,20 +63,8 @@ class ConsolePeer:
         self.pc.addTransceiver("video", direction="recvonly")
         self.http = aiohttp.ClientSession()
         self.ws = await self.http.ws_connect(session["signalingUrl"])
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        offer = {"type": "offer", "sdp": self.pc.localDescription.sdp}
-        payload = base64.b64encode(json.dumps(offer).encode()).decode()
-        await self.ws.send_json({"action": "SDP_OFFER", "messagePayload": payload})
-        async with asyncio.timeout(20):
-            async for message in self.ws:
-                event = json.loads(message.data)
-                if event.get("messageType") == "SDP_ANSWER":
-                    answer = json.loads(base64.b64decode(event["messagePayload"]))
-                    await self.pc.setRemoteDescription(
-                        RTCSessionDescription(answer["sdp"], "answer")
-                    )
-                    break
-            await opened.wait()
+        await negotiate(self.pc, self.ws)
+        await asyncio.wait_for(opened.wait(), 15)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
