@@ -94,6 +94,7 @@ export function bindKeyboard(driver, estop) {
   };
   addEventListener("keydown", (event) => {
     if (event.target.matches && event.target.matches(TYPING)) return; // a token being pasted
+    if (event.ctrlKey || event.metaKey || event.altKey) return; // the browser's shortcuts
     if (ESTOP_KEYS.has(event.code)) {
       event.preventDefault();
       estop();

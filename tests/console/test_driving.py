@@ -51,9 +51,12 @@ def hold_key_and_release(page: Any, stack: RecordingStack, path: str) -> None:
     assert moving["wheels"]["left"] > 0 and moving["wheels"]["right"] > 0
     assert stopped["wheels"] == {"left": 0.0, "right": 0.0}
     assert stopped["pose"]["x"] > start["x"] + 0.1
-    shown = page.evaluate("window.robotConsole.panel.latest")  # the page saw it too
-    assert shown["wheels"] == {"left": 0.0, "right": 0.0}
-    assert shown["odometry"]["x"] > 0.1
+    # The page sees it too (telemetry comes on the channel, whichever way commands go).
+    page.wait_for_function(
+        "(({ wheels, odometry }) => wheels.left === 0 && wheels.right === 0"
+        " && odometry.x > 0.1)(window.robotConsole.panel.latest)",
+        timeout=5_000,
+    )
 
 
 def test_a_held_key_drives_over_the_data_channel(page: Any, stack: RecordingStack) -> None:
