@@ -26,7 +26,9 @@ async function loadConfig() {
 class Console {
   constructor(api, token) {
     Object.assign(this, { api, token });
-    this.admin = auth.scopes(token).has("robot:admin");
+    const scopes = auth.scopes(token);
+    this.admin = scopes.has("robot:admin");
+    this.drives = this.admin || scopes.has("robot:drive");
     this.panel = new TelemetryPanel($("map"));
     this.driver = new Driver({ control: null, speed: () => Number($("speed").value) });
     this.fleet = new Fleet({ api, token, list: $("fleet"), onPick: (name) => this.connect(name) });
@@ -41,7 +43,6 @@ class Console {
     const who = auth.claims(this.token) || {};
     $("who").textContent = `${who.sub || "?"} (${[...auth.scopes(this.token)].join(" ") || "no scopes"})`;
     $("console").hidden = false;
-    $("safety").hidden = false;
     $("sign-out").hidden = false;
     $("path").hidden = false;
     $("sign-out").onclick = () => {
@@ -53,10 +54,15 @@ class Console {
     $("p2p").onchange = (event) => this.control.setPeerToPeer(event.target.checked);
     const speed = $("speed");
     speed.oninput = () => { $("speed-value").textContent = `${Math.round(speed.value * 100)} %`; };
+    this.connect(robot);
+    if (!this.drives) {
+      $("controls").hidden = true; // the robot would refuse every command of this token
+      return;
+    }
+    $("safety").hidden = false;
     bindKeyboard(this.driver, () => this.estop());
     bindGamepad(this.driver, () => this.estop(), (text) => { $("gamepad").textContent = text; });
     bindJoystick(this.driver, $("joystick"), $("knob"));
-    this.connect(robot);
   }
 
   // Watch and drive `robot` ("" is the stack's own robot, POST /publish's).
@@ -97,8 +103,8 @@ class Console {
 
   showPath(path) {
     const badge = $("path");
-    badge.textContent = path === "datachannel" ? "peer to peer" : "via /publish";
-    badge.className = `badge ${path}`;
+    badge.textContent = !this.drives ? "watching only" : path === "datachannel" ? "peer to peer" : "via /publish";
+    badge.className = `badge ${this.drives ? path : ""}`;
     $("robot-name").textContent = this.robotName || "(this stack's robot)";
     this.fleet.select(this.robotName);
     if (this.control.welcome && this.control.welcome.admin) this.admin = true;

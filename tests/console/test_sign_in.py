@@ -11,8 +11,15 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from cloud import access
 from robot.commands.sim import viewer_url
-from tests.support.console import VIEWPORT, open_console, wait_for_frames
+from tests.support.console import (
+    VIEWPORT,
+    console_url,
+    open_console,
+    token_with,
+    wait_for_frames,
+)
 from tests.support.stack import RecordingStack
 
 ISSUER = "https://idp.example"  # answered by the test, never reached
@@ -133,3 +140,17 @@ def test_a_sign_in_that_did_not_start_here_is_refused(
     page.wait_for_selector("#sign-in", state="visible")
     assert page.text_content("#sign-in-error") == "the sign-in did not start here; try again"
     assert page.is_hidden("#console")
+
+
+def test_a_token_that_may_only_watch_gets_no_controls(
+    browser: Any, pages: list, stack: RecordingStack
+) -> None:
+    page = open_console(browser, console_url(stack, token_with(stack, access.SCOPE_VIEW)))
+    pages.append(page)
+    wait_for_frames(page, 10)
+    assert page.text_content("#path") == "watching only"
+    assert page.is_hidden("#controls") and page.is_hidden("#estop")
+    page.keyboard.down("ArrowUp")
+    page.wait_for_timeout(300)
+    page.keyboard.up("ArrowUp")
+    assert page.evaluate("window.robotConsole.control.sequence") == 0  # nothing was sent
