@@ -36,7 +36,6 @@ class Console {
     this.control = null;
     this.stats = null;
     this.latched = false;
-    this.openedAt = performance.now();
   }
 
   start(robot) {
@@ -107,6 +106,8 @@ class Console {
     badge.className = `badge ${this.drives ? path : ""}`;
     $("robot-name").textContent = this.robotName || "(this stack's robot)";
     this.fleet.select(this.robotName);
+    // Telemetry comes on the data channel: without one, what the panel shows is old.
+    $("telemetry").classList.toggle("stale", !this.control.channel);
     if (this.control.welcome && this.control.welcome.admin) this.admin = true;
     this.showLatch();
   }

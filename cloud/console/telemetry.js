@@ -45,18 +45,21 @@ export class TelemetryPanel {
     $("t-link").textContent = message.link || "—";
     const video = message.video;
     $("t-video").textContent = video ? `${video.state}${video.viewers ? `, ${video.viewers} watching` : ""}` : "—";
-    const estop = message.estop || {};
-    const who = [estop.by && `by ${estop.by}`, estop.via && `via ${estop.via}`].filter(Boolean).join(" ");
-    $("t-estop").textContent = estop.latched ? `LATCHED ${who}`.trim() : "clear";
-    $("t-estop").className = estop.latched ? "latched" : "";
     if (message.wheels) {
       wheelBar($("t-left"), message.wheels.left);
       wheelBar($("t-right"), message.wheels.right);
       $("t-wheels").textContent = `${percent(message.wheels.left)} / ${percent(message.wheels.right)}`;
     }
+    if (message.estop) this.showLatch(message.estop);
     const command = message.command;
     $("t-reason").textContent = command ? `${command.action} (${message.reason})` : message.reason || "—";
     if (message.odometry) this.addPoint(message.odometry);
+  }
+
+  showLatch(estop) {
+    const who = [estop.by && `by ${estop.by}`, estop.via && `via ${estop.via}`].filter(Boolean).join(" ");
+    $("t-estop").textContent = estop.latched ? `LATCHED ${who}`.trim() : "clear";
+    $("t-estop").className = estop.latched ? "latched" : "";
   }
 
   addPoint(pose) {

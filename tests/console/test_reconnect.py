@@ -35,6 +35,7 @@ def test_driving_survives_a_producer_restart(
     os.kill(producer["pid"], signal.SIGKILL)
     wait_for_path(page, "publish", timeout_ms=10_000)
     assert page.text_content("#path") == "via /publish"
+    assert page.get_attribute("#telemetry", "class") == "stale"  # it came on the channel
     drive_briefly(page, stack, "publish")  # while there is no video at all
 
     restarted = stack.wait_for_telemetry(
@@ -50,4 +51,5 @@ def test_driving_survives_a_producer_restart(
     wait_for_frames(page, 30)
     wait_for_path(page, "datachannel", timeout_ms=10_000)
     drive_briefly(page, stack, "datachannel")
+    assert page.get_attribute("#telemetry", "class") == ""
     page.wait_for_function("document.getElementById('t-video').textContent.startsWith('streaming')")
