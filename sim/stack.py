@@ -25,11 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from cloud.authorizer.app import Authorizer
+from cloud.fleet.app import FleetEndpoint
+from cloud.fleet.app import Settings as FleetSettings
 from cloud.publish.app import PublishEndpoint
 from cloud.publish.app import Settings as PublishSettings
 from sim.aws import authorization, dev_identity, iot_data, mqtt, sigv4
 from sim.aws.api_gateway import Front
 from sim.aws.certs import SimCerts, make_certs
+from sim.aws.fleet_index import TelemetryLinks
 from sim.aws.iot_core import Broker
 from sim.aws.iot_data import IotDataPlane
 from sim.aws.video import LocalVideo
@@ -80,6 +83,7 @@ class SimStack:
         self._publisher: Any = None
         self.identity: dev_identity.DevIdentity | None = None
         self.heal = heal
+        self.links = TelemetryLinks()  # fleet indexing's stand-in, for GET /robots
         self.console = console or _to_stderr
         self._stopping = threading.Event()
         self._stopped = threading.Event()
@@ -119,6 +123,7 @@ class SimStack:
         self.broker = self._stack.enter_context(
             Broker(self.state_dir / "broker", self.certs, self.thing_name)
         )
+        self.identity = dev_identity.dev_identity(self.state_dir, robot=self.thing_name)
         self._write_robot_config()
         publisher = self._stack.enter_context(
             mqtt.session(
@@ -246,7 +251,7 @@ class SimStack:
         )
         self._stack.callback(front.stop)
         self.port = front.port  # the port the OS chose, when asked for port 0
-        self.identity = dev_identity.dev_identity(self.state_dir, robot=self.thing_name)
+        assert self.identity is not None
         # The real Lambdas, built as their handlers build themselves in AWS, but with the
         # settings the template would give them passed in, and boto3 pointed at this front's
         # IoT data plane.
@@ -262,6 +267,9 @@ class SimStack:
         viewer = self.video.viewer_handler()
         front.lambda_routes["POST /viewer"] = viewer
         front.lambda_routes["POST /robots/{name}/viewer"] = viewer
+        front.lambda_routes["GET /robots"] = FleetEndpoint(
+            FleetSettings((self.thing_name,)), self.links
+        )
         authorizer = Authorizer.from_environ(self.identity.environ)
         front.authorize = authorization.front_authorizer(authorization.cached(authorizer))
         front.start()
@@ -270,6 +278,7 @@ class SimStack:
     def _on_telemetry(self, client: Any, userdata: Any, message: Any) -> None:
         assert self.front is not None
         self.front.telemetry.record(message.payload)
+        self.links.record(message.topic.split("/")[0], message.payload)
         if not self.telemetry_listeners:
             return
         with contextlib.suppress(ValueError):
@@ -279,10 +288,13 @@ class SimStack:
 
     def _write_robot_config(self) -> None:
         assert self.certs is not None and self.broker is not None and self.video is not None
+        assert self.identity is not None
         settings = {
             **robot_config(self.thing_name, self.broker.port, self.certs),
             **self.video.robot_config(),
             **sim_camera_config(self.wheels_file),
+            # Consoles on the data channel sign in with the simulator's development tokens.
+            **operator_tokens(self.identity),
         }
         self.config_path.write_text(json.dumps(settings, indent=2) + "\n")
 
@@ -323,6 +335,12 @@ def sim_camera_config(state_file: Path) -> dict[str, Any]:
         "VIDEO_SOURCE": "sim",
         "VIDEO_OPTIONS": {"state_file": str(state_file)},
     }
+
+
+def operator_tokens(identity: dev_identity.DevIdentity) -> dict[str, str]:
+    """The robot's settings to verify the tokens the authorizer accepts, as it does."""
+    names = ("JWT_ISSUER", "JWT_AUDIENCE", "JWT_PUBLIC_KEY")
+    return {name: identity.environ[name] for name in names}
 
 
 def robot_config(thing_name: str, port: int, certs: SimCerts) -> dict[str, Any]:

@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 # empty __init__.py rather than the real one, which may import what a Lambda lacks.
 FUNCTIONS: dict[str, tuple[str, ...]] = {
     "publish": ("cloud/access.py", "cloud/api.py", "cloud/publish", "robot/protocol.py"),
-    "authorizer": ("cloud/access.py", "cloud/authorizer"),
+    "authorizer": ("cloud/access.py", "cloud/verify.py", "cloud/authorizer"),
     "endpoints": ("cloud/endpoints",),
     "viewer": ("cloud/access.py", "cloud/api.py", "cloud/viewer"),
+    "fleet": ("cloud/access.py", "cloud/api.py", "cloud/fleet"),
 }
 # Functions that need the `cloud` extra's libraries besides boto3 (which the runtime has).
 NEEDS_REQUIREMENTS = {"authorizer"}

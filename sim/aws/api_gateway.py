@@ -5,11 +5,13 @@ Two route tables, filled before ``start()``; adding a route is one line:
 - ``lambda_routes``: ``"METHOD /resource/{param}"`` -> a Lambda handler. As API Gateway does,
   the front runs the authorizer, turns the request into a proxy event and hands it to the
   handler (the stack maps ``POST /publish`` and ``POST /robots/{name}/publish`` to the real
-  publish Lambda, ``POST /viewer`` and ``POST /robots/{name}/viewer`` to the viewer Lambda).
+  publish Lambda, ``POST /viewer`` and ``POST /robots/{name}/viewer`` to the viewer Lambda,
+  ``GET /robots`` to the fleet Lambda).
 - ``local_routes``: ``"METHOD /path"`` -> an aiohttp handler, for what is not API Gateway:
   ``POST /topics/{topic+}``, the IoT data plane (``sim/aws/iot_data.py``),
   ``GET /telemetry``, the robot's latest telemetry (``sim/robot/telemetry_view.py``), and
-  ``GET /`` with its scripts, the viewer page (``sim/aws/console_site.py``).
+  ``GET /`` with its scripts and ``/console/config.json``, the operator console
+  (``sim/aws/console_site.py``).
 
 It is an aiohttp server on its own event loop thread: bodies up to MAX_BODY_BYTES (413
 beyond), a request whose headers or body do not arrive within ``read_timeout_s`` is dropped,
@@ -77,6 +79,7 @@ class Front:
             "POST /topics/{topic+}": self._publish_to_topic,
             "GET /telemetry": self._telemetry,
             **{f"GET {path}": self._page for path in console_site.paths()},
+            f"GET {console_site.CONFIG_PATH}": self._page,
         }
         # Bound now, so the URL is known before the routes are filled (the Lambda's boto3
         # client needs it) and a busy port fails here.
@@ -250,7 +253,7 @@ class Front:
         return _json(HTTPStatus.OK, self.telemetry.snapshot())
 
     async def _page(self, request: web.Request, _: dict[str, str]) -> web.StreamResponse:
-        found = console_site.page(request.path)
+        found = console_site.page(request.path, self.url)
         if found is None:  # removed since the front started
             return _error(HTTPStatus.NOT_FOUND, "Not Found")
         return web.Response(

@@ -1,11 +1,14 @@
-"""The viewer page (``cloud/console/``), served by the simulator's front at ``GET /``.
+"""The operator console (``cloud/console/``), served by the simulator's front at ``GET /``.
 
-In AWS the page is a static site of its own; here the front serves it from the same origin
-as the REST endpoint. Only the files in that folder are served, by exact name.
+The front serves it from the same origin as the REST endpoint. Only the files in that folder
+are served, by exact name, and ``/console/config.json``, which tells the page where the API is
+and that there is no identity provider to sign in with (the simulator hands out its
+development token in the printed address instead).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +20,7 @@ TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
 }
+CONFIG_PATH = "/console/config.json"
 
 
 @dataclass(frozen=True)
@@ -25,8 +29,11 @@ class Page:
     content_type: str
 
 
-def page(path: str) -> Page | None:
+def page(path: str, api_url: str) -> Page | None:
     """The file for a request path (``/`` is ``index.html``), or None if there is none."""
+    if path == CONFIG_PATH:
+        config = {"api": api_url, "oidc": None}
+        return Page(json.dumps(config).encode(), "application/json")
     name = "index.html" if path == "/" else path.removeprefix("/")
     if "/" in name or name.startswith(".") or name not in _files():
         return None

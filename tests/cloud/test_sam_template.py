@@ -12,8 +12,8 @@ from cfnlint.api import ManualArgs, lint_file
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-from cloud import access, tokens
-from cloud.authorizer import policy, verify
+from cloud import access, tokens, verify
+from cloud.authorizer import policy
 from sim.aws import kvs_signaling
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +73,7 @@ def test_the_sam_transform_succeeds_offline(transformed):
 def test_functions_use_a_current_runtime_matching_the_packaging(transformed):
     package = _package_module()
     functions = resources_of(transformed, "AWS::Lambda::Function")
-    assert len(functions) == 4
+    assert len(functions) == 5
     for function in functions.values():
         assert function["Properties"]["Runtime"] == f"python{package.LAMBDA_PYTHON}"
         arch = function["Properties"]["Architectures"]
