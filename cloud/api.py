@@ -26,7 +26,9 @@ def robot_name(event: dict[str, Any], default: str) -> str:
     return name
 
 
-def response(status: int, body: dict[str, Any], cors_origin: str = "*") -> dict[str, Any]:
+def response(
+    status: int, body: dict[str, Any], cors_origin: str = "*", methods: str = "OPTIONS,POST"
+) -> dict[str, Any]:
     """A proxy-integration answer with a JSON body, readable by a browser page."""
     return {
         "statusCode": status,
@@ -34,7 +36,7 @@ def response(status: int, body: dict[str, Any], cors_origin: str = "*") -> dict[
             "Content-Type": "application/json",
             "Access-Control-Allow-Origin": cors_origin,
             "Access-Control-Allow-Headers": "Content-Type,Authorization",
-            "Access-Control-Allow-Methods": "OPTIONS,POST",
+            "Access-Control-Allow-Methods": methods,
         },
         "body": json.dumps(body),
     }

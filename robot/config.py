@@ -214,6 +214,28 @@ class Config:
         "the `kvs-c-sample` producer's program (a name on PATH, or a path)",
         default="kvsWebrtcClientMasterGstSample",
     )
+    # Operator tokens, verified on the robot as the authorizer verifies them, for the
+    # console's data channel (robot/media/operators.py).
+    jwt_issuer: str = _key(
+        "JWT_ISSUER",
+        "text-or-empty",
+        "the operators' tokens' issuer, for driving over the console's data channel; empty: "
+        "the data channel lets nobody in",
+        default="",
+    )
+    jwt_audience: str = _key("JWT_AUDIENCE", "text-or-empty", "their audience", default="")
+    jwks_url: str = _key(
+        "JWKS_URL",
+        "text-or-empty",
+        "their identity provider's keys (`https://…`), or else `JWT_PUBLIC_KEY`",
+        default="",
+    )
+    jwt_public_key: str = _key(
+        "JWT_PUBLIC_KEY",
+        "text-or-empty",
+        "their public key, PEM or its one-line base64 body (as `robot keys init` prints it)",
+        default="",
+    )
 
     @property
     def action_topic(self) -> str:
@@ -232,6 +254,18 @@ class Config:
         return ramp.Limits(
             self.max_wheel_output, self.max_acceleration, self.max_deceleration, max_turn
         )
+
+    @property
+    def operator_tokens(self) -> dict[str, str]:
+        """How operator tokens are verified, as ``cloud.verify.from_environment`` reads it;
+        empty when the robot verifies none."""
+        settings = {
+            "JWT_ISSUER": self.jwt_issuer,
+            "JWT_AUDIENCE": self.jwt_audience,
+            "JWKS_URL": self.jwks_url,
+            "JWT_PUBLIC_KEY": self.jwt_public_key,
+        }
+        return {name: value for name, value in settings.items() if value}
 
     @property
     def board_options(self) -> dict[str, Any]:
@@ -273,9 +307,28 @@ def load(
             f"MOTOR_DRIVER = {board!r}: {problem}"
             for problem in drivers.check(board, values["motor_options"].get(board, {}))
         )
+    config = Config(path=path, **values)
+    checker.problems.extend(_operator_token_problems(config))
     if checker.problems:
         raise ConfigError(path, checker.problems)
-    return Config(path=path, **values)
+    return config
+
+
+def _operator_token_problems(config: Config) -> list[str]:
+    """Whether the operator-token settings make a verifier, as the authorizer would build it."""
+    if not config.operator_tokens:
+        return []
+    try:
+        from cloud import verify  # PyJWT and cryptography: the video extra
+    except ImportError:
+        return ["JWT_ISSUER: verifying tokens needs the video extra: pip install -e '.[video]'"]
+    try:
+        verify.from_environment(config.operator_tokens)
+    except verify.ConfigError as exc:
+        return [f"JWT_ISSUER, JWT_AUDIENCE, JWKS_URL, JWT_PUBLIC_KEY: {exc}"]
+    except ValueError as exc:
+        return [f"JWT_PUBLIC_KEY: not a public key ({exc}); paste what `robot keys init` prints"]
+    return []
 
 
 def markdown_table() -> str:

@@ -39,6 +39,7 @@ class MotionState:
     command: Command | None = None  # the command driving the wheels, if any
     applied_at: float = 0.0  # time.monotonic() when it was applied
     reason: str = "start"  # why the wheels are as they are: command, expired, stop, ...
+    path: str | None = None  # how the command came: mqtt, publish or datachannel
 
     @property
     def moving(self) -> bool:
@@ -74,6 +75,7 @@ class MotionController:
         self._deadline: asyncio.TimerHandle | None = None
         self._tick: asyncio.TimerHandle | None = None
         self._target = (0.0, 0.0)
+        self._path: str | None = None  # of the command being applied
         self._stepped_at = 0.0
         self.state = MotionState(reason="estop" if self.latched else "start")
 
@@ -91,14 +93,15 @@ class MotionController:
         if command.action == "clear_estop" and self.estop is None:
             raise Refused("this robot keeps no e-stop latch")
 
-    def apply(self, command: Command) -> None:
-        """Act on ``command`` at once: the wheels first, then the bookkeeping."""
+    def apply(self, command: Command, path: str | None = None) -> None:
+        """Act on ``command`` at once: the wheels first, then the bookkeeping. ``path`` says
+        how it came (telemetry and the e-stop latch tell it); by default ``publish`` when the
+        publish endpoint stamped an operator on it, else ``mqtt``."""
+        self._path = path or ("mqtt" if command.operator is None else "publish")
         if command.action == "estop":
             self._halt(command, "estop")  # the wheels stop before the latch is written
             if self.estop is not None:
-                self.estop.engage(
-                    command.operator, "mqtt" if command.operator is None else "publish"
-                )
+                self.estop.engage(command.operator, self._path)
             return
         if command.action == "clear_estop":
             self.check_allowed(command)
@@ -177,5 +180,6 @@ class MotionController:
                 log.exception("motor driver failed to stop")
             left, right, command, reason = 0.0, 0.0, None, "driver-error"
         applied_at = self.state.applied_at if reason == "command" else time.monotonic()
-        self.state = MotionState(left, right, command, applied_at, reason)
+        path = self._path if command is not None else None
+        self.state = MotionState(left, right, command, applied_at, reason, path)
         self._on_change(self.state)

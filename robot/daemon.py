@@ -1,5 +1,10 @@
 """The robot daemon: IoT link in, validated commands to the controller, telemetry out.
 
+Consoles' commands come in a second way, over a WebRTC data channel that the video producer
+holds: the producer verifies the operator's token and passes each command on with what the
+token grants (robot/media/operators.py), over its control socket; the daemon checks those
+grants as the publish Lambda does, and sends every telemetry message back the same way.
+
 Every way out of ``serve`` (SIGINT, SIGTERM, a lost link, an exception) passes through
 the ``finally`` that stops the wheels and closes the board. SIGKILL cannot be caught:
 the systemd unit runs ``robot stop-motors`` after the daemon for that, and its watchdog
@@ -10,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import time
 
 import drivers
+from cloud import access
 from robot import protocol
 from robot.config import Config
 from robot.controller import MotionController, MotionState, Refused
@@ -22,7 +29,7 @@ from robot.estop import EStop
 from robot.freshness import FreshnessGate, StaleCommand
 from robot.link import IoTLink, LinkStatus, Message
 from robot.media.producers import supervise
-from robot.media.supervisor import MediaStatus
+from robot.media.supervisor import MediaStatus, MediaSupervisor
 from robot.odometry import Odometry
 from robot.systemd import Notifier
 from robot.telemetry import encode, rejection_message, state_message
@@ -58,6 +65,7 @@ class Daemon:
             estop=estop or EStop(config.state_dir),
         )
         self.video: dict | None = None  # the media supervisor's status, once it runs
+        self.media: MediaSupervisor | None = None  # its control socket carries telemetry
 
     async def serve(self) -> None:
         """Handle commands until cancelled."""
@@ -72,20 +80,41 @@ class Daemon:
         finally:
             reporter.cancel()
 
-    def handle(self, payload: bytes) -> None:
-        """Apply one command payload, or report why it was rejected. Never raises on bad input."""
+    def handle(self, payload: bytes | str, grants: access.Grants | None = None) -> None:
+        """Apply one command payload, or report why it was rejected. Never raises on bad input.
+
+        With ``grants`` the command came from a console's data channel, with what the
+        operator's token grants: it must be one they may send to this robot (as the publish
+        Lambda checks), and it is stamped with their subject as ``operator``."""
         latched = self.controller.latched
+        path = None if grants is None else "datachannel"
         try:
             command = protocol.parse(payload)
+            if grants is not None:
+                command = self._from_console(command, grants)
             if command.action not in _ALWAYS_FRESH:
                 self.gate.check(command, self.controller.ttl_ms(command))
-            self.controller.apply(command)
-        except (protocol.ProtocolError, StaleCommand, Refused) as exc:
-            log.info("rejected command: %s", exc.reason)
-            self._send(rejection_message(exc.reason, _command_id(payload)))
+            self.controller.apply(command, path)
+        except (protocol.ProtocolError, StaleCommand, Refused, access.AccessDenied) as exc:
+            reason = getattr(exc, "reason", str(exc))
+            log.info("rejected command: %s", reason)
+            self._send(rejection_message(reason, _command_id(payload), path))
             return
         if self.controller.latched != latched:
             self.announce()
+
+    def _from_console(self, command: protocol.Command, grants: access.Grants) -> protocol.Command:
+        protocol.check_sender_fields(command)
+        access.check_command(grants, self.config.thing_name, command.action)
+        return dataclasses.replace(command, operator=protocol.operator_from(grants.subject))
+
+    def console_message(self, message: dict) -> None:
+        """A message from the video producer's control socket: a console's command."""
+        payload = message.get("payload")
+        if message.get("type") != "command" or not isinstance(payload, str):
+            log.warning("control socket: not a command: %.120r", message)
+            return
+        self.handle(payload, access.Grants.from_context(message.get("grants")))
 
     def announce(self, *lines: str) -> None:
         """Tell systemd how the robot is (``systemctl status robot`` shows it), with
@@ -140,7 +169,10 @@ class Daemon:
         self.report()
 
     def _send(self, message: dict) -> None:
-        self.link.publish(self.config.telemetry_topic, encode(message))
+        encoded = encode(message)
+        self.link.publish(self.config.telemetry_topic, encoded)
+        if self.media is not None:
+            self.media.send_control(encoded)  # to the consoles; never waits
 
     async def _report_periodically(self) -> None:
         interval = self.config.telemetry_interval_ms / 1000
@@ -149,7 +181,7 @@ class Daemon:
             self.report()
 
 
-def _command_id(payload: bytes) -> str | None:
+def _command_id(payload: bytes | str) -> str | None:
     """The sender's id of a rejected command, when the payload can be read, to echo back
     (read as strictly as a command: a payload the protocol cannot decode has no id)."""
     with contextlib.suppress(protocol.ProtocolError):
@@ -183,7 +215,10 @@ async def run(config: Config, notifier: Notifier | None = None) -> None:
                     daemon.announce("READY=1")
                     # Video runs beside driving, on the same loop, never in its way; at the
                     # end the wheels stop first, then the producer gets its grace period.
-                    async with supervise(config, daemon.video_changed):
+                    async with supervise(
+                        config, daemon.video_changed, on_control=daemon.console_message
+                    ) as media:
+                        daemon.media = media
                         try:
                             await daemon.serve()
                         finally:

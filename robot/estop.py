@@ -24,8 +24,9 @@ FILE_NAME = "estop.json"
 @dataclass(frozen=True)
 class Latch:
     """Who latched the e-stop (the operator's token subject, when it came through the
-    publish endpoint), when (epoch seconds) and through which path (``publish``, ``mqtt``,
-    or ``state-file`` for a file that could not be read)."""
+    publish endpoint or a console's data channel), when (epoch seconds) and through which
+    path (``publish``, ``mqtt``, ``datachannel``, or ``state-file`` for a file that could not
+    be read)."""
 
     by: str | None
     via: str

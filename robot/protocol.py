@@ -142,6 +142,19 @@ def parse(payload: bytes | str | dict[str, Any]) -> Command:
     )
 
 
+def check_sender_fields(command: Command) -> None:
+    """Refuse a command that sets what only the endpoint that received it may set."""
+    given = [name for name in ENDPOINT_FIELDS if getattr(command, name) is not None]
+    if given:
+        raise ProtocolError(f"{', '.join(given)}: set by the endpoint, not by you")
+
+
+def operator_from(subject: str) -> str | None:
+    """A token's subject as ``operator`` can carry it: printable, and not too long."""
+    printable = "".join(char for char in subject if char.isprintable())
+    return printable[:MAX_OPERATOR_LENGTH] or None
+
+
 def check_not_ahead(command: Command, now_ms: int) -> None:
     """Refuse a command whose ``ts`` or ``received_ts`` is further in the future of
     ``now_ms`` than :data:`MAX_CLOCK_SKEW_MS`: a wrong clock, or a stamp meant to outlive

@@ -20,6 +20,7 @@ def state_message(
             "id": command.id,
             "action": command.action,
             "age_ms": round((time.monotonic() - state.applied_at) * 1000, 1),
+            "path": state.path,
         }
     return {
         "type": "state",
@@ -33,8 +34,13 @@ def state_message(
     }
 
 
-def rejection_message(reason: str, command_id: str | None) -> dict[str, Any]:
-    return {"type": "rejected", "t": time.time(), "reason": reason, "id": command_id}
+def rejection_message(
+    reason: str, command_id: str | None, path: str | None = None
+) -> dict[str, Any]:
+    """A refused command: why, its id if it could be read, and its path when known (a
+    console's data channel; MQTT cannot tell a direct publish from the publish Lambda's)."""
+    message = {"type": "rejected", "t": time.time(), "reason": reason, "id": command_id}
+    return message if path is None else {**message, "path": path}
 
 
 def encode(message: dict[str, Any]) -> bytes:

@@ -21,8 +21,8 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cloud import access
-from cloud.authorizer import policy, verify
+from cloud import access, verify
+from cloud.authorizer import policy
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)

@@ -15,10 +15,14 @@ from cloud import access
 # aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, ...: never a wildcard.
 _PARTITION = re.compile(r"aws(-[a-z]+)*")
 
-# The API's routes: (method, path, path parameter naming the robot or None for the
-# stack's own robot, the scopes that open it). The template declares the same routes; a
-# test keeps them equal.
+
+# A route about no robot in particular (the fleet list): open to every token with its scopes.
+NO_ROBOT = ""
+# The API's routes: (method, path, path parameter naming the robot, or None for the
+# stack's own robot, or NO_ROBOT; the scopes that open it). The template declares the same
+# routes; a test keeps them equal.
 ROUTES: tuple[tuple[str, str, str | None, frozenset[str]], ...] = (
+    ("GET", "robots", NO_ROBOT, access.VIEW_SCOPES),
     ("POST", "publish", None, access.DRIVE_SCOPES),
     ("POST", "robots/{name}/publish", "name", access.DRIVE_SCOPES),
     ("POST", "viewer", None, access.VIEW_SCOPES),
@@ -51,6 +55,10 @@ def allowed_routes(grants: access.Grants, default_robot: str | None) -> list[str
     routes = []
     for method, path, parameter, scopes in ROUTES:
         if not grants.scopes & scopes:
+            continue
+        if parameter == NO_ROBOT:
+            if grants.robots != frozenset():  # a token for no robot at all opens nothing
+                routes.append(f"{method}/{path}")
             continue
         if parameter is None:
             if default_robot and grants.covers(default_robot):

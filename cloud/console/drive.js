@@ -1,52 +1,172 @@
-// Arrow keys drive the robot through POST /publish, with the AWS sample's commands.
-// A held key repeats every 100 ms (each command drives for its TTL, 500 ms by default, so
-// the robot stops by itself when the key, the page or the network goes away); letting go
-// sends "stop".
+// Driving: the keyboard, a gamepad and the touch joystick each set a wish (linear, angular in
+// -1..1, positive angular turns left); the latest source that wishes to move wins. A wish is
+// sent at once when it starts, stops or changes much, and repeated every 100 ms while it
+// lasts, each command valid for 300 ms: when the page, the tab or the network goes away the
+// robot stops by itself. Letting go sends one `stop`.
+
+const REPEAT_MS = 100;
+const BIG_CHANGE = 0.25; // smaller changes (a stick drifting) wait for the next repeat
+const DEAD_ZONE = 0.15; // of a gamepad stick's travel
+const GAMEPAD_POLL_MS = 50;
 
 const KEYS = {
-  ArrowUp: "forward",
-  ArrowDown: "backwards",
-  ArrowLeft: "left",
-  ArrowRight: "right",
-  " ": "stop",
+  ArrowUp: [1, 0], KeyW: [1, 0],
+  ArrowDown: [-1, 0], KeyS: [-1, 0],
+  ArrowLeft: [0, 1], KeyA: [0, 1],
+  ArrowRight: [0, -1], KeyD: [0, -1],
 };
-const REPEAT_MS = 100;
+const ESTOP_KEYS = new Set(["Space", "Escape"]);
+const TYPING = "input[type=text], input[type=password], textarea";
 
-export function bindKeys({ api, token, robot, report }) {
-  const path = robot ? `/robots/${encodeURIComponent(robot)}/publish` : "/publish";
-  let held = null;
-  let timer = null;
+export class Driver {
+  constructor({ control, speed }) {
+    Object.assign(this, { control, speed });
+    this.wishes = new Map(); // source -> [linear, angular], only the moving ones
+    this.sent = [0, 0];
+    this.timer = null;
+  }
 
-  async function send(action) {
-    try {
-      const response = await fetch(api + path, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ action }),
-      });
-      if (!response.ok) report(`driving refused: ${response.status}`);
-    } catch (error) {
-      report(`driving failed: ${error.message}`);
+  current() {
+    const latest = [...this.wishes.values()].pop();
+    return latest || [0, 0];
+  }
+
+  set(source, linear, angular) {
+    this.wishes.delete(source); // re-inserted last: the latest moving source wins
+    if (linear || angular) this.wishes.set(source, [linear, angular]);
+    const [wantLinear, wantAngular] = this.current();
+    const [sentLinear, sentAngular] = this.sent;
+    const moving = wantLinear || wantAngular;
+    const wasMoving = sentLinear || sentAngular;
+    if (!moving) {
+      if (wasMoving) this.halt();
+      return;
     }
+    const big = Math.abs(wantLinear - sentLinear) > BIG_CHANGE || Math.abs(wantAngular - sentAngular) > BIG_CHANGE;
+    if (!wasMoving || big) this.push();
   }
 
-  function release() {
-    clearInterval(timer);
-    timer = null;
-    if (held && held !== "stop") send("stop");
-    held = null;
+  // Send the current wish now and restart the repeat from now.
+  push() {
+    clearInterval(this.timer);
+    this.sendWish();
+    this.timer = setInterval(() => this.sendWish(), REPEAT_MS);
   }
 
+  sendWish() {
+    const [linear, angular] = this.current();
+    this.sent = [linear, angular];
+    this.control.drive(linear, angular, this.speed());
+  }
+
+  halt() {
+    clearInterval(this.timer);
+    this.timer = null;
+    this.sent = [0, 0];
+    this.control.send({ action: "stop" });
+  }
+
+  // Every source lets go (the window lost focus, the robot changes).
+  release() {
+    this.wishes.clear();
+    if (this.timer) this.halt();
+  }
+
+  // Forget every wish without a word (an e-stop is on its way, and says more than a stop).
+  drop() {
+    this.wishes.clear();
+    clearInterval(this.timer);
+    this.timer = null;
+    this.sent = [0, 0];
+  }
+}
+
+export function bindKeyboard(driver, estop) {
+  const held = new Set();
+  const wish = () => {
+    let linear = 0;
+    let angular = 0;
+    for (const code of held) {
+      linear += KEYS[code][0];
+      angular += KEYS[code][1];
+    }
+    driver.set("keys", Math.sign(linear), Math.sign(angular));
+  };
   addEventListener("keydown", (event) => {
-    const action = KEYS[event.key];
-    if (!action || event.target.tagName === "INPUT") return;
-    event.preventDefault();
-    if (held === action) return; // the key's own auto-repeat: ours keeps time
-    release();
-    held = action;
-    send(action);
-    if (action !== "stop") timer = setInterval(() => send(action), REPEAT_MS);
+    if (event.target.matches && event.target.matches(TYPING)) return; // a token being pasted
+    if (event.ctrlKey || event.metaKey || event.altKey) return; // the browser's shortcuts
+    if (ESTOP_KEYS.has(event.code)) {
+      event.preventDefault();
+      estop();
+    } else if (KEYS[event.code]) {
+      event.preventDefault();
+      if (held.has(event.code)) return; // the key's own auto-repeat: ours keeps time
+      held.add(event.code);
+      wish();
+    }
   });
-  addEventListener("keyup", (event) => { if (KEYS[event.key] === held) release(); });
-  addEventListener("blur", release);
+  addEventListener("keyup", (event) => {
+    if (held.delete(event.code)) wish();
+  });
+  const letGo = () => {
+    held.clear();
+    driver.release();
+  };
+  addEventListener("blur", letGo);
+  document.addEventListener("visibilitychange", () => { if (document.hidden) letGo(); });
+}
+
+// A stick axis with the dead zone cut out and the rest stretched back to -1..1.
+export function deadZone(value) {
+  const size = Math.abs(value);
+  if (size < DEAD_ZONE) return 0;
+  return Math.sign(value) * Math.min(1, (size - DEAD_ZONE) / (1 - DEAD_ZONE));
+}
+
+// The Gamepad API has no events for axes: poll. Standard mapping: left stick (axes 0, 1)
+// drives, button 1 (B, circle) is the emergency stop.
+export function bindGamepad(driver, estop, show) {
+  let pressed = false;
+  let name = "";
+  setInterval(() => {
+    const pad = [...(navigator.getGamepads ? navigator.getGamepads() : [])].find(Boolean);
+    if ((pad ? pad.id : "") !== name) {
+      name = pad ? pad.id : "";
+      show(name ? `gamepad: ${name}` : "");
+      if (!pad) driver.set("gamepad", 0, 0);
+    }
+    if (!pad) return;
+    const stop = Boolean(pad.buttons[1] && pad.buttons[1].pressed);
+    if (stop && !pressed) estop();
+    pressed = stop;
+    driver.set("gamepad", -deadZone(pad.axes[1] || 0), -deadZone(pad.axes[0] || 0));
+  }, GAMEPAD_POLL_MS);
+}
+
+// A thumb (or a mouse) on the round pad: up drives forward, left turns left.
+export function bindJoystick(driver, pad, knob) {
+  const rest = () => { knob.style.transform = ""; };
+  function move(event) {
+    const box = pad.getBoundingClientRect();
+    const radius = box.width / 2;
+    let x = (event.clientX - box.left - radius) / radius;
+    let y = (event.clientY - box.top - radius) / radius;
+    const length = Math.hypot(x, y);
+    if (length > 1) [x, y] = [x / length, y / length];
+    knob.style.transform = `translate(${x * radius * 0.6}px, ${y * radius * 0.6}px)`;
+    driver.set("touch", -deadZone(y), -deadZone(x));
+  }
+  pad.addEventListener("pointerdown", (event) => {
+    pad.setPointerCapture(event.pointerId);
+    pad.classList.add("active");
+    move(event);
+  });
+  pad.addEventListener("pointermove", (event) => { if (pad.hasPointerCapture(event.pointerId)) move(event); });
+  const end = () => {
+    pad.classList.remove("active");
+    rest();
+    driver.set("touch", 0, 0);
+  };
+  pad.addEventListener("pointerup", end);
+  pad.addEventListener("pointercancel", end);
 }

@@ -2,7 +2,8 @@
 // {channelArn, clientId, signalingUrl (presigned), iceServers}. Plain WebSocket and
 // RTCPeerConnection; the messages are KVS's: {action, messagePayload: base64(JSON)}.
 // When the video stalls or the connection fails (the robot's producer restarted), it
-// joins again, with a fresh presigned URL.
+// joins again, with a fresh presigned URL. Each connection also carries the `control` data
+// channel (ordered), which `onConnection(pc, channel)` hands to whoever drives over it.
 
 const STALL_MS = 1000; // no new frame for this long (30 would have come): join again
 const ANSWER_MS = 3000; // no answer to the offer in this time: the robot is not there yet
@@ -12,8 +13,8 @@ const encode = (value) => btoa(JSON.stringify(value));
 const decode = (text) => JSON.parse(atob(text));
 
 export class Viewer {
-  constructor({ api, token, robot, video, report }) {
-    Object.assign(this, { api, token, robot, video, report });
+  constructor({ api, token, robot, video, report, onConnection = () => {} }) {
+    Object.assign(this, { api, token, robot, video, report, onConnection });
     this.frames = 0;
     this.firstFrameMs = null; // since the page began to load
     this.joins = 0;
@@ -31,10 +32,23 @@ export class Viewer {
   start() {
     this.video.requestVideoFrameCallback(this.onFrame.bind(this));
     this.join();
-    setInterval(() => this.checkStall(), 250);
+    this.stallTimer = setInterval(() => this.checkStall(), 250);
+  }
+
+  stop() {
+    this.stopped = true;
+    clearInterval(this.stallTimer);
+    if (this.session) this.session.close();
+    this.session = null;
+    this.video.srcObject = null;
+  }
+
+  get pc() {
+    return this.session && this.session.pc;
   }
 
   onFrame(now, metadata) {
+    if (this.stopped) return;
     this.frames += 1;
     this.lastFrameAt = performance.now();
     if (this.firstFrameMs === null) this.firstFrameMs = this.lastFrameAt;
@@ -58,6 +72,7 @@ export class Viewer {
   }
 
   rejoin(reason) {
+    if (this.stopped) return;
     if (this.session) this.session.close();
     this.session = null;
     this.report(`${reason}; joining again…`);
@@ -65,7 +80,7 @@ export class Viewer {
   }
 
   async join() {
-    if (this.session) return;
+    if (this.session || this.stopped) return;
     const session = new Session(this);
     this.session = session;
     this.joins += 1;
@@ -101,6 +116,7 @@ class Session {
     const pc = new RTCPeerConnection({ iceServers: join.iceServers || [] });
     this.pc = pc;
     pc.addTransceiver("video", { direction: "recvonly" });
+    this.viewer.onConnection(pc, pc.createDataChannel("control", { ordered: true }));
     pc.ontrack = (event) => {
       video.srcObject = event.streams[0] || new MediaStream([event.track]);
     };

@@ -132,24 +132,16 @@ def publish_command(
     """
     try:
         command = protocol.parse(body).with_id()
-        given = [name for name in protocol.ENDPOINT_FIELDS if getattr(command, name) is not None]
-        if given:
-            raise protocol.ProtocolError(f"{', '.join(given)}: set by this endpoint, not by you")
+        protocol.check_sender_fields(command)
         if received_ms is not None:
             protocol.check_not_ahead(command, received_ms)
     except protocol.ProtocolError as exc:
         raise api.BadRequest(exc.reason) from None
     if grants is not None:
         access.check_command(grants, robot, command.action)
-        command = dataclasses.replace(command, operator=operator_of(grants))
+        command = dataclasses.replace(command, operator=protocol.operator_from(grants.subject))
     if received_ms is not None:
         command = dataclasses.replace(command, received_ts=received_ms)
     topic = f"{robot}/action"
     publish(topic, command.to_json().encode())
     return topic, command
-
-
-def operator_of(grants: access.Grants) -> str | None:
-    """The token's subject as the protocol can carry it: printable, and not too long."""
-    printable = "".join(char for char in grants.subject if char.isprintable())
-    return printable[: protocol.MAX_OPERATOR_LENGTH] or None

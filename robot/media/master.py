@@ -12,7 +12,8 @@ frames rather than queueing them when a viewer falls behind. Messages:
 - ``STATUS_RESPONSE``: an error the service reports about a message we sent (logged).
 
 A lost socket is reconnected with a backoff; peer connections live on meanwhile. The
-producer reports readiness and the number of connected viewers on its output.
+producer reports readiness and the number of connected viewers on its output. A data channel
+a viewer opens goes to ``operators`` (robot/media/operators.py): consoles drive through it.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from robot.media.credentials import CredentialsError
 from robot.media.kvs import ChannelEndpoints, IceServer, SignalingChannel
+from robot.media.operators import Operators
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +70,10 @@ class Master:
         camera: MediaStreamTrack,
         codec: str = "h264",
         report: Callable[[str, Any], None] | None = None,
+        operators: Operators | None = None,
     ) -> None:
         self.channel = channel
+        self.operators = operators
         self.camera = camera
         self.codec = CODECS[codec]
         self.report = report or (lambda kind, value: None)
@@ -191,6 +195,8 @@ class _Peer:
         )
         self.pc = RTCPeerConnection(config)
         self.pc.on("connectionstatechange", self._state_changed)
+        if master.operators is not None:
+            self.pc.on("datachannel", master.operators.attach)
 
     async def answer(self, socket: aiohttp.ClientWebSocketResponse, offer: dict[str, Any]) -> None:
         try:

@@ -8,6 +8,11 @@
 The daemon's media supervisor runs it and reads its output: ``media-status`` lines say when
 it is ready and how many viewers watch; a fatal error is reported and ends it with code 1
 (the supervisor starts it again). The channel is named after the thing.
+
+With ``--control-fd`` (the daemon's control socket, robot/media/control.py), consoles may
+drive over a data channel: their tokens are verified with the ``JWT_*`` settings in the
+environment (the daemon passes the robot's), their commands go to the daemon, and the
+daemon's telemetry comes back to them.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,6 +54,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--codec", choices=["h264", "vp8"], default="h264")
     parser.add_argument(
+        "--control-fd",
+        type=int,
+        default=None,
+        help="the daemon's control socket, inherited: consoles drive over a data channel",
+    )
+    parser.add_argument(
         "--kvs-endpoint-url",
         default=None,
         help="the KVS control plane, when not AWS's (the simulator's)",
@@ -77,9 +90,33 @@ async def produce(args: argparse.Namespace) -> None:
     camera = open_camera(args.source, args.source_options)
     try:
         channel = SignalingChannel(args.thing, args.region, credentials, args.kvs_endpoint_url)
-        await Master(channel, camera, args.codec, report).serve()
+        if args.control_fd is None:
+            await Master(channel, camera, args.codec, report).serve()
+        else:
+            await serve_with_consoles(args, channel, camera)
     finally:
         camera.stop()
+
+
+async def serve_with_consoles(args: argparse.Namespace, channel: Any, camera: Any) -> None:
+    """Serve viewers, and consoles' data channels linked to the daemon's control socket."""
+    from robot.media.control import ControlSocket
+    from robot.media.master import Master
+    from robot.media.operators import Operators, verifier_from
+
+    control = await ControlSocket.open(socket.socket(fileno=args.control_fd))
+    operators = Operators(args.thing, verifier_from(os.environ), control.send)
+
+    async def relay_telemetry() -> None:
+        async for message in control.messages():
+            operators.telemetry(message)
+
+    relay = asyncio.create_task(relay_telemetry())
+    try:
+        await Master(channel, camera, args.codec, report, operators).serve()
+    finally:
+        relay.cancel()
+        await control.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,8 @@
 """The producers the daemon can supervise, chosen by ``VIDEO_PRODUCER``, built from config.json.
 
-- ``python``: ours, ``python -m robot.media.producer`` (needs the ``video`` extra);
+- ``python``: ours, ``python -m robot.media.producer`` (needs the ``video`` extra), with the
+  daemon's control socket, so consoles can drive over a data channel; it verifies their
+  tokens with the robot's ``JWT_*`` settings, given in its environment;
 - ``kvs-c-sample``: AWS's ``kvsWebrtcClientMasterGstSample``, built with
   ``-DIOT_CORE_ENABLE_CREDENTIALS=ON``; it is given the environment variables it reads, its
   output is made line-buffered with ``stdbuf``, and it runs in a folder of its own (it
@@ -19,6 +21,7 @@ import os
 import shutil
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 
 from robot.config import Config
 from robot.media.signals import SampleLogReader, classify_status_line
@@ -76,7 +79,12 @@ def python_producer(config: Config, environ: dict[str, str]) -> ProducerSpec:
     ]
     if config.kvs_endpoint_url:
         argv += ["--kvs-endpoint-url", config.kvs_endpoint_url]
-    return ProducerSpec("python", argv, environ, lambda: classify_status_line)
+    # The config's, and nothing the daemon's own environment might hold under these names.
+    tokens = {name: "" for name in ("JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL", "JWT_PUBLIC_KEY")}
+    env = {**environ, **tokens, **config.operator_tokens}
+    return ProducerSpec(
+        "python", argv, env, lambda: classify_status_line, control_flag="--control-fd"
+    )
 
 
 def kvs_c_sample(config: Config, environ: dict[str, str]) -> ProducerSpec:
@@ -110,15 +118,19 @@ def kvs_c_sample(config: Config, environ: dict[str, str]) -> ProducerSpec:
 
 @contextlib.asynccontextmanager
 async def supervise(
-    config: Config, on_change: Callable[[MediaStatus], None], timing: Timing | None = None
-) -> AsyncIterator[MediaStatus]:
-    """Run the configured producer under a supervisor for the duration of the block."""
+    config: Config,
+    on_change: Callable[[MediaStatus], None],
+    timing: Timing | None = None,
+    on_control: Callable[[dict[str, Any]], None] | None = None,
+) -> AsyncIterator[MediaSupervisor | None]:
+    """Run the configured producer under a supervisor for the duration of the block; the
+    block gets the supervisor (``send_control``), or None when video is off."""
     try:
         spec = producer_spec(config)
     except VideoOff as exc:
         status = MediaStatus(MediaState.OFF, config.video_producer, last_error=str(exc))
         on_change(status)
-        yield status
+        yield None
         return
-    async with MediaSupervisor(spec, timing, on_change) as supervisor:
-        yield supervisor.status
+    async with MediaSupervisor(spec, timing, on_change, on_control) as supervisor:
+        yield supervisor

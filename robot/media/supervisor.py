@@ -11,6 +11,10 @@ reports a fatal error is stopped and started again after a backoff (1 s doubling
 after ``failed_after`` failures in a row the state is ``failed`` and it keeps retrying at
 the longest backoff. Stopping sends SIGINT to the group, then SIGKILL after a grace period.
 
+A producer that takes a control socket (``ProducerSpec.control_flag``) gets a fresh one per
+run (robot/media/control.py): ``send_control`` queues a message to it without waiting, and
+what it sends goes to ``on_control``.
+
 Everything here is non-blocking on the daemon's loop: driving never waits on video.
 """
 
@@ -21,6 +25,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -28,6 +33,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from robot.media.control import ControlSocket
 from robot.media.signals import Classifier, Signal
 from robot.processes import die_with_parent
 
@@ -52,6 +58,8 @@ class ProducerSpec:
     env: dict[str, str]
     classifier: Callable[[], Classifier]  # a fresh reader per run (it may count viewers)
     cwd: Path | None = None
+    # The option that hands it the control socket's file descriptor; None: it takes none.
+    control_flag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,11 +104,14 @@ class MediaSupervisor:
         spec: ProducerSpec,
         timing: Timing | None = None,
         on_change: Callable[[MediaStatus], None] | None = None,
+        on_control: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.spec = spec
         self.timing = timing or Timing()
         self.status = MediaStatus(producer=spec.name)
         self._on_change = on_change
+        self._on_control = on_control or (lambda message: None)
+        self._control: ControlSocket | None = None  # while a run has one
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> MediaSupervisor:
@@ -139,11 +150,28 @@ class MediaSupervisor:
         finally:
             self._set(state=MediaState.OFF, pid=None, viewers=0)
 
+    def send_control(self, message: dict[str, Any] | bytes) -> bool:
+        """Queue ``message`` to the producer's control socket; False if it has none now."""
+        return self._control is not None and self._control.send(message)
+
     async def _run_once(self) -> float:
         """Run the producer until it must be restarted; how long it was ready."""
+        argv, ours, theirs = list(self.spec.argv), None, None
+        if self.spec.control_flag is not None:
+            ours, theirs = socket.socketpair()
+            argv += [self.spec.control_flag, str(theirs.fileno())]
+        try:
+            return await self._run_process(argv, theirs, ours)
+        finally:  # closing twice is harmless; this covers every way out
+            if theirs is not None:
+                theirs.close()
+
+    async def _run_process(
+        self, argv: list[str], theirs: socket.socket | None, ours: socket.socket | None
+    ) -> float:
         try:
             process = await asyncio.create_subprocess_exec(
-                *self.spec.argv,
+                *argv,
                 env=self.spec.env,
                 cwd=self.spec.cwd,
                 stdin=asyncio.subprocess.DEVNULL,
@@ -152,11 +180,19 @@ class MediaSupervisor:
                 start_new_session=True,
                 # SIGKILL: the C sample handles SIGINT only, and nothing may outlive the daemon.
                 preexec_fn=die_with_parent(signal.SIGKILL),
+                pass_fds=() if theirs is None else (theirs.fileno(),),
             )
         except OSError as exc:
+            if ours is not None:
+                ours.close()
             self._set(last_error=f"cannot start {self.spec.argv[0]}: {exc.strerror or exc}")
             return 0.0
         self._set(pid=process.pid)
+        control = None
+        if ours is not None:
+            assert theirs is not None
+            theirs.close()  # the child has its copy; ours sees the end when the child is gone
+            control = asyncio.create_task(self._serve_control(ours))
         run = _Run()
         assert process.stdout is not None
         reader = asyncio.create_task(self._read(process.stdout, run))
@@ -164,6 +200,8 @@ class MediaSupervisor:
         try:
             ready_at = await self._watch(process, run, reader)
         finally:
+            if control is not None:
+                control.cancel()
             await self._stop(process)
             # The group is gone, so the pipe reaches its end; what is left is still read.
             with contextlib.suppress(TimeoutError):
@@ -204,6 +242,15 @@ class MediaSupervisor:
         finally:
             for task in (exited, became_ready, fatal):
                 task.cancel()
+
+    async def _serve_control(self, sock: socket.socket) -> None:
+        self._control = await ControlSocket.open(sock)
+        try:
+            async for message in self._control.messages():
+                self._on_control(message)
+        finally:
+            control, self._control = self._control, None
+            await control.close()
 
     async def _read(self, stream: asyncio.StreamReader, run: _Run) -> None:
         classify = self.spec.classifier()

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloud import tokens
-from cloud.authorizer import app, verify
+from cloud import tokens, verify
+from cloud.authorizer import app
 from sim.aws.authorization import evaluate
 from tests.cloud.conftest import (
     ARN_PREFIX,
@@ -48,6 +48,9 @@ def expected(scopes: set[str], robots: set[str] | None, method: str, path: str) 
     if "robot:admin" in scopes and robots is None:
         return True
     parts = path.split("/")
+    view_scopes = {"robot:view", "robot:drive", "robot:admin"}
+    if (method, path) == ("GET", "robots"):  # the fleet list: any robot, any way to watch
+        return bool(scopes & view_scopes) and robots != set()
     if method != "POST" or parts[-1] not in ("publish", "viewer"):
         return False
     # Watching needs robot:view, robot:drive or robot:admin; driving one of the last two.
@@ -81,6 +84,7 @@ def test_each_algorithm_with_a_pem_key(configure_authorizer, keys, make_token, a
             "Action": "execute-api:Invoke",
             "Effect": "Allow",
             "Resource": [
+                ARN_PREFIX + "GET/robots",
                 ARN_PREFIX + "POST/publish",
                 ARN_PREFIX + "POST/robots/r1/publish",
                 ARN_PREFIX + "POST/viewer",
@@ -159,6 +163,7 @@ def test_the_policy_covers_every_route_not_just_the_requested_one(authorizer, ma
     second = authorize(authorizer, token, route="POST/publish")
     assert first == second
     assert allowed_requests(first) == {
+        ("GET", "robots"),
         ("POST", "publish"),
         ("POST", "robots/r1/publish"),
         ("POST", "robots/r2/publish"),

@@ -200,7 +200,7 @@ def test_every_command_is_stamped_with_its_operator_and_receive_time(data_plane,
 def test_a_sender_cannot_set_the_endpoints_stamps(data_plane, publish, field):
     body = json.dumps({"action": "forward", field: "mallory" if field == "operator" else 1})
     status, answer_body = answer(publish(event(body), None))
-    assert status == 400 and "set by this endpoint" in answer_body["reason"]
+    assert status == 400 and "set by the endpoint" in answer_body["reason"]
     assert data_plane.requests == []
 
 

@@ -5,8 +5,6 @@ candidates) and hands out the frames it receives with the time each arrived."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import time
 import uuid
 from typing import Any
@@ -15,12 +13,13 @@ from urllib.parse import quote
 import aiohttp
 import botocore.session
 import numpy as np
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection
 from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
 from robot.media.timestamp import read_stamp
+from tests.support.datachannel import negotiate
 
 
 def viewer_url(
@@ -40,10 +39,6 @@ def viewer_url(
     )
     SigV4QueryAuth(credentials, "kinesisvideo", region, expires=60).add_auth(request)
     return request.url
-
-
-def encode(message: dict[str, Any]) -> str:
-    return base64.b64encode(json.dumps(message).encode()).decode()
 
 
 def negotiated_codec(sdp: str) -> str:
@@ -84,19 +79,7 @@ class KvsViewer:
         self.ws = await self.http.ws_connect(self.url)
         self.pc.on("track", lambda track: self.track.done() or self.track.set_result(track))
         self.pc.addTransceiver("video", direction="recvonly")
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        offer = {"type": "offer", "sdp": self.pc.localDescription.sdp}
-        await self.ws.send_json({"action": "SDP_OFFER", "messagePayload": encode(offer)})
-        async with asyncio.timeout(15):
-            async for message in self.ws:
-                event = json.loads(message.data)
-                if event.get("messageType") == "SDP_ANSWER":
-                    answer = json.loads(base64.b64decode(event["messagePayload"]))
-                    await self.pc.setRemoteDescription(
-                        RTCSessionDescription(answer["sdp"], "answer")
-                    )
-                    break
-        self.codec = negotiated_codec(answer["sdp"])
+        self.codec = negotiated_codec(await negotiate(self.pc, self.ws))
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -138,7 +138,9 @@ def test_a_stop_command_stops_at_once_and_disarms_the_deadman() -> None:
         stop = Command("stop", id="halt")
         controller.apply(stop)
         assert driver.output == (0.0, 0.0)
-        assert controller.state == MotionState(0.0, 0.0, stop, controller.state.applied_at, "stop")
+        assert controller.state == MotionState(
+            0.0, 0.0, stop, controller.state.applied_at, "stop", "mqtt"
+        )
         assert deadline_of(controller) is None
         calls = len(driver.calls)
         await asyncio.sleep(3 * ttl_ms / 1000)  # past the forward command's TTL
