@@ -147,7 +147,7 @@ def _ticks_add(ticks: int, delta: int) -> int:
     return ticks + delta
 
 
-IRQ_RISING, IRQ_FALLING = 4, 8  # the RP2040 port's values
+IRQ_RISING, IRQ_FALLING = 8, 4  # the RP2040 port's values (pico-sdk edge flags)
 
 
 def _machine(pico: Pico, link: _Link) -> types.SimpleNamespace:
