@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import os
 import signal
@@ -15,6 +16,15 @@ import pytest
 
 from robot.media.supervisor import MediaState, MediaSupervisor, Timing
 from tests.media.conftest import FAST, STANDINS, Watcher, standin, supervise
+
+
+async def dead_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
 
 
 def alive(pid: int) -> bool:
@@ -82,7 +92,9 @@ async def test_stop_kills_a_producer_that_ignores_sigint_and_its_group(
         stopping = time.monotonic()
     took = time.monotonic() - stopping
     assert not alive(producer)
-    assert not alive(child), "a child in the producer's group outlived the stop"
+    # The group's SIGKILL is sent; the kernel finishes the grandchild (now init's) a moment
+    # later, so allow it that moment, far less than any process that escaped would live.
+    assert await dead_within(child, 5.0), "a child in the producer's group outlived the stop"
     assert took >= FAST.stop_grace_s * 0.9, "SIGINT was ignored, so the grace period was used"
     assert supervisor.status.state == MediaState.OFF and supervisor.status.pid is None
 
@@ -134,16 +146,17 @@ async def test_a_producer_that_cannot_start_is_retried(watcher: Watcher, tmp_pat
 @pytest.mark.parametrize("name", ["never_ready", "crash_loop"])
 async def test_the_loop_stays_responsive_while_supervising(name: str, watcher: Watcher) -> None:
     """Driving shares the loop with the supervisor: the loop must never stall on video."""
+    # Every wait on the producer is long here (a 3 s grace, a 1.5 s ready timeout), so a
+    # blocking one would stall the loop for far longer than a busy machine's scheduling does.
+    patient = dataclasses.replace(FAST, stop_grace_s=3.0)
     worst = 0.0
-    async with supervise(standin(name), watcher):
-        end = time.monotonic() + 2.0
+    async with supervise(standin(name), watcher, patient):
+        end = time.monotonic() + 3.0
         while time.monotonic() < end:
             before = time.monotonic()
             await asyncio.sleep(0.005)
             worst = max(worst, time.monotonic() - before)
-    # Generous: a blocking wait on the producer (its 0.5 s grace, its 1.5 s ready timeout)
-    # would show as a stall of that size.
-    assert worst < 0.25, f"the loop stalled for {worst:.3f} s"
+    assert worst < 1.0, f"the loop stalled for {worst:.3f} s"
 
 
 def test_no_stand_in_outlived_the_tests() -> None:
