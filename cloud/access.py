@@ -30,6 +30,9 @@ ROBOT_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 # What the authorizer puts in the request context for robot names when a token has no
 # "robots" claim: every robot.
 ANY_ROBOT = "*"
+# No token may live longer than this (a token cannot be revoked short of replacing the key
+# pair): the authorizer refuses longer-lived ones, and token minting stays within it.
+MAX_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600
 # More names than this would push the authorizer's policy past API Gateway's size limit.
 MAX_ROBOTS_PER_TOKEN = 50
 
@@ -76,6 +79,13 @@ def is_robot_name(name: object) -> bool:
     return isinstance(name, str) and ROBOT_NAME_RE.fullmatch(name) is not None
 
 
+def in_fleet(robot: str, own_robot: str, fleet_prefix: str) -> bool:
+    """Whether ``robot`` is of this stack's fleet: its own robot, or a name starting with
+    ``fleet_prefix`` (an empty prefix: the own robot only). The template's publish permission
+    names the same topics."""
+    return robot == own_robot or (bool(fleet_prefix) and robot.startswith(fleet_prefix))
+
+
 def required_scope(action: str) -> str:
     return SCOPE_ADMIN if action in ADMIN_ACTIONS else SCOPE_DRIVE
 
@@ -98,15 +108,20 @@ def check_view(grants: Grants, robot: str) -> None:
 
 
 def scopes_from_claims(claims: Mapping[str, Any]) -> frozenset[str]:
-    """Scopes from ``scope`` (space-separated, RFC 8693) or else ``scp`` (a list, or a
-    space-separated string as some identity providers send it). A malformed claim is an
-    error, not an empty grant, so a confused token is refused outright."""
+    """Scopes from ``scope`` (space-separated, RFC 8693) or else ``scp`` (a list of scopes,
+    or a space-separated string as some identity providers send it). A malformed claim is an
+    error, not an empty grant, so a confused token is refused outright: a list item holding
+    whitespace (``"robot:drive robot:admin"``) is one odd scope, not two."""
     raw = claims["scope"] if "scope" in claims else claims.get("scp", "")
     if isinstance(raw, str):
         return frozenset(raw.split())
-    if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
-        return frozenset(part for item in raw for part in item.split())
-    raise ValueError("the scope claim must be a string or a list of strings")
+    if isinstance(raw, list) and all(_is_scope(item) for item in raw):
+        return frozenset(raw)
+    raise ValueError("the scope claim must be a string or a list of scopes without spaces")
+
+
+def _is_scope(item: object) -> bool:
+    return isinstance(item, str) and bool(item) and not any(char.isspace() for char in item)
 
 
 def robots_from_claims(claims: Mapping[str, Any]) -> frozenset[str] | None:

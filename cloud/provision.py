@@ -53,6 +53,7 @@ class Provisioned:
     config: dict[str, Any]
     root_ca_missing: bool
     created_thing: bool = False
+    retired_certificate_arn: str | None = None  # the certificate --rotate deleted
     notes: list[str] = field(default_factory=list)
 
 
@@ -80,17 +81,22 @@ def provision(
     region: str,
     root_ca: Path | None = None,
     force: bool = False,
+    rotate: bool = False,
 ) -> Provisioned:
     """Create and wire a certificate for ``thing`` and write everything the robot needs
-    into ``out_dir``. If a step in AWS fails, what was created is undone."""
+    into ``out_dir``. If a step in AWS fails, what was created is undone.
+
+    ``rotate`` replaces the certificate in ``out_dir``: once the new one is written, the old
+    one is deactivated, detached from its policies and the thing, and deleted, so a leaked
+    key stops working."""
     certificate_path, key_path = out_dir / CERTIFICATE, out_dir / PRIVATE_KEY
     existing = [str(path) for path in (certificate_path, key_path) if path.exists()]
-    if existing and not force:
+    if existing and not (force or rotate):
         raise ProvisionError(
             f"{', '.join(existing)} already exist(s): this robot has a "
-            "certificate. Use --force to replace it (the old one stays active "
-            "in AWS until you deactivate it)."
+            "certificate. Use --rotate to replace it and retire the old one in AWS."
         )
+    old_arn = _attached_certificate(iot, thing, certificate_path) if rotate else None
     if root_ca is not None and not root_ca.is_file():
         raise ProvisionError(f"--root-ca {root_ca}: no such file")
     config_path = out_dir / "config.json"
@@ -113,7 +119,7 @@ def provision(
         _undo(iot, thing, arn, names, created_thing)
         raise
 
-    files.write_private(key_path, created["keyPair"]["PrivateKey"], overwrite=force)
+    files.write_private(key_path, created["keyPair"]["PrivateKey"], overwrite=force or rotate)
     files.write_atomic(certificate_path, created["certificatePem"])
     if root_ca is not None:
         shutil.copyfile(root_ca, out_dir / ROOT_CA)
@@ -132,6 +138,8 @@ def provision(
         },
     }
     files.write_atomic(config_path, json.dumps(config, indent=2) + "\n")
+    if old_arn is not None:
+        _retire(iot, thing, old_arn)
     return Provisioned(
         thing,
         arn,
@@ -139,6 +147,7 @@ def provision(
         config,
         root_ca_missing=not (out_dir / ROOT_CA).is_file(),
         created_thing=created_thing,
+        retired_certificate_arn=old_arn,
     )
 
 
@@ -151,6 +160,43 @@ def root_ca_instruction(out_dir: Path) -> str:
         "(AWS lists it under 'CA certificates for server authentication' in the IoT Core "
         "developer guide), or pass --root-ca PATH to copy one you already have."
     )
+
+
+def _attached_certificate(iot: Any, thing: str, certificate_path: Path) -> str:
+    """The ARN of the certificate in ``certificate_path``, found among the thing's principals;
+    ProvisionError (before anything changes) if it is not there."""
+    try:
+        pem = certificate_path.read_text().strip()
+    except OSError as exc:
+        raise ProvisionError(f"--rotate: cannot read {certificate_path}: {exc}") from None
+    try:
+        principals = iot.list_thing_principals(thingName=thing)["principals"]
+    except iot.exceptions.ResourceNotFoundException:
+        raise ProvisionError(f"--rotate: thing {thing!r} does not exist") from None
+    for arn in principals:
+        if ":cert/" not in arn:
+            continue
+        described = iot.describe_certificate(certificateId=_certificate_id(arn))
+        if described["certificateDescription"]["certificatePem"].strip() == pem:
+            return arn
+    raise ProvisionError(
+        f"--rotate: the certificate in {certificate_path} is not attached to thing {thing!r}; "
+        "nothing was changed"
+    )
+
+
+def _retire(iot: Any, thing: str, arn: str) -> None:
+    """Deactivate ``arn`` (it stops working at once), detach it, delete it."""
+    certificate_id = _certificate_id(arn)
+    iot.update_certificate(certificateId=certificate_id, newStatus="INACTIVE")
+    for policy in iot.list_attached_policies(target=arn)["policies"]:
+        iot.detach_policy(policyName=policy["policyName"], target=arn)
+    iot.detach_thing_principal(thingName=thing, principal=arn)
+    iot.delete_certificate(certificateId=certificate_id)
+
+
+def _certificate_id(arn: str) -> str:
+    return arn.rsplit("/", 1)[1]
 
 
 def _require_policy(iot: Any, name: str) -> None:
@@ -182,8 +228,8 @@ def _undo(iot: Any, thing: str, arn: str, names: StackNames, created_thing: bool
             for policy in (names.robot_policy, names.role_alias_policy)
         ),
         lambda: iot.detach_thing_principal(thingName=thing, principal=arn),
-        lambda: iot.update_certificate(certificateId=arn.rsplit("/", 1)[1], newStatus="INACTIVE"),
-        lambda: iot.delete_certificate(certificateId=arn.rsplit("/", 1)[1], forceDelete=True),
+        lambda: iot.update_certificate(certificateId=_certificate_id(arn), newStatus="INACTIVE"),
+        lambda: iot.delete_certificate(certificateId=_certificate_id(arn), forceDelete=True),
     ]
     if created_thing:
         steps.append(lambda: iot.delete_thing(thingName=thing))

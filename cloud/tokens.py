@@ -27,7 +27,7 @@ DEFAULT_ISSUER = "urn:telepresence-robot:operators"
 DEFAULT_AUDIENCE = "telepresence-robot"
 KEY_ALGORITHMS = ("ES256", "RS256", "RS512")
 # A token cannot be revoked short of replacing the key pair: keep lifetimes short.
-MAX_TTL_SECONDS = 30 * 24 * 3600
+MAX_TTL_SECONDS = access.MAX_TOKEN_LIFETIME_SECONDS
 _TTL_RE = re.compile(r"(\d+)\s*([smhd]?)")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -29,6 +30,8 @@ MAX_TOKEN_CHARS = 8192
 VALIDATION_EXPRESSION = r"^[Bb]earer [-0-9A-Za-z_]+\.[-0-9A-Za-z_]+\.[-0-9A-Za-z_]+$"
 _HEADER_RE = re.compile(VALIDATION_EXPRESSION)
 REQUIRED_CLAIMS = ("exp", "iss", "aud", "sub")
+# Plain http only to an identity provider on this machine (a development setup).
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 SECRET_REFRESH_SECONDS = 900
 JWKS_CACHE_SECONDS = 600
 
@@ -78,6 +81,7 @@ class Verifier:
             # PyJWT reads "exp": "123" as a number; a NumericDate is a JSON number (RFC 7519).
             if any(isinstance(claims.get(name), str | bool) for name in ("exp", "nbf", "iat")):
                 raise InvalidToken("exp, nbf and iat must be numbers")
+            _check_lifetime(claims, self._leeway)
             subject = claims["sub"]
             if not isinstance(subject, str) or not subject:
                 raise InvalidToken("the sub claim must be a non-empty string")
@@ -86,6 +90,16 @@ class Verifier:
             )
         except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
             raise InvalidToken(f"{type(exc).__name__}: {str(exc)[:120]}") from None
+
+
+def _check_lifetime(claims: Mapping[str, Any], leeway: float) -> None:
+    """A token cannot be revoked, so none may live longer than tokens are minted for: from
+    ``iat`` to ``exp``, or from now when it has no ``iat``."""
+    start = claims.get("iat", time.time())
+    if claims["exp"] - start > access.MAX_TOKEN_LIFETIME_SECONDS + leeway:
+        raise InvalidToken(
+            f"the token lives longer than {access.MAX_TOKEN_LIFETIME_SECONDS // 86400} days"
+        )
 
 
 def load_public_key(text: str) -> Any:
@@ -113,8 +127,9 @@ def jwks_keys(url: str) -> KeyResolver:
     def resolve(token: str) -> Any:
         try:
             return client.get_signing_key_from_jwt(token).key
-        except jwt.PyJWKClientError as exc:
-            raise InvalidToken(f"no usable signing key: {str(exc)[:120]}") from None
+        except jwt.PyJWKClientError:
+            # Its message quotes the token's kid, which the sender chose: not for the logs.
+            raise InvalidToken("no signing key in the JWKS matches the token's kid") from None
 
     return resolve
 
@@ -134,6 +149,20 @@ def secret_key(
             return cached[0]
 
     return resolve
+
+
+def check_jwks_url(url: str) -> None:
+    """ConfigError unless ``url`` is https, or http to this machine: parsed, not prefix-matched
+    (``http://localhost.attacker.example`` starts like a local URL)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 (raises ValueError on a malformed port)
+    except ValueError:
+        raise ConfigError("JWKS_URL is not a valid URL") from None
+    local = parts.scheme == "http" and host in LOCAL_HOSTS
+    if not host or parts.username is not None or not (parts.scheme == "https" or local):
+        raise ConfigError("JWKS_URL must be an https:// URL")
 
 
 def from_environment(
@@ -156,8 +185,7 @@ def from_environment(
         )
     value = environ[sources[0]].strip()
     if sources[0] == "JWKS_URL":
-        if not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            raise ConfigError("JWKS_URL must be an https:// URL")
+        check_jwks_url(value)
         resolver = jwks_keys(value)
     elif sources[0] == "JWT_PUBLIC_KEY":
         resolver = static_key(load_public_key(value))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
 import signal
 import time
@@ -181,9 +180,10 @@ class Daemon:
 
 
 def _command_id(payload: bytes | str) -> str | None:
-    """The sender's id of a rejected command, when one can be read, to echo back."""
-    with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError):
-        data = json.loads(payload) if len(payload) <= protocol.MAX_PAYLOAD_BYTES else None
+    """The sender's id of a rejected command, when the payload can be read, to echo back
+    (read as strictly as a command: a payload the protocol cannot decode has no id)."""
+    with contextlib.suppress(protocol.ProtocolError):
+        data = protocol.decode(payload)
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             return data["id"][: protocol.MAX_ID_LENGTH]
     return None

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,12 @@ log = logging.getLogger(__name__)
 KEEPALIVE_S = 30  # IoT Core drops a client after 1.5 x keepalive; the SDK's 600 s is too slow
 OPERATION_TIMEOUT_S = 5
 OFFLINE_DISCONNECT_TIMEOUT_S = 0.5
-RECONNECT_BASE_S, RECONNECT_MAX_S = 1, 32
+# Reconnect backoff, bounded so that the robot drives again within about 5 s of the broker's
+# return however long it was gone; each client draws its own times within these ranges, so
+# a fleet spreads out instead of reconnecting in lockstep.
+RECONNECT_BASE_S = (0.5, 1.0)
+RECONNECT_MAX_S = (2.5, 3.5)
+STABLE_CONNECTION_S = 20  # connected this long, the backoff starts over from its base
 DISPATCH_POLL_S = 0.5
 
 
@@ -96,24 +102,23 @@ class IoTLink:
             config.root_ca,
             config.private_key,
             config.certificate,
+            on_online=lambda: self._post(LinkStatus(online=True)),
+            on_offline=lambda: self._post(LinkStatus(online=False)),
         )
-        client.configureAutoReconnectBackoffTime(RECONNECT_BASE_S, RECONNECT_MAX_S, 20)
         if self._last_will is not None:
             # The bundled paho takes a will as bytearray, not bytes.
             client.configureLastWill(config.telemetry_topic, bytearray(self._last_will), 1)
-        client.onOnline = lambda: self._post(LinkStatus(online=True))
-        client.onOffline = lambda: self._post(LinkStatus(online=False))
         return client
 
     async def _connect_with_backoff(self) -> None:
-        delay = RECONNECT_BASE_S
+        delay, longest = random.uniform(*RECONNECT_BASE_S), random.uniform(*RECONNECT_MAX_S)
         while True:
             try:
                 await asyncio.to_thread(self._connect_and_subscribe)
                 return
             except Exception as exc:
                 log.warning(
-                    "cannot connect to %s:%s (%s); retrying in %.0f s",
+                    "cannot connect to %s:%s (%s); retrying in %.1f s",
                     self._config.endpoint,
                     self._config.port,
                     exc or type(exc).__name__,
@@ -121,7 +126,7 @@ class IoTLink:
                 )
             # Jitter keeps a fleet from reconnecting in lockstep after an outage.
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, RECONNECT_MAX_S)
+            delay = min(delay * 2, longest)
 
     def _connect_and_subscribe(self) -> None:
         # Runs in a worker thread: connect and subscribe block until acknowledged.
@@ -157,8 +162,12 @@ def sdk_client(
     key: Path,
     cert: Path,
     timeout_s: float = OPERATION_TIMEOUT_S,
+    on_online: Callable[[], None] | None = None,
+    on_offline: Callable[[], None] | None = None,
 ) -> Any:
-    """An AWSIoTPythonSDK client for mutual TLS, not yet connected, set up as we use it."""
+    """An AWSIoTPythonSDK client for mutual TLS, not yet connected, set up as we use it:
+    bounded reconnect backoff with jitter, no offline queue, no Nagle delay. ``on_online``
+    and ``on_offline`` run on an SDK thread when the connection comes and goes."""
     from AWSIoTPythonSDK.core.protocol.internal.workers import EventConsumer
     from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient
 
@@ -174,4 +183,28 @@ def sdk_client(
     client.configureConnectDisconnectTimeout(timeout_s)
     client.configureMQTTOperationTimeout(timeout_s)
     client.disableMetricsCollection()
+    client.configureAutoReconnectBackoffTime(
+        random.uniform(*RECONNECT_BASE_S), random.uniform(*RECONNECT_MAX_S), STABLE_CONNECTION_S
+    )
+
+    def online() -> None:
+        _disable_nagle(client)  # on every (re)connection: each one is a new socket
+        if on_online is not None:
+            on_online()
+
+    client.onOnline = online
+    if on_offline is not None:
+        client.onOffline = on_offline
     return client
+
+
+def _disable_nagle(client: Any) -> None:
+    """TCP_NODELAY on the SDK's socket: small MQTT packets (a command, a telemetry report)
+    leave at once instead of waiting up to 40 ms for the peer's delayed ACK."""
+    try:
+        # The SDK has no setting for it; its paho client holds the socket (wrapped for TLS).
+        paho = client._mqtt_core._internal_async_client._paho_client
+        sock = paho._ssl or paho._sock
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (AttributeError, OSError) as exc:
+        log.warning("cannot disable Nagle's algorithm on the MQTT socket: %s", exc)

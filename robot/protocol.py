@@ -9,7 +9,13 @@ and continuous driving adds::
     {"action": "drive", "linear": -1..1, "angular": -1..1}
 
 Every command may also carry ``speed`` (0..1), ``ttl_ms`` (how long it stays valid),
-``id`` (echoed in telemetry) and ``ts`` (sender time in epoch milliseconds).
+``id`` (echoed in telemetry) and ``ts`` (sender time in epoch milliseconds). An optional
+field is either left out or given a value: ``null`` is refused, not read as "left out".
+
+The wire format is strict, and the same for every path a command takes (the publish Lambda
+and the robot): UTF-8 only (no byte order mark, no guessing of UTF-16 or UTF-32), one JSON
+object, no key twice. Reasons quote what the sender wrote escaped (``escape``), so they are
+safe to log and to send back.
 
 ``{"action": "estop"}`` stops the wheels and latches until ``{"action": "clear_estop"}``.
 The publish endpoint adds ``operator`` (the subject of the caller's token) and
@@ -46,6 +52,8 @@ MOTION_ACTIONS = ("forward", "backwards", "left", "right", "drive")
 # Set by the publish endpoint, never by the sender.
 ENDPOINT_FIELDS = ("operator", "received_ts")
 _FIELDS = {"action", "linear", "angular", "speed", "ttl_ms", "id", "ts", *ENDPOINT_FIELDS}
+_UTF8_BOM = b"\xef\xbb\xbf"
+_MAX_NAMES_SHOWN = 5
 
 
 class ProtocolError(ValueError):
@@ -84,21 +92,30 @@ class Command:
 
 def parse(payload: bytes | str | dict[str, Any]) -> Command:
     """Parse and validate one command; raise ProtocolError with the reason if it is invalid."""
-    data = _decode(payload) if isinstance(payload, bytes | str) else payload
+    data = decode(payload) if isinstance(payload, bytes | str) else payload
     if not isinstance(data, dict):
         raise ProtocolError("a command must be a JSON object")
     unknown = sorted(str(key) for key in set(data) - _FIELDS)
     if unknown:
-        raise ProtocolError(f"unknown field(s): {', '.join(unknown)}")
+        shown = ", ".join(escape(name, 32) for name in unknown[:_MAX_NAMES_SHOWN])
+        more = (
+            f" and {len(unknown) - _MAX_NAMES_SHOWN} more"
+            if len(unknown) > _MAX_NAMES_SHOWN
+            else ""
+        )
+        raise ProtocolError(f"unknown field(s): {shown}{more}")
+    nulls = sorted(key for key, value in data.items() if value is None and key != "action")
+    if nulls:
+        raise ProtocolError(f'"{nulls[0]}" is null: leave out a field that has no value')
 
-    action = data.get("action")
-    if action is None:
+    if "action" not in data:
         raise ProtocolError('missing "action": one of ' + ", ".join(ACTIONS))
+    action = data["action"]
     if not isinstance(action, str):
         raise ProtocolError('"action" must be a string: one of ' + ", ".join(ACTIONS))
     if action not in ACTIONS:
         expected = ", ".join(ACTIONS)
-        raise ProtocolError(f'unknown action "{action[:32]}": expected one of {expected}')
+        raise ProtocolError(f'unknown action "{escape(action, 32)}": expected one of {expected}')
 
     linear = _number(data, "linear", -1.0, 1.0)
     angular = _number(data, "angular", -1.0, 1.0)
@@ -151,19 +168,48 @@ def check_not_ahead(command: Command, now_ms: int) -> None:
             )
 
 
-def _decode(payload: bytes | str) -> Any:
+def decode(payload: bytes | str) -> Any:
+    """The JSON value of a payload, read strictly: at most MAX_PAYLOAD_BYTES of UTF-8 without
+    a byte order mark, no NaN or infinities, no key twice in an object. ProtocolError if not."""
     # surrogatepass: a str from Python may hold lone surrogates, which strict UTF-8 refuses
     size = len(payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload)
     if size > MAX_PAYLOAD_BYTES:
         raise ProtocolError(f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}")
+    if isinstance(payload, bytes):
+        # json.loads on bytes would guess UTF-16 or UTF-32 from the first bytes: decode here.
+        if payload.startswith(_UTF8_BOM):
+            raise ProtocolError("payload starts with a byte order mark: send UTF-8 without one")
+        try:
+            payload = payload.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(f"payload is not UTF-8 (byte {exc.start})") from None
+    elif payload.startswith("\ufeff"):
+        raise ProtocolError("payload starts with a byte order mark: send UTF-8 without one")
     try:
-        return json.loads(payload, parse_constant=_reject_constant)
+        return json.loads(
+            payload, parse_constant=_reject_constant, object_pairs_hook=_object_without_repeats
+        )
     except ProtocolError:
         raise
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:
         raise ProtocolError(f"payload is not valid JSON: {exc}") from None
     except RecursionError:
         raise ProtocolError("payload nests arrays or objects too deeply") from None
+
+
+def escape(text: str, limit: int = 64) -> str:
+    """``text`` cut to ``limit`` characters, with quotes, backslashes, control and non-ASCII
+    characters escaped as in a JSON string: safe inside a reason, a log line or telemetry."""
+    return json.dumps(text[:limit])[1:-1]
+
+
+def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:  # json.loads would keep the last one: a sender could hide a field
+            raise ProtocolError(f'"{escape(key, 32)}" appears more than once')
+        data[key] = value
+    return data
 
 
 def _reject_constant(name: str) -> None:

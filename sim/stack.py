@@ -4,7 +4,9 @@ services (IoT credentials provider, KVS signaling), and the real daemon.
     with SimStack(state_dir) as stack:
         print(stack.url)      # POST {url}/publish drives the simulated robot
 
-Leaving the block stops everything and leaves no process behind.
+Leaving the block stops everything and leaves no process behind. While it runs, the stack
+heals as the robot's service does: a broker or daemon that dies is started again, with
+backoff, and each restart is said on the console (``SimStack.console``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import queue
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +29,7 @@ from cloud.fleet.app import FleetEndpoint
 from cloud.fleet.app import Settings as FleetSettings
 from cloud.publish.app import PublishEndpoint
 from cloud.publish.app import Settings as PublishSettings
-from sim.aws import authorization, dev_identity, iot_data, mqtt
+from sim.aws import authorization, dev_identity, iot_data, mqtt, sigv4
 from sim.aws.api_gateway import Front
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.fleet_index import TelemetryLinks
@@ -34,12 +37,18 @@ from sim.aws.iot_core import Broker
 from sim.aws.iot_data import IotDataPlane
 from sim.aws.video import LocalVideo
 from sim.processes import spawn_child
+from sim.robot import presence
 
 log = logging.getLogger(__name__)
 
 THING_NAME = "sim-robot"
 START_TIMEOUT_S = 15
 REGION = "us-east-1"
+# Healing: how often the supervisor looks, and its backoff between restarts of one child
+# (doubling from the first to the longest; a child that ran this long starts over).
+SUPERVISE_POLL_S = 0.2
+RESTART_BACKOFF_S = (0.5, 8.0)
+STABLE_RUN_S = 30.0
 
 Telemetry = dict[str, Any]
 
@@ -55,6 +64,8 @@ class SimStack:
         port: int = 8080,
         thing_name: str = THING_NAME,
         daemon_log: Path | None = None,
+        heal: bool = True,
+        console: Callable[[str], None] | None = None,
     ) -> None:
         # Absolute: the robot's config names files in it, relative to the config's own folder.
         self.state_dir = Path(state_dir).resolve()
@@ -72,6 +83,18 @@ class SimStack:
         self._publisher: Any = None
         self.identity: dev_identity.DevIdentity | None = None
         self.links = TelemetryLinks()  # fleet indexing's stand-in, for GET /robots
+        self.heal = heal
+        self.console = console or _to_stderr
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._lifecycle = threading.Lock()  # a restart and stop() never overlap
+        self._supervisor: threading.Thread | None = None
+
+    @property
+    def wheels_file(self) -> Path:
+        """Where the sim board keeps its wheel outputs, so that `robot stop-motors` with the
+        robot's config reaches the board even after the daemon was killed."""
+        return self.state_dir / "sim-board.json"
 
     @property
     def url(self) -> str:
@@ -112,6 +135,9 @@ class SimStack:
         publisher.subscribe(f"{self.thing_name}/telemetry", 0, self._on_telemetry)
         self._stack.callback(self.stop_daemon)
         self.start_daemon()
+        if self.heal:
+            self._supervisor = threading.Thread(target=self._supervise, name="sim-supervisor")
+            self._supervisor.start()
 
     def start_daemon(self) -> None:
         """Start the real daemon on the sim board and wait until it reports in."""
@@ -174,24 +200,76 @@ class SimStack:
                 return message
 
     def stop(self) -> None:
-        self._stack.close()
+        self._stopping.set()
+        try:
+            with self._lifecycle:
+                self._stack.close()
+        finally:
+            # Only now may the supervisor's thread end: the children it started get SIGTERM
+            # from the kernel when it does (sim.processes).
+            self._stopped.set()
+            if self._supervisor is not None:
+                self._supervisor.join()
+
+    def _supervise(self) -> None:
+        restarts = {"broker": _Restarts(), "daemon": _Restarts()}
+        while not self._stopping.wait(SUPERVISE_POLL_S):
+            if self.broker is not None and self.broker.exited():
+                self._restart("broker", restarts["broker"], self.broker.returncode)
+            elif self.daemon is not None and self.daemon.poll() is not None:
+                self._restart("daemon", restarts["daemon"], self.daemon.returncode)
+        self._stopped.wait()
+
+    def _restart(self, name: str, restarts: _Restarts, code: int | None) -> None:
+        delay = restarts.next_delay()
+        self.console(f"the {name} exited (code {code}); starting it again in {delay:.1f} s")
+        if self._stopping.wait(delay):
+            return
+        with self._lifecycle:
+            if self._stopping.is_set():
+                return
+            try:
+                if name == "broker":
+                    assert self.broker is not None
+                    self.broker.restart()
+                else:
+                    self.start_daemon()
+            except Exception as exc:  # said, and tried again after a longer backoff
+                self.console(f"the {name} did not start again: {exc}")
+                return
+        self.console(f"the {name} is running again")
 
     def _start_front(self, publisher: Any) -> Front:
+        # The publish Lambda's own credentials: the data plane accepts no other signature.
+        store = sigv4.CredentialStore()
+        lambda_credentials = iot_data.issue_credentials(store)
         front = Front(
             self.port,
-            IotDataPlane(lambda topic, payload, qos: publisher.publish(topic, payload, qos)),
+            IotDataPlane(
+                lambda topic, payload, qos: publisher.publish(topic, payload, qos), store, REGION
+            ),
         )
         self._stack.callback(front.stop)
-        self.port = front.server_address[1]  # the port the OS chose, when asked for port 0
+        self.port = front.port  # the port the OS chose, when asked for port 0
         assert self.identity is not None
         # The real Lambdas, built as their handlers build themselves in AWS, but with the
         # settings the template would give them passed in, and boto3 pointed at this front's
         # IoT data plane.
-        client = iot_data.boto3_client(front.url, REGION)
-        front.publish_handler = PublishEndpoint(PublishSettings(robot_name=self.thing_name), client)
+        client = iot_data.boto3_client(front.url, lambda_credentials, REGION)
+        publish = presence.gated(
+            PublishEndpoint(PublishSettings(robot_name=self.thing_name), client),
+            front.telemetry,
+            self.thing_name,
+        )
+        front.lambda_routes["POST /publish"] = publish
+        front.lambda_routes["POST /robots/{name}/publish"] = publish
         assert self.video is not None
-        front.viewer_handler = self.video.viewer_handler()
-        front.fleet_handler = FleetEndpoint(FleetSettings((self.thing_name,)), self.links)
+        viewer = self.video.viewer_handler()
+        front.lambda_routes["POST /viewer"] = viewer
+        front.lambda_routes["POST /robots/{name}/viewer"] = viewer
+        front.lambda_routes["GET /robots"] = FleetEndpoint(
+            FleetSettings((self.thing_name,)), self.links
+        )
         authorizer = Authorizer.from_environ(self.identity.environ)
         front.authorize = authorization.front_authorizer(authorization.cached(authorizer))
         front.start()
@@ -214,7 +292,7 @@ class SimStack:
         settings = {
             **robot_config(self.thing_name, self.broker.port, self.certs),
             **self.video.robot_config(),
-            **sim_camera_config(self.state_dir / "sim-board.json"),
+            **sim_camera_config(self.wheels_file),
             # Consoles on the data channel sign in with the simulator's development tokens.
             **operator_tokens(self.identity),
         }
@@ -225,6 +303,27 @@ class SimStack:
             return "\n".join(self.daemon_log.read_text().splitlines()[-lines:])
         except OSError:
             return "(no daemon log)"
+
+
+class _Restarts:
+    """Backoff between restarts of one child: doubling while it keeps dying, from the start
+    again once it ran for STABLE_RUN_S."""
+
+    def __init__(self) -> None:
+        self._delay = 0.0
+        self._last = -STABLE_RUN_S
+
+    def next_delay(self) -> float:
+        now = time.monotonic()
+        shortest, longest = RESTART_BACKOFF_S
+        stable = now - self._last >= STABLE_RUN_S
+        self._delay = shortest if stable else min(self._delay * 2, longest)
+        self._last = now
+        return self._delay
+
+
+def _to_stderr(line: str) -> None:
+    print(f"robot sim: {line}", file=sys.stderr, flush=True)
 
 
 def sim_camera_config(state_file: Path) -> dict[str, Any]:

@@ -2,17 +2,20 @@
 
 Environment: ``JWT_ISSUER``, ``JWT_AUDIENCE``, and exactly one key source: ``JWKS_URL``,
 ``JWT_PUBLIC_KEY`` (PEM, or its one-line base64 body) or ``JWT_PUBLIC_KEY_SECRET_ID``.
-``ROBOT_NAME`` is the stack's own robot, the one ``POST /publish`` drives.
+``ROBOT_NAME`` is the stack's own robot, the one ``POST /publish`` drives. ``FLEET_TOKENS``
+(``true`` or ``false``, the default) says what a token without a ``robots`` claim may drive:
+with ``false`` only the stack's own robot, with ``true`` every robot of the fleet.
 
 A valid token gets a policy allowing every route its scopes open (``robot:drive``: the
 publish routes; ``robot:admin``: everything), limited to the robots of its ``robots``
 claim if it has one; a valid token that opens nothing gets an explicit Deny (403). Any
 other outcome raises ``Unauthorized``, which API Gateway answers with 401. The token is
-never logged.
+never logged, and what the sender wrote is escaped in the log.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -35,9 +38,12 @@ class Unauthorized(Exception):
 class Authorizer:
     """The authorizer with its settings given: how to verify tokens, and the stack's robot."""
 
-    def __init__(self, verifier: verify.Verifier, default_robot: str | None) -> None:
+    def __init__(
+        self, verifier: verify.Verifier, default_robot: str | None, fleet_tokens: bool = False
+    ) -> None:
         self.verifier = verifier
         self.default_robot = default_robot
+        self.fleet_tokens = fleet_tokens
 
     @classmethod
     def from_environ(
@@ -45,15 +51,19 @@ class Authorizer:
         environ: Mapping[str, str],
         secrets_client_factory: Callable[[], Any] | None = None,
     ) -> Authorizer:
-        """Built from ``JWT_ISSUER``, ``JWT_AUDIENCE``, one key source and ``ROBOT_NAME``;
-        verify.ConfigError says what is missing."""
+        """Built from ``JWT_ISSUER``, ``JWT_AUDIENCE``, one key source, ``ROBOT_NAME`` and
+        ``FLEET_TOKENS``; verify.ConfigError says what is missing or wrong."""
         verifier = verify.from_environment(environ, secrets_client_factory or _secrets_client)
         robot = environ.get("ROBOT_NAME", "")
-        return cls(verifier, robot if robot and access.is_robot_name(robot) else None)
+        fleet = environ.get("FLEET_TOKENS", "false").strip().lower()
+        if fleet not in ("true", "false"):
+            raise verify.ConfigError("FLEET_TOKENS must be true or false")
+        default_robot = robot if robot and access.is_robot_name(robot) else None
+        return cls(verifier, default_robot, fleet_tokens=fleet == "true")
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            grants = self.verifier.verify(event.get("authorizationToken", ""))
+            grants = self.scoped(self.verifier.verify(event.get("authorizationToken", "")))
             answer = policy.build(grants, event.get("methodArn", ""), self.default_robot)
         except Exception as exc:  # any failure is a denial
             log.info("denied: %s", _reason(exc))
@@ -65,6 +75,14 @@ class Authorizer:
             answer["context"]["robots"] or "none",
         )
         return answer
+
+    def scoped(self, grants: access.Grants) -> access.Grants:
+        """Grants of a token without a ``robots`` claim: every robot only for fleet tokens,
+        else the stack's own robot (none if the stack names none)."""
+        if grants.robots is not None or self.fleet_tokens:
+            return grants
+        own = frozenset({self.default_robot}) if self.default_robot else frozenset()
+        return dataclasses.replace(grants, robots=own)
 
 
 def _secrets_client() -> Any:
@@ -91,4 +109,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _reason(exc: Exception) -> str:
     # Exception text from the token path never quotes the token; class and a short message
     # are enough to tell an expired token from a forged one in the logs.
-    return f"{type(exc).__name__}: {str(exc)[:160]}"
+    # ascii(): the message may quote what the sender wrote; escaped, it cannot forge log lines.
+    return f"{type(exc).__name__}: {str(exc)[:160]!a}"

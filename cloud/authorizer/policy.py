@@ -7,9 +7,13 @@ authorizer cache setting for the trade-off with expiry).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from cloud import access
+
+# aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, ...: never a wildcard.
+_PARTITION = re.compile(r"aws(-[a-z]+)*")
 
 # A route about no robot in particular (the fleet list): open to every token with its scopes.
 NO_ROBOT = ""
@@ -33,7 +37,9 @@ def api_prefix(method_arn: str) -> str:
     if (
         len(parts) < 3
         or len(head) != 6
-        or head[:3] != ["arn", "aws", "execute-api"]
+        or head[0] != "arn"
+        or not _PARTITION.fullmatch(head[1])
+        or head[2] != "execute-api"
         or not head[5]
         or not parts[1]
     ):

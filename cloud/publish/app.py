@@ -1,10 +1,12 @@
 """The publish Lambda: ``POST /publish {"action": "forward"}`` becomes an MQTT message.
 
 ``POST /publish`` drives the stack's own robot (``ROBOT_NAME``); ``POST /robots/{name}/publish``
-drives any robot of the fleet. The body is checked with the same protocol module the robot
-uses, so an invalid command is refused here with a 400 and never reaches the robot. The
-JWT authorizer has already checked the token; its context says which scopes and robots the
-caller has, and each command is checked against them here (403 if not allowed).
+drives any robot of the fleet: the own robot and the names starting with ``FLEET_NAME_PREFIX``
+(403 for any other, which the Lambda's IAM policy would refuse anyway). The body is checked
+with the same protocol module the robot uses, so an invalid command is refused here with a
+400 and never reaches the robot. The JWT authorizer has already checked the token; its
+context says which scopes and robots the caller has, and each command is checked against
+them here (403 if not allowed).
 
 The endpoint stamps every command it forwards with ``operator`` (the token's subject, so
 the robot can say who latched an e-stop) and ``received_ts`` (this Lambda's clock, which AWS
@@ -37,12 +39,14 @@ log.setLevel(logging.INFO)
 class Settings:
     robot_name: str = "robot"  # the stack's own robot, the one POST /publish drives
     cors_allow_origin: str = "*"
+    fleet_prefix: str = ""  # other robots of the fleet: names starting with this; "": none
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
         return cls(
             robot_name=environ.get("ROBOT_NAME", cls.robot_name),
             cors_allow_origin=environ.get("CORS_ALLOW_ORIGIN", cls.cors_allow_origin),
+            fleet_prefix=environ.get("FLEET_NAME_PREFIX", cls.fleet_prefix),
         )
 
 
@@ -62,6 +66,8 @@ class PublishEndpoint:
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             robot = api.robot_name(event, self.settings.robot_name)
+            if not access.in_fleet(robot, self.settings.robot_name, self.settings.fleet_prefix):
+                raise access.AccessDenied(f'robot "{robot}" is not of this stack\'s fleet')
             grants = access.Grants.from_context(event.get("requestContext", {}).get("authorizer"))
             received_ms = int(self.clock() * 1000)
             topic, command = publish_command(
@@ -96,20 +102,22 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _endpoint(event, context)
 
 
-def request_body(event: dict[str, Any]) -> str:
+def request_body(event: dict[str, Any]) -> bytes | str:
+    """The body as sent: a base64-encoded body stays bytes, so the protocol alone judges its
+    encoding, exactly as the robot does with the same bytes."""
     body = event.get("body")
     if body is None:
         raise api.BadRequest('the request has no body; send JSON such as {"action": "forward"}')
     if event.get("isBase64Encoded"):
         try:
-            return base64.b64decode(body, validate=True).decode()
+            return base64.b64decode(body, validate=True)
         except ValueError:
-            raise api.BadRequest("the body is not valid base64-encoded UTF-8") from None
+            raise api.BadRequest("the body is not valid base64") from None
     return body
 
 
 def publish_command(
-    body: str,
+    body: bytes | str,
     robot: str,
     publish: Publisher,
     grants: access.Grants | None = None,

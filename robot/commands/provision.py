@@ -35,8 +35,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the Amazon root CA (AmazonRootCA1.pem) to copy to certs/cacert.pem",
     )
     parser.add_argument("--region", help="AWS region (default: your AWS config)")
-    parser.add_argument(
-        "--force", action="store_true", help="replace an existing certificate and key in --out"
+    replace = parser.add_mutually_exclusive_group()
+    replace.add_argument(
+        "--rotate",
+        action="store_true",
+        help="replace the certificate in --out with a new one, then deactivate, detach and "
+        "delete the old one in AWS",
+    )
+    replace.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing certificate and key in --out, leaving the old one in AWS",
     )
     parser.set_defaults(func=run)
 
@@ -71,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             session.region_name,
             args.root_ca,
             args.force,
+            args.rotate,
         )
     except provision.ProvisionError as exc:
         return error("provision", exc)
@@ -78,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         f"{'Created' if done.created_thing else 'Using'} thing {done.thing}; "
         f"certificate {done.certificate_arn}"
     )
+    if done.retired_certificate_arn:
+        print(f"Retired the old certificate {done.retired_certificate_arn}")
     print(f"Wrote {done.config_path} and the certificate and key under {args.out / 'certs'}")
     if done.root_ca_missing:
         print(provision.root_ca_instruction(args.out))

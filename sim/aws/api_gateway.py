@@ -1,196 +1,323 @@
 """The simulator's HTTP front: API Gateway's routes, and the other local endpoints, on one port.
 
-- ``POST /publish`` and ``POST /robots/{name}/publish``: as API Gateway does, turn the
-  request into a proxy event and hand it to the real publish Lambda handler;
-  ``POST /viewer`` and ``POST /robots/{name}/viewer`` likewise to the real viewer Lambda.
-- ``POST /topics/{topic}?qos=N``: the IoT data plane (``sim/aws/iot_data.py``).
-- ``GET /robots``: the fleet, from the real fleet Lambda, after the real authorizer.
-- ``GET /telemetry``: the robot's latest telemetry (``sim/robot/telemetry_view.py``).
-- ``GET /``, its scripts and ``/console/config.json``: the operator console
+Two route tables, filled before ``start()``; adding a route is one line:
+
+- ``lambda_routes``: ``"METHOD /resource/{param}"`` -> a Lambda handler. As API Gateway does,
+  the front runs the authorizer, turns the request into a proxy event and hands it to the
+  handler (the stack maps ``POST /publish`` and ``POST /robots/{name}/publish`` to the real
+  publish Lambda, ``POST /viewer`` and ``POST /robots/{name}/viewer`` to the viewer Lambda,
+  ``GET /robots`` to the fleet Lambda).
+- ``local_routes``: ``"METHOD /path"`` -> an aiohttp handler, for what is not API Gateway:
+  ``POST /topics/{topic+}``, the IoT data plane (``sim/aws/iot_data.py``),
+  ``GET /telemetry``, the robot's latest telemetry (``sim/robot/telemetry_view.py``), and
+  ``GET /`` with its scripts and ``GET /console/config.json``, the operator console
   (``sim/aws/console_site.py``).
+
+It is an aiohttp server on its own event loop thread: bodies up to MAX_BODY_BYTES (413
+beyond), a request whose headers or body do not arrive within ``read_timeout_s`` is dropped,
+at most ``max_in_flight`` requests at once (429 beyond, as API Gateway throttles), 405 for a
+method a path does not have, and a JSON ``{"message": ...}`` body on every error. Every
+request must name this front in ``Host``, and a browser's ``Origin``, when sent, must be the
+front's own: a web page elsewhere cannot reach it through DNS rebinding.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import functools
 import json
 import logging
 import re
+import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from sim.aws import console_site
+from aiohttp import web
+
+from sim.aws import authorization, console_site, iot_data
 from sim.aws.authorization import CORS_HEADERS
 from sim.aws.iot_data import IotDataPlane
 from sim.robot.telemetry_view import LatestTelemetry
 
 log = logging.getLogger(__name__)
 
-# path pattern -> (API resource, the Front attribute holding its Lambda handler)
-ROUTES = {
-    re.compile(r"^/publish$"): ("/publish", "publish_handler"),
-    re.compile(r"^/robots/(?P<name>[^/]+)/publish$"): ("/robots/{name}/publish", "publish_handler"),
-    re.compile(r"^/viewer$"): ("/viewer", "viewer_handler"),
-    re.compile(r"^/robots/(?P<name>[^/]+)/viewer$"): ("/robots/{name}/viewer", "viewer_handler"),
-}
 MAX_BODY_BYTES = 64 * 1024
+READ_TIMEOUT_S = 10.0
+MAX_IN_FLIGHT = 20  # the template's throttling burst limit
+LAMBDA_CONCURRENCY = 4
+SHUTDOWN_TIMEOUT_S = 1.0
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# (request, path parameters) -> response
+LocalHandler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
+NextHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # (headers, method ARN) -> (status, body) to refuse, or (None, authorizer context)
 Authorizer = Callable[[dict[str, str], str], tuple[int | None, dict[str, Any]]]
 
 
-class Front(ThreadingHTTPServer):
-    daemon_threads = True
-
+class Front:
     def __init__(
         self,
         port: int,
         data_plane: IotDataPlane,
-        publish_handler: LambdaHandler | None = None,
         authorize: Authorizer | None = None,
         host: str = "127.0.0.1",
-        viewer_handler: LambdaHandler | None = None,
+        read_timeout_s: float = READ_TIMEOUT_S,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
-        super().__init__((host, port), _Handler)
-        self.publish_handler = publish_handler
-        self.viewer_handler = viewer_handler
-        self.fleet_handler: LambdaHandler | None = None
         self.data_plane = data_plane
         self.authorize = authorize
         self.telemetry = LatestTelemetry()
+        self.read_timeout_s = read_timeout_s
+        self.lambda_routes: dict[str, LambdaHandler] = {}
+        self.local_routes: dict[str, LocalHandler] = {
+            "POST /topics/{topic+}": self._publish_to_topic,
+            "GET /telemetry": self._telemetry,
+            **{f"GET {path}": self._page for path in console_site.paths()},
+            f"GET {console_site.CONFIG_PATH}": self._console_config,
+        }
+        # Bound now, so the URL is known before the routes are filled (the Lambda's boto3
+        # client needs it) and a busy port fails here.
+        self._socket = socket.create_server((host, port))
+        self.host, self.port = self._socket.getsockname()[:2]
+        self._max_in_flight = max_in_flight
+        self._in_flight = 0
+        self._lambdas = ThreadPoolExecutor(LAMBDA_CONCURRENCY, thread_name_prefix="sim-lambda")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def origins(self) -> frozenset[str]:
+        """The origins a page served by this front has (the names of its address)."""
+        names = {self.host, "localhost"} if self.host in ("127.0.0.1", "::1") else {self.host}
+        return frozenset(f"http://{name}:{self.port}" for name in names)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, name="sim-front", daemon=True)
+        """Serve in a thread of its own; return once the server accepts requests."""
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(ready,), name="sim-front")
+        self._thread.daemon = True
         self._thread.start()
+        ready.wait()
 
     def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Front
-    protocol_version = "HTTP/1.1"  # keep-alive, as boto3 and browsers expect
-    # Headers and body leave in one segment: written apart, Nagle's algorithm and the
-    # client's delayed ACK hold the body back for 40 ms.
-    wbufsize = -1
-    disable_nagle_algorithm = True
-
-    def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path == "/telemetry":
-            self._send(HTTPStatus.OK, self.server.telemetry.snapshot())
-        elif path == "/robots":
-            self._invoke_lambda(self.server.fleet_handler, "/robots", path, None, b"", "GET")
-        elif (found := console_site.page(path, self.server.url)) is not None:
-            self._send(
-                HTTPStatus.OK,
-                found.body,
-                {"Content-Type": found.content_type, "Cache-Control": "no-cache"},
+        loop, self._loop = self._loop, None
+        if loop is not None and self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(
+                SHUTDOWN_TIMEOUT_S + 5
             )
-        else:
-            self._send(HTTPStatus.NOT_FOUND, {"message": "Not Found"})
+            loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+        self._lambdas.shutdown(wait=False, cancel_futures=True)
+        self._socket.close()
 
-    def do_OPTIONS(self) -> None:
-        # CORS preflight, as API Gateway's mock integration answers it.
-        self._send(HTTPStatus.NO_CONTENT, None, CORS_HEADERS)
+    # --- the server ----------------------------------------------------------------------
 
-    def do_POST(self) -> None:
-        url = urlsplit(self.path)
-        body = self._read_body()
-        if body is None:
-            return
-        if url.path.startswith("/topics/"):
-            topic = unquote(url.path[len("/topics/") :])
-            self._send(*self.server.data_plane.publish(topic, url.query, body))
-            return
-        for pattern, (resource, handler) in ROUTES.items():
-            match = pattern.match(url.path)
-            if match:
-                lambda_handler = getattr(self.server, handler)
-                self._invoke_lambda(
-                    lambda_handler, resource, url.path, match.groupdict() or None, body
-                )
-                return
-        self._send(HTTPStatus.NOT_FOUND, {"message": "Missing Authentication Token"}, CORS_HEADERS)
+    def _serve(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        app = web.Application(
+            client_max_size=MAX_BODY_BYTES,
+            middlewares=[self._guard, self._throttle, _json_errors],
+        )
+        app.router.add_route("*", "/{path:.*}", self._dispatch)
+        # keepalive_timeout also closes a connection whose first request never completes.
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            keepalive_timeout=self.read_timeout_s,
+            handle_signals=False,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_S,  # requests still running get this long
+        )
+        loop.run_until_complete(self._runner.setup())
+        loop.run_until_complete(web.SockSite(self._runner, self._socket).start())
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
 
-    def _invoke_lambda(
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: NextHandler) -> web.StreamResponse:
+        """Host must name this front; Origin, when sent, must be its own (DNS rebinding)."""
+        hosts = {origin.removeprefix("http://") for origin in self.origins}
+        if request.headers.get("Host") not in hosts:
+            return _error(HTTPStatus.FORBIDDEN, "Forbidden: Host is not this endpoint")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin not in self.origins:
+            return _error(HTTPStatus.FORBIDDEN, "Forbidden: pages from other origins")
+        return await handler(request)
+
+    @web.middleware
+    async def _throttle(self, request: web.Request, handler: NextHandler) -> web.StreamResponse:
+        # Only the front's loop thread touches the count.
+        if self._in_flight >= self._max_in_flight:
+            return _error(HTTPStatus.TOO_MANY_REQUESTS, "Too Many Requests")
+        self._in_flight += 1
+        try:
+            return await handler(request)
+        finally:
+            self._in_flight -= 1
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        if request.method == "OPTIONS":
+            # CORS preflight, as API Gateway's mock integration answers it.
+            return web.Response(status=HTTPStatus.NO_CONTENT, headers=CORS_HEADERS)
+        allowed = []
+        for table in (self.lambda_routes, self.local_routes):
+            for key, handler in table.items():
+                method, resource = key.split(" ", 1)
+                parameters = _match(resource, request.path)
+                if parameters is None:
+                    continue
+                if method != request.method:
+                    allowed.append(method)
+                    continue
+                if table is self.local_routes:
+                    return await handler(request, parameters)
+                return await self._invoke_lambda(request, resource, parameters, handler)
+        if allowed:
+            return _error(
+                HTTPStatus.METHOD_NOT_ALLOWED,
+                "Method Not Allowed",
+                {"Allow": ", ".join(sorted({*allowed, "OPTIONS"}))},
+            )
+        return _error(HTTPStatus.NOT_FOUND, "Missing Authentication Token", CORS_HEADERS)
+
+    async def _invoke_lambda(
         self,
-        handler: LambdaHandler | None,
+        request: web.Request,
         resource: str,
-        path: str,
-        path_parameters: dict[str, str] | None,
-        body: bytes,
-        method: str = "POST",
-    ) -> None:
-        headers = dict(self.headers.items())
+        parameters: dict[str, str],
+        handler: LambdaHandler,
+    ) -> web.StreamResponse:
+        body = await self._read_body(request)
+        headers = dict(request.headers.items())
         authorizer_context: dict[str, Any] = {}
-        if self.server.authorize is not None:
-            method_arn = f"arn:aws:execute-api:local:000000000000:sim/sim/{method}{path}"
-            refusal, authorizer_context = self.server.authorize(headers, method_arn)
+        if self.authorize is not None:
+            arn = authorization.method_arn(request.method, request.path)
+            refusal, authorizer_context = self.authorize(headers, arn)
             if refusal is not None:
-                self._send(refusal, authorizer_context, CORS_HEADERS)
-                return
+                return _json(refusal, authorizer_context, CORS_HEADERS)
         event = proxy_event(
-            resource, path, path_parameters, headers, body, authorizer_context, method
+            request.method,
+            resource,
+            request.path,
+            parameters or None,
+            headers,
+            body,
+            authorizer_context,
         )
         try:
-            assert handler is not None, f"no Lambda handler for {resource}"
-            result = handler(event, None)
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self._lambdas, handler, event, None)
         except Exception:
-            log.exception("the handler of %s raised", resource)
-            self._send(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"}, CORS_HEADERS)
-            return
-        self._send(
-            result.get("statusCode", 200), result.get("body", ""), result.get("headers") or {}
+            log.exception("the Lambda handler for %s raised", resource)
+            return _error(HTTPStatus.BAD_GATEWAY, "Internal server error", CORS_HEADERS)
+        return web.Response(
+            status=result.get("statusCode", 200),
+            body=result.get("body", "").encode(),
+            headers=result.get("headers") or {},
         )
 
-    def _read_body(self) -> bytes | None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": "Request too large"})
-            self.close_connection = True
-            return None
-        return self.rfile.read(length)
-
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = (
-            b"" if body is None else (body if isinstance(body, str | bytes) else json.dumps(body))
+    async def _publish_to_topic(
+        self, request: web.Request, parameters: dict[str, str]
+    ) -> web.StreamResponse:
+        body = await self._read_body(request)
+        loop = asyncio.get_running_loop()
+        wire = iot_data.Request(
+            request.method,
+            request.host,  # the guard has checked it names this front
+            request.raw_path.split("?", 1)[0],
+            request.rel_url.raw_query_string,
+            request.headers,
+            body,
         )
-        payload = data.encode() if isinstance(data, str) else data
-        self.send_response(status)
-        for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        status, answer = await loop.run_in_executor(
+            None, self.data_plane.publish, parameters["topic"], wire
+        )
+        return _json(status, answer)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
+    async def _telemetry(self, request: web.Request, _: dict[str, str]) -> web.StreamResponse:
+        return _json(HTTPStatus.OK, self.telemetry.snapshot())
+
+    async def _page(self, request: web.Request, _: dict[str, str]) -> web.StreamResponse:
+        found = console_site.page(request.path)
+        if found is None:  # removed since the front started
+            return _error(HTTPStatus.NOT_FOUND, "Not Found")
+        return web.Response(
+            body=found.body,
+            headers={"Content-Type": found.content_type, "Cache-Control": "no-cache"},
+        )
+
+    async def _console_config(self, request: web.Request, _: dict[str, str]) -> web.StreamResponse:
+        return _json(HTTPStatus.OK, console_site.config(self.url), {"Cache-Control": "no-cache"})
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        try:
+            async with asyncio.timeout(self.read_timeout_s):
+                return await request.read()
+        except TimeoutError:
+            raise web.HTTPRequestTimeout() from None
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: NextHandler) -> web.StreamResponse:
+    """aiohttp's own errors (413, 408, 400...) with a JSON body, as API Gateway answers."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _error(exc.status, exc.reason)
+
+
+def _match(resource: str, path: str) -> dict[str, str] | None:
+    """The path parameters if ``path`` is an instance of ``resource`` (``{name}`` one
+    segment, ``{name+}`` the rest of the path, as API Gateway's greedy parameter)."""
+    match = _pattern(resource).fullmatch(path)
+    return None if match is None else match.groupdict()
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(resource: str) -> re.Pattern[str]:
+    regex = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(resource))
+    return re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", regex))
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        status=status,
+        body=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return _json(status, {"message": message}, headers)
 
 
 def proxy_event(
+    method: str,
     resource: str,
     path: str,
     path_parameters: dict[str, str] | None,
     headers: dict[str, str],
     body: bytes,
     authorizer_context: dict[str, Any],
-    method: str = "POST",
 ) -> dict[str, Any]:
-    """An API Gateway REST proxy-integration event, as the Lambdas receive it."""
+    """An API Gateway REST proxy-integration event, as the Lambda receives it."""
     try:
         text, is_base64 = body.decode(), False
     except UnicodeDecodeError:
@@ -205,7 +332,7 @@ def proxy_event(
         "requestContext": {
             "resourcePath": resource,
             "httpMethod": method,
-            "stage": "sim",
+            "stage": authorization.STAGE,
             "requestId": str(uuid.uuid4()),
             "authorizer": authorizer_context,
         },

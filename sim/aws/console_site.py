@@ -8,9 +8,9 @@ development token in the printed address instead).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cloud
 
@@ -29,16 +29,23 @@ class Page:
     content_type: str
 
 
-def page(path: str, api_url: str) -> Page | None:
+def page(path: str) -> Page | None:
     """The file for a request path (``/`` is ``index.html``), or None if there is none."""
-    if path == CONFIG_PATH:
-        config = {"api": api_url, "oidc": None}
-        return Page(json.dumps(config).encode(), "application/json")
     name = "index.html" if path == "/" else path.removeprefix("/")
     if "/" in name or name.startswith(".") or name not in _files():
         return None
     file = ROOT / name
     return Page(file.read_bytes(), TYPES[file.suffix])
+
+
+def config(api_url: str) -> dict[str, Any]:
+    """What ``/console/config.json`` tells the page: the API, and no identity provider."""
+    return {"api": api_url, "oidc": None}
+
+
+def paths() -> list[str]:
+    """Every request path with a page: ``/`` and each file by name."""
+    return ["/", *sorted(f"/{name}" for name in _files())]
 
 
 def _files() -> set[str]:

@@ -89,6 +89,14 @@ class Broker:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
+    def exited(self) -> bool:
+        """Whether mosquitto died on its own (a stop() is not an exit)."""
+        return self._process is not None and self._process.poll() is not None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.returncode if self._process is not None else None
+
     def __enter__(self) -> Broker:
         self.start()
         return self
@@ -121,9 +129,11 @@ class Broker:
                 if not lost_race or attempt == attempts - 1:
                     raise
 
-    def restart(self) -> None:
-        """Stop and start again on the same port: an outage, as the clients see it."""
+    def restart(self, downtime_s: float = 0.0) -> None:
+        """Stop and start again on the same port after ``downtime_s``: an outage, as the
+        clients see it."""
         self.stop()
+        time.sleep(downtime_s)
         self._requested_port = self.port
         self.start()
 
@@ -206,6 +216,8 @@ class Broker:
                 "log_type subscribe",
                 "connection_messages true",
                 f"acl_file {self.acl_path.resolve()}",
+                # Small packets (commands, telemetry) leave at once, not after a delayed ACK.
+                "set_tcp_nodelay true",
                 f"listener {self.port} {self.host}",
                 f"cafile {self.certs.ca.resolve()}",
                 f"certfile {self.certs.server.cert.resolve()}",

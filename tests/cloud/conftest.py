@@ -84,8 +84,9 @@ def configure_authorizer() -> Callable[[dict[str, str]], authorizer_app.Authoriz
 
 @pytest.fixture
 def authorizer(configure_authorizer, keys) -> Any:
-    """The authorizer trusting the ES256 test key, with robot r1 as the stack's robot."""
-    return configure_authorizer(authorizer_env(keys["ES256"]))
+    """The authorizer trusting the ES256 test key, with robot r1 as the stack's robot, and
+    fleet-wide tokens allowed (a token without a robots claim drives any robot)."""
+    return configure_authorizer(authorizer_env(keys["ES256"], FLEET_TOKENS="true"))
 
 
 def authorize(

@@ -77,7 +77,8 @@ def test_each_algorithm_with_a_pem_key(configure_authorizer, keys, make_token, a
     module = configure_authorizer(authorizer_env(keys[alg]))
     answer = authorize(module, make_token(alg))
     assert answer["principalId"] == "alice"
-    assert answer["context"] == {"sub": "alice", "scopes": "robot:drive", "robots": "*"}
+    # No robots claim and no fleet tokens: the stack's own robot only.
+    assert answer["context"] == {"sub": "alice", "scopes": "robot:drive", "robots": ROBOT}
     assert answer["policyDocument"]["Statement"] == [
         {
             "Action": "execute-api:Invoke",
@@ -85,9 +86,9 @@ def test_each_algorithm_with_a_pem_key(configure_authorizer, keys, make_token, a
             "Resource": [
                 ARN_PREFIX + "GET/robots",
                 ARN_PREFIX + "POST/publish",
-                ARN_PREFIX + "POST/robots/*/publish",
+                ARN_PREFIX + "POST/robots/r1/publish",
                 ARN_PREFIX + "POST/viewer",
-                ARN_PREFIX + "POST/robots/*/viewer",
+                ARN_PREFIX + "POST/robots/r1/viewer",
             ],
         }
     ]
@@ -201,13 +202,19 @@ def test_jwks_keys_are_fetched_once_and_cached(configure_authorizer, keys, make_
     assert [r.path for r in loopback.requests] == ["/.well-known/jwks.json"]
 
 
-def test_jwks_unknown_kid_and_unreachable_endpoint_are_denied(
-    configure_authorizer, keys, make_token, loopback, other_key
-):
+def jwks_environment(keys, loopback) -> dict[str, str]:
+    """The authorizer's environment with the ES256 test key served as kid "k1" from a JWKS."""
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(keys["ES256"].public_key()))
     loopback.reply = (200, {"keys": [{**jwk, "kid": "k1"}]})
     env = authorizer_env(keys["ES256"], JWKS_URL=loopback.url + "/jwks")
     del env["JWT_PUBLIC_KEY"]
+    return env
+
+
+def test_jwks_unknown_kid_and_unreachable_endpoint_are_denied(
+    configure_authorizer, keys, make_token, loopback, other_key
+):
+    env = jwks_environment(keys, loopback)
     module = configure_authorizer(env)
     with pytest.raises(app.Unauthorized):
         authorize(module, make_token(key=other_key, headers={"kid": "k2"}))
@@ -287,3 +294,96 @@ def test_the_claims_fixture_is_accepted_as_is(authorizer, make_token):
     # Guards the attack suite: its tokens differ from this one in one respect only.
     assert claims()["iss"] == ISSUER
     assert authorize(authorizer, make_token(), bearer="bearer ")["principalId"] == "alice"
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("https://idp.example/jwks", True),
+        ("http://localhost:8080/jwks", True),
+        ("http://127.0.0.1/jwks", True),
+        ("http://[::1]:9000/jwks", True),
+        ("http://localhost.attacker.example/jwks", False),
+        ("http://127.0.0.1.attacker.example/jwks", False),
+        ("http://localhost@attacker.example/jwks", False),
+        ("https://user@idp.example/jwks", False),
+        ("http://idp.example/jwks", False),
+        ("https:///jwks", False),
+        ("ftp://localhost/jwks", False),
+        ("http://localhost:notaport/jwks", False),
+    ],
+)
+def test_the_jwks_url_is_checked_by_parsing_it(url, accepted):
+    if accepted:
+        verify.check_jwks_url(url)
+    else:
+        with pytest.raises(verify.ConfigError):
+            verify.check_jwks_url(url)
+
+
+def test_an_attacker_chosen_kid_is_not_logged(
+    configure_authorizer, keys, make_token, loopback, caplog
+):
+    module = configure_authorizer(jwks_environment(keys, loopback))
+    kid = "k2\ninjected: admin logged in"
+    with caplog.at_level(logging.DEBUG), pytest.raises(app.Unauthorized):
+        authorize(module, make_token(headers={"kid": kid}))
+    assert "denied" in caplog.text and "injected" not in caplog.text
+
+
+def test_a_logged_reason_escapes_what_the_sender_wrote(authorizer, caplog):
+    # A reason can quote the sender (here: a claim name PyJWT names); escaped, no new line.
+    with caplog.at_level(logging.INFO), pytest.raises(app.Unauthorized):
+        authorize(authorizer, "a.b.c", bearer="Bearer ")
+    assert all("\n" not in record.getMessage() for record in caplog.records)
+    assert app._reason(ValueError("x\ny\u202e")) == "ValueError: 'x\\ny\\u202e'"
+
+
+@pytest.mark.parametrize(
+    ("fleet", "robots", "reaches"),
+    [
+        (None, None, {"r1"}),
+        ("false", None, {"r1"}),
+        ("true", None, None),  # any robot
+        (None, ["r2"], {"r2"}),
+        ("true", ["r2"], {"r2"}),
+    ],
+)
+def test_a_token_without_robots_reaches_only_the_stacks_robot_unless_fleet_tokens(
+    configure_authorizer, keys, make_token, fleet, robots, reaches
+):
+    env = authorizer_env(keys["ES256"], **({} if fleet is None else {"FLEET_TOKENS": fleet}))
+    extra = {} if robots is None else {"robots": robots}
+    answer = authorize(configure_authorizer(env), make_token(**extra))
+    want = {(m, p) for m, p in REQUESTS if expected({"robot:drive"}, reaches, m, p)}
+    assert allowed_requests(answer) == want
+    assert ("POST", "robots/zed/publish") in want or reaches is not None
+
+
+def test_without_a_robot_of_its_own_a_stack_needs_fleet_tokens_or_robots_claims(
+    configure_authorizer, keys, make_token
+):
+    env = authorizer_env(keys["ES256"], ROBOT_NAME="")
+    assert allowed_requests(authorize(configure_authorizer(env), make_token())) == set()
+    with pytest.raises(verify.ConfigError, match="FLEET_TOKENS"):
+        configure_authorizer(authorizer_env(keys["ES256"], FLEET_TOKENS="yes"))
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov", "aws-iso-b"])
+def test_every_partition_is_accepted(configure_authorizer, keys, make_token, partition):
+    arn = ARN_PREFIX.replace("arn:aws:", f"arn:{partition}:") + "POST/publish"
+    answer = configure_authorizer(authorizer_env(keys["ES256"]))(
+        {"type": "TOKEN", "authorizationToken": "Bearer " + make_token(), "methodArn": arn},
+        None,
+    )
+    assert evaluate(answer["policyDocument"], arn) == "Allow"
+
+
+@pytest.mark.parametrize("partition", ["", "aws*", "AWS", "aws-", "azure"])
+def test_anything_but_a_partition_is_refused(configure_authorizer, keys, make_token, partition):
+    arn = ARN_PREFIX.replace("arn:aws:", f"arn:{partition}:") + "POST/publish"
+    with pytest.raises(app.Unauthorized):
+        configure_authorizer(authorizer_env(keys["ES256"]))(
+            {"type": "TOKEN", "authorizationToken": "Bearer " + make_token(), "methodArn": arn},
+            None,
+        )

@@ -85,6 +85,15 @@ INVALID = {
     "subject not a string": lambda mk, k, o: "Bearer " + mk(sub=42),
     "scope not a string": lambda mk, k, o: "Bearer " + mk(scope=7),
     "scp with a non-string": lambda mk, k, o: "Bearer " + mk(scope=None, scp=["robot:drive", 1]),
+    "scp item holding two scopes": lambda mk, k, o: (
+        "Bearer " + mk(scope=None, scp=["robot:drive robot:admin"])
+    ),
+    "lives past the longest lifetime": lambda mk, k, o: (
+        "Bearer " + mk(exp=claims()["iat"] + access.MAX_TOKEN_LIFETIME_SECONDS + 3600)
+    ),
+    "no iat and lives too long": lambda mk, k, o: (
+        "Bearer " + mk(iat=None, exp=claims()["iat"] + access.MAX_TOKEN_LIFETIME_SECONDS + 3600)
+    ),
     "robots as a wildcard": lambda mk, k, o: "Bearer " + mk(robots=["*"]),
     "robots with a slash": lambda mk, k, o: "Bearer " + mk(robots=["r1/../r2"]),
     "robots not a list": lambda mk, k, o: "Bearer " + mk(robots={"r1": True}),

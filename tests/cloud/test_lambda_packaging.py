@@ -138,7 +138,11 @@ def test_the_publish_handler_runs_from_its_folder(tmp_path, loopback):
         libraries,
         "cloud.publish.app",
         event,
-        {"AWS_ENDPOINT_URL_IOT_DATA_PLANE": loopback.url, "ROBOT_NAME": "r1"},
+        {
+            "AWS_ENDPOINT_URL_IOT_DATA_PLANE": loopback.url,
+            "ROBOT_NAME": "r1",
+            "FLEET_NAME_PREFIX": "r",
+        },
     )
     assert out["result"]["statusCode"] == 200, out["result"]
     assert [r.path for r in loopback.requests] == ["/topics/r9%2Faction?qos=1"]

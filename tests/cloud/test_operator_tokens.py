@@ -155,6 +155,7 @@ def test_keys_in_secrets_manager_round_trip(aws, tmp_path, capsys, configure_aut
             "JWT_ISSUER": tokens.DEFAULT_ISSUER,
             "JWT_AUDIENCE": tokens.DEFAULT_AUDIENCE,
             "JWT_PUBLIC_KEY": (out / "public.pem").read_text(),
+            "FLEET_TOKENS": "true",  # an administrator of the whole fleet
         }
     )
     assert (

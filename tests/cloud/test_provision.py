@@ -89,12 +89,56 @@ def test_an_existing_thing_is_used_and_board_settings_survive(iot, tmp_path):
 
 def test_an_existing_certificate_is_kept_unless_forced(iot, tmp_path):
     first = provision.provision(iot, "r1", NAMES, tmp_path, "eu-west-1")
-    with pytest.raises(provision.ProvisionError, match="--force"):
+    with pytest.raises(provision.ProvisionError, match="--rotate"):
         provision.provision(iot, "r1", NAMES, tmp_path, "eu-west-1")
     assert len(iot.list_certificates()["certificates"]) == 1  # nothing created on refusal
     second = provision.provision(iot, "r1", NAMES, tmp_path, "eu-west-1", force=True)
     assert second.certificate_arn != first.certificate_arn
     assert stat.S_IMODE((tmp_path / provision.PRIVATE_KEY).stat().st_mode) == 0o600
+
+
+def test_rotate_retires_the_old_certificate_once_the_new_one_is_written(iot, tmp_path):
+    first = provision.provision(iot, "r1", NAMES, tmp_path, "eu-west-1")
+    old_id = first.certificate_arn.rsplit("/", 1)[1]
+    order: list[str] = []
+    original_write = provision.files.write_atomic
+
+    def recording_write(path, text):
+        order.append(f"write {path.name}")
+        return original_write(path, text)
+
+    calls = {"update_certificate", "detach_policy", "detach_thing_principal", "delete_certificate"}
+    for name in calls:
+        method = getattr(iot, name)
+        setattr(iot, name, lambda *a, _m=method, _n=name, **k: order.append(_n) or _m(*a, **k))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(provision.files, "write_atomic", recording_write)
+        second = provision.provision(iot, "r1", NAMES, tmp_path, "eu-west-1", rotate=True)
+
+    assert second.retired_certificate_arn == first.certificate_arn
+    assert order.index("write config.json") < order.index("update_certificate")
+    assert order[-1] == "delete_certificate"
+    assert order.index("update_certificate") < order.index("detach_thing_principal")
+    # The old certificate is gone; the new one is the thing's only principal, with both policies.
+    listed = [c["certificateId"] for c in iot.list_certificates()["certificates"]]
+    assert old_id not in listed and len(listed) == 1
+    assert iot.list_thing_principals(thingName="r1")["principals"] == [second.certificate_arn]
+    attached = iot.list_attached_policies(target=second.certificate_arn)["policies"]
+    assert {p["policyName"] for p in attached} == {NAMES.robot_policy, NAMES.role_alias_policy}
+    described = iot.describe_certificate(certificateId=second.certificate_arn.rsplit("/", 1)[1])
+    assert (tmp_path / provision.CERTIFICATE).read_text() == described["certificateDescription"][
+        "certificatePem"
+    ]
+
+
+def test_rotate_changes_nothing_when_the_certificate_on_disk_is_not_the_things(iot, tmp_path):
+    provision.provision(iot, "r1", NAMES, tmp_path, "eu-west-1")
+    (tmp_path / provision.CERTIFICATE).write_text("-----BEGIN CERTIFICATE-----\nother\n")
+    with pytest.raises(provision.ProvisionError, match="not attached to thing 'r1'"):
+        provision.provision(iot, "r1", NAMES, tmp_path, "eu-west-1", rotate=True)
+    assert len(iot.list_certificates()["certificates"]) == 1
+    with pytest.raises(provision.ProvisionError, match="cannot read"):
+        provision.provision(iot, "r1", NAMES, tmp_path / "empty", "eu-west-1", rotate=True)
 
 
 def test_a_missing_policy_stops_before_anything_is_created(aws, tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from cloud import access
 from cloud.publish import app
 from robot import protocol
-from sim.aws import iot_data
+from sim.aws import iot_data, sigv4
 
 DRIVER = {"sub": "alice", "scopes": "robot:drive", "robots": "*"}
 NOW_MS = 1_800_000_000_000  # the endpoint's clock in these tests
@@ -29,8 +29,15 @@ def data_plane(loopback):
 @pytest.fixture
 def publish(data_plane):
     """The publish endpoint, its iot-data client (boto3's real request path) on data_plane."""
-    client = iot_data.boto3_client(data_plane.url, "eu-west-1")
-    return app.PublishEndpoint(app.Settings(robot_name="r1"), client, clock=lambda: NOW_MS / 1000)
+    client = iot_data.boto3_client(data_plane.url, any_credentials(), "eu-west-1")
+    return app.PublishEndpoint(
+        app.Settings(robot_name="r1", fleet_prefix="r"), client, clock=lambda: NOW_MS / 1000
+    )
+
+
+def any_credentials() -> sigv4.IssuedCredentials:
+    """Credentials to sign with: the loopback data plane records requests, it checks none."""
+    return iot_data.issue_credentials(sigv4.CredentialStore())
 
 
 def published(data_plane) -> list[tuple[str, dict]]:
@@ -74,6 +81,26 @@ def test_the_fleet_route_publishes_to_the_named_robot(data_plane, publish):
     status, body = answer(publish(event(name="r7"), None))
     assert status == 200 and body["topic"] == "r7/action"
     assert [topic for topic, _ in published(data_plane)] == ["r7/action"]
+
+
+@pytest.mark.parametrize("prefix", ["", "warehouse-"])
+def test_robots_outside_the_fleet_are_403_and_get_nothing(data_plane, prefix):
+    client = iot_data.boto3_client(data_plane.url, any_credentials(), "eu-west-1")
+    endpoint = app.PublishEndpoint(app.Settings(robot_name="r1", fleet_prefix=prefix), client)
+    status, body = answer(endpoint(event(name="r7"), None))
+    assert (status, body["error"]) == (403, "forbidden") and "fleet" in body["reason"]
+    assert answer(endpoint(event(name="r1"), None))[0] == 200
+    if prefix:
+        assert answer(endpoint(event(name="warehouse-3"), None))[0] == 200
+    assert [topic for topic, _ in published(data_plane)] == ["r1/action"] + (
+        ["warehouse-3/action"] if prefix else []
+    )
+
+
+def test_the_fleet_prefix_comes_from_the_environment():
+    settings = app.Settings.from_environ({"ROBOT_NAME": "a", "FLEET_NAME_PREFIX": "bot-"})
+    assert (settings.robot_name, settings.fleet_prefix) == ("a", "bot-")
+    assert app.Settings.from_environ({}).fleet_prefix == ""
 
 
 def test_a_base64_body_is_decoded(data_plane, publish):

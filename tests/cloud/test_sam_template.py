@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import importlib.util
 from pathlib import Path
 
@@ -128,30 +129,51 @@ def _inline_statements(role: dict) -> list[dict]:
     ]
 
 
-def test_the_publish_lambda_may_only_publish_to_action_topics(transformed):
+def test_the_publish_lambda_may_only_publish_to_its_fleets_action_topics(transformed):
     role = transformed["Resources"]["PublishFunctionRole"]
+    topics = "arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}:topic/"
     assert _inline_statements(role) == [
         {
             "Effect": "Allow",
             "Action": "iot:Publish",
-            "Resource": {
-                "Fn::Sub": "arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}"
-                ":topic/*/action"
-            },
+            "Resource": [
+                {"Fn::Sub": topics + "${RobotName}/action"},
+                {
+                    "Fn::If": [
+                        "HasFleetPrefix",
+                        {"Fn::Sub": topics + "${FleetNamePrefix}*/action"},
+                        {"Ref": "AWS::NoValue"},
+                    ]
+                },
+            ],
         }
     ]
+    assert transformed["Conditions"]["HasFleetPrefix"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "FleetNamePrefix"}, ""]}]
+    }
     env = transformed["Resources"]["PublishFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["FLEET_NAME_PREFIX"] == {"Ref": "FleetNamePrefix"}
     # The data endpoint comes from the stack, not from a lookup per request.
     assert env["AWS_ENDPOINT_URL_IOT_DATA_PLANE"] == {
         "Fn::Sub": "https://${Endpoints.DataEndpoint}"
     }
 
 
-def test_the_viewer_lambda_may_join_channels_as_a_viewer_only(transformed):
+def test_the_viewer_lambda_may_join_its_fleets_channels_as_a_viewer_only(transformed):
     role = transformed["Resources"]["ViewerFunctionRole"]
     (statement,) = _inline_statements(role)
     assert set(statement["Action"]) == kvs_signaling.VIEWER_ACTIONS
-    assert statement["Resource"]["Fn::Sub"].endswith(":${AWS::AccountId}:channel/*/*")
+    channels = "arn:${AWS::Partition}:kinesisvideo:${AWS::Region}:${AWS::AccountId}:channel/"
+    assert statement["Resource"] == [
+        {"Fn::Sub": channels + "${RobotName}/*"},
+        {
+            "Fn::If": [
+                "HasFleetPrefix",
+                {"Fn::Sub": channels + "${FleetNamePrefix}*/*"},
+                {"Ref": "AWS::NoValue"},
+            ]
+        },
+    ]
     env = transformed["Resources"]["ViewerFunction"]["Properties"]["Environment"]["Variables"]
     assert set(env) == {"ROBOT_NAME", "CORS_ALLOW_ORIGIN"}
 
@@ -181,7 +203,24 @@ def test_the_authorizer_reads_a_secret_only_when_one_is_named(transformed):
         "JWT_PUBLIC_KEY",
         "JWT_PUBLIC_KEY_SECRET_ID",
         "ROBOT_NAME",
+        "FLEET_TOKENS",
     }
+    assert env["FLEET_TOKENS"] == {"Ref": "FleetTokens"}
+
+
+def test_fleet_wide_tokens_are_opt_in(source):
+    parameter = source["Parameters"]["FleetTokens"]
+    assert parameter["Default"] == "false" and parameter["AllowedValues"] == ["true", "false"]
+    prefix = source["Parameters"]["FleetNamePrefix"]
+    assert prefix["Default"] == "" and "*" not in prefix["AllowedPattern"]
+
+
+def test_every_function_logs_to_a_group_with_a_retention(transformed):
+    functions = resources_of(transformed, "AWS::Lambda::Function")
+    groups = resources_of(transformed, "AWS::Logs::LogGroup").values()
+    named = {g["Properties"]["LogGroupName"]["Fn::Sub"]: g["Properties"] for g in groups}
+    assert set(named) == {f"/aws/lambda/${{{name}}}" for name in functions}
+    assert all(p["RetentionInDays"] == {"Ref": "LogRetentionDays"} for p in named.values())
 
 
 def test_the_robot_policy_is_least_privilege(source):
@@ -209,8 +248,20 @@ def test_the_camera_role_reaches_only_the_things_own_channel(source):
             "Effect": "Allow",
             "Principal": {"Service": "credentials.iot.amazonaws.com"},
             "Action": "sts:AssumeRole",
+            # No confused deputy: only for this account's own role alias.
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                "ArnLike": {
+                    "aws:SourceArn": {
+                        "Fn::Sub": "arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}"
+                        ":rolealias/${RobotName}-camera"
+                    }
+                },
+            },
         }
     ]
+    alias = resources["CameraRoleAlias"]["Properties"]["RoleAlias"]
+    assert alias == {"Fn::Sub": "${RobotName}-camera"}
     (statement,) = _inline_statements(resources["CameraRole"])
     assert statement["Resource"]["Fn::Sub"].endswith(":channel/${!credentials-iot:ThingName}/*")
     # The local signaling service grants the robot's credentials exactly this.
@@ -248,3 +299,14 @@ def test_template_defaults_match_the_token_tools(source):
     assert parameters["JwtAudience"]["Default"] == tokens.DEFAULT_AUDIENCE
     name_pattern = parameters["RobotName"]["AllowedPattern"]
     assert name_pattern == f"^{access.ROBOT_NAME_RE.pattern}$"
+
+
+def test_pyjwt_is_pinned_past_cve_2024_53861():
+    import tomllib
+
+    from packaging.version import Version
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    (pin,) = [r for r in extras["optional-dependencies"]["cloud"] if r.startswith("PyJWT")]
+    assert pin.endswith(">=2.10.1")
+    assert Version(importlib.metadata.version("PyJWT")) >= Version("2.10.1")

@@ -11,28 +11,33 @@ import urllib.request
 import pytest
 
 from cloud.publish import app as publish
-from sim.aws import authorization, dev_identity, iot_data
+from sim.aws import authorization, dev_identity, iot_data, sigv4
 from sim.aws.api_gateway import Front
 from sim.aws.iot_data import IotDataPlane
+
+REGION = "eu-west-1"
 
 
 @pytest.fixture
 def front(tmp_path, configure_authorizer):
     identity = dev_identity.dev_identity(tmp_path, robot="simbot")
     sent: list[tuple[str, bytes]] = []
+    store = sigv4.CredentialStore()
+    credentials = iot_data.issue_credentials(store)
     server = Front(
         0,
-        IotDataPlane(lambda topic, payload, qos: sent.append((topic, payload))),
+        IotDataPlane(lambda topic, payload, qos: sent.append((topic, payload)), store, REGION),
         authorize=authorization.front_authorizer(configure_authorizer(identity.environ)),
     )
-    client = iot_data.boto3_client(server.url)
-    server.publish_handler = publish.PublishEndpoint(
+    client = iot_data.boto3_client(server.url, credentials, REGION)
+    endpoint = publish.PublishEndpoint(
         publish.Settings(robot_name=identity.environ["ROBOT_NAME"]), client
     )
+    server.lambda_routes["POST /publish"] = endpoint
+    server.lambda_routes["POST /robots/{name}/publish"] = endpoint
     server.start()
     yield server, identity, sent
     server.stop()
-    server.server_close()
 
 
 def post(url: str, headers: dict[str, str]) -> int:

@@ -6,29 +6,14 @@ import signal
 
 import pytest
 
-from robot.config import KEYS_BY_NAME
 from tests.support.stack import RecordingStack
-
-SPEED = KEYS_BY_NAME["DEFAULT_SPEED"].default
-LONG_TTL = '{"action": "forward", "ttl_ms": 5000, "id": "%s"}'
-
-
-def drive_until_moving(stack: RecordingStack, command_id: str) -> None:
-    """Drive forward and wait until the wheels have ramped up to the command's speed."""
-    stack.drain_telemetry()
-    stack.publish_command((LONG_TTL % command_id).encode())
-    moving = stack.wait_for_telemetry(
-        lambda m: (m.get("command") or {}).get("id") == command_id and m["wheels"]["left"] == SPEED,
-        timeout=5,
-    )
-    assert moving["reason"] == "command"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_stops_the_wheels_before_the_daemon_exits(
     stack: RecordingStack, signum: signal.Signals
 ) -> None:
-    drive_until_moving(stack, f"sig-{signum.name}")
+    stack.drive_until_moving(f"sig-{signum.name}")
     daemon = stack.daemon
     assert daemon is not None
     daemon.send_signal(signum)
@@ -40,7 +25,7 @@ def test_a_signal_stops_the_wheels_before_the_daemon_exits(
 
 
 def test_a_lost_link_stops_the_wheels(stack: RecordingStack) -> None:
-    drive_until_moving(stack, "before-outage")
+    stack.drive_until_moving("before-outage")
     assert stack.broker is not None
     stack.broker.restart()
     # The daemon stops the wheels when the link drops and reports it once it is back (the
@@ -52,4 +37,4 @@ def test_a_lost_link_stops_the_wheels(stack: RecordingStack) -> None:
     assert back["reason"] == "link-lost"  # not "expired": the 5 s TTL had not run out
     assert back["wheels"] == {"left": 0.0, "right": 0.0}
     # ...and it drives again after the outage.
-    drive_until_moving(stack, "after-outage")
+    stack.drive_until_moving("after-outage")

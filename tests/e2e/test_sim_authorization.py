@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from sim.aws import dev_identity
-from tests.support.http import post
+from tests.support.http import post, request
 from tests.support.stack import RecordingStack
 
 
@@ -17,7 +17,8 @@ def refused_and_still(stack: RecordingStack, headers: dict[str, str], status: in
         stack.url + "/publish", {"action": "forward", "id": "unauth"}, headers
     )
     assert answer == status, body
-    assert cors["Access-Control-Allow-Origin"] == "*"  # a browser can read the refusal
+    if "Origin" not in headers:
+        assert cors["Access-Control-Allow-Origin"] == "*"  # a browser can read the refusal
     # The command never reached the robot: a later allowed one is the first it reports.
     marker = f"after-{uuid.uuid4().hex[:8]}"
     ok, _, _ = post(stack.url + "/publish", {"action": "stop", "id": marker}, stack.auth_headers())
@@ -44,3 +45,16 @@ def test_a_token_for_another_robot_gets_403(stack: RecordingStack) -> None:
 def test_a_token_signed_by_another_key_gets_401(stack: RecordingStack, tmp_path) -> None:
     forged = dev_identity.dev_token(tmp_path, robot=stack.thing_name)  # same claims, other key
     refused_and_still(stack, {"Authorization": f"Bearer {forged}"}, 401)
+
+
+def test_an_unauthenticated_request_to_the_data_plane_is_403(stack: RecordingStack) -> None:
+    # The request any web page open in the developer's browser could send: no token, no
+    # signature, text/plain so that no preflight is needed.
+    status, _, body = request(
+        "POST",
+        stack.url + f"/topics/{stack.thing_name}%2Faction?qos=1",
+        b'{"action": "forward", "id": "unsigned"}',
+        {"Content-Type": "text/plain"},
+    )
+    assert status == 403, body
+    refused_and_still(stack, {"Origin": "http://attacker.example"}, 403)

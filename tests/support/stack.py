@@ -9,7 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from robot.config import KEYS_BY_NAME
 from sim.stack import SimStack, Telemetry
+
+DEFAULT_SPEED = KEYS_BY_NAME["DEFAULT_SPEED"].default
+
+# Forward for 5 s: long enough that only a stop, a lost link or a dead daemon ends it.
+LONG_FORWARD = '{"action": "forward", "ttl_ms": 5000, "id": "%s"}'
 
 
 class RecordingStack(SimStack):
@@ -25,6 +31,20 @@ class RecordingStack(SimStack):
     def publish_command(self, payload: bytes) -> None:
         """Publish straight to the robot's action topic, as IoT Core would deliver it."""
         self._publisher.publish(f"{self.thing_name}/action", payload, 1)
+
+    def drive_until_moving(self, command_id: str) -> None:
+        """Send forward with a 5 s TTL straight to the robot; return once the wheels have
+        ramped up to the command's speed."""
+        self.drain_telemetry()
+        self.publish_command((LONG_FORWARD % command_id).encode())
+        moving = self.wait_for_telemetry(
+            lambda m: (
+                (m.get("command") or {}).get("id") == command_id
+                and m["wheels"]["left"] == DEFAULT_SPEED
+            ),
+            timeout=5,
+        )
+        assert moving["reason"] == "command"
 
     def auth_headers(self) -> dict[str, str]:
         """The headers that authorize a request to the REST endpoint, with the dev token."""

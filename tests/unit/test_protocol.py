@@ -76,8 +76,25 @@ def test_an_id_of_the_longest_allowed_length_is_accepted() -> None:
         (b"", "not valid JSON"),
         (b"forward", "not valid JSON"),
         (b'{"action": "forward"', "not valid JSON"),
-        (b'{"action": "\xff\xfe"}', "not valid JSON"),
-        (b"\xc3\x28", "not valid JSON"),
+        (b'{"action": "\xff\xfe"}', "not UTF-8"),
+        (b"\xc3\x28", "not UTF-8"),
+        # UTF-8 only: no byte order mark, no UTF-16 or UTF-32 (json.loads on bytes guesses them)
+        (b"\xef\xbb\xbf" + payload(action="stop"), "byte order mark"),
+        ("\ufeff" + json.dumps({"action": "stop"}), "byte order mark"),
+        (json.dumps({"action": "forward"}).encode("utf-16"), "not UTF-8"),
+        (json.dumps({"action": "forward"}).encode("utf-16-le"), "not valid JSON"),
+        (json.dumps({"action": "forward"}).encode("utf-32"), "not UTF-8"),
+        (json.dumps({"action": "forward"}).encode("utf-32-be"), "not valid JSON"),
+        # no key twice (json.loads keeps the last one), in the command or nested
+        (b'{"action": "stop", "action": "forward"}', '"action" appears more than once'),
+        (b'{"action": "stop", "id": "a", "id": "b"}', '"id" appears more than once'),
+        (b'{"action": "stop", "x": {"k": 1, "k": 2}}', '"k" appears more than once'),
+        # null is not "left out"
+        (payload(action="forward", speed=None), '"speed" is null'),
+        (payload(action="forward", id=None), '"id" is null'),
+        (payload(action="forward", ts=None), '"ts" is null'),
+        (payload(action="forward", ttl_ms=None), '"ttl_ms" is null'),
+        (payload(action="drive", linear=None, angular=0), '"linear" is null'),
         (b"[]", "must be a JSON object"),
         (b'"forward"', "must be a JSON object"),
         (b"null", "must be a JSON object"),
@@ -156,6 +173,26 @@ def test_bad_input_is_rejected_with_its_reason(raw: bytes, reason: str) -> None:
 def test_objects_from_python_are_checked_like_json(fields: dict[Any, Any]) -> None:
     with pytest.raises(ProtocolError, match=r"\S"):
         parse(fields)
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        (payload(action="stop", **{'a"\nb': 1}), 'unknown field(s): a\\"\\nb'),
+        (payload(action="fly\u202e\x1b[31m"), 'unknown action "fly\\u202e\\u001b[31m"'),
+        (b'{"action": "stop", "\\r\\n": 1, "\\r\\n": 2}', '"\\r\\n" appears more than once'),
+    ],
+)
+def test_what_the_sender_wrote_is_escaped_in_the_reason(raw: bytes, escaped: str) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse(raw)
+    assert escaped in caught.value.reason
+    assert caught.value.reason.isascii() and caught.value.reason.isprintable()
+
+
+def test_only_a_few_unknown_names_are_named() -> None:
+    with pytest.raises(ProtocolError, match="unknown field\\(s\\): a0, a1, a2, a3, a4 and 3 more"):
+        parse({"action": "stop", **{f"a{n}": 1 for n in range(8)}})
 
 
 def test_text_with_a_lone_surrogate_is_rejected() -> None:
