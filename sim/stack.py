@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import queue
 import subprocess
 import sys
@@ -29,14 +28,14 @@ from cloud.fleet.app import FleetEndpoint
 from cloud.fleet.app import Settings as FleetSettings
 from cloud.publish.app import PublishEndpoint
 from cloud.publish.app import Settings as PublishSettings
-from sim.aws import authorization, dev_identity, iot_data, mqtt, sigv4
+from sim.aws import authorization, console_site, dev_identity, iot_data, mqtt, sigv4
 from sim.aws.api_gateway import Front
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.fleet_index import TelemetryLinks
 from sim.aws.iot_core import Broker
 from sim.aws.iot_data import IotDataPlane
 from sim.aws.video import LocalVideo
-from sim.processes import spawn_child
+from sim.daemons import RobotDaemon
 from sim.robot import presence
 
 log = logging.getLogger(__name__)
@@ -58,6 +57,10 @@ class StackError(RuntimeError):
 
 
 class SimStack:
+    """The stack with ``robots`` simulated robots: the first is ``thing_name`` (``POST
+    /publish`` drives it), the others ``{thing_name}-2`` and on, each a daemon of its own with
+    its own certificate, topics, camera and video channel, on one broker behind one front."""
+
     def __init__(
         self,
         state_dir: Path,
@@ -66,24 +69,34 @@ class SimStack:
         daemon_log: Path | None = None,
         heal: bool = True,
         console: Callable[[str], None] | None = None,
+        robots: int = 1,
     ) -> None:
+        if robots < 1:
+            raise StackError(f"a simulator needs at least one robot, not {robots}")
         # Absolute: the robot's config names files in it, relative to the config's own folder.
         self.state_dir = Path(state_dir).resolve()
         self.port = port
         self.thing_name = thing_name
-        self.daemon_log = daemon_log or self.state_dir / "daemon.log"
+        # The first robot's files are the state folder's own; each other robot has a folder.
+        self.robots = [RobotDaemon(thing_name, self.state_dir, daemon_log)] + [
+            RobotDaemon(name, self.state_dir / "robots" / name)
+            for name in (f"{thing_name}-{number}" for number in range(2, robots + 1))
+        ]
         self._stack = contextlib.ExitStack()
         self.certs: SimCerts | None = None
         self.broker: Broker | None = None
         self.front: Front | None = None
         self.video: LocalVideo | None = None
-        self.daemon: subprocess.Popen[bytes] | None = None
-        # Called with each telemetry message, on the MQTT client's thread: hand over, return.
+        # Called with each telemetry message of the first robot, on the MQTT client's thread:
+        # hand over, return.
         self.telemetry_listeners: list[Callable[[Telemetry], None]] = []
+        self._robot_listeners: dict[str, list[Callable[[Telemetry], None]]] = {
+            robot.name: [] for robot in self.robots
+        }
         self._publisher: Any = None
         self.identity: dev_identity.DevIdentity | None = None
-        self.links = TelemetryLinks()  # fleet indexing's stand-in, for GET /robots
         self.heal = heal
+        self.links = TelemetryLinks()  # fleet indexing's stand-in, for GET /robots
         self.console = console or _to_stderr
         self._stopping = threading.Event()
         self._stopped = threading.Event()
@@ -91,19 +104,30 @@ class SimStack:
         self._supervisor: threading.Thread | None = None
 
     @property
+    def robot(self) -> RobotDaemon:
+        """The first robot, the stack's own."""
+        return self.robots[0]
+
+    @property
+    def daemon(self) -> subprocess.Popen[bytes] | None:
+        return self.robot.process
+
+    @property
+    def daemon_log(self) -> Path:
+        return self.robot.log_path
+
+    @property
     def wheels_file(self) -> Path:
-        """Where the sim board keeps its wheel outputs, so that `robot stop-motors` with the
-        robot's config reaches the board even after the daemon was killed."""
-        return self.state_dir / "sim-board.json"
+        return self.robot.wheels_file
+
+    @property
+    def config_path(self) -> Path:
+        return self.robot.config_path
 
     @property
     def url(self) -> str:
         assert self.front is not None
         return self.front.url
-
-    @property
-    def config_path(self) -> Path:
-        return self.state_dir / "config.json"
 
     def __enter__(self) -> SimStack:
         try:
@@ -118,13 +142,17 @@ class SimStack:
 
     def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.certs = make_certs(self.state_dir / "certs", self.thing_name)
-        self.video = self._stack.enter_context(LocalVideo(self.thing_name, self.certs, REGION))
-        self.broker = self._stack.enter_context(
-            Broker(self.state_dir / "broker", self.certs, self.thing_name)
+        names = [robot.name for robot in self.robots]
+        self.certs = make_certs(self.state_dir / "certs", *names)
+        self.video = self._stack.enter_context(
+            LocalVideo(self.thing_name, self.certs, REGION, fleet=names[1:])
         )
-        self.identity = dev_identity.dev_identity(self.state_dir, robot=self.thing_name)
-        self._write_robot_config()
+        self.broker = self._stack.enter_context(
+            Broker(self.state_dir / "broker", self.certs, *names)
+        )
+        self.identity = dev_identity.dev_identity(self.state_dir, self.thing_name, names[1:])
+        for robot in self.robots:
+            self._write_robot_config(robot)
         publisher = self._stack.enter_context(
             mqtt.session(
                 self.broker.host, self.broker.port, self.certs.ca, self.certs.publisher, "sim-front"
@@ -132,53 +160,72 @@ class SimStack:
         )
         self._publisher = publisher
         self.front = self._start_front(publisher)
-        publisher.subscribe(f"{self.thing_name}/telemetry", 0, self._on_telemetry)
-        self._stack.callback(self.stop_daemon)
-        self.start_daemon()
+        for name in names:
+            publisher.subscribe(f"{name}/telemetry", 0, self._on_telemetry)
+        self._stack.callback(self._stop_daemons)
+        self._start_daemons()
         if self.heal:
             self._supervisor = threading.Thread(target=self._supervise, name="sim-supervisor")
             self._supervisor.start()
 
-    def start_daemon(self) -> None:
-        """Start the real daemon on the sim board and wait until it reports in."""
-        with self.daemon_log.open("ab") as log_file:  # the child keeps its own copy
-            self.daemon = spawn_child(
-                [sys.executable, "-m", "robot.cli", "run", "--config", str(self.config_path)],
-                log_file,
-                env={**os.environ, "MOTOR_DRIVER": "sim", "PYTHONUNBUFFERED": "1"},
-            )
-        self.wait_for_telemetry(lambda message: message.get("link") == "online", START_TIMEOUT_S)
+    def start_daemon(self, robot: RobotDaemon | None = None) -> None:
+        """Start a robot's daemon (the first robot's by default) and wait until it reports in."""
+        robot = robot or self.robot
+        robot.spawn()
+        self.wait_for_telemetry(_online, START_TIMEOUT_S, robot)
 
-    def stop_daemon(self) -> None:
-        daemon, self.daemon = self.daemon, None
-        if daemon is None or daemon.poll() is not None:
-            return
-        daemon.terminate()
+    def stop_daemon(self, robot: RobotDaemon | None = None) -> None:
+        (robot or self.robot).stop()
+
+    def _start_daemons(self) -> None:
+        """Start every robot's daemon at once, the first through ``start_daemon``; then wait
+        until each reports in."""
+        waits = []
+        for robot in self.robots[1:]:
+            waits.append((robot, self._listen(robot)))
+            robot.spawn()
         try:
-            daemon.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
+            self.start_daemon()
+            for robot, received in waits:
+                self.first_telemetry(received, _online, START_TIMEOUT_S, robot)
+        finally:
+            for robot, received in waits:
+                self._robot_listeners[robot.name].remove(received.put_nowait)
+
+    def _stop_daemons(self) -> None:
+        for robot in self.robots:
+            robot.stop()
+
+    def _listen(self, robot: RobotDaemon) -> queue.Queue[Telemetry]:
+        received: queue.Queue[Telemetry] = queue.Queue()
+        self._robot_listeners[robot.name].append(received.put_nowait)
+        return received
 
     def wait_for_telemetry(
-        self, predicate: Callable[[Telemetry], bool], timeout: float
+        self,
+        predicate: Callable[[Telemetry], bool],
+        timeout: float,
+        robot: RobotDaemon | None = None,
     ) -> Telemetry:
-        """The first telemetry message from now on that satisfies ``predicate``."""
-        received: queue.Queue[Telemetry] = queue.Queue()
-        self.telemetry_listeners.append(received.put_nowait)
+        """The first telemetry message of ``robot`` (the first robot by default) from now on
+        that satisfies ``predicate``."""
+        robot = robot or self.robot
+        received = self._listen(robot)
         try:
-            return self.first_telemetry(received, predicate, timeout)
+            return self.first_telemetry(received, predicate, timeout, robot)
         finally:
-            self.telemetry_listeners.remove(received.put_nowait)
+            self._robot_listeners[robot.name].remove(received.put_nowait)
 
     def first_telemetry(
         self,
         received: queue.Queue[Telemetry],
         predicate: Callable[[Telemetry], bool],
         timeout: float,
+        robot: RobotDaemon | None = None,
     ) -> Telemetry:
         """The first message in ``received`` that satisfies ``predicate``; StackError, with the
-        end of the daemon's log, if the daemon exits or ``timeout`` passes first."""
+        end of the daemon's log, if ``robot``'s daemon exits or ``timeout`` passes first."""
+        robot = robot or self.robot
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -186,14 +233,16 @@ class SimStack:
                 message = received.get(timeout=max(0.0, min(remaining, 0.2)))
             except queue.Empty:
                 # What a daemon said before it exited still counts; after that, it never will.
-                if self.daemon is not None and self.daemon.poll() is not None:
+                if robot.exited():
+                    assert robot.process is not None
                     raise StackError(
-                        f"the daemon exited with code {self.daemon.returncode}:\n"
-                        + self._daemon_log_tail()
+                        f"the daemon of {robot.name} exited with code "
+                        f"{robot.process.returncode}:\n" + robot.log_tail()
                     ) from None
                 if remaining <= 0:
                     raise StackError(
-                        f"no matching telemetry within {timeout} s:\n" + self._daemon_log_tail()
+                        f"no matching telemetry from {robot.name} within {timeout} s:\n"
+                        + robot.log_tail()
                     ) from None
                 continue
             if predicate(message):
@@ -212,15 +261,21 @@ class SimStack:
                 self._supervisor.join()
 
     def _supervise(self) -> None:
-        restarts = {"broker": _Restarts(), "daemon": _Restarts()}
+        restarts = {name: _Restarts() for name in ["broker", *(r.name for r in self.robots)]}
         while not self._stopping.wait(SUPERVISE_POLL_S):
             if self.broker is not None and self.broker.exited():
                 self._restart("broker", restarts["broker"], self.broker.returncode)
-            elif self.daemon is not None and self.daemon.poll() is not None:
-                self._restart("daemon", restarts["daemon"], self.daemon.returncode)
+                continue
+            for robot in self.robots:
+                if robot.exited():
+                    assert robot.process is not None
+                    code = robot.process.returncode
+                    self._restart(robot, restarts[robot.name], code)
+                    break
         self._stopped.wait()
 
-    def _restart(self, name: str, restarts: _Restarts, code: int | None) -> None:
+    def _restart(self, child: str | RobotDaemon, restarts: _Restarts, code: int | None) -> None:
+        name = child if isinstance(child, str) else _daemon_name(child, self.robot)
         delay = restarts.next_delay()
         self.console(f"the {name} exited (code {code}); starting it again in {delay:.1f} s")
         if self._stopping.wait(delay):
@@ -229,11 +284,11 @@ class SimStack:
             if self._stopping.is_set():
                 return
             try:
-                if name == "broker":
+                if isinstance(child, str):
                     assert self.broker is not None
                     self.broker.restart()
                 else:
-                    self.start_daemon()
+                    self.start_daemon(child)
             except Exception as exc:  # said, and tried again after a longer backoff
                 self.console(f"the {name} did not start again: {exc}")
                 return
@@ -251,14 +306,16 @@ class SimStack:
         )
         self._stack.callback(front.stop)
         self.port = front.port  # the port the OS chose, when asked for port 0
+        front.telemetry = self.robot.telemetry  # GET /telemetry: the first robot's
         assert self.identity is not None
         # The real Lambdas, built as their handlers build themselves in AWS, but with the
         # settings the template would give them passed in, and boto3 pointed at this front's
         # IoT data plane.
         client = iot_data.boto3_client(front.url, lambda_credentials, REGION)
+        settings = PublishSettings(robot_name=self.thing_name, fleet_prefix=f"{self.thing_name}-")
         publish = presence.gated(
-            PublishEndpoint(PublishSettings(robot_name=self.thing_name), client),
-            front.telemetry,
+            PublishEndpoint(settings, client),
+            {robot.name: robot.telemetry for robot in self.robots},
             self.thing_name,
         )
         front.lambda_routes["POST /publish"] = publish
@@ -268,41 +325,46 @@ class SimStack:
         front.lambda_routes["POST /viewer"] = viewer
         front.lambda_routes["POST /robots/{name}/viewer"] = viewer
         front.lambda_routes["GET /robots"] = FleetEndpoint(
-            FleetSettings((self.thing_name,)), self.links
+            FleetSettings(tuple(robot.name for robot in self.robots)), self.links
         )
+        site = console_site.site(front.url)
+        for route in console_site.ROUTES:
+            front.lambda_routes[route] = site
+            front.open_routes.add(route)
         authorizer = Authorizer.from_environ(self.identity.environ)
         front.authorize = authorization.front_authorizer(authorization.cached(authorizer))
         front.start()
         return front
 
     def _on_telemetry(self, client: Any, userdata: Any, message: Any) -> None:
-        assert self.front is not None
-        self.front.telemetry.record(message.payload)
-        self.links.record(message.topic.split("/")[0], message.payload)
-        if not self.telemetry_listeners:
+        name = message.topic.split("/")[0]
+        robot = next((robot for robot in self.robots if robot.name == name), None)
+        if robot is None:
+            return
+        robot.telemetry.record(message.payload)
+        self.links.record(name, message.payload)
+        listeners = [*self._robot_listeners[name]]
+        if robot is self.robot:
+            listeners += self.telemetry_listeners
+        if not listeners:
             return
         with contextlib.suppress(ValueError):
             decoded = json.loads(message.payload)
-            for listener in list(self.telemetry_listeners):
+            for listener in listeners:
                 listener(decoded)
 
-    def _write_robot_config(self) -> None:
+    def _write_robot_config(self, robot: RobotDaemon) -> None:
         assert self.certs is not None and self.broker is not None and self.video is not None
         assert self.identity is not None
+        robot.folder.mkdir(parents=True, exist_ok=True)
         settings = {
-            **robot_config(self.thing_name, self.broker.port, self.certs),
+            **robot_config(robot.name, self.broker.port, self.certs),
             **self.video.robot_config(),
-            **sim_camera_config(self.wheels_file),
+            **sim_camera_config(robot.wheels_file),
             # Consoles on the data channel sign in with the simulator's development tokens.
             **operator_tokens(self.identity),
         }
-        self.config_path.write_text(json.dumps(settings, indent=2) + "\n")
-
-    def _daemon_log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.daemon_log.read_text().splitlines()[-lines:])
-        except OSError:
-            return "(no daemon log)"
+        robot.config_path.write_text(json.dumps(settings, indent=2) + "\n")
 
 
 class _Restarts:
@@ -320,6 +382,15 @@ class _Restarts:
         self._delay = shortest if stable else min(self._delay * 2, longest)
         self._last = now
         return self._delay
+
+
+def _online(message: Telemetry) -> bool:
+    return message.get("link") == "online"
+
+
+def _daemon_name(robot: RobotDaemon, first: RobotDaemon) -> str:
+    """How the console names a daemon: the first robot's is "the daemon", as with one robot."""
+    return "daemon" if robot is first else f"daemon of {robot.name}"
 
 
 def _to_stderr(line: str) -> None:
@@ -353,8 +424,8 @@ def robot_config(thing_name: str, port: int, certs: SimCerts) -> dict[str, Any]:
         "ROLE_ALIAS": "",
         "AWS_DEFAULT_REGION": REGION,
         "ROOT_CA_PATH": str(certs.ca),
-        "CERTIFICATE_PATH": str(certs.robot.cert),
-        "PRIVATE_KEY_PATH": str(certs.robot.key),
+        "CERTIFICATE_PATH": str(certs.things[thing_name].cert),
+        "PRIVATE_KEY_PATH": str(certs.things[thing_name].key),
         "MOTOR_DRIVER": "sim",
         "TELEMETRY_INTERVAL_MS": 200,  # a lively pose for people watching GET /telemetry
     }

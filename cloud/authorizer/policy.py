@@ -15,6 +15,7 @@ from cloud import access
 # aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, ...: never a wildcard.
 _PARTITION = re.compile(r"aws(-[a-z]+)*")
 
+
 # A route about no robot in particular (the fleet list): open to every token with its scopes.
 NO_ROBOT = ""
 # The API's routes: (method, path, path parameter naming the robot, or None for the

@@ -27,6 +27,7 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "endpoints": ("cloud/endpoints",),
     "viewer": ("cloud/access.py", "cloud/api.py", "cloud/viewer"),
     "fleet": ("cloud/access.py", "cloud/api.py", "cloud/fleet"),
+    "site": ("cloud/site", "cloud/console"),
 }
 # Functions that need the `cloud` extra's libraries besides boto3 (which the runtime has).
 NEEDS_REQUIREMENTS = {"authorizer"}
@@ -48,15 +49,16 @@ def copy_sources(function: str, out: Path) -> list[Path]:
     written = []
     for entry in FUNCTIONS[function]:
         source = ROOT / entry
-        files = sorted(source.rglob("*.py")) if source.is_dir() else [source]
+        # A folder ships whole: its modules and its data (the console's pages and scripts).
+        files = sorted(source.rglob("*")) if source.is_dir() else [source]
         for file in files:
-            if "__pycache__" in file.parts:
+            if "__pycache__" in file.parts or not file.is_file():
                 continue
             target = out / file.relative_to(ROOT)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(file, target)
             written.append(target)
-    for target in list(written):
+    for target in [file for file in written if file.suffix == ".py"]:
         for parent in target.relative_to(out).parents:
             marker = out / parent / "__init__.py"
             if parent != Path(".") and not marker.exists():

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from robot.commands import OK, error
 
+# Each robot is a daemon and a video producer: a bound that keeps a typo from forking hundreds.
+MAX_ROBOTS = 50
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -21,7 +24,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=Path(".sim"),
         help="where certificates, config and logs go (default .sim)",
     )
+    parser.add_argument(
+        "--robots",
+        type=_robot_count,
+        default=1,
+        metavar="N",
+        help="how many simulated robots (default 1): sim-robot, sim-robot-2, ...",
+    )
     parser.set_defaults(func=run)
+
+
+def _robot_count(text: str) -> int:
+    count = int(text)
+    if not 1 <= count <= MAX_ROBOTS:
+        raise argparse.ArgumentTypeError(f"between 1 and {MAX_ROBOTS}")
+    return count
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopped.set())
     try:
-        with SimStack(args.state_dir, port=args.port) as stack:
+        with SimStack(args.state_dir, port=args.port, robots=args.robots) as stack:
             print(_banner(stack), flush=True)
             stopped.wait()
             print("stopping…", flush=True)
@@ -47,8 +64,12 @@ def viewer_url(stack) -> str:
 
 
 def _banner(stack) -> str:
+    others = [robot.name for robot in stack.robots[1:]]
+    fleet = ""
+    if others:  # the console's fleet view lists them all
+        fleet = f"\nAnd {len(others)} more: {', '.join(others)} (POST /robots/NAME/publish).\n"
     return f"""\
-Simulated robot "{stack.thing_name}" is up.
+Simulated robot "{stack.thing_name}" is up.{fleet}
 
 Watch its camera and drive it with the arrow keys, in a browser:
   {viewer_url(stack)}

@@ -6,12 +6,12 @@ Two route tables, filled before ``start()``; adding a route is one line:
   the front runs the authorizer, turns the request into a proxy event and hands it to the
   handler (the stack maps ``POST /publish`` and ``POST /robots/{name}/publish`` to the real
   publish Lambda, ``POST /viewer`` and ``POST /robots/{name}/viewer`` to the viewer Lambda,
-  ``GET /robots`` to the fleet Lambda).
+  ``GET /robots`` to the fleet Lambda, and ``GET /`` and ``GET /{file+}`` to the console
+  Lambda, ``sim/aws/console_site.py``). Routes named in ``open_routes`` skip the
+  authorizer, as the console's do in the template; a resource matches before a greedy one.
 - ``local_routes``: ``"METHOD /path"`` -> an aiohttp handler, for what is not API Gateway:
-  ``POST /topics/{topic+}``, the IoT data plane (``sim/aws/iot_data.py``),
-  ``GET /telemetry``, the robot's latest telemetry (``sim/robot/telemetry_view.py``), and
-  ``GET /`` with its scripts and ``GET /console/config.json``, the operator console
-  (``sim/aws/console_site.py``).
+  ``POST /topics/{topic+}``, the IoT data plane (``sim/aws/iot_data.py``), and
+  ``GET /telemetry``, the robot's latest telemetry (``sim/robot/telemetry_view.py``).
 
 It is an aiohttp server on its own event loop thread: bodies up to MAX_BODY_BYTES (413
 beyond), a request whose headers or body do not arrive within ``read_timeout_s`` is dropped,
@@ -39,7 +39,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sim.aws import authorization, console_site, iot_data
+from sim.aws import authorization, iot_data
 from sim.aws.authorization import CORS_HEADERS
 from sim.aws.iot_data import IotDataPlane
 from sim.robot.telemetry_view import LatestTelemetry
@@ -78,9 +78,9 @@ class Front:
         self.local_routes: dict[str, LocalHandler] = {
             "POST /topics/{topic+}": self._publish_to_topic,
             "GET /telemetry": self._telemetry,
-            **{f"GET {path}": self._page for path in console_site.paths()},
-            f"GET {console_site.CONFIG_PATH}": self._console_config,
         }
+        # Lambda routes that API Gateway opens without the authorizer (``Authorizer: NONE``).
+        self.open_routes: set[str] = set()
         # Bound now, so the URL is known before the routes are filled (the Lambda's boto3
         # client needs it) and a busy port fails here.
         self._socket = socket.create_server((host, port))
@@ -175,18 +175,21 @@ class Front:
             # CORS preflight, as API Gateway's mock integration answers it.
             return web.Response(status=HTTPStatus.NO_CONTENT, headers=CORS_HEADERS)
         allowed = []
-        for table in (self.lambda_routes, self.local_routes):
-            for key, handler in table.items():
-                method, resource = key.split(" ", 1)
-                parameters = _match(resource, request.path)
-                if parameters is None:
-                    continue
-                if method != request.method:
+        routes = [(key, False) for key in self.lambda_routes]
+        routes += [(key, True) for key in self.local_routes]
+        # As API Gateway does, a resource matches before a greedy one ({name+}) that also would.
+        for key, local in sorted(routes, key=lambda route: _is_greedy(route[0])):
+            method, resource = key.split(" ", 1)
+            parameters = _match(resource, request.path)
+            if parameters is None:
+                continue
+            if method != request.method:
+                if not _is_greedy(key):  # a catch-all of another method says nothing
                     allowed.append(method)
-                    continue
-                if table is self.local_routes:
-                    return await handler(request, parameters)
-                return await self._invoke_lambda(request, resource, parameters, handler)
+                continue
+            if local:
+                return await self.local_routes[key](request, parameters)
+            return await self._invoke_lambda(request, key, parameters, self.lambda_routes[key])
         if allowed:
             return _error(
                 HTTPStatus.METHOD_NOT_ALLOWED,
@@ -198,14 +201,15 @@ class Front:
     async def _invoke_lambda(
         self,
         request: web.Request,
-        resource: str,
+        key: str,
         parameters: dict[str, str],
         handler: LambdaHandler,
     ) -> web.StreamResponse:
+        resource = key.split(" ", 1)[1]
         body = await self._read_body(request)
         headers = dict(request.headers.items())
         authorizer_context: dict[str, Any] = {}
-        if self.authorize is not None:
+        if self.authorize is not None and key not in self.open_routes:
             arn = authorization.method_arn(request.method, request.path)
             refusal, authorizer_context = self.authorize(headers, arn)
             if refusal is not None:
@@ -252,18 +256,6 @@ class Front:
     async def _telemetry(self, request: web.Request, _: dict[str, str]) -> web.StreamResponse:
         return _json(HTTPStatus.OK, self.telemetry.snapshot())
 
-    async def _page(self, request: web.Request, _: dict[str, str]) -> web.StreamResponse:
-        found = console_site.page(request.path)
-        if found is None:  # removed since the front started
-            return _error(HTTPStatus.NOT_FOUND, "Not Found")
-        return web.Response(
-            body=found.body,
-            headers={"Content-Type": found.content_type, "Cache-Control": "no-cache"},
-        )
-
-    async def _console_config(self, request: web.Request, _: dict[str, str]) -> web.StreamResponse:
-        return _json(HTTPStatus.OK, console_site.config(self.url), {"Cache-Control": "no-cache"})
-
     async def _read_body(self, request: web.Request) -> bytes:
         try:
             async with asyncio.timeout(self.read_timeout_s):
@@ -281,6 +273,10 @@ async def _json_errors(request: web.Request, handler: NextHandler) -> web.Stream
         if exc.status < 400:
             raise
         return _error(exc.status, exc.reason)
+
+
+def _is_greedy(key: str) -> bool:
+    return "+}" in key
 
 
 def _match(resource: str, path: str) -> dict[str, str] | None:

@@ -1,11 +1,12 @@
 """Certificates for the simulator's broker: a local CA, the broker's server certificate and
-client certificates for the robot and the publisher, the way IoT Core issues them."""
+client certificates for the robots and the publisher, the way IoT Core issues them: each
+robot's certificate carries its thing name as its CN."""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
@@ -35,25 +36,33 @@ class Identity:
 
 @dataclass(frozen=True)
 class SimCerts:
-    """Everything the broker and its clients need: the CA that signs all four identities."""
+    """Everything the broker and its clients need: the CA that signs every identity.
+    ``robot`` is the first robot's; ``things`` has every robot's, by thing name, in order."""
 
     ca: Path
     server: Identity
     robot: Identity
     publisher: Identity
+    things: dict[str, Identity] = field(default_factory=dict)
 
 
-def make_certs(directory: Path, thing_name: str) -> SimCerts:
-    """Certificates in ``directory`` for ``thing_name``: reused if still valid, else made anew."""
+def make_certs(directory: Path, thing_name: str, *others: str) -> SimCerts:
+    """Certificates in ``directory`` for ``thing_name`` and the ``others`` robots: reused if
+    still valid, else made anew."""
     directory = Path(directory)
+    robot = _identity(directory, "robot")
     certs = SimCerts(
         ca=directory / "ca.pem",
         server=_identity(directory, "server"),
-        robot=_identity(directory, "robot"),
+        robot=robot,
         publisher=_identity(directory, "publisher"),
+        things={
+            thing_name: robot,
+            **{name: _identity(directory, f"robot-{name}") for name in others},
+        },
     )
-    if not _reusable(certs, thing_name):
-        _generate(directory, certs, thing_name)
+    if not _reusable(certs):
+        _generate(directory, certs)
     return certs
 
 
@@ -70,20 +79,23 @@ def _identity(directory: Path, stem: str) -> Identity:
     return Identity(cert=directory / f"{stem}.pem", key=directory / f"{stem}.key")
 
 
-def _reusable(certs: SimCerts, thing_name: str) -> bool:
+def _reusable(certs: SimCerts) -> bool:
     try:
         ca = x509.load_pem_x509_certificate(certs.ca.read_bytes())
         deadline = datetime.datetime.now(datetime.UTC) + _MARGIN
-        for identity in (certs.server, certs.robot, certs.publisher):
+        for identity in (certs.server, certs.publisher, *certs.things.values()):
             cert = x509.load_pem_x509_certificate(identity.cert.read_bytes())
             key = serialization.load_pem_private_key(identity.key.read_bytes(), password=None)
             cert.verify_directly_issued_by(ca)
             if cert.not_valid_after_utc < deadline or key.public_key() != cert.public_key():
                 return False
-        robot = x509.load_pem_x509_certificate(certs.robot.cert.read_bytes())
+        names = {
+            name: _common_name(x509.load_pem_x509_certificate(identity.cert.read_bytes()))
+            for name, identity in certs.things.items()
+        }
     except (OSError, ValueError, TypeError, InvalidSignature):
         return False
-    return _common_name(robot) == thing_name and ca.not_valid_after_utc >= deadline
+    return all(name == cn for name, cn in names.items()) and ca.not_valid_after_utc >= deadline
 
 
 def _common_name(cert: x509.Certificate) -> str:
@@ -91,14 +103,15 @@ def _common_name(cert: x509.Certificate) -> str:
     return str(names[0].value) if names else ""
 
 
-def _generate(directory: Path, certs: SimCerts, thing_name: str) -> None:
+def _generate(directory: Path, certs: SimCerts) -> None:
     # mode only applies when the directory is new: an existing one is the caller's to manage.
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     # The CA key is never written: a new thing name simply gets a new CA and new certificates.
     ca_key, ca_cert = _new_ca(_CA_NAME)
     write_atomic(certs.ca, ca_cert.public_bytes(serialization.Encoding.PEM), 0o644)
     _issue(directory, certs.server, ca_key, ca_cert, _server_profile())
-    _issue(directory, certs.robot, ca_key, ca_cert, _client_profile(thing_name))
+    for name, identity in certs.things.items():
+        _issue(directory, identity, ca_key, ca_cert, _client_profile(name))
     _issue(directory, certs.publisher, ca_key, ca_cert, _client_profile(PUBLISHER))
 
 

@@ -12,7 +12,7 @@ deployed stack and an operator token by the simulator.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,8 +65,9 @@ def dev_token(
     scopes: Iterable[str] = (access.SCOPE_DRIVE,),
     ttl_seconds: int = DEV_TTL_SECONDS,
     subject: str = DEV_SUBJECT,
+    fleet: Sequence[str] = (),
 ) -> str:
-    """A token from the dev key, limited to ``robot``."""
+    """A token from the dev key, limited to ``robot`` and the ``fleet`` robots."""
     return tokens.mint(
         dev_key(state_dir),
         subject,
@@ -74,9 +75,10 @@ def dev_token(
         ttl_seconds,
         issuer=DEV_ISSUER,
         audience=DEV_AUDIENCE,
-        robots=[robot],
+        robots=[robot, *fleet],
     )
 
 
-def dev_identity(state_dir: Path | str, robot: str) -> DevIdentity:
-    return DevIdentity(dev_environment(state_dir, robot), dev_token(state_dir, robot))
+def dev_identity(state_dir: Path | str, robot: str, fleet: Sequence[str] = ()) -> DevIdentity:
+    """The simulator's identity: its token may drive ``robot`` and every ``fleet`` robot."""
+    return DevIdentity(dev_environment(state_dir, robot), dev_token(state_dir, robot, fleet=fleet))

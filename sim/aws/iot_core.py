@@ -30,21 +30,21 @@ class BrokerError(RuntimeError):
     """mosquitto is missing, or did not start; the message says why and what to do."""
 
 
-def acl(thing_name: str) -> str:
-    """The robot's IoT policy as a mosquitto ACL (usernames are certificate CNs): the robot
-    reads commands and writes telemetry, the publisher the reverse, nothing else.
+def acl(*thing_names: str) -> str:
+    """The robots' IoT policy as a mosquitto ACL (usernames are certificate CNs): each robot
+    reads its own commands and writes its own telemetry, the publisher the reverse, nothing
+    else.
 
     The AWS sample's policy also grants the robot iot:Publish on its action topic; a robot
     never needs that, so it is left out here."""
-    return (
-        f"user {thing_name}\n"
-        f"topic read {thing_name}/action\n"
-        f"topic write {thing_name}/telemetry\n"
-        f"\n"
-        f"user {PUBLISHER}\n"
-        f"topic write {thing_name}/action\n"
-        f"topic read {thing_name}/telemetry\n"
+    robots = "".join(
+        f"user {name}\ntopic read {name}/action\ntopic write {name}/telemetry\n\n"
+        for name in thing_names
     )
+    publisher = "".join(
+        f"topic write {name}/action\ntopic read {name}/telemetry\n" for name in thing_names
+    )
+    return f"{robots}user {PUBLISHER}\n{publisher}"
 
 
 def find_mosquitto() -> str:
@@ -59,15 +59,16 @@ def find_mosquitto() -> str:
 
 
 class Broker:
-    """A mosquitto child process listening with mutual TLS on ``host``:``port``.
+    """A mosquitto child process listening with mutual TLS on ``host``:``port``, for the
+    robots named ``thing_names``.
 
     ``port=0`` picks a free port. Use as a context manager, or call start() and stop().
     """
 
-    def __init__(self, state_dir: Path, certs: SimCerts, thing_name: str, port: int = 0) -> None:
+    def __init__(self, state_dir: Path, certs: SimCerts, *thing_names: str, port: int = 0) -> None:
         self.state_dir = Path(state_dir)
         self.certs = certs
-        self.thing_name = thing_name
+        self.thing_names = thing_names
         self.host = HOST
         self.port = port
         self._requested_port = port
@@ -115,7 +116,7 @@ class Broker:
             raise BrokerError("broker already started")
         binary = find_mosquitto()
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.acl_path.write_text(acl(self.thing_name))
+        self.acl_path.write_text(acl(*self.thing_names))
         # A free port found by binding port 0 can be taken before mosquitto binds it: retry once.
         attempts = 2 if self._requested_port == 0 else 1
         for attempt in range(attempts):

@@ -1,13 +1,15 @@
 """The simulator's video services, together: the local IoT credentials provider and KVS
-signaling service on a loop thread of their own, the robot's channel (named after its thing),
-and the viewer Lambda wired to them with explicit settings and clients.
+signaling service on a loop thread of their own, a channel per robot (named after its
+thing), and the viewer Lambda wired to them with explicit settings and clients.
 
     with LocalVideo(thing_name, certs) as video:
         config.update(video.robot_config())   # what the robot's producer needs to reach them
-        front.viewer_handler = video.viewer_handler()
+        front.lambda_routes["POST /viewer"] = video.viewer_handler()
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import botocore.session
 
@@ -25,11 +27,15 @@ VIEWER_SECRET_KEY = "sim-viewer-lambda-secret"
 
 
 class LocalVideo:
-    def __init__(self, thing_name: str, certs: SimCerts, region: str = REGION) -> None:
+    def __init__(
+        self, thing_name: str, certs: SimCerts, region: str = REGION, fleet: Sequence[str] = ()
+    ) -> None:
+        """``thing_name``: the stack's own robot (``POST /viewer``'s); ``fleet``: the others."""
         self.thing_name = thing_name
+        self.fleet = tuple(fleet)
         self.certs = certs
         self.region = region
-        # The template names the robot's role alias so.
+        # The template names the robots' role alias so; its credentials are each thing's own.
         self.role_alias = f"{thing_name}-camera"
         self.store = CredentialStore()
         self.store.add_static(
@@ -43,7 +49,9 @@ class LocalVideo:
         self.loop.__enter__()
         try:
             self.signaling = self.loop.enter(
-                KvsSignalingService(self.store, region=self.region, channels=[self.thing_name])
+                KvsSignalingService(
+                    self.store, region=self.region, channels=[self.thing_name, *self.fleet]
+                )
             )
             self.provider = self.loop.enter(
                 CredentialsProvider(

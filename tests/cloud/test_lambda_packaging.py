@@ -271,3 +271,36 @@ def test_the_makefile_target_sam_runs_builds_the_same_folder(tmp_path):
         capture_output=True,
     )
     assert files_in(out) == files_in(build("publish", tmp_path / "direct"))
+
+
+def test_the_console_runs_from_its_folder_with_the_pages_beside_it(tmp_path):
+    artifact = build("site", tmp_path / "site")
+    pages = {f"cloud/console/{page.name}" for page in (ROOT / "cloud/console").iterdir()}
+    assert files_in(artifact) == {
+        "cloud/__init__.py",
+        "cloud/site/__init__.py",
+        "cloud/site/app.py",
+        *pages,
+    }
+    event = {"path": "/main.js", "requestContext": {"path": "/prod/main.js", "stage": "prod"}}
+    out = invoke(artifact, tmp_path, "cloud.site.app", event, {})
+    assert out["result"]["statusCode"] == 200
+    assert out["result"]["body"] == (ROOT / "cloud/console/main.js").read_text()
+    assert_loaded_from(artifact, out)
+    config = {
+        "path": "/console/config.json",
+        "requestContext": {
+            "domainName": "abc.execute-api.eu-west-1.amazonaws.com",
+            "stage": "prod",
+        },
+    }
+    environ = {"OIDC_ISSUER": "https://idp.example", "OIDC_CLIENT_ID": "console"}
+    out = invoke(artifact, tmp_path, "cloud.site.app", config, environ)
+    assert json.loads(out["result"]["body"]) == {
+        "api": "https://abc.execute-api.eu-west-1.amazonaws.com/prod",
+        "oidc": {
+            "issuer": "https://idp.example",
+            "client_id": "console",
+            "scopes": "openid robot:view robot:drive",
+        },
+    }

@@ -14,7 +14,7 @@ from samtranslator.yaml_helper import yaml_parse
 
 from cloud import access, tokens, verify
 from cloud.authorizer import policy
-from sim.aws import kvs_signaling
+from sim.aws import console_site, kvs_signaling
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "template.yaml"
@@ -73,15 +73,24 @@ def test_the_sam_transform_succeeds_offline(transformed):
 def test_functions_use_a_current_runtime_matching_the_packaging(transformed):
     package = _package_module()
     functions = resources_of(transformed, "AWS::Lambda::Function")
-    assert len(functions) == 5
+    assert len(functions) == 6
     for function in functions.values():
         assert function["Properties"]["Runtime"] == f"python{package.LAMBDA_PYTHON}"
         arch = function["Properties"]["Architectures"]
         assert arch == ["arm64"] and package.LAMBDA_PLATFORM.endswith("aarch64")
 
 
-def test_every_route_needs_the_jwt_authorizer_except_the_preflight(transformed):
+def test_every_route_needs_the_jwt_authorizer_except_the_preflight_and_the_console(transformed):
     body = transformed["Resources"]["RobotApi"]["Properties"]["Body"]
+    console = {
+        route.split(" ", 1)[1]: body["paths"].pop(route.split(" ", 1)[1])
+        for route in console_site.ROUTES
+    }
+    for path, methods in console.items():  # the page itself: it signs in, then calls the API
+        assert methods["get"]["security"] == [{"NONE": []}], path  # SAM's "no authorizer"
+        assert set(methods) == {"get", "options"}
+    integration = console["/{file+}"]["get"]["x-amazon-apigateway-integration"]["uri"]
+    assert "ConsoleFunction" in str(integration)
     assert set(body["paths"]) == {"/" + path for _, path, _, _ in policy.ROUTES}
     for path, methods in body["paths"].items():
         assert set(methods) == {"options"} | {

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from robot.config import KEYS_BY_NAME
+from sim.daemons import RobotDaemon
 from sim.stack import SimStack, Telemetry
 
 DEFAULT_SPEED = KEYS_BY_NAME["DEFAULT_SPEED"].default
@@ -24,9 +25,10 @@ class RecordingStack(SimStack):
         self._recorded: queue.Queue[Telemetry] = queue.Queue()
         self.telemetry_listeners.append(self._recorded.put_nowait)
 
-    def start_daemon(self) -> None:
-        self.drain_telemetry()  # what an earlier daemon said is not news about this one
-        super().start_daemon()
+    def start_daemon(self, robot: RobotDaemon | None = None) -> None:
+        if robot in (None, self.robot):
+            self.drain_telemetry()  # what an earlier daemon said is not news about this one
+        super().start_daemon(robot)
 
     def publish_command(self, payload: bytes) -> None:
         """Publish straight to the robot's action topic, as IoT Core would deliver it."""
@@ -60,7 +62,13 @@ class RecordingStack(SimStack):
         return messages
 
     def wait_for_telemetry(
-        self, predicate: Callable[[Telemetry], bool], timeout: float
+        self,
+        predicate: Callable[[Telemetry], bool],
+        timeout: float,
+        robot: RobotDaemon | None = None,
     ) -> Telemetry:
-        """The first recorded message not yet read that satisfies ``predicate``."""
+        """The first message that satisfies ``predicate``: of the first robot, among those
+        recorded and not yet read; of another robot, from now on."""
+        if robot not in (None, self.robot):
+            return super().wait_for_telemetry(predicate, timeout, robot)
         return self.first_telemetry(self._recorded, predicate, timeout)
