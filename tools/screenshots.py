@@ -44,7 +44,7 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as state_dir,
         chromium() as browser,
-        RecordingStack(Path(state_dir), port=0) as stack,
+        RecordingStack(Path(state_dir), port=0, robots=3) as stack,
     ):
         page = open_console(browser, console_url(stack))
         wait_for_path(page, "datachannel")

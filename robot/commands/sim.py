@@ -71,7 +71,8 @@ def _banner(stack) -> str:
     return f"""\
 Simulated robot "{stack.thing_name}" is up.{fleet}
 
-Watch its camera and drive it with the arrow keys, in a browser:
+Open the operator console in a browser (signed in with a development token), to watch
+the camera and drive with the arrow keys, a gamepad or the on-screen joystick:
   {viewer_url(stack)}
 
   REST endpoint  {stack.url}/publish
