@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import itertools
 
+from robot.processes import stop_child
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.iot_core import Broker
 from sim.stack import robot_config
@@ -95,12 +96,7 @@ def running(
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_child(process)
 
 
 def cpu_seconds(pid: int) -> float:

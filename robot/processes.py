@@ -1,10 +1,11 @@
-"""Child processes that die with their parent, even when it is SIGKILLed."""
+"""Child processes that die with their parent, even when it is SIGKILLed, and their stop."""
 
 from __future__ import annotations
 
 import ctypes
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 
@@ -29,3 +30,15 @@ def die_with_parent(signum: signal.Signals) -> Callable[[], None] | None:
             os._exit(1)
 
     return preexec
+
+
+def stop_child(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if it is still there after ``grace_s``; reaps it either way."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

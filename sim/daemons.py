@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from robot.processes import stop_child
 from sim.processes import spawn_child
 from sim.robot.telemetry_view import LatestTelemetry
 
@@ -56,14 +57,8 @@ class RobotDaemon:
     def stop(self) -> None:
         """SIGTERM (the daemon stops its motors on its way out), SIGKILL if it lingers."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None:
+            stop_child(process)
 
     def log_tail(self, lines: int = 20) -> str:
         try:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from robot.processes import stop_child
 from sim.aws.certs import PUBLISHER, SimCerts
 from sim.processes import spawn_child
 
@@ -141,15 +142,8 @@ class Broker:
     def stop(self) -> None:
         """Stop mosquitto: terminate, wait, kill if it lingers. Safe to call more than once."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if process is not None:
+            stop_child(process, STOP_TIMEOUT_S)
 
     def _launch(self, binary: str) -> None:
         self.conf_path.write_text(self._config())
