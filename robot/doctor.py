@@ -3,8 +3,6 @@ failure says the fix. Nothing moves; every network check gives up after a few se
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
 import os
 import shutil
@@ -21,9 +19,9 @@ from pathlib import Path
 
 import drivers
 from robot import config
+from robot.freshness import kernel_clock_synced
 
 TIMEOUT_S = 5.0
-TIME_ERROR = 5  # adjtimex's answer while the kernel's clock is not synchronised
 SIMULATED = "sim"  # the board of `robot sim`: this computer's clock, no camera, no service
 
 
@@ -124,20 +122,13 @@ def _tls_context(settings: config.Config) -> ssl.SSLContext:
 def check_clock(settings: config.Config) -> Finding:
     if settings.motor_driver == SIMULATED:
         return skip("clock", "the simulated robot runs on this computer's clock")
-    if _kernel_clock_state() == TIME_ERROR:
+    if not kernel_clock_synced():
         return fail(
             "clock",
             "not synchronised (TLS and AWS signatures need the right time, and a Pi has no "
             "clock of its own): check the network, then sudo systemctl restart systemd-timesyncd",
         )
     return ok("clock", "synchronised")
-
-
-def _kernel_clock_state() -> int:
-    """adjtimex(2) with no change: what timedatectl reports as "System clock synchronized"."""
-    timex = ctypes.create_string_buffer(512)  # larger than struct timex on every architecture
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    return libc.adjtimex(timex)
 
 
 def check_iot_endpoint(settings: config.Config) -> Finding:
