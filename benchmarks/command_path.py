@@ -19,6 +19,7 @@ Figures are printed beside their targets; nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import queue
@@ -35,8 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import itertools
-
+from benchmarks.proc import cpu_seconds
 from robot.processes import stop_child
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.iot_core import Broker
@@ -46,7 +46,6 @@ from tests.support.mqtt import connected
 ROOT = Path(__file__).resolve().parent.parent
 STANDIN = Path(__file__).resolve().parent / "standin"
 THING = "bench-robot"
-TICKS_PER_S = 100  # /proc/<pid>/stat counts CPU time in clock ticks of 1/100 s on Linux
 Call = tuple[float, str, float]  # (time.time() when entered, call, value)
 
 
@@ -97,11 +96,6 @@ def running(
         yield process
     finally:
         stop_child(process)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S  # utime + stime
 
 
 class Bench:

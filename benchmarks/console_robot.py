@@ -21,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.sim_stack import cpu_seconds, percentile
+from benchmarks.proc import cpu_seconds
+from benchmarks.sim_stack import percentile
 from tests.support.datachannel import ConsolePeer
 from tests.support.stack import RecordingStack
 

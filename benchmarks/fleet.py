@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.sim_stack import TICKS_PER_S
+from benchmarks.proc import stat_cpu_seconds, stat_fields
 
 TARGET_PERCENT = 30.0
 SETTLE_S = 10.0  # past the start: producers connecting, first key frames, imports
@@ -41,11 +41,10 @@ def process_tree(root: int) -> dict[int, tuple[str, float]]:
             command = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:  # gone meanwhile
             continue
-        # The command name may hold spaces and parentheses: fields start after the last ")".
-        fields = stat[stat.rindex(")") + 2 :].split()
+        fields = stat_fields(stat)
         pid = int(entry.name)
         parents[pid] = int(fields[1])
-        cpu = (int(fields[11]) + int(fields[12])) / TICKS_PER_S  # utime + stime
+        cpu = stat_cpu_seconds(fields)
         stats[pid] = (_kind(command), cpu)
     tree = {root}
     grew = True

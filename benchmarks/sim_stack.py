@@ -21,10 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.proc import cpu_seconds, rss_mb
 from tests.support.http import post
 from tests.support.stack import RecordingStack
-
-TICKS_PER_S = 100  # /proc/<pid>/stat counts CPU time in clock ticks of 1/100 s on Linux
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -128,18 +127,6 @@ def held_key(stack: RecordingStack, ttl_ms: int, seconds: float = 3.0) -> tuple[
     moving_from = next(m["t"] for m in states if m["wheels"]["left"] > 0)
     stutters = sum(1 for m in states if m["t"] >= moving_from and m["wheels"]["left"] == 0)
     return stutters, (stopped["t"] - last_sent) * 1000
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S  # utime + stime
 
 
 def idle_cpu_percent(pid: int, seconds: float = 20.0) -> float:

@@ -22,18 +22,15 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.proc import rss_mb  # noqa: E402
+
 ROBOT_SIM = [sys.executable, "-m", "robot.cli", "sim"]
 RATE_HZ = 10
 WARM_UP_S = 10
 # Growth that would be a leak: a queue nobody drains grows by MBs over 10 minutes.
 ALLOWED_GROWTH_MB = 2.0
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
 
 def children(pid: int) -> list[int]:

@@ -27,7 +27,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.sim_stack import TICKS_PER_S, mqtt_to_actuation, percentile
+from benchmarks.proc import cpu_seconds, rss_mb
+from benchmarks.sim_stack import mqtt_to_actuation, percentile
 from robot.commands.sim import viewer_url
 from tests.support.browser import chromium
 from tests.support.stack import RecordingStack
@@ -41,18 +42,6 @@ def producer(stack: RecordingStack) -> dict[str, Any]:
     return stack.wait_for_telemetry(
         lambda m: (m.get("video") or {}).get("state") == "streaming", timeout=30
     )["video"]
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S  # utime + stime
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def use_codec(stack: RecordingStack, codec: str) -> None:
