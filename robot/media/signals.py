@@ -37,10 +37,6 @@ def fatal_line(reason: str) -> str:
     return f"{PREFIX}fatal {' '.join(reason.split())}"
 
 
-def error_line(reason: str) -> str:
-    return f"{PREFIX}error {' '.join(reason.split())}"
-
-
 def classify_status_line(line: str) -> Signal | None:
     """Read one line of our producer's output."""
     if not line.startswith(PREFIX):
