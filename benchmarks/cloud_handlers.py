@@ -31,8 +31,8 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 
 import jwt  # noqa: E402
 
-from cloud import tokens  # noqa: E402
 from cloud.authorizer import app as authorizer  # noqa: E402
+from robot.contracts import tokens  # noqa: E402
 
 ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/POST/publish"
 

@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.proc import cpu_seconds
-from robot.processes import stop_child
+from robot.posix.processes import stop_child
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.iot_core import Broker
 from sim.stack import robot_config

@@ -58,7 +58,7 @@ def process_tree(root: int) -> dict[int, tuple[str, float]]:
 def _kind(command: list[bytes]) -> str:
     text = b" ".join(command).decode(errors="replace")
     for marker, kind in (
-        ("robot.media.producer", "producers"),
+        ("robot.producer", "producers"),
         (" run --config", "daemons"),
         ("mosquitto", "mosquitto"),
     ):

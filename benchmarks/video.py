@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.proc import cpu_seconds, rss_mb
 from benchmarks.sim_stack import mqtt_to_actuation, percentile
-from robot.commands.sim import viewer_url
+from robot.cli.sim import viewer_url
 from tests.support.browser import chromium
 from tests.support.stack import RecordingStack
 

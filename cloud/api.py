@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cloud import access
+from robot.contracts import access
 
 
 class BadRequest(ValueError):

@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from robot.processes import stop_child
+from robot.posix.processes import stop_child
 from sim.processes import spawn_child
 from sim.robot.telemetry_view import LatestTelemetry
 

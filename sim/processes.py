@@ -6,7 +6,7 @@ import signal
 import subprocess
 from typing import IO
 
-from robot.processes import die_with_parent
+from robot.posix.processes import die_with_parent
 
 
 def spawn_child(

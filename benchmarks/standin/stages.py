@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from robot import daemon, link, protocol
-from robot.freshness import FreshnessGate
+from robot.contracts import protocol
+from robot.daemon import daemon, link
+from robot.daemon.freshness import FreshnessGate
 
 _report = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 _address = ("127.0.0.1", int(os.environ["STANDIN_STAGES_PORT"]))

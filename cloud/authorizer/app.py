@@ -21,8 +21,8 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cloud import access, verify
 from cloud.authorizer import policy
+from robot.contracts import access, verify
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cloud import access
+from robot.contracts import access
 
 # aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, ...: never a wildcard.
 _PARTITION = re.compile(r"aws(-[a-z]+)*")

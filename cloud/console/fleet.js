@@ -44,11 +44,11 @@ export class Fleet {
         button.dataset.robot = robot.name;
         button.className = robot.name === this.current ? "current" : "";
         const since = robot.since ? ` since ${new Date(robot.since * 1000).toLocaleTimeString()}` : "";
-        button.title = `${robot.link}${since}`;
+        button.title = `${robot.daemon.link}${since}`;
         const dot = document.createElement("span");
-        dot.className = `dot ${robot.link}`;
+        dot.className = `dot ${robot.daemon.link}`;
         const label = document.createElement("span");
-        label.textContent = `${robot.name} — ${robot.link}`;
+        label.textContent = `${robot.name} — ${robot.daemon.link}`;
         button.append(dot, label);
         button.addEventListener("click", () => this.onPick(robot.name));
         item.append(button);

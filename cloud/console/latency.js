@@ -1,7 +1,7 @@
 // Glass-to-glass latency: every frame the robot's drawn cameras send carries the wall-clock
 // time it was drawn, in a strip of 48 black/white blocks across its top 16 rows (44 bits of
 // epoch milliseconds, most significant first, then 4 check bits: the sum of the value's
-// eleven nibbles modulo 16; robot/media/timestamp.py draws it). For each frame the browser
+// eleven nibbles modulo 16; robot/producer/timestamp.py draws it). For each frame the browser
 // presents, this reads the strip and subtracts it from the time of presentation.
 
 const BLOCKS = 48;

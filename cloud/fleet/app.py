@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cloud import access, api
+from cloud import api
+from robot.contracts import access
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)

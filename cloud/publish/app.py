@@ -28,8 +28,8 @@ from typing import Any
 import boto3
 import botocore.exceptions
 
-from cloud import access, api
-from robot import protocol
+from cloud import api
+from robot.contracts import access, protocol
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)

@@ -38,7 +38,8 @@ from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
-from cloud import access, api
+from cloud import api
+from robot.contracts import access
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)

@@ -19,14 +19,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# What each function ships, as paths relative to the project root. Parent packages get an
-# empty __init__.py rather than the real one, which may import what a Lambda lacks.
+# What each function ships, as paths relative to the project root: the contracts it uses
+# (standard library only, but for verify.py's PyJWT) and itself. Parent
+# packages get an empty __init__.py rather than the real one, which may import what a Lambda
+# lacks.
+ACCESS = "robot/contracts/access.py"
 FUNCTIONS: dict[str, tuple[str, ...]] = {
-    "publish": ("cloud/access.py", "cloud/api.py", "cloud/publish", "robot/protocol.py"),
-    "authorizer": ("cloud/access.py", "cloud/verify.py", "cloud/authorizer"),
+    "publish": (ACCESS, "robot/contracts/protocol.py", "cloud/api.py", "cloud/publish"),
+    "authorizer": (ACCESS, "robot/contracts/verify.py", "cloud/authorizer"),
     "endpoints": ("cloud/endpoints",),
-    "viewer": ("cloud/access.py", "cloud/api.py", "cloud/viewer"),
-    "fleet": ("cloud/access.py", "cloud/api.py", "cloud/fleet"),
+    "viewer": (ACCESS, "cloud/api.py", "cloud/viewer"),
+    "fleet": (ACCESS, "cloud/api.py", "cloud/fleet"),
     "site": ("cloud/site", "cloud/console"),
 }
 # Functions that need the `cloud` extra's libraries besides boto3 (which the runtime has).

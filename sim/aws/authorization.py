@@ -38,7 +38,7 @@ from fnmatch import translate
 from functools import lru_cache
 from typing import Any
 
-from cloud.verify import VALIDATION_EXPRESSION
+from robot.contracts.verify import VALIDATION_EXPRESSION
 
 REGION = "local"
 ACCOUNT = "000000000000"

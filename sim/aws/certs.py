@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from robot.files import write_atomic
+from robot.posix.files import write_atomic
 
 PUBLISHER = "publisher"
 _CA_NAME = "telepresence-robot simulator CA"

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloud import access, tokens
-from robot import files
+from robot.contracts import access, tokens
+from robot.posix import files
 
 DEV_ISSUER = "urn:telepresence-robot:sim"
 DEV_AUDIENCE = tokens.DEFAULT_AUDIENCE

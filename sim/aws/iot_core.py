@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from robot.processes import stop_child
+from robot.posix.processes import stop_child
 from sim.aws.certs import PUBLISHER, SimCerts
 from sim.processes import spawn_child
 

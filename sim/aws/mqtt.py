@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from robot.link import sdk_client
+from robot.daemon.link import sdk_client
 from sim.aws.certs import Identity
 
 

@@ -24,7 +24,7 @@ from drivers.base import Board
 from drivers.channel_board import ChannelBoard
 from drivers.options import BoardOptions
 from drivers.wiring import Wiring
-from robot.files import write_atomic
+from robot.posix.files import write_atomic
 from sim.robot.kinematics import DiffDrive, Pose
 
 

@@ -4,7 +4,7 @@ A camera 12 cm above a floor of 0.5 m tiles with grid lines, four coloured landm
 around the start (red ahead, green to the left, blue behind, yellow to the right) and a
 horizon striped every 30 degrees of bearing (red stripe: bearing 0), so driving and turning
 visibly move the picture. Every frame carries its render time in the timestamp strip
-(``robot.media.timestamp``).
+(``robot.producer.timestamp``).
 
 The pose comes from the sim board's state file (the camera runs in the producer's process,
 the board in the daemon's): the board writes its pose, wheel outputs and the (system-wide
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from robot.media.frames import RenderedTrack
+from robot.producer.frames import RenderedTrack
 from sim.robot.board import read_motion
 from sim.robot.kinematics import Pose
 

@@ -8,7 +8,7 @@ real robot.
 
 from __future__ import annotations
 
-from robot.odometry import Pose, advance
+from robot.daemon.odometry import Pose, advance
 
 __all__ = ["DiffDrive", "Pose"]
 

@@ -19,8 +19,8 @@ import pytest
 # is always set.
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 
-from cloud import tokens
 from cloud.authorizer import app as authorizer_app
+from robot.contracts import tokens
 
 ISSUER = "https://idp.example.test/"
 AUDIENCE = "robot-api"

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloud import tokens, verify
 from cloud.authorizer import app
+from robot.contracts import tokens, verify
 from sim.aws.authorization import evaluate
 from tests.cloud.conftest import (
     ARN_PREFIX,

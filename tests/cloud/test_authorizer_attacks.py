@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloud import access, tokens
 from cloud.authorizer import app
+from robot.contracts import access, tokens
 from sim.aws import authorization
 from tests.cloud.conftest import ARN_PREFIX, authorize, claims
 

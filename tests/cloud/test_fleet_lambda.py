@@ -9,8 +9,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from cloud import access
 from cloud.fleet.app import FleetEndpoint, Link, Settings, indexed_links
+from robot.contracts import access
 
 
 def event(grants: access.Grants) -> dict:

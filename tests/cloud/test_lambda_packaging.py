@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cloud import tokens
+from robot.contracts import tokens
 from tests.cloud.conftest import ARN_PREFIX, AUDIENCE, ISSUER
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,15 +116,16 @@ def test_the_publish_folder_ships_the_one_protocol_module(tmp_path):
     artifact = build("publish", tmp_path / "publish")
     assert files_in(artifact) == {
         "cloud/__init__.py",
-        "cloud/access.py",
+        "robot/__init__.py",
+        "robot/contracts/__init__.py",
+        "robot/contracts/access.py",
         "cloud/api.py",
         "cloud/publish/__init__.py",
         "cloud/publish/app.py",
-        "robot/__init__.py",
-        "robot/protocol.py",
+        "robot/contracts/protocol.py",
     }
-    shipped = (artifact / "robot/protocol.py").read_bytes()
-    assert shipped == (ROOT / "robot/protocol.py").read_bytes()
+    shipped = (artifact / "robot/contracts/protocol.py").read_bytes()
+    assert shipped == (ROOT / "robot/contracts/protocol.py").read_bytes()
     # The real robot/__init__.py may grow imports of the daemon; the Lambda gets a bare one.
     assert (artifact / "robot/__init__.py").read_text() == ""
 
@@ -161,11 +162,13 @@ def test_the_authorizer_runs_from_its_folder(tmp_path, keys, make_token):
     artifact = build("authorizer", tmp_path / "authorizer")
     assert files_in(artifact) == {
         "cloud/__init__.py",
-        "cloud/access.py",
+        "robot/__init__.py",
+        "robot/contracts/__init__.py",
+        "robot/contracts/access.py",
         "cloud/authorizer/__init__.py",
         "cloud/authorizer/app.py",
         "cloud/authorizer/policy.py",
-        "cloud/verify.py",
+        "robot/contracts/verify.py",
     }
     libraries = library_dir(tmp_path, RUNTIME_LIBRARIES + AUTHORIZER_LIBRARIES)
     event = {
@@ -182,7 +185,11 @@ def test_the_authorizer_runs_from_its_folder(tmp_path, keys, make_token):
     out = invoke(artifact, libraries, "cloud.authorizer.app", event, env)
     (statement,) = out["result"]["policyDocument"]["Statement"]
     assert statement["Effect"] == "Allow" and ARN_PREFIX + "POST/publish" in statement["Resource"]
-    assert not any(name.startswith("robot") for name in out["modules"])
+    robot_modules = {name for name in out["modules"] if name.split(".")[0] == "robot"}
+    assert all(
+        name in ("robot", "robot.contracts") or name.startswith("robot.contracts.")
+        for name in robot_modules
+    )
 
 
 def test_the_endpoints_resource_runs_from_its_folder(tmp_path, loopback):
@@ -210,7 +217,9 @@ def test_the_viewer_runs_from_its_folder(tmp_path, loopback):
     artifact = build("viewer", tmp_path / "viewer")
     assert files_in(artifact) == {
         "cloud/__init__.py",
-        "cloud/access.py",
+        "robot/__init__.py",
+        "robot/contracts/__init__.py",
+        "robot/contracts/access.py",
         "cloud/api.py",
         "cloud/viewer/__init__.py",
         "cloud/viewer/app.py",

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloud.publish import app
-from robot import config as robot_config
-from robot import protocol
-from robot.protocol import MAX_PAYLOAD_BYTES
+from robot.contracts import protocol
+from robot.contracts.protocol import MAX_PAYLOAD_BYTES
+from robot.daemon import config as robot_config
 from sim.aws import iot_data, sigv4
 from tests.unit.conftest import command_like, commands, make_daemon, write_config
 

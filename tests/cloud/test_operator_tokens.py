@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cloud import tokens
 from cloud.authorizer import app
-from robot.commands import keys as keys_command
-from robot.commands import token as token_command
+from robot.cli import keys as keys_command
+from robot.cli import token as token_command
+from robot.contracts import tokens
 from tests.cloud.conftest import ARN_PREFIX, authorize
 
 

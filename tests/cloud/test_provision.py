@@ -10,10 +10,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from cloud import provision
 from cloud.endpoints import app as endpoints
-from robot import config
-from robot.commands import provision as provision_command
+from robot.cli import iot_provisioning as provision
+from robot.cli import provision as provision_command
+from robot.daemon import config
 
 NAMES = provision.StackNames("r1-robot", "r1-camera-role-alias", "r1-camera")
 POLICY = json.dumps(

@@ -9,9 +9,8 @@ import urllib.parse
 
 import pytest
 
-from cloud import access
 from cloud.publish import app
-from robot import protocol
+from robot.contracts import access, protocol
 from sim.aws import iot_data, sigv4
 
 DRIVER = {"sub": "alice", "scopes": "robot:drive", "robots": "*"}

@@ -12,8 +12,8 @@ from cfnlint.api import ManualArgs, lint_file
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-from cloud import access, tokens, verify
 from cloud.authorizer import policy
+from robot.contracts import access, tokens, verify
 from sim.aws import console_site, kvs_signaling
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -288,7 +288,7 @@ def test_the_camera_role_reaches_only_the_things_own_channel(source):
 
 
 def test_outputs_name_everything_provisioning_and_config_need(source):
-    from cloud import provision
+    from robot.cli import iot_provisioning as provision
 
     outputs = source["Outputs"]
     assert {

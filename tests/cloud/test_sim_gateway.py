@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from cloud import tokens
+from robot.contracts import tokens
 from sim.aws import authorization, dev_identity
 from tests.cloud.conftest import ARN_PREFIX
 

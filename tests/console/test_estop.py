@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cloud import access
+from robot.contracts import access
 from tests.support.console import console_url, open_console, token_with, wait_for_path
 from tests.support.stack import RecordingStack
 

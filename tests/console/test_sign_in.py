@@ -11,8 +11,8 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from cloud import access
-from robot.commands.sim import viewer_url
+from robot.cli.sim import viewer_url
+from robot.contracts import access
 from tests.support.console import (
     VIEWPORT,
     console_url,

@@ -21,9 +21,9 @@ import pytest
 
 import drivers
 from drivers.base import MotorDriver
-from sim.silicon.i2c import I2CBus
-from sim.silicon.rpi_gpio import GpioBlock
-from sim.silicon.smbus import smbus_module
+from tests.silicon.i2c import I2CBus
+from tests.silicon.rpi_gpio import GpioBlock
+from tests.silicon.smbus import smbus_module
 
 # BCM pins of the Explorer HAT's DRV8833 inputs: motor one forward/backward, two forward/backward
 ONE_F, ONE_B, TWO_F, TWO_B = 20, 19, 26, 21
@@ -69,7 +69,7 @@ def make_rig(tmp_path: Path, explorer_hat_gpio: GpioBlock) -> Iterator[Callable[
 
     def adafruit(options: dict[str, Any]) -> Rig:
         from drivers import adafruit
-        from sim.silicon.motor_hat import MotorHat
+        from tests.silicon.motor_hat import MotorHat
 
         hat = MotorHat()
         return Rig(
@@ -98,7 +98,7 @@ def make_rig(tmp_path: Path, explorer_hat_gpio: GpioBlock) -> Iterator[Callable[
         return Rig(driver, lambda: (wheel("left"), wheel("right")), factory)
 
     def serial(options: dict[str, Any]) -> Rig:
-        from sim.silicon.serial_controller import SimulatedController
+        from tests.silicon.serial_controller import SimulatedController
 
         controller = SimulatedController(tmp_path / "ttyACM0", watchdog_s=5.0)
         cleanups.append(controller.close)

@@ -9,9 +9,9 @@ import os
 import pytest
 
 from drivers import DriverError, adafruit
-from sim.silicon.i2c import I2CBus
-from sim.silicon.motor_hat import TERMINALS, MotorHat
-from sim.silicon.pca9685 import LED0
+from tests.silicon.i2c import I2CBus
+from tests.silicon.motor_hat import TERMINALS, MotorHat
+from tests.silicon.pca9685 import LED0
 
 RESOLUTION = 1 / 2048  # a 12-bit duty cycle, truncated by adafruit_motor
 

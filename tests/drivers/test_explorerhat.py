@@ -1,5 +1,5 @@
 """The Explorer HAT board through the REAL explorerhat library (and its cap1xxx), which drives
-a simulated GPIO block (sim/silicon/rpi_gpio.py) in place of RPi.GPIO, as rpi-lgpio's shim
+a simulated GPIO block (tests/silicon/rpi_gpio.py) in place of RPi.GPIO, as rpi-lgpio's shim
 would on Raspberry Pi OS Bookworm, on any Pi."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The Pico's firmware (firmware/pico/main.py) itself, run under CPython on the MicroPython
-stand-in (sim/silicon/micropython.py), spoken to with pyserial over a pseudo-terminal:
+stand-in (tests/silicon/micropython.py), spoken to with pyserial over a pseudo-terminal:
 version 3 of docs/serial-protocol.md (checksums, the version line, time to live, encoder
 reports) and its watchdogs."""
 
@@ -19,7 +19,7 @@ import serial
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.silicon.micropython import Pico, load_firmware, run_firmware
+from tests.silicon.micropython import Pico, load_firmware, run_firmware
 
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware" / "pico" / "main.py"
 PATIENCE_S = 10.0  # a safety net for waiting on another thread, never a timing check

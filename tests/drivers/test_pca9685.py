@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.silicon.i2c import I2CBus
-from sim.silicon.motor_hat import MotorHat
-from sim.silicon.pca9685 import ALL_LED, LED0, MODE1, MODE2, PCA9685, PRE_SCALE
+from tests.silicon.i2c import I2CBus
+from tests.silicon.motor_hat import MotorHat
+from tests.silicon.pca9685 import ALL_LED, LED0, MODE1, MODE2, PCA9685, PRE_SCALE
 
 AI, SLEEP = 0x20, 0x10
 

@@ -25,11 +25,11 @@ from hypothesis import strategies as st
 import drivers
 from drivers import DriverError
 from drivers import serial_protocol as protocol
-from robot import config as robot_config
-from robot.daemon import Daemon
-from robot.estop import EStop
-from sim.silicon.micropython import Pico, load_firmware
-from sim.silicon.serial_controller import FIRMWARE, SimulatedController
+from robot.daemon import config as robot_config
+from robot.daemon.daemon import Daemon
+from robot.daemon.estop import EStop
+from tests.silicon.micropython import Pico, load_firmware
+from tests.silicon.serial_controller import FIRMWARE, SimulatedController
 from tests.unit.conftest import RecordingLink, write_config
 
 ROOT = Path(__file__).resolve().parents[2]

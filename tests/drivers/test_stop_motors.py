@@ -16,7 +16,7 @@ import pytest
 
 from robot import cli
 from sim.robot.board import read_state
-from sim.silicon.serial_controller import SimulatedController
+from tests.silicon.serial_controller import SimulatedController
 from tests.support.stack import RecordingStack
 
 ROOT = Path(__file__).resolve().parents[2]

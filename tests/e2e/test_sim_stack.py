@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from robot import protocol
+from robot.contracts import protocol
 from tests.support.http import get, post, request
 from tests.support.stack import RecordingStack
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import drivers
-from robot import config, daemon
+from robot.daemon import config, daemon
 from sim.aws.certs import SimCerts
 from sim.aws.iot_core import Broker
 from sim.stack import robot_config

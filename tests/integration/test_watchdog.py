@@ -29,7 +29,8 @@ WATCHDOG_S = 1.0
 # its event loop (the kind of bug the watchdog is there for).
 DAEMON_WITH_A_WEDGE = """
 import asyncio, sys, time
-from robot import config, daemon
+from robot.daemon import config
+from robot.daemon import daemon
 from sim.robot.board import read_state
 
 async def main(path, state_file):

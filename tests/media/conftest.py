@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from robot.media.signals import classify_status_line
-from robot.media.supervisor import MediaStatus, MediaSupervisor, ProducerSpec, Timing
+from robot.contracts.signals import classify_status_line
+from robot.daemon.supervisor import MediaStatus, MediaSupervisor, ProducerSpec, Timing
 
 STANDINS = Path(__file__).parent / "standins"
 # Short enough for tests, the same shape as the daemon's.

@@ -18,7 +18,7 @@ from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
-from robot.media.timestamp import read_stamp
+from robot.producer.timestamp import read_stamp
 from tests.support.datachannel import negotiate
 
 

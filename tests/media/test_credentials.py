@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from robot.media.credentials import CredentialsError, CredentialsProvider
+from robot.producer.credentials import CredentialsError, CredentialsProvider
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.credentials_provider import CredentialsProvider as LocalProvider
 from sim.aws.sigv4 import CredentialStore

@@ -17,8 +17,8 @@ import av
 import numpy as np
 from aiortc import RTCPeerConnection, RTCRtpSender
 
-from robot.media.picamera import MAX_QUEUED, EncodedTrack
-from robot.media.timestamp import read_stamp, stamp
+from robot.producer.picamera import MAX_QUEUED, EncodedTrack
+from robot.producer.timestamp import read_stamp, stamp
 
 
 def encode_in_thread(track: EncodedTrack, stop: threading.Event, fps: int = 30) -> None:

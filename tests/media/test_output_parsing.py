@@ -7,8 +7,8 @@ import asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from robot.media import signals
-from robot.media.supervisor import _lines
+from robot.contracts import signals
+from robot.daemon.supervisor import _lines
 
 MAX = 64
 

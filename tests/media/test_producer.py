@@ -1,4 +1,4 @@
-"""Our producer end to end: the real ``python -m robot.media.producer`` under the media
+"""Our producer end to end: the real ``python -m robot.producer`` under the media
 supervisor, credentials from the simulator's IoT credentials provider (mutual TLS), the
 simulator's KVS signaling service (which checks every SigV4 signature), and an aiortc viewer
 in the test that joins the channel as AWS's viewers do."""
@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
-from robot import config
-from robot.media import producers
-from robot.media.supervisor import MediaSupervisor, ProducerSpec, Timing
+from robot.daemon import config, producers
+from robot.daemon.supervisor import MediaSupervisor, ProducerSpec, Timing
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.credentials_provider import CredentialsProvider
 from sim.aws.kvs_signaling import MASTER_ACTIONS, VIEWER_ACTIONS, KvsSignalingService, Permissions

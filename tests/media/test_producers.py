@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from robot import config as config_module
-from robot.media.producers import VideoOff, producer_spec
-from robot.media.signals import SampleLogReader, Signal
-from robot.media.supervisor import MediaSupervisor
+from robot.contracts.signals import SampleLogReader, Signal
+from robot.daemon import config as config_module
+from robot.daemon.producers import VideoOff, producer_spec
+from robot.daemon.supervisor import MediaSupervisor
 from tests.media.conftest import FAST, STANDINS, Watcher
 
 
@@ -99,7 +99,7 @@ def test_the_sample_log_reader_counts_viewers_from_connection_states() -> None:
 def test_the_python_producer_is_the_default(tmp_path: Path) -> None:
     spec = producer_spec(write_config(tmp_path, KVS_ENDPOINT_URL="http://127.0.0.1:9"))
     assert spec.name == "python"
-    assert spec.argv[:3] == [sys.executable, "-m", "robot.media.producer"]
+    assert spec.argv[:3] == [sys.executable, "-m", "robot.producer"]
     options = dict(zip(spec.argv[3::2], spec.argv[4::2], strict=True))
     assert options["--thing"] == "camerabot" and options["--source"] == "picamera2"
     assert options["--kvs-endpoint-url"] == "http://127.0.0.1:9"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from robot.media.supervisor import MediaState, MediaSupervisor, Timing
+from robot.daemon.supervisor import MediaState, MediaSupervisor, Timing
 from tests.media.conftest import FAST, STANDINS, Watcher, standin, supervise
 
 
@@ -111,7 +111,7 @@ async def test_the_producer_dies_with_a_sigkilled_daemon(tmp_path: Path) -> None
     daemon_like = f"""
 import asyncio, sys
 sys.path.insert(0, {str(Path.cwd())!r})
-from robot.media.supervisor import MediaSupervisor
+from robot.daemon.supervisor import MediaSupervisor
 from tests.media.conftest import standin
 async def main():
     async with MediaSupervisor(standin("ignores_sigint", {str(pids_file)!r})):

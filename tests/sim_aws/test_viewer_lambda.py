@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import botocore.session
 import pytest
 
-from cloud import access
 from cloud.viewer.app import Clients, Settings, Viewer
+from robot.contracts import access
 from tests.sim_aws.conftest import REGION, ROBOT, VIEWER_KEYS, handshake_status
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from robot.config import KEYS_BY_NAME
+from robot.daemon.config import KEYS_BY_NAME
 from sim.daemons import RobotDaemon
 from sim.stack import SimStack, Telemetry
 

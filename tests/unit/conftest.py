@@ -19,11 +19,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 import drivers
-from robot import config as robot_config
-from robot.daemon import Daemon
-from robot.estop import EStop
-from robot.freshness import FreshnessGate
-from robot.protocol import (
+from robot.contracts.protocol import (
     ACTIONS,
     ENDPOINT_FIELDS,
     LATCH_ACTIONS,
@@ -32,6 +28,10 @@ from robot.protocol import (
     MIN_TTL_MS,
     Command,
 )
+from robot.daemon import config as robot_config
+from robot.daemon.daemon import Daemon
+from robot.daemon.estop import EStop
+from robot.daemon.freshness import FreshnessGate
 
 # Property tests: enough examples to find edge cases, few enough to keep the suite fast.
 PROPERTY = settings(max_examples=60, deadline=None)
@@ -104,7 +104,8 @@ async def wait_until(condition: Callable[[], bool], timeout: float = PATIENCE_S)
 
 
 class RecordingLink:
-    """A stand-in for the MQTT link (robot.link.IoTLink): records what the daemon publishes."""
+    """A stand-in for the MQTT link (robot.daemon.link.IoTLink): records what the daemon
+    publishes."""
 
     def __init__(self, online: bool = True) -> None:
         self.online = online

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from robot import cli
-from robot import config as config_module
-from robot.config import DEFAULTS, REQUIRED_KEYS, ConfigError, load
+from robot.daemon import config as config_module
+from robot.daemon.config import DEFAULTS, REQUIRED_KEYS, ConfigError, load
 from tests.unit.conftest import REMOVE, sample_config, write_config
 
 

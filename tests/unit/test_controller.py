@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robot.controller import MotionController, MotionState
-from robot.mixing import wheel_outputs
-from robot.protocol import DISCRETE_ACTIONS, Command
+from robot.contracts.protocol import DISCRETE_ACTIONS, Command
+from robot.daemon.controller import MotionController, MotionState
+from robot.daemon.mixing import wheel_outputs
 from tests.unit.conftest import (
     PROPERTY,
     FailingDriver,
@@ -22,6 +22,10 @@ from tests.unit.conftest import (
 SPEED = 0.6
 FORWARD = Command("forward")
 TURN = Command("drive", linear=0.5, angular=0.25)
+
+
+def moving(state: MotionState) -> bool:
+    return state.left != 0.0 or state.right != 0.0
 
 
 def controller_on(
@@ -58,7 +62,7 @@ def test_a_command_is_applied_on_receipt() -> None:
         controller.apply(TURN)
         # no await since apply(): the wheels already turn
         assert driver.output == wheel_outputs(TURN, SPEED)
-        assert controller.state.moving
+        assert moving(controller.state)
         assert controller.state.command == TURN
         assert controller.state.reason == "command"
 
@@ -90,8 +94,8 @@ def test_the_wheels_stop_when_the_ttl_lapses() -> None:
         driver = RecordingDriver()
         controller = controller_on(driver, ttl_ms, states)
         deadline = apply_with_deadline(controller, FORWARD, ttl_ms)
-        assert controller.state.moving
-        await wait_until(lambda: not controller.state.moving)
+        assert moving(controller.state)
+        await wait_until(lambda: not moving(controller.state))
         assert controller.state.reason == "expired"
         assert controller.state.command is None
         # moving first, stopped after, and the stop came no earlier than the deadline
@@ -123,7 +127,7 @@ def test_a_stream_faster_than_the_ttl_never_stops_in_between() -> None:
                 # only a gap longer than the TTL (a stalled machine) may stop the stream
                 latest = max(at for at in applied if at <= stopped_at)
                 assert stopped_at - latest >= ttl_s - 0.001, "stopped while the stream was fresh"
-        assert controller.state.moving or loop.time() - last >= ttl_s - 0.001
+        assert moving(controller.state) or loop.time() - last >= ttl_s - 0.001
 
     asyncio.run(body())
 
@@ -177,7 +181,7 @@ def test_a_short_command_ttl_expires_under_a_long_default() -> None:
         controller = controller_on(RecordingDriver(), ttl_ms=5000)
         controller.apply(Command("left", ttl_ms=50))
         await wait_until(lambda: controller.state.reason == "expired")
-        assert not controller.state.moving
+        assert not moving(controller.state)
 
     asyncio.run(body())
 
@@ -191,7 +195,7 @@ def test_a_failing_driver_leaves_the_wheels_stopped() -> None:
         controller.apply(FORWARD)  # does not raise
         assert driver.stop_calls == 1
         assert controller.state.reason == "driver-error"
-        assert not controller.state.moving
+        assert not moving(controller.state)
         assert controller.state.command is None
         assert deadline_of(controller) is None
         await asyncio.sleep(0.15)  # past the TTL: nothing more happens

@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robot import mixing, protocol
-from robot.config import Config
-from robot.daemon import Daemon
-from robot.freshness import StaleCommand
+from robot.contracts import protocol
+from robot.daemon import mixing
+from robot.daemon.config import Config
+from robot.daemon.daemon import Daemon
+from robot.daemon.freshness import StaleCommand
 from tests.unit.conftest import PROPERTY, RecordingLink, command_like, commands, make_daemon
 
 Parts = tuple[Daemon, Any, RecordingLink]

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 import drivers
-from robot.config import Config
-from robot.daemon import Daemon
-from robot.estop import FILE_NAME, EStop
-from robot.freshness import FreshnessGate
+from robot.daemon.config import Config
+from robot.daemon.daemon import Daemon
+from robot.daemon.estop import FILE_NAME, EStop
+from robot.daemon.freshness import FreshnessGate
 from tests.unit.conftest import RecordingLink, SyncedClock
 
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robot.freshness import DRIFT_ALLOWANCE, FreshnessGate, StaleCommand, kernel_clock_synced
-from robot.protocol import MAX_CLOCK_SKEW_MS, Command
+from robot.contracts.protocol import MAX_CLOCK_SKEW_MS, Command
+from robot.daemon.freshness import DRIFT_ALLOWANCE, FreshnessGate, StaleCommand, kernel_clock_synced
 from tests.unit.conftest import PROPERTY, SyncedClock, ttls
 
 NOW_MS = 1_800_000_000_000

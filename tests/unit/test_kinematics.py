@@ -8,8 +8,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from robot.mixing import wheel_outputs
-from robot.protocol import Command
+from robot.contracts.protocol import Command
+from robot.daemon.mixing import wheel_outputs
 from sim.robot.kinematics import DiffDrive, Pose
 from tests.unit.conftest import PROPERTY, unit_floats
 

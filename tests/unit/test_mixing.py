@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robot.mixing import wheel_outputs
-from robot.protocol import DISCRETE_ACTIONS, Command, ProtocolError, parse
+from robot.contracts.protocol import DISCRETE_ACTIONS, Command, ProtocolError, parse
+from robot.daemon.mixing import wheel_outputs
 from tests.unit.conftest import PROPERTY, command_like, commands, speeds, unit_floats
 
 

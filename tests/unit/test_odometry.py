@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robot.odometry import Odometry
+from robot.daemon.odometry import Odometry
 from sim.robot.kinematics import DiffDrive
 from tests.unit.conftest import PROPERTY, unit_floats
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robot.protocol import (
+from robot.contracts.protocol import (
     DISCRETE_ACTIONS,
     MAX_ID_LENGTH,
     MAX_PAYLOAD_BYTES,

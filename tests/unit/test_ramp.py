@@ -9,9 +9,9 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from robot import ramp
-from robot.controller import TICK_S, MotionController
-from robot.protocol import Command
+from robot.contracts.protocol import Command
+from robot.daemon import ramp
+from robot.daemon.controller import TICK_S, MotionController
 from tests.unit.conftest import PROPERTY, RecordingDriver, unit_floats, wait_until
 
 rates = st.floats(min_value=0.5, max_value=50.0)

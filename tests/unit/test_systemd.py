@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from robot.systemd import Notifier
+from robot.daemon.systemd import Notifier
 
 
 @pytest.fixture

@@ -1,0 +1,5 @@
+import sys
+
+from robot.cli import main
+
+sys.exit(main())

@@ -1,0 +1,47 @@
+"""The ``robot`` subcommands, one module each, each with ``register(subparsers)``.
+
+Every command follows one policy: results on stdout, errors on stderr, and these exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from robot.daemon import config
+
+OK = 0  # done
+FAILED = 1  # the command ran and could not do its job (AWS, the board, the broker, a file)
+USAGE = 2  # nothing was done: bad arguments or a config with problems
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def config_command(
+    subparsers: argparse._SubParsersAction, name: str, help: str, func: Command
+) -> argparse.ArgumentParser:
+    """A subcommand that works on the robot's config.json (``--config PATH``)."""
+    parser = subparsers.add_parser(name, help=help, description=help)
+    parser.add_argument(
+        "--config",
+        default=str(config.DEFAULT_PATH),
+        help="path of config.json (default: ./config.json)",
+    )
+    parser.set_defaults(func=func)
+    return parser
+
+
+def error(command: str, message: object, code: int = FAILED) -> int:
+    """Say on stderr why ``robot <command>`` failed; the exit code to return."""
+    print(f"robot {command}: {message}", file=sys.stderr)
+    return code
+
+
+def load_config(path: str, command: str) -> config.Config | None:
+    """The checked config, or None after saying on stderr what is wrong with it."""
+    try:
+        return config.load(path)
+    except config.ConfigError as exc:
+        error(command, exc, USAGE)
+        return None

@@ -1,0 +1,90 @@
+"""``robot sim``: the whole stack on this machine, driven through the same REST endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+
+from robot.cli.policy import OK, error
+
+# Each robot is a daemon and a video producer: a bound that keeps a typo from forking hundreds.
+MAX_ROBOTS = 50
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sim", help="run the simulated robot, a local broker and the REST endpoint"
+    )
+    parser.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".sim"),
+        help="where certificates, config and logs go (default .sim)",
+    )
+    parser.add_argument(
+        "--robots",
+        type=_robot_count,
+        default=1,
+        metavar="N",
+        help="how many simulated robots (default 1): sim-robot, sim-robot-2, ...",
+    )
+    parser.set_defaults(func=run)
+
+
+def _robot_count(text: str) -> int:
+    count = int(text)
+    if not 1 <= count <= MAX_ROBOTS:
+        raise argparse.ArgumentTypeError(f"between 1 and {MAX_ROBOTS}")
+    return count
+
+
+def run(args: argparse.Namespace) -> int:
+    from sim.aws.iot_core import BrokerError
+    from sim.stack import SimStack, StackError
+
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    try:
+        with SimStack(args.state_dir, port=args.port, robots=args.robots) as stack:
+            print(_banner(stack), flush=True)
+            stopped.wait()
+            print("stopping…", flush=True)
+    except (BrokerError, StackError, OSError) as exc:
+        return error("sim", exc)
+    return OK
+
+
+def viewer_url(stack) -> str:
+    """The viewer page, with the development token in the fragment (never sent to a server)."""
+    return f"{stack.url}/#token={stack.identity.token}"
+
+
+def _banner(stack) -> str:
+    others = [robot.name for robot in stack.robots[1:]]
+    fleet = ""
+    if others:  # the console's fleet view lists them all
+        fleet = f"\nAnd {len(others)} more: {', '.join(others)} (POST /robots/NAME/publish).\n"
+    return f"""\
+Simulated robot "{stack.thing_name}" is up.{fleet}
+
+Open the operator console in a browser (signed in with a development token), to watch
+the camera and drive with the arrow keys, a gamepad or the on-screen joystick:
+  {viewer_url(stack)}
+
+  REST endpoint  {stack.url}/publish
+  telemetry      {stack.url}/telemetry
+  robot config   {stack.config_path}
+  daemon log     {stack.daemon_log}
+
+Drive it (the token is a development token for this simulator, valid 12 hours):
+  curl -d '{{"action":"forward"}}' -H "Content-Type: application/json" \\
+       -H "Authorization: {stack.identity.authorization}" \\
+       -X POST {stack.url}/publish
+Watch it move:
+  curl {stack.url}/telemetry
+
+Ctrl-C stops everything."""

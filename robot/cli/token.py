@@ -1,0 +1,81 @@
+"""``robot token``: mint an operator JWT, signed with a key from Secrets Manager or a file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from robot.cli.policy import OK, USAGE, error
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "token",
+        help="mint an operator token (JWT) for the robot's API",
+        description="Print a signed JWT. The private key comes from --secret-id "
+        "(or $JWT_PRIVATE_KEY_SECRET_ID) or --key (or $JWT_PRIVATE_KEY_FILE).",
+    )
+    parser.add_argument("--subject", required=True, help="who the token is for (the sub claim)")
+    parser.add_argument(
+        "--scope",
+        action="append",
+        choices=("robot:drive", "robot:admin"),
+        help="repeat for several (default: robot:drive)",
+    )
+    parser.add_argument(
+        "--robot",
+        action="append",
+        metavar="NAME",
+        help="limit the token to this robot; repeat for several (default: any)",
+    )
+    parser.add_argument("--ttl", default="1h", help="lifetime: 30s, 15m, 1h, 7d (default 1h)")
+    parser.add_argument(
+        "--secret-id",
+        default=os.environ.get("JWT_PRIVATE_KEY_SECRET_ID"),
+        help="Secrets Manager secret holding the private key (PEM)",
+    )
+    parser.add_argument(
+        "--key",
+        type=Path,
+        default=os.environ.get("JWT_PRIVATE_KEY_FILE"),
+        help="local PEM file holding the private key",
+    )
+    parser.add_argument(
+        "--alg",
+        choices=("ES256", "RS256", "RS512"),
+        help="default: ES256 for an EC key, RS256 for an RSA key",
+    )
+    parser.add_argument("--issuer", default=os.environ.get("JWT_ISSUER"))
+    parser.add_argument("--audience", default=os.environ.get("JWT_AUDIENCE"))
+    parser.add_argument("--region", help="AWS region for --secret-id (default: your AWS config)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from robot.contracts import tokens
+
+    if bool(args.secret_id) == bool(args.key):
+        return error("token", "give the private key by exactly one of --secret-id and --key", USAGE)
+    try:
+        if args.secret_id:
+            import boto3
+
+            client = boto3.client("secretsmanager", region_name=args.region)
+            pem = tokens.read_secret(client, args.secret_id)
+        else:
+            pem = Path(args.key).read_text()
+        token = tokens.mint(
+            tokens.load_private_key(pem),
+            args.subject,
+            args.scope or ["robot:drive"],
+            tokens.parse_ttl(args.ttl),
+            robots=args.robot,
+            algorithm=args.alg,
+            issuer=args.issuer or tokens.DEFAULT_ISSUER,
+            audience=args.audience or tokens.DEFAULT_AUDIENCE,
+        )
+    except (OSError, ValueError, TypeError) as exc:
+        return error("token", exc)
+    print(token)
+    return OK

@@ -1,0 +1,76 @@
+"""The control socket between the daemon and our video producer: JSON objects, one a line,
+both ways. The daemon sends every telemetry message it publishes (the producer passes it to
+the consoles on their data channels); the producer sends the commands consoles send on their
+data channel, with what the operator's token grants (robot/producer/consoles.py).
+
+The supervisor makes one socketpair per run of the producer, which gets its end as an
+inherited file descriptor (``--control-fd``). Standard library only: the daemon imports this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MAX_LINE_BYTES = 64 * 1024
+# A side that stops reading loses messages beyond this; the sender never waits for it
+# (commands never block motor control, telemetry never blocks the daemon).
+MAX_BUFFERED_BYTES = 256 * 1024
+
+
+class ControlSocket:
+    """One end of the socket: ``send`` without waiting, ``messages()`` as they come."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    @classmethod
+    async def open(cls, sock: socket.socket) -> ControlSocket:
+        reader, writer = await asyncio.open_unix_connection(sock=sock, limit=MAX_LINE_BYTES)
+        return cls(reader, writer)
+
+    def send(self, message: dict[str, Any] | bytes) -> bool:
+        """Queue one message (a dict, or one already encoded as compact JSON); False when it
+        was dropped because the other end is gone or not keeping up."""
+        if self._writer.is_closing():
+            return False
+        if self._writer.transport.get_write_buffer_size() > MAX_BUFFERED_BYTES:
+            return False
+        if isinstance(message, dict):
+            message = json.dumps(message, separators=(",", ":")).encode()
+        self._writer.write(message + b"\n")
+        return True
+
+    async def messages(self) -> AsyncIterator[dict[str, Any]]:
+        """The other end's messages until it closes; unreadable lines are logged and skipped."""
+        while True:
+            try:
+                line = await self._reader.readline()
+            except ValueError:  # longer than MAX_LINE_BYTES: dropped by the reader
+                log.warning("control socket: dropped a line over %d bytes", MAX_LINE_BYTES)
+                continue
+            except ConnectionError:
+                return
+            if not line:
+                return
+            try:
+                message = json.loads(line)
+            except ValueError:
+                message = None
+            if isinstance(message, dict):
+                yield message
+            else:
+                log.warning("control socket: not a JSON object: %.120r", line)
+
+    async def close(self) -> None:
+        self._writer.close()
+        with contextlib.suppress(ConnectionError):
+            await self._writer.wait_closed()

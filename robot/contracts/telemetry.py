@@ -1,0 +1,58 @@
+"""What the robot says on ``{thing}/telemetry``: its state, on change and at a steady rate."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Protocol
+
+from robot.contracts.protocol import Command
+
+
+class Motion(Protocol):
+    """What a state message reports of the wheels (the daemon's MotionState)."""
+
+    left: float
+    right: float
+    command: Command | None
+    applied_at: float  # time.monotonic() when the command was applied
+    reason: str
+    path: str | None
+
+
+def state_message(
+    state: Motion, link_online: bool, board: str, board_status: dict[str, Any]
+) -> dict[str, Any]:
+    """A telemetry message for the motion state at this moment."""
+    command = state.command
+    active = None
+    if command is not None:
+        active = {
+            "id": command.id,
+            "action": command.action,
+            "age_ms": round((time.monotonic() - state.applied_at) * 1000, 1),
+            "path": state.path,
+        }
+    return {
+        "type": "state",
+        "t": time.time(),  # epoch seconds of this report
+        "wheels": {"left": state.left, "right": state.right},
+        "reason": state.reason,
+        "command": active,
+        "link": "online" if link_online else "offline",
+        "board": board,
+        **board_status,
+    }
+
+
+def rejection_message(
+    reason: str, command_id: str | None, path: str | None = None
+) -> dict[str, Any]:
+    """A refused command: why, its id if it could be read, and its path when known (a
+    console's data channel; MQTT cannot tell a direct publish from the publish Lambda's)."""
+    message = {"type": "rejected", "t": time.time(), "reason": reason, "id": command_id}
+    return message if path is None else {**message, "path": path}
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":")).encode()

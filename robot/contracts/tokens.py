@@ -1,0 +1,199 @@
+"""Operator tokens for teams without an identity provider: a key pair whose public half the
+authorizer trusts, and short-lived JWTs signed with the private half.
+
+The private key lives in Secrets Manager or in a local PEM file; the authorizer only ever
+sees the public key.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from robot.contracts import access
+from robot.posix import files
+
+# The template's JwtIssuer and JwtAudience defaults (a test keeps them equal).
+DEFAULT_ISSUER = "urn:telepresence-robot:operators"
+DEFAULT_AUDIENCE = "telepresence-robot"
+KEY_ALGORITHMS = ("ES256", "RS256", "RS512")
+# A token cannot be revoked short of replacing the key pair: keep lifetimes short.
+MAX_TTL_SECONDS = access.MAX_TOKEN_LIFETIME_SECONDS
+_TTL_RE = re.compile(r"(\d+)\s*([smhd]?)")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_ttl(text: str) -> int:
+    """Seconds from ``90``, ``30s``, ``15m``, ``1h`` or ``7d``; ValueError otherwise."""
+    match = _TTL_RE.fullmatch(text.strip().lower())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration such as 30s, 15m, 1h or 7d")
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if not 0 < seconds <= MAX_TTL_SECONDS:
+        raise ValueError(f"a token must live from 1 second to {MAX_TTL_SECONDS // 86400} days")
+    return seconds
+
+
+def generate_private_key(algorithm: str = "ES256") -> Any:
+    if algorithm == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if algorithm in ("RS256", "RS512"):
+        return rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    raise ValueError(f"choose one of {', '.join(KEY_ALGORITHMS)}")
+
+
+def private_pem(key: Any) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def public_pem(key: Any) -> str:
+    public = key.public_key() if hasattr(key, "public_key") else key
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+def public_key_line(pem: str) -> str:
+    """The PEM body in one line: what the template's JwtPublicKey parameter takes."""
+    return "".join(line for line in pem.strip().splitlines() if not line.startswith("-----"))
+
+
+def load_private_key(pem: str | bytes) -> Any:
+    data = pem.encode() if isinstance(pem, str) else pem
+    return serialization.load_pem_private_key(data, password=None)
+
+
+def algorithm_for(key: Any, requested: str | None = None) -> str:
+    """The signing algorithm for ``key``: ES256 for P-256, RS256 (or RS512) for RSA."""
+    if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
+        allowed = ("ES256",)
+    elif isinstance(key, rsa.RSAPrivateKey):
+        allowed = ("RS256", "RS512")
+    else:
+        raise ValueError("the key must be an EC P-256 or an RSA private key")
+    if requested is None:
+        return allowed[0]
+    if requested not in allowed:
+        raise ValueError(f"a {type(key).__name__} signs {' or '.join(allowed)}, not {requested}")
+    return requested
+
+
+def mint(
+    key: Any,
+    subject: str,
+    scopes: Iterable[str],
+    ttl_seconds: int,
+    *,
+    issuer: str = DEFAULT_ISSUER,
+    audience: str = DEFAULT_AUDIENCE,
+    robots: Iterable[str] | None = None,
+    algorithm: str | None = None,
+    now: float | None = None,
+) -> str:
+    """A signed JWT with ``sub``, ``scope``, ``iat``/``nbf``/``exp``, ``iss``, ``aud`` and a
+    ``jti``; with ``robots``, only those robots may be driven with it."""
+    scopes = sorted(set(scopes))
+    unknown = [scope for scope in scopes if scope not in access.KNOWN_SCOPES]
+    if not subject or unknown or not scopes:
+        raise ValueError(
+            f"need a subject and scopes from {', '.join(access.KNOWN_SCOPES)}"
+            + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+        )
+    issued = int(time.time() if now is None else now)
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "scope": " ".join(scopes),
+        "iss": issuer,
+        "aud": audience,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+    }
+    if robots is not None:
+        names = sorted(set(robots))
+        if not all(access.is_robot_name(name) for name in names):
+            raise ValueError("robot names are 1 to 128 letters, digits, '-' or '_'")
+        claims["robots"] = names
+    return jwt.encode(claims, key, algorithm=algorithm_for(key, algorithm))
+
+
+def read_secret(client: Any, secret_id: str) -> str:
+    return client.get_secret_value(SecretId=secret_id)["SecretString"]
+
+
+@dataclass(frozen=True)
+class NewKeys:
+    public_pem: str
+    public_path: Path
+    private_path: Path | None  # None when the private key went to Secrets Manager
+    secret_arn: str | None
+
+
+def init_keys(
+    out_dir: Path,
+    algorithm: str = "ES256",
+    secret_id: str | None = None,
+    secrets_client: Any = None,
+) -> NewKeys:
+    """Make a key pair: the public key into ``out_dir``, the private key into Secrets
+    Manager (``secret_id``) or, without one, into ``out_dir`` with mode 0600."""
+    key = generate_private_key(algorithm)
+    public_path = out_dir / "public.pem"
+    private_path = None if secret_id else out_dir / "private.pem"
+    for path in filter(None, (public_path, private_path)):
+        if path.exists():
+            raise FileExistsError(f"{path} exists; keep it, or move it away to make new keys")
+    arn = None
+    if secret_id:
+        arn = secrets_client.create_secret(
+            Name=secret_id,
+            SecretString=private_pem(key),
+            Description="Private key that signs telepresence-robot operator tokens",
+        )["ARN"]
+    else:
+        files.write_private(private_path, private_pem(key))
+        # Keys made inside a git checkout must not be committed by accident.
+        (out_dir / ".gitignore").write_text("private.pem\n")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    public_path.write_text(public_pem(key))
+    return NewKeys(public_pem(key), public_path, private_path, arn)
+
+
+def instructions(keys: NewKeys) -> str:
+    """What to tell the person who ran ``robot keys init``."""
+    if keys.secret_arn:
+        where = (
+            f"Private key: in Secrets Manager. Mint tokens with\n  robot token "
+            f"--secret-id {keys.secret_arn} --subject NAME --scope robot:drive --ttl 1h"
+        )
+    else:
+        where = (
+            f"Private key: {keys.private_path} (mode 0600; keep it off the robot). "
+            f"Mint tokens with\n  robot token --key {keys.private_path} "
+            "--subject NAME --scope robot:drive --ttl 1h"
+        )
+    return "\n".join(
+        [
+            f"Public key: {keys.public_path}",
+            where,
+            "",
+            "The authorizer needs the public key. Deploy with:",
+            f"  sam deploy --parameter-overrides JwtPublicKey={public_key_line(keys.public_pem)}",
+            "or give the authorizer (or the simulator) the environment:",
+            f"  JWT_ISSUER={DEFAULT_ISSUER}",
+            f"  JWT_AUDIENCE={DEFAULT_AUDIENCE}",
+            f'  JWT_PUBLIC_KEY="$(cat {keys.public_path})"',
+        ]
+    )

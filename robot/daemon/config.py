@@ -1,0 +1,518 @@
+"""The robot's settings: config.json, checked as a whole, every problem named with its fix.
+
+Every key is declared once, on the :class:`Config` field it fills: its name in the file,
+its kind, range, default and meaning. That one declaration drives the checker, the defaults,
+the README's table (:func:`markdown_table`) and the example ``config.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import drivers
+from robot.contracts import protocol
+from robot.contracts.cameras import CAMERA_GROUP
+from robot.daemon import ramp
+
+DEFAULT_PATH = Path("config.json")
+REQUIRED = object()  # the default of a key the file must have
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config.json key: how it is checked, its default and what it means."""
+
+    name: str
+    kind: str  # text, text-or-empty, thing-name, whole, number, file, private-file, board, ...
+    meaning: str
+    default: Any = REQUIRED
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()  # kind "choice": the values allowed
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+def _key(name: str, kind: str, meaning: str, **spec: Any) -> Any:
+    """A Config field declared by its config.json key."""
+    return field(metadata={"key": Key(name, kind, meaning, **spec)})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    path: Path  # the config file; relative paths in it are relative to its folder
+    # The AWS sample's keys, kept as they are, so its config.json works unchanged.
+    thing_name: str = _key(
+        "IOT_THINGNAME",
+        "thing-name",
+        "the robot's name: its IoT thing, MQTT client id and topic prefix",
+    )
+    endpoint: str = _key(
+        "IOT_CORE_ENDPOINT",
+        "text",
+        "the account's IoT data endpoint (`…-ats.iot.<region>.amazonaws.com`)",
+    )
+    credential_endpoint: str = _key(
+        "IOT_GET_CREDENTIAL_ENDPOINT",
+        "text-or-empty",
+        "the IoT credentials-provider endpoint, for video",
+    )
+    role_alias: str = _key(
+        "ROLE_ALIAS", "text-or-empty", "the role alias the camera's credentials come from"
+    )
+    region: str = _key("AWS_DEFAULT_REGION", "text-or-empty", "the stack's region")
+    # Ours, each with a default.
+    kvs_endpoint_url: str = _key(
+        "KVS_ENDPOINT_URL",
+        "text-or-empty",
+        "the KVS control plane for video; empty: AWS's (`robot sim` sets its local one)",
+        default="",
+    )
+    port: int = _key(
+        "IOT_CORE_PORT", "whole", "MQTT over mutual TLS", default=8883, low=1, high=65535
+    )
+    root_ca: Path = _key("ROOT_CA_PATH", "file", "Amazon's root CA", default="certs/cacert.pem")
+    certificate: Path = _key(
+        "CERTIFICATE_PATH", "file", "the thing's certificate", default="certs/certificate.pem"
+    )
+    private_key: Path = _key(
+        "PRIVATE_KEY_PATH",
+        "private-file",
+        "its private key; must not be readable by others (`chmod 600`)",
+        default="certs/private.pem.key",
+    )
+    motor_driver: str = _key(
+        "MOTOR_DRIVER",
+        "board",
+        "the board; the environment variable `MOTOR_DRIVER` overrides it",
+        default="explorerhat",
+    )
+    motor_options: dict[str, Any] = _key(
+        "MOTOR_OPTIONS",
+        "board-options",
+        "options per board, keyed by board name: see [Motor boards](#motor-boards)",
+        default={},
+    )
+    default_speed: float = _key(
+        "DEFAULT_SPEED",
+        "number",
+        "wheel speed for the five named actions",
+        default=0.6,
+        low=protocol.MIN_SPEED,
+        high=protocol.MAX_SPEED,
+    )
+    command_ttl_ms: int = _key(
+        "COMMAND_TTL_MS",
+        "whole",
+        "how long a command drives when it carries no `ttl_ms`",
+        default=500,
+        low=protocol.MIN_TTL_MS,
+        high=protocol.MAX_TTL_MS,
+    )
+    telemetry_interval_ms: int = _key(
+        "TELEMETRY_INTERVAL_MS",
+        "whole",
+        "how often the robot reports when nothing changes",
+        default=1000,
+        low=100,
+        high=60000,
+    )
+    state_dir: Path = _key(
+        "STATE_DIR",
+        "directory",
+        "where the robot keeps what must survive a restart (the e-stop latch)",
+        default="state",
+    )
+    max_wheel_output: float = _key(
+        "MAX_WHEEL_OUTPUT",
+        "number",
+        "the largest wheel output any command gets",
+        default=1.0,
+        low=0.05,
+        high=1.0,
+    )
+    max_acceleration: float = _key(
+        "MAX_ACCELERATION",
+        "number",
+        "how much a wheel's output may grow per second (0: at once)",
+        default=4.0,
+        low=0,
+        high=100,
+    )
+    max_deceleration: float = _key(
+        "MAX_DECELERATION",
+        "number",
+        "how much it may shrink per second between moving commands (0: at once); "
+        "every stop is at once",
+        default=8.0,
+        low=0,
+        high=100,
+    )
+    max_turn_rate: float = _key(
+        "MAX_TURN_RATE",
+        "number",
+        "the fastest turn in radians per second, from `WHEEL_BASE` and `TOP_SPEED` (0: no limit)",
+        default=0,
+        low=0,
+        high=100,
+    )
+    wheel_base: float = _key(
+        "WHEEL_BASE",
+        "number",
+        "metres between the wheels, for odometry",
+        default=0.15,
+        low=0.02,
+        high=5,
+    )
+    top_speed: float = _key(
+        "TOP_SPEED",
+        "number",
+        "metres per second of a wheel at output 1, for odometry",
+        default=0.5,
+        low=0.01,
+        high=20,
+    )
+    video_producer: str = _key(
+        "VIDEO_PRODUCER",
+        "choice",
+        "who streams the camera: `python` (ours), `kvs-c-sample` (AWS's C SDK sample), `off`",
+        default="python",
+        choices=("python", "kvs-c-sample", "off"),
+    )
+    video_source: str = _key(
+        "VIDEO_SOURCE",
+        "camera",
+        "the camera of the `python` producer: `picamera2`, `v4l2`, `testpattern` (`sim` in "
+        "`robot sim`)",
+        default="picamera2",
+    )
+    video_options: dict[str, Any] = _key(
+        "VIDEO_OPTIONS",
+        "object",
+        "the camera's options: `width` (640), `height` (480), `fps` (30); `device` for `v4l2`",
+        default={},
+    )
+    video_codec: str = _key(
+        "VIDEO_CODEC",
+        "choice",
+        "what the `python` producer sends: `h264` or `vp8` (`picamera2` sends H.264 only)",
+        default="h264",
+        choices=("h264", "vp8"),
+    )
+    kvs_sample_path: str = _key(
+        "KVS_SAMPLE_PATH",
+        "text",
+        "the `kvs-c-sample` producer's program (a name on PATH, or a path)",
+        default="kvsWebrtcClientMasterGstSample",
+    )
+    # Operator tokens, verified on the robot as the authorizer verifies them, for the
+    # console's data channel (robot/producer/consoles.py).
+    jwt_issuer: str = _key(
+        "JWT_ISSUER",
+        "text-or-empty",
+        "the operators' tokens' issuer, for driving over the console's data channel; empty: "
+        "the data channel lets nobody in",
+        default="",
+    )
+    jwt_audience: str = _key("JWT_AUDIENCE", "text-or-empty", "their audience", default="")
+    jwks_url: str = _key(
+        "JWKS_URL",
+        "text-or-empty",
+        "their identity provider's keys (`https://…`), or else `JWT_PUBLIC_KEY`",
+        default="",
+    )
+    jwt_public_key: str = _key(
+        "JWT_PUBLIC_KEY",
+        "text-or-empty",
+        "their public key, PEM or its one-line base64 body (as `robot keys init` prints it)",
+        default="",
+    )
+
+    @property
+    def action_topic(self) -> str:
+        return f"{self.thing_name}/action"
+
+    @property
+    def telemetry_topic(self) -> str:
+        return f"{self.thing_name}/telemetry"
+
+    @property
+    def limits(self) -> ramp.Limits:
+        """The ramp limits, the turn rate turned into a wheel-output difference."""
+        max_turn = 1.0
+        if self.max_turn_rate > 0:
+            max_turn = min(1.0, self.max_turn_rate * self.wheel_base / (2 * self.top_speed))
+        return ramp.Limits(
+            self.max_wheel_output, self.max_acceleration, self.max_deceleration, max_turn
+        )
+
+    @property
+    def operator_tokens(self) -> dict[str, str]:
+        """How operator tokens are verified, as ``robot.contracts.verify.from_environment``
+        reads it; empty when the robot verifies none."""
+        settings = {
+            "JWT_ISSUER": self.jwt_issuer,
+            "JWT_AUDIENCE": self.jwt_audience,
+            "JWKS_URL": self.jwks_url,
+            "JWT_PUBLIC_KEY": self.jwt_public_key,
+        }
+        return {name: value for name, value in settings.items() if value}
+
+    @property
+    def board_options(self) -> dict[str, Any]:
+        """The options of the selected board (``MOTOR_OPTIONS`` is keyed by board name)."""
+        return dict(self.motor_options.get(self.motor_driver, {}))
+
+
+# field name -> its key, in declaration order
+KEYS: dict[str, Key] = {f.name: f.metadata["key"] for f in fields(Config) if "key" in f.metadata}
+KEYS_BY_NAME: dict[str, Key] = {key.name: key for key in KEYS.values()}
+REQUIRED_KEYS = tuple(key.name for key in KEYS.values() if key.required)
+DEFAULTS: dict[str, Any] = {key.name: key.default for key in KEYS.values() if not key.required}
+
+
+class ConfigError(ValueError):
+    """A config with problems; ``problems`` lists each one, naming the key, value and fix."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"{path}: {len(problems)} problem(s):\n{lines}")
+
+
+def load(
+    path: Path | str = DEFAULT_PATH,
+    environ: Mapping[str, str] | None = None,
+    check_board: bool = True,
+) -> Config:
+    """Read and check a config file; raise ConfigError listing every problem found."""
+    path = Path(path)
+    environ = os.environ if environ is None else environ
+    checker = _Checker(path, _read(path), environ)
+    values = {name: checker.check(key) for name, key in KEYS.items()}
+    if check_board and values["motor_driver"]:
+        # Checked with the rest, so one run reports the board's problems too.
+        board = values["motor_driver"]
+        checker.problems.extend(
+            f"MOTOR_DRIVER = {board!r}: {problem}"
+            for problem in drivers.check(board, values["motor_options"].get(board, {}))
+        )
+    config = Config(path=path, **values)
+    checker.problems.extend(_operator_token_problems(config))
+    if checker.problems:
+        raise ConfigError(path, checker.problems)
+    return config
+
+
+def _operator_token_problems(config: Config) -> list[str]:
+    """Whether the operator-token settings make a verifier, as the authorizer would build it."""
+    if not config.operator_tokens:
+        return []
+    try:
+        from robot.contracts import verify  # PyJWT and cryptography: the video extra
+    except ImportError:
+        return ["JWT_ISSUER: verifying tokens needs the video extra: pip install -e '.[video]'"]
+    try:
+        verify.from_environment(config.operator_tokens)
+    except verify.ConfigError as exc:
+        return [f"JWT_ISSUER, JWT_AUDIENCE, JWKS_URL, JWT_PUBLIC_KEY: {exc}"]
+    except ValueError as exc:
+        return [f"JWT_PUBLIC_KEY: not a public key ({exc}); paste what `robot keys init` prints"]
+    return []
+
+
+def markdown_table() -> str:
+    """The README's table of keys, made from the declarations above."""
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+    for key in KEYS.values():
+        if key.required:
+            default = "(required, may be empty)" if key.kind == "text-or-empty" else "(required)"
+        else:
+            default = f"`{json.dumps(key.default)}`"
+        meaning = key.meaning
+        if key.low is not None:
+            meaning += f" ({key.low:g}..{key.high:g})"
+        rows.append(f"| `{key.name}` | {default} | {meaning} |")
+    return "\n".join(rows)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, [f"not UTF-8 text (byte {exc.start}): save it as UTF-8"]) from None
+    except FileNotFoundError:
+        raise ConfigError(
+            path,
+            [
+                f"no config file at {path}: create it (see config.json in the project), "
+                "or point --config at yours"
+            ],
+        ) from None
+    except OSError as exc:
+        problem = f"cannot read {path}: {exc.strerror}; check its permissions"
+        raise ConfigError(path, [problem]) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            path, [f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(path, ["the file must hold one JSON object of KEY: value pairs"])
+    return data
+
+
+class _Checker:
+    """Checks one key at a time by its kind, collecting every problem."""
+
+    def __init__(self, path: Path, raw: dict[str, Any], environ: Mapping[str, str]) -> None:
+        self.path = path
+        self.raw = raw
+        self.environ = environ
+        self.problems: list[str] = []
+        for name in sorted(set(raw) - set(KEYS_BY_NAME)):
+            known = ", ".join(sorted(KEYS_BY_NAME))
+            self.problems.append(f"{name}: unknown key; known keys: {known}")
+
+    def check(self, key: Key) -> Any:
+        if key.required and key.name not in self.raw:
+            self.problems.append(f"{key.name}: missing; add it to {self.path.name}")
+            return ""
+        value = self.raw.get(key.name, key.default)
+        match key.kind:
+            case "text" | "text-or-empty" | "thing-name":
+                return self._text(key, value)
+            case "whole" | "number":
+                return self._number(key, value)
+            case "file" | "private-file":
+                return self._file(key, value)
+            case "directory":
+                return self._directory(key, value)
+            case "board":
+                return self._board(key, value)
+            case "board-options":
+                return self._board_options(key, value)
+            case "choice":
+                return self._choice(key, value)
+            case "camera":
+                return self._camera(key, value)
+            case "object":
+                return self._object(key, value)
+        raise AssertionError(f"{key.name}: no check for kind {key.kind}")
+
+    def _fail(self, key: Key, value: Any, fix: str) -> None:
+        self.problems.append(f"{key.name} = {value!r}: {fix}")
+
+    def _text(self, key: Key, value: Any) -> str:
+        if not isinstance(value, str):
+            self._fail(key, value, "must be a string")
+            return ""
+        if not value.strip() and key.kind != "text-or-empty":
+            self._fail(key, value, "must not be empty")
+        elif key.kind == "thing-name" and any(ch in value for ch in "/+#"):
+            self._fail(key, value, "a thing name cannot contain '/', '+' or '#'")
+        return value.strip()
+
+    def _number(self, key: Key, value: Any) -> Any:
+        whole = key.kind == "whole"
+        ok_type = isinstance(value, int) if whole else isinstance(value, int | float)
+        assert key.low is not None and key.high is not None
+        if isinstance(value, bool) or not ok_type:
+            word = "a whole number" if whole else "a number"
+            self._fail(key, value, f"must be {word} from {key.low:g} to {key.high:g}")
+            return key.default
+        if not key.low <= value <= key.high:
+            self._fail(key, value, f"must be from {key.low:g} to {key.high:g}")
+            return key.default
+        return int(value) if whole else float(value)
+
+    def _file(self, key: Key, value: Any) -> Path:
+        if not isinstance(value, str) or not value:
+            self._fail(key, value, "must be the path of a file (relative to the config file)")
+            return Path()
+        path = (self.path.parent / value).resolve()
+        try:
+            mode = path.stat().st_mode
+            with path.open("rb"):
+                pass
+        except FileNotFoundError:
+            self._fail(key, value, f"no file at {path}; put it there or fix the path")
+            return path
+        except OSError as exc:
+            self._fail(key, value, f"cannot read {path} ({exc.strerror}); fix its permissions")
+            return path
+        if not stat.S_ISREG(mode):
+            self._fail(key, value, f"{path} is not a regular file")
+        elif key.kind == "private-file" and mode & 0o077:
+            self._fail(
+                key,
+                value,
+                f"the private key can be read by other users "
+                f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}",
+            )
+        return path
+
+    def _directory(self, key: Key, value: Any) -> Path:
+        if not isinstance(value, str) or not value:
+            self._fail(key, value, "must be the path of a folder (relative to the config file)")
+            return Path()
+        path = (self.path.parent / value).resolve()
+        existing = next(folder for folder in (path, *path.parents) if folder.exists())
+        if not existing.is_dir():
+            self._fail(key, value, f"{existing} is not a folder")
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            whom = "the folder" if existing == path else f"{existing}, where it would be made,"
+            self._fail(key, value, f"{whom} is not writable by this user; fix its permissions")
+        return path
+
+    def _board(self, key: Key, value: Any) -> str:
+        # As in the AWS sample's installer, the environment variable wins over the file.
+        if self.environ.get("MOTOR_DRIVER"):
+            return self.environ["MOTOR_DRIVER"]
+        if not isinstance(value, str) or not value:
+            self._fail(key, value, f"must be one of {', '.join(drivers.board_names())}")
+            return ""
+        return value
+
+    def _board_options(self, key: Key, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+            self._fail(
+                key,
+                value,
+                'must map board names to their options, e.g. {"adafruit": {"left": "motor1"}}',
+            )
+            return {}
+        names = drivers.board_names()
+        for board in sorted(set(value) - set(names)):
+            self._fail(key, board, f"unknown board; choose from {', '.join(names)}")
+        return value
+
+    def _choice(self, key: Key, value: Any) -> str:
+        if value not in key.choices:
+            self._fail(key, value, f"must be one of {', '.join(key.choices)}")
+            return key.default
+        return value
+
+    def _camera(self, key: Key, value: Any) -> str:
+        names = sorted(entry.name for entry in entry_points(group=CAMERA_GROUP))
+        if value not in names:
+            self._fail(key, value, f"unknown camera source; installed: {', '.join(names)}")
+            return key.default
+        return value
+
+    def _object(self, key: Key, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self._fail(key, value, 'must be a JSON object, e.g. {"width": 640}')
+            return {}
+        return value

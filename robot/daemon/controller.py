@@ -1,0 +1,181 @@
+"""The motion controller: the latest valid command drives the wheels until its TTL lapses.
+
+There is no queue: a command replaces the previous one the moment it arrives, and a
+deadman timer stops the wheels when no fresh command has come within its TTL. A held key
+(a stream of commands) keeps pushing the deadline out, so the wheels never stutter.
+
+Between moving commands the outputs ramp at the configured limits (robot/daemon/ramp.py): the
+first step is taken on receipt, the rest on a timer that runs only while ramping. Every
+stop is at once, whatever the limits: a ``stop`` or ``estop`` command, an expired TTL, a
+lost link, a shutdown, a driver error. Safety over comfort.
+
+An ``estop`` latches (robot/daemon/estop.py): until a ``clear_estop``, every motion command is
+refused with the reason ``estop latched``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from drivers import MotorDriver
+from robot.contracts.protocol import MOTION_ACTIONS, Command
+from robot.daemon import ramp
+from robot.daemon.estop import EStop
+from robot.daemon.mixing import wheel_outputs
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.02  # ramp steps while ramping: 50 Hz, smooth for a motor, cheap for a Pi Zero
+
+
+@dataclass(frozen=True)
+class MotionState:
+    left: float = 0.0
+    right: float = 0.0
+    command: Command | None = None  # the command driving the wheels, if any
+    applied_at: float = 0.0  # time.monotonic() when it was applied
+    reason: str = "start"  # why the wheels are as they are: command, expired, stop, ...
+    path: str | None = None  # how the command came: mqtt, publish or datachannel
+
+
+class Refused(ValueError):
+    """A valid command the robot will not act on now; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MotionController:
+    """Owns the driver on the event loop. Not thread-safe: call it from the loop only."""
+
+    def __init__(
+        self,
+        driver: MotorDriver,
+        default_speed: float,
+        default_ttl_ms: int,
+        on_change: Callable[[MotionState], None] = lambda state: None,
+        limits: ramp.Limits = ramp.Limits(),  # noqa: B008 (frozen, shared safely)
+        estop: EStop | None = None,
+    ) -> None:
+        self._driver = driver
+        self._default_speed = default_speed
+        self._default_ttl_ms = default_ttl_ms
+        self._on_change = on_change
+        self._limits = limits
+        self.estop = estop
+        self._deadline: asyncio.TimerHandle | None = None
+        self._tick: asyncio.TimerHandle | None = None
+        self._target = (0.0, 0.0)
+        self._path: str | None = None  # of the command being applied
+        self._stepped_at = 0.0
+        self.state = MotionState(reason="estop" if self.latched else "start")
+
+    @property
+    def latched(self) -> bool:
+        return self.estop is not None and self.estop.latched
+
+    def ttl_ms(self, command: Command) -> int:
+        return self._default_ttl_ms if command.ttl_ms is None else command.ttl_ms
+
+    def check_allowed(self, command: Command) -> None:
+        """Raise Refused if the e-stop latch forbids ``command``."""
+        if command.action in MOTION_ACTIONS and self.latched:
+            raise Refused("estop latched")
+        if command.action == "clear_estop" and self.estop is None:
+            raise Refused("this robot keeps no e-stop latch")
+
+    def apply(self, command: Command, path: str | None = None) -> None:
+        """Act on ``command`` at once: the wheels first, then the bookkeeping. ``path`` says
+        how it came (telemetry and the e-stop latch tell it); by default ``publish`` when the
+        publish endpoint stamped an operator on it, else ``mqtt``."""
+        self._path = path or ("mqtt" if command.operator is None else "publish")
+        if command.action == "estop":
+            self._halt(command, "estop")  # the wheels stop before the latch is written
+            if self.estop is not None:
+                self.estop.engage(command.operator, self._path)
+            return
+        if command.action == "clear_estop":
+            self.check_allowed(command)
+            assert self.estop is not None
+            try:
+                self.estop.clear()
+            except OSError as exc:
+                raise Refused(f"cannot clear the e-stop: {exc}") from None
+            self._halt(command, "estop-cleared")
+            return
+        if command.action == "stop":
+            self._halt(command, "stop")
+            return
+        self.check_allowed(command)
+        target = ramp.limit(wheel_outputs(command, self._default_speed), self._limits)
+        self._cancel_timers()
+        # Arm the timer before touching the hardware, so a driver error still ends in a stop.
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.call_later(self.ttl_ms(command) / 1000, self._expire)
+        self._target = target
+        self.state = MotionState(self.state.left, self.state.right, command, time.monotonic())
+        self._step(first=True)
+
+    def stop(self, reason: str) -> None:
+        """Stop the wheels now (on shutdown, a lost link, an error)."""
+        self._halt(None, reason)
+
+    def _halt(self, command: Command | None, reason: str) -> None:
+        self._cancel_timers()
+        self._target = (0.0, 0.0)
+        self._set(0.0, 0.0, command, reason)
+
+    def _expire(self) -> None:
+        self._deadline = None
+        log.debug("command %s expired", self.state.command and self.state.command.id)
+        self._halt(None, "expired")
+
+    def _step(self, first: bool = False) -> None:
+        self._tick = None
+        now = time.monotonic()
+        # A late tick moves no further than a punctual one: no jolt after a stall.
+        dt = TICK_S if first else min(now - self._stepped_at, TICK_S)
+        self._stepped_at = now
+        current = (self.state.left, self.state.right)
+        left, right = ramp.step(current, self._target, dt, self._limits)
+        self._set(left, right, self.state.command, "command")
+        if (self.state.left, self.state.right) != self._target and self.state.reason == "command":
+            self._tick = asyncio.get_running_loop().call_later(TICK_S, self._step)
+
+    def _time_to_live(self) -> float | None:
+        """Seconds until the deadman fires: a board that keeps time stops the wheels then
+        by itself, even if this loop is stuck."""
+        if self._deadline is None:
+            return None
+        return max(0.0, self._deadline.when() - asyncio.get_running_loop().time())
+
+    def _cancel_timers(self) -> None:
+        for handle in (self._deadline, self._tick):
+            if handle is not None:
+                handle.cancel()
+        self._deadline = self._tick = None
+
+    def _set(self, left: float, right: float, command: Command | None, reason: str) -> None:
+        try:
+            if left == 0.0 and right == 0.0:
+                self._driver.stop()
+            else:
+                self._driver.drive(left, right, self._time_to_live())
+        except Exception:
+            # A board that fails mid-command must not keep the last output: try to stop it.
+            log.exception("motor driver failed; stopping the wheels")
+            self._cancel_timers()
+            try:
+                self._driver.stop()
+            except Exception:
+                log.exception("motor driver failed to stop")
+            left, right, command, reason = 0.0, 0.0, None, "driver-error"
+        applied_at = self.state.applied_at if reason == "command" else time.monotonic()
+        path = self._path if command is not None else None
+        self.state = MotionState(left, right, command, applied_at, reason, path)
+        self._on_change(self.state)

@@ -1,0 +1,5 @@
+import sys
+
+from robot.producer.run import main
+
+sys.exit(main())

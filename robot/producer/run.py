@@ -1,0 +1,139 @@
+"""Our video producer: a KVS WebRTC signaling master streaming one camera, as its own process.
+
+    python -m robot.producer --thing stspi --region eu-west-1 \\
+        --credential-endpoint xxxx.credentials.iot.eu-west-1.amazonaws.com \\
+        --role-alias stspi-camera --certificate certs/certificate.pem \\
+        --private-key certs/private.pem.key --root-ca certs/cacert.pem --source picamera2
+
+The daemon's media supervisor runs it and reads its output: ``media-status`` lines say when
+it is ready and how many viewers watch; a fatal error is reported and ends it with code 1
+(the supervisor starts it again). The channel is named after the thing.
+
+With ``--control-fd`` (the daemon's control socket, robot/contracts/control.py), consoles may
+drive over a data channel: their tokens are verified with the ``JWT_*`` settings in the
+environment (the daemon passes the robot's), their commands go to the daemon, and the
+daemon's telemetry comes back to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from robot.contracts import signals
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m robot.producer", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--thing", required=True, help="the thing name, also the channel name")
+    parser.add_argument("--region", required=True)
+    parser.add_argument(
+        "--credential-endpoint",
+        required=True,
+        help="the IoT credentials provider (IOT_GET_CREDENTIAL_ENDPOINT)",
+    )
+    parser.add_argument("--role-alias", required=True)
+    parser.add_argument("--certificate", type=Path, required=True)
+    parser.add_argument("--private-key", type=Path, required=True)
+    parser.add_argument("--root-ca", type=Path, required=True)
+    parser.add_argument("--source", default="picamera2", help="camera source (entry point)")
+    parser.add_argument(
+        "--source-options",
+        type=json.loads,
+        default={},
+        help="the source's options, as a JSON object",
+    )
+    parser.add_argument("--codec", choices=["h264", "vp8"], default="h264")
+    parser.add_argument(
+        "--control-fd",
+        type=int,
+        default=None,
+        help="the daemon's control socket, inherited: consoles drive over a data channel",
+    )
+    parser.add_argument(
+        "--kvs-endpoint-url",
+        default=None,
+        help="the KVS control plane, when not AWS's (the simulator's)",
+    )
+    return parser.parse_args(argv)
+
+
+def report(kind: str, value: Any) -> None:
+    line = signals.ready_line() if kind == "ready" else signals.viewers_line(value)
+    print(line, flush=True)
+
+
+async def produce(args: argparse.Namespace) -> None:
+    from robot.producer.cameras import open_camera
+    from robot.producer.credentials import CredentialsProvider
+    from robot.producer.kvs import SignalingChannel
+    from robot.producer.master import Master
+
+    provider = CredentialsProvider(
+        args.credential_endpoint,
+        args.role_alias,
+        args.thing,
+        args.certificate,
+        args.private_key,
+        args.root_ca,
+    )
+    credentials = await asyncio.to_thread(provider.credentials)
+    camera = open_camera(args.source, args.source_options)
+    try:
+        channel = SignalingChannel(args.thing, args.region, credentials, args.kvs_endpoint_url)
+        if args.control_fd is None:
+            await Master(channel, camera, args.codec, report).serve()
+        else:
+            await serve_with_consoles(args, channel, camera)
+    finally:
+        camera.stop()
+
+
+async def serve_with_consoles(args: argparse.Namespace, channel: Any, camera: Any) -> None:
+    """Serve viewers, and consoles' data channels linked to the daemon's control socket."""
+    from robot.contracts.control import ControlSocket
+    from robot.producer.consoles import Operators, verifier_from
+    from robot.producer.master import Master
+
+    control = await ControlSocket.open(socket.socket(fileno=args.control_fd))
+    operators = Operators(args.thing, verifier_from(os.environ), control.send)
+
+    async def relay_telemetry() -> None:
+        async for message in control.messages():
+            operators.telemetry(message)
+
+    relay = asyncio.create_task(relay_telemetry())
+    try:
+        await Master(channel, camera, args.codec, report, operators).serve()
+    finally:
+        relay.cancel()
+        await control.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stdout, format="%(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("aioice").setLevel(logging.WARNING)
+    try:
+        asyncio.run(produce(args))
+    except KeyboardInterrupt:  # SIGINT from the supervisor: a normal stop
+        return 0
+    except Exception as exc:
+        print(signals.fatal_line(f"{type(exc).__name__}: {exc}"), flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
