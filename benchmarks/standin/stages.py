@@ -18,7 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from robot.contracts import protocol
-from robot.daemon import daemon, link
+from robot.daemon import daemon
+from robot.daemon import mqtt_link as link
 from robot.daemon.freshness import FreshnessGate
 
 _report = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -17,7 +17,6 @@ A ``ts`` further ahead of that clock than the protocol's skew is refused.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import logging
 import os
 import time
@@ -29,7 +28,8 @@ import boto3
 import botocore.exceptions
 
 from cloud import api
-from robot.contracts import access, protocol
+from robot.contracts import access, admission, protocol
+from robot.contracts.admission import CommandPath
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)
@@ -123,25 +123,18 @@ def publish_command(
     grants: access.Grants | None = None,
     received_ms: int | None = None,
 ) -> tuple[str, protocol.Command]:
-    """Validate ``body`` as a command, give it an id and publish it to ``{robot}/action``.
-
-    With ``grants`` (the handler always passes them) the command must be one the caller may
-    send to ``robot``, else AccessDenied, and it is stamped with their subject as
-    ``operator``; without, the caller has already decided that. With ``received_ms`` (the
-    handler's clock) it is stamped as ``received_ts``, and a ``ts`` ahead of it is refused.
-    """
+    """Validate ``body`` as a command, give it an id, admit it on the publish path
+    (robot.contracts.admission: with ``grants``, the caller's; with ``received_ms``, this
+    endpoint's clock) and publish it to ``{robot}/action``. A command that is not valid is
+    api.BadRequest; one the grants do not allow, AccessDenied."""
     try:
         command = protocol.parse(body).with_id()
-        protocol.check_sender_fields(command)
-        if received_ms is not None:
-            protocol.check_not_ahead(command, received_ms)
     except protocol.ProtocolError as exc:
         raise api.BadRequest(exc.reason) from None
-    if grants is not None:
-        access.check_command(grants, robot, command.action)
-        command = dataclasses.replace(command, operator=protocol.operator_from(grants.subject))
-    if received_ms is not None:
-        command = dataclasses.replace(command, received_ts=received_ms)
+    try:
+        command = admission.admit(command, CommandPath.PUBLISH, robot, grants, received_ms)
+    except protocol.ProtocolError as exc:  # a stamp the sender may not set, a ts ahead
+        raise api.BadRequest(exc.reason) from None
     topic = f"{robot}/action"
     publish(topic, command.to_json().encode())
     return topic, command

@@ -20,16 +20,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 # What each function ships, as paths relative to the project root: the contracts it uses
-# (standard library only, but for verify.py's PyJWT) and itself. Parent
-# packages get an empty __init__.py rather than the real one, which may import what a Lambda
-# lacks.
-ACCESS = "robot/contracts/access.py"
+# (standard library only, but for verify.py's PyJWT) and itself. Parent packages get an empty
+# __init__.py rather than the real one, which may import what a Lambda lacks.
+ACCESS = ("robot/contracts/access.py", "robot/contracts/refusals.py")
 FUNCTIONS: dict[str, tuple[str, ...]] = {
-    "publish": (ACCESS, "robot/contracts/protocol.py", "cloud/api.py", "cloud/publish"),
-    "authorizer": (ACCESS, "robot/contracts/verify.py", "cloud/authorizer"),
+    "publish": (
+        *ACCESS,
+        "robot/contracts/admission.py",
+        "robot/contracts/protocol.py",
+        "cloud/api.py",
+        "cloud/publish",
+    ),
+    "authorizer": (*ACCESS, "robot/contracts/verify.py", "cloud/authorizer"),
     "endpoints": ("cloud/endpoints",),
-    "viewer": (ACCESS, "cloud/api.py", "cloud/viewer"),
-    "fleet": (ACCESS, "cloud/api.py", "cloud/fleet"),
+    "viewer": (*ACCESS, "cloud/api.py", "cloud/viewer"),
+    "fleet": (*ACCESS, "cloud/api.py", "cloud/fleet"),
     "site": ("cloud/site", "cloud/console"),
 }
 # Functions that need the `cloud` extra's libraries besides boto3 (which the runtime has).

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from robot.contracts.refusals import Refusal, RefusalKind
+
 SCOPE_VIEW = "robot:view"
 SCOPE_DRIVE = "robot:drive"
 SCOPE_ADMIN = "robot:admin"
@@ -37,8 +39,10 @@ MAX_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600
 MAX_ROBOTS_PER_TOKEN = 50
 
 
-class AccessDenied(Exception):
-    """A request the caller's token does not allow; the message says why."""
+class AccessDenied(Refusal):
+    """A request the caller's token does not allow; ``reason`` says why."""
+
+    kind = RefusalKind.ACCESS
 
 
 @dataclass(frozen=True)

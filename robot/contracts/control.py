@@ -1,10 +1,11 @@
 """The control socket between the daemon and our video producer: JSON objects, one a line,
-both ways. The daemon sends every telemetry message it publishes (the producer passes it to
-the consoles on their data channels); the producer sends the commands consoles send on their
-data channel, with what the operator's token grants (robot/producer/consoles.py).
+both ways. The daemon sends every telemetry message it publishes, encoded once (the producer
+passes each line as it is to the consoles on their data channels); the producer sends the
+commands consoles send on their data channel, with what the operator's token grants
+(``command_message``, read back by ``read_command``).
 
 The supervisor makes one socketpair per run of the producer, which gets its end as an
-inherited file descriptor (``--control-fd``). Standard library only: the daemon imports this.
+inherited file descriptor (``--control-fd``). Standard library only.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
+
+from robot.contracts.access import Grants
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +52,8 @@ class ControlSocket:
         self._writer.write(message + b"\n")
         return True
 
-    async def messages(self) -> AsyncIterator[dict[str, Any]]:
-        """The other end's messages until it closes; unreadable lines are logged and skipped."""
+    async def lines(self) -> AsyncIterator[bytes]:
+        """The other end's lines (without the newline) until it closes."""
         while True:
             try:
                 line = await self._reader.readline()
@@ -61,6 +64,11 @@ class ControlSocket:
                 return
             if not line:
                 return
+            yield line.rstrip(b"\n")
+
+    async def messages(self) -> AsyncIterator[dict[str, Any]]:
+        """The other end's messages until it closes; unreadable lines are logged and skipped."""
+        async for line in self.lines():
             try:
                 message = json.loads(line)
             except ValueError:
@@ -74,3 +82,17 @@ class ControlSocket:
         self._writer.close()
         with contextlib.suppress(ConnectionError):
             await self._writer.wait_closed()
+
+
+def command_message(payload: str, grants: Grants) -> dict[str, Any]:
+    """A console's command, with what its operator's token grants."""
+    return {"type": "command", "payload": payload, "grants": grants.context()}
+
+
+def read_command(message: dict[str, Any]) -> tuple[str, Grants] | None:
+    """The payload and grants of a ``command_message``; None for anything else. Missing or
+    malformed grants grant nothing (``Grants.from_context``)."""
+    payload = message.get("payload")
+    if message.get("type") != "command" or not isinstance(payload, str):
+        return None
+    return payload, Grants.from_context(message.get("grants"))

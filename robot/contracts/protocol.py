@@ -34,6 +34,8 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from robot.contracts.refusals import Refusal, RefusalKind
+
 MAX_PAYLOAD_BYTES = 1024
 MIN_TTL_MS = 50
 MAX_TTL_MS = 5000
@@ -56,12 +58,10 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _MAX_NAMES_SHOWN = 5
 
 
-class ProtocolError(ValueError):
+class ProtocolError(Refusal):
     """A payload that is not a valid command. ``reason`` says why, for a person."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    kind = RefusalKind.PROTOCOL
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,25 @@ from __future__ import annotations
 
 import json
 import time
+from enum import StrEnum
 from typing import Any, Protocol
 
 from robot.contracts.protocol import Command
+from robot.contracts.refusals import Refusal
+
+
+class MotionReason(StrEnum):
+    """Why the wheels are as they are, as a state message's ``reason`` says."""
+
+    START = "start"  # nothing has driven them since the daemon started
+    COMMAND = "command"  # a command drives them
+    EXPIRED = "expired"  # the command's TTL lapsed
+    STOP = "stop"
+    ESTOP = "estop"  # an e-stop latched (or is still latched from before)
+    ESTOP_CLEARED = "estop-cleared"
+    LINK_LOST = "link-lost"  # the link that carries the commands dropped
+    SHUTDOWN = "shutdown"  # the daemon is stopping
+    DRIVER_ERROR = "driver-error"  # the board failed; it was told to stop
 
 
 class Motion(Protocol):
@@ -16,8 +32,8 @@ class Motion(Protocol):
     right: float
     command: Command | None
     applied_at: float  # time.monotonic() when the command was applied
-    reason: str
-    path: str | None
+    reason: MotionReason
+    path: str | None  # a CommandPath while a command drives the wheels
 
 
 def state_message(
@@ -46,11 +62,18 @@ def state_message(
 
 
 def rejection_message(
-    reason: str, command_id: str | None, path: str | None = None
+    refusal: Refusal, command_id: str | None, path: str | None = None
 ) -> dict[str, Any]:
-    """A refused command: why, its id if it could be read, and its path when known (a
-    console's data channel; MQTT cannot tell a direct publish from the publish Lambda's)."""
-    message = {"type": "rejected", "t": time.time(), "reason": reason, "id": command_id}
+    """A refused command: why (``reason``, and the ``kind`` of rule that refused it), its id
+    if it could be read, and its path when known (a console's data channel; MQTT cannot tell a
+    direct publish from the publish Lambda's before the command is read)."""
+    message = {
+        "type": "rejected",
+        "t": time.time(),
+        "reason": refusal.reason,
+        "kind": str(refusal.kind),
+        "id": command_id,
+    }
     return message if path is None else {**message, "path": path}
 
 

@@ -22,7 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from drivers import MotorDriver
+from robot.contracts.admission import CommandPath
 from robot.contracts.protocol import MOTION_ACTIONS, Command
+from robot.contracts.refusals import Refusal, RefusalKind
+from robot.contracts.telemetry import MotionReason
 from robot.daemon import ramp
 from robot.daemon.estop import EStop
 from robot.daemon.mixing import wheel_outputs
@@ -38,16 +41,14 @@ class MotionState:
     right: float = 0.0
     command: Command | None = None  # the command driving the wheels, if any
     applied_at: float = 0.0  # time.monotonic() when it was applied
-    reason: str = "start"  # why the wheels are as they are: command, expired, stop, ...
-    path: str | None = None  # how the command came: mqtt, publish or datachannel
+    reason: MotionReason = MotionReason.START  # why the wheels are as they are
+    path: CommandPath | None = None  # how the command driving them came
 
 
-class Refused(ValueError):
-    """A valid command the robot will not act on now; ``reason`` says why."""
+class EStopRefusal(Refusal):
+    """A valid command the e-stop latch does not allow now; ``reason`` says why."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    kind = RefusalKind.ESTOP
 
 
 class MotionController:
@@ -71,9 +72,9 @@ class MotionController:
         self._deadline: asyncio.TimerHandle | None = None
         self._tick: asyncio.TimerHandle | None = None
         self._target = (0.0, 0.0)
-        self._path: str | None = None  # of the command being applied
+        self._path: CommandPath | None = None  # of the command being applied
         self._stepped_at = 0.0
-        self.state = MotionState(reason="estop" if self.latched else "start")
+        self.state = MotionState(reason=MotionReason.ESTOP if self.latched else MotionReason.START)
 
     @property
     def latched(self) -> bool:
@@ -83,19 +84,18 @@ class MotionController:
         return self._default_ttl_ms if command.ttl_ms is None else command.ttl_ms
 
     def check_allowed(self, command: Command) -> None:
-        """Raise Refused if the e-stop latch forbids ``command``."""
+        """Raise EStopRefusal if the e-stop latch forbids ``command``."""
         if command.action in MOTION_ACTIONS and self.latched:
-            raise Refused("estop latched")
+            raise EStopRefusal("estop latched")
         if command.action == "clear_estop" and self.estop is None:
-            raise Refused("this robot keeps no e-stop latch")
+            raise EStopRefusal("this robot keeps no e-stop latch")
 
-    def apply(self, command: Command, path: str | None = None) -> None:
+    def apply(self, command: Command, path: CommandPath) -> None:
         """Act on ``command`` at once: the wheels first, then the bookkeeping. ``path`` says
-        how it came (telemetry and the e-stop latch tell it); by default ``publish`` when the
-        publish endpoint stamped an operator on it, else ``mqtt``."""
-        self._path = path or ("mqtt" if command.operator is None else "publish")
+        how it came (telemetry and the e-stop latch tell it)."""
+        self._path = path
         if command.action == "estop":
-            self._halt(command, "estop")  # the wheels stop before the latch is written
+            self._halt(command, MotionReason.ESTOP)  # the wheels stop before the latch is written
             if self.estop is not None:
                 self.estop.engage(command.operator, self._path)
             return
@@ -105,11 +105,11 @@ class MotionController:
             try:
                 self.estop.clear()
             except OSError as exc:
-                raise Refused(f"cannot clear the e-stop: {exc}") from None
-            self._halt(command, "estop-cleared")
+                raise EStopRefusal(f"cannot clear the e-stop: {exc}") from None
+            self._halt(command, MotionReason.ESTOP_CLEARED)
             return
         if command.action == "stop":
-            self._halt(command, "stop")
+            self._halt(command, MotionReason.STOP)
             return
         self.check_allowed(command)
         target = ramp.limit(wheel_outputs(command, self._default_speed), self._limits)
@@ -121,11 +121,11 @@ class MotionController:
         self.state = MotionState(self.state.left, self.state.right, command, time.monotonic())
         self._step(first=True)
 
-    def stop(self, reason: str) -> None:
+    def stop(self, reason: MotionReason) -> None:
         """Stop the wheels now (on shutdown, a lost link, an error)."""
         self._halt(None, reason)
 
-    def _halt(self, command: Command | None, reason: str) -> None:
+    def _halt(self, command: Command | None, reason: MotionReason) -> None:
         self._cancel_timers()
         self._target = (0.0, 0.0)
         self._set(0.0, 0.0, command, reason)
@@ -133,7 +133,7 @@ class MotionController:
     def _expire(self) -> None:
         self._deadline = None
         log.debug("command %s expired", self.state.command and self.state.command.id)
-        self._halt(None, "expired")
+        self._halt(None, MotionReason.EXPIRED)
 
     def _step(self, first: bool = False) -> None:
         self._tick = None
@@ -143,8 +143,9 @@ class MotionController:
         self._stepped_at = now
         current = (self.state.left, self.state.right)
         left, right = ramp.step(current, self._target, dt, self._limits)
-        self._set(left, right, self.state.command, "command")
-        if (self.state.left, self.state.right) != self._target and self.state.reason == "command":
+        self._set(left, right, self.state.command, MotionReason.COMMAND)
+        ramping = (self.state.left, self.state.right) != self._target
+        if ramping and self.state.reason is MotionReason.COMMAND:
             self._tick = asyncio.get_running_loop().call_later(TICK_S, self._step)
 
     def _time_to_live(self) -> float | None:
@@ -160,7 +161,9 @@ class MotionController:
                 handle.cancel()
         self._deadline = self._tick = None
 
-    def _set(self, left: float, right: float, command: Command | None, reason: str) -> None:
+    def _set(
+        self, left: float, right: float, command: Command | None, reason: MotionReason
+    ) -> None:
         try:
             if left == 0.0 and right == 0.0:
                 self._driver.stop()
@@ -174,8 +177,8 @@ class MotionController:
                 self._driver.stop()
             except Exception:
                 log.exception("motor driver failed to stop")
-            left, right, command, reason = 0.0, 0.0, None, "driver-error"
-        applied_at = self.state.applied_at if reason == "command" else time.monotonic()
+            left, right, command, reason = 0.0, 0.0, None, MotionReason.DRIVER_ERROR
+        applied_at = self.state.applied_at if reason is MotionReason.COMMAND else time.monotonic()
         path = self._path if command is not None else None
         self.state = MotionState(left, right, command, applied_at, reason, path)
         self._on_change(self.state)

@@ -1,9 +1,10 @@
-"""The robot daemon: IoT link in, validated commands to the controller, telemetry out.
+"""The robot daemon: commands in from its two links, to the controller; telemetry out.
 
-Consoles' commands come in a second way, over a WebRTC data channel that the video producer
-holds: the producer verifies the operator's token and passes each command on with what the
-token grants (robot/producer/consoles.py), over its control socket; the daemon checks those
-grants as the publish Lambda does, and sends every telemetry message back the same way.
+Commands come over MQTT (robot/daemon/mqtt_link.py) and from consoles' data channels, which
+the video producer holds and passes on over its control socket (robot/daemon/console_link.py).
+The daemon reads both links the same way; each command is parsed, admitted by the one rule
+(robot/contracts/admission.py), checked for freshness and applied, and every telemetry
+message goes out on both links.
 
 Every way out of ``serve`` (SIGINT, SIGTERM, a lost link, an exception) passes through
 the ``finally`` that stops the wheels and closes the board. SIGKILL cannot be caught:
@@ -15,22 +16,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import signal
 import time
 
 import drivers
-from robot.contracts import access, protocol
-from robot.contracts.telemetry import encode, rejection_message, state_message
+from robot.contracts import admission, protocol
+from robot.contracts.access import Grants
+from robot.contracts.admission import CommandPath
+from robot.contracts.refusals import Refusal
+from robot.contracts.telemetry import MotionReason, encode, rejection_message, state_message
 from robot.daemon.config import Config
-from robot.daemon.controller import MotionController, MotionState, Refused
+from robot.daemon.console_link import ConsoleLink
+from robot.daemon.controller import MotionController, MotionState
 from robot.daemon.estop import EStop
-from robot.daemon.freshness import FreshnessGate, StaleCommand
-from robot.daemon.link import IoTLink, LinkStatus, Message
+from robot.daemon.freshness import FreshnessGate
+from robot.daemon.links import CommandLink, Delivery
+from robot.daemon.mqtt_link import IoTLink
 from robot.daemon.odometry import Odometry
 from robot.daemon.producers import supervise
-from robot.daemon.supervisor import MediaStatus, MediaSupervisor
+from robot.daemon.supervisor import MediaStatus
 from robot.daemon.systemd import Notifier
 
 log = logging.getLogger(__name__)
@@ -44,14 +49,16 @@ class Daemon:
         self,
         config: Config,
         driver: drivers.MotorDriver,
-        link: IoTLink,
+        link: CommandLink,
+        consoles: CommandLink | None = None,
         estop: EStop | None = None,
         gate: FreshnessGate | None = None,
         notifier: Notifier | None = None,
     ) -> None:
         self.config = config
         self.driver = driver
-        self.link = link
+        self.link = link  # the robot's link to the cloud: its state is the telemetry's "link"
+        self.links = [link] if consoles is None else [link, consoles]
         self.gate = gate or FreshnessGate()
         self.notifier = notifier or Notifier(None, None)
         self.odometry = Odometry(config.wheel_base, config.top_speed, time.monotonic())
@@ -64,56 +71,51 @@ class Daemon:
             estop=estop or EStop(config.state_dir),
         )
         self.video: dict | None = None  # the media supervisor's status, once it runs
-        self.media: MediaSupervisor | None = None  # its control socket carries telemetry
 
     async def serve(self) -> None:
-        """Handle commands until cancelled."""
+        """Handle both links' commands until cancelled; what a handler raises ends it."""
         reporter = asyncio.create_task(self._report_periodically())
+        readers = [asyncio.create_task(self._follow(link)) for link in self.links]
         try:
-            with self.link.delivering(self.handle):
-                async for event in self.link.events():
-                    if isinstance(event, Message):  # came before the handler was set
-                        self.handle(event.payload)
-                    elif isinstance(event, LinkStatus):
-                        self._link_changed(event.online)
+            done, _ = await asyncio.wait(readers, return_when=asyncio.FIRST_EXCEPTION)
+            for reader in done:
+                reader.result()
         finally:
             reporter.cancel()
+            for reader in readers:
+                reader.cancel()
 
-    def handle(self, payload: bytes | str, grants: access.Grants | None = None) -> None:
-        """Apply one command payload, or report why it was rejected. Never raises on bad input.
+    async def _follow(self, link: CommandLink) -> None:
+        async for event in link.events():
+            if isinstance(event, Delivery):
+                self.handle(event.payload, event.path, event.grants)
+            else:
+                self._link_changed(link, event.online)
 
-        With ``grants`` the command came from a console's data channel, with what the
-        operator's token grants: it must be one they may send to this robot (as the publish
-        Lambda checks), and it is stamped with their subject as ``operator``."""
+    def handle(
+        self,
+        payload: bytes | str,
+        path: CommandPath = CommandPath.MQTT,
+        grants: Grants | None = None,
+    ) -> None:
+        """Apply one command payload that came by ``path`` (with ``grants``, a console's), or
+        report why it was refused. Never raises on bad input."""
         latched = self.controller.latched
-        path = None if grants is None else "datachannel"
         try:
             command = protocol.parse(payload)
-            if grants is not None:
-                command = self._from_console(command, grants)
+            command = admission.admit(command, path, self.config.thing_name, grants)
+            arrived = admission.arrival_path(command, path)
             if command.action not in _ALWAYS_FRESH:
                 self.gate.check(command, self.controller.ttl_ms(command))
-            self.controller.apply(command, path)
-        except (protocol.ProtocolError, StaleCommand, Refused, access.AccessDenied) as exc:
-            reason = getattr(exc, "reason", str(exc))
-            log.info("rejected command: %s", reason)
-            self._send(rejection_message(reason, _command_id(payload), path))
+            self.controller.apply(command, arrived)
+        except Refusal as exc:
+            log.info("rejected command: %s", exc.reason)
+            # MQTT cannot tell a direct publish from the publish Lambda's before it is read.
+            reported_path = None if path is CommandPath.MQTT else path
+            self._send(rejection_message(exc, _command_id(payload), reported_path))
             return
         if self.controller.latched != latched:
             self.announce()
-
-    def _from_console(self, command: protocol.Command, grants: access.Grants) -> protocol.Command:
-        protocol.check_sender_fields(command)
-        access.check_command(grants, self.config.thing_name, command.action)
-        return dataclasses.replace(command, operator=protocol.operator_from(grants.subject))
-
-    def console_message(self, message: dict) -> None:
-        """A message from the video producer's control socket: a console's command."""
-        payload = message.get("payload")
-        if message.get("type") != "command" or not isinstance(payload, str):
-            log.warning("control socket: not a command: %.120r", message)
-            return
-        self.handle(payload, access.Grants.from_context(message.get("grants")))
 
     def announce(self, *lines: str) -> None:
         """Tell systemd how the robot is (``systemctl status robot`` shows it), with
@@ -122,14 +124,17 @@ class Daemon:
         estop = "latched" if self.controller.latched else "clear"
         self.notifier.notify(*lines, f"STATUS=link {link}, e-stop {estop}")
 
-    def _link_changed(self, online: bool) -> None:
-        if not online:
+    def _link_changed(self, link: CommandLink, online: bool) -> None:
+        if online:
+            log.info("%s link up", link.path)
+            self.report()
+        elif link is self.link:
             # Commands can no longer reach us, so nothing may keep the wheels turning.
             log.warning("link lost: stopping the wheels")
-            self.controller.stop("link-lost")
-        else:
-            log.info("link up")
-            self.report()
+            self.controller.stop(MotionReason.LINK_LOST)
+        elif self.controller.state.path is link.path:
+            log.warning("%s link lost while it drove: stopping the wheels", link.path)
+            self.controller.stop(MotionReason.LINK_LOST)
         self.announce()
 
     def report(self) -> None:
@@ -169,9 +174,8 @@ class Daemon:
 
     def _send(self, message: dict) -> None:
         encoded = encode(message)
-        self.link.publish(self.config.telemetry_topic, encoded)
-        if self.media is not None:
-            self.media.send_control(encoded)  # to the consoles; never waits
+        for link in self.links:
+            link.send(encoded)  # never waits
 
     async def _report_periodically(self) -> None:
         interval = self.config.telemetry_interval_ms / 1000
@@ -199,7 +203,7 @@ async def run(config: Config, notifier: Notifier | None = None) -> None:
         loop.add_signal_handler(signum, main.cancel)
     notifier = notifier or Notifier.from_environ()
     watchdog = asyncio.create_task(notifier.keep_alive())
-    last_will = encode({"type": "state", "link": "offline", "reason": "link-lost"})
+    last_will = encode({"type": "state", "link": "offline", "reason": MotionReason.LINK_LOST})
     try:
         # Leaving this block closes the board, and closing stops it, whatever the way out.
         with drivers.load(config.motor_driver, config.board_options) as driver:
@@ -208,20 +212,17 @@ async def run(config: Config, notifier: Notifier | None = None) -> None:
             # controller's heartbeat, and its own watchdog stops the wheels.
             board_keep_alive = asyncio.create_task(driver.keep_alive())
             try:
-                async with IoTLink(config, last_will=last_will) as link:
-                    daemon = Daemon(config, driver, link, notifier=notifier)
+                async with IoTLink(config, last_will=last_will) as link, ConsoleLink() as consoles:
+                    daemon = Daemon(config, driver, link, consoles, notifier=notifier)
                     daemon.report()
                     daemon.announce("READY=1")
                     # Video runs beside driving, on the same loop, never in its way; at the
                     # end the wheels stop first, then the producer gets its grace period.
-                    async with supervise(
-                        config, daemon.video_changed, on_control=daemon.console_message
-                    ) as media:
-                        daemon.media = media
+                    async with supervise(config, daemon.video_changed, control=consoles):
                         try:
                             await daemon.serve()
                         finally:
-                            daemon.controller.stop("shutdown")
+                            daemon.controller.stop(MotionReason.SHUTDOWN)
                             await asyncio.sleep(0)  # its report goes out while the link is up
             except asyncio.CancelledError:
                 log.info("stopped")

@@ -28,6 +28,7 @@ from typing import Any
 
 from robot.contracts import protocol
 from robot.contracts.protocol import Command
+from robot.contracts.refusals import Refusal, RefusalKind
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +37,10 @@ DRIFT_ALLOWANCE = 1e-4
 _TIME_ERROR = 5  # adjtimex's answer when the kernel clock is not synchronised
 
 
-class StaleCommand(ValueError):
+class StaleCommand(Refusal):
     """A command refused for its age or its stamp; ``reason`` says why."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    kind = RefusalKind.STALE
 
 
 def kernel_clock_synced() -> bool:

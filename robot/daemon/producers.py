@@ -21,11 +21,17 @@ import os
 import shutil
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
 
 from robot.contracts.signals import SampleLogReader, classify_status_line
 from robot.daemon.config import Config
-from robot.daemon.supervisor import MediaState, MediaStatus, MediaSupervisor, ProducerSpec, Timing
+from robot.daemon.supervisor import (
+    ControlPeer,
+    MediaState,
+    MediaStatus,
+    MediaSupervisor,
+    ProducerSpec,
+    Timing,
+)
 
 SAMPLE_LOG_LEVEL = "3"  # INFO: its readiness and connection-state lines are INFO
 
@@ -121,10 +127,11 @@ async def supervise(
     config: Config,
     on_change: Callable[[MediaStatus], None],
     timing: Timing | None = None,
-    on_control: Callable[[dict[str, Any]], None] | None = None,
+    control: ControlPeer | None = None,
 ) -> AsyncIterator[MediaSupervisor | None]:
-    """Run the configured producer under a supervisor for the duration of the block; the
-    block gets the supervisor (``send_control``), or None when video is off."""
+    """Run the configured producer under a supervisor for the duration of the block, each run's
+    control socket given to ``control``; the block gets the supervisor, or None when video is
+    off."""
     try:
         spec = producer_spec(config)
     except VideoOff as exc:
@@ -132,5 +139,5 @@ async def supervise(
         on_change(status)
         yield None
         return
-    async with MediaSupervisor(spec, timing, on_change, on_control) as supervisor:
+    async with MediaSupervisor(spec, timing, on_change, control) as supervisor:
         yield supervisor

@@ -12,8 +12,8 @@ after ``failed_after`` failures in a row the state is ``failed`` and it keeps re
 the longest backoff. Stopping sends SIGINT to the group, then SIGKILL after a grace period.
 
 A producer that takes a control socket (``ProducerSpec.control_flag``) gets a fresh one per
-run (robot/contracts/control.py): ``send_control`` queues a message to it without waiting, and
-what it sends goes to ``on_control``.
+run (robot/contracts/control.py); the daemon's end goes to ``control`` (the console link) for
+the run's duration. The supervisor only supervises: what goes over the socket is the link's.
 
 Everything here is non-blocking on the daemon's loop: driving never waits on video.
 """
@@ -31,13 +31,20 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from robot.contracts.control import ControlSocket
 from robot.contracts.signals import Classifier, Signal
 from robot.posix.processes import die_with_parent
 
 log = logging.getLogger(__name__)
+
+
+class ControlPeer(Protocol):
+    """Who takes the daemon's end of each run's control socket (the console link)."""
+
+    def attach(self, sock: socket.socket) -> None: ...
+
+    async def detach(self) -> None: ...
 
 
 class MediaState(StrEnum):
@@ -104,14 +111,13 @@ class MediaSupervisor:
         spec: ProducerSpec,
         timing: Timing | None = None,
         on_change: Callable[[MediaStatus], None] | None = None,
-        on_control: Callable[[dict[str, Any]], None] | None = None,
+        control: ControlPeer | None = None,
     ) -> None:
         self.spec = spec
         self.timing = timing or Timing()
         self.status = MediaStatus(producer=spec.name)
         self._on_change = on_change
-        self._on_control = on_control or (lambda message: None)
-        self._control: ControlSocket | None = None  # while a run has one
+        self.control = control
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> MediaSupervisor:
@@ -150,14 +156,10 @@ class MediaSupervisor:
         finally:
             self._set(state=MediaState.OFF, pid=None, viewers=0)
 
-    def send_control(self, message: dict[str, Any] | bytes) -> bool:
-        """Queue ``message`` to the producer's control socket; False if it has none now."""
-        return self._control is not None and self._control.send(message)
-
     async def _run_once(self) -> float:
         """Run the producer until it must be restarted; how long it was ready."""
         argv, ours, theirs = list(self.spec.argv), None, None
-        if self.spec.control_flag is not None:
+        if self.spec.control_flag is not None and self.control is not None:
             ours, theirs = socket.socketpair()
             argv += [self.spec.control_flag, str(theirs.fileno())]
         try:
@@ -188,11 +190,10 @@ class MediaSupervisor:
             self._set(last_error=f"cannot start {self.spec.argv[0]}: {exc.strerror or exc}")
             return 0.0
         self._set(pid=process.pid)
-        control = None
         if ours is not None:
-            assert theirs is not None
+            assert theirs is not None and self.control is not None
             theirs.close()  # the child has its copy; ours sees the end when the child is gone
-            control = asyncio.create_task(self._serve_control(ours))
+            self.control.attach(ours)
         run = _Run()
         assert process.stdout is not None
         reader = asyncio.create_task(self._read(process.stdout, run))
@@ -200,8 +201,8 @@ class MediaSupervisor:
         try:
             ready_at = await self._watch(process, run, reader)
         finally:
-            if control is not None:
-                control.cancel()
+            if ours is not None and self.control is not None:
+                await self.control.detach()
             await self._stop(process)
             # The group is gone, so the pipe reaches its end; what is left is still read.
             with contextlib.suppress(TimeoutError):
@@ -242,15 +243,6 @@ class MediaSupervisor:
         finally:
             for task in (exited, became_ready, fatal):
                 task.cancel()
-
-    async def _serve_control(self, sock: socket.socket) -> None:
-        self._control = await ControlSocket.open(sock)
-        try:
-            async for message in self._control.messages():
-                self._on_control(message)
-        finally:
-            control, self._control = self._control, None
-            await control.close()
 
     async def _read(self, stream: asyncio.StreamReader, run: _Run) -> None:
         classify = self.spec.classifier()

@@ -25,6 +25,7 @@ from typing import Any
 import jwt
 
 from robot.contracts import access, protocol, verify
+from robot.contracts.control import command_message
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +68,8 @@ class Operators:
         channel.on("message", console.received)
         channel.on("close", lambda: self.consoles.discard(console))
 
-    def telemetry(self, message: dict[str, Any]) -> None:
-        """Pass one telemetry message to every welcomed console."""
-        text = json.dumps(message, separators=(",", ":"))
+    def telemetry(self, text: str) -> None:
+        """Pass one telemetry message, as the daemon encoded it, to every welcomed console."""
         for console in list(self.consoles):
             if console.grants is not None:
                 console.send_text(text)
@@ -144,9 +144,7 @@ class Console:
         if self.operators.clock() > self.expires:
             self.deny("the token has expired; sign in again")
             return
-        self.operators.to_daemon(
-            {"type": "command", "payload": text[:FORWARD_LIMIT], "grants": self.grants.context()}
-        )
+        self.operators.to_daemon(command_message(text[:FORWARD_LIMIT], self.grants))
 
     def send(self, message: dict[str, Any]) -> None:
         self.send_text(json.dumps(message, separators=(",", ":")))

@@ -108,8 +108,8 @@ async def serve_with_consoles(args: argparse.Namespace, channel: Any, camera: An
     operators = Operators(args.thing, verifier_from(os.environ), control.send)
 
     async def relay_telemetry() -> None:
-        async for message in control.messages():
-            operators.telemetry(message)
+        async for line in control.lines():  # each line one telemetry message, passed as it is
+            operators.telemetry(line.decode())
 
     relay = asyncio.create_task(relay_telemetry())
     try:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from robot.daemon.link import sdk_client
+from robot.daemon.mqtt_link import sdk_client
 from sim.aws.certs import Identity
 
 

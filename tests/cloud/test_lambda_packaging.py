@@ -119,9 +119,11 @@ def test_the_publish_folder_ships_the_one_protocol_module(tmp_path):
         "robot/__init__.py",
         "robot/contracts/__init__.py",
         "robot/contracts/access.py",
+        "robot/contracts/refusals.py",
         "cloud/api.py",
         "cloud/publish/__init__.py",
         "cloud/publish/app.py",
+        "robot/contracts/admission.py",
         "robot/contracts/protocol.py",
     }
     shipped = (artifact / "robot/contracts/protocol.py").read_bytes()
@@ -165,6 +167,7 @@ def test_the_authorizer_runs_from_its_folder(tmp_path, keys, make_token):
         "robot/__init__.py",
         "robot/contracts/__init__.py",
         "robot/contracts/access.py",
+        "robot/contracts/refusals.py",
         "cloud/authorizer/__init__.py",
         "cloud/authorizer/app.py",
         "cloud/authorizer/policy.py",
@@ -220,6 +223,7 @@ def test_the_viewer_runs_from_its_folder(tmp_path, loopback):
         "robot/__init__.py",
         "robot/contracts/__init__.py",
         "robot/contracts/access.py",
+        "robot/contracts/refusals.py",
         "cloud/api.py",
         "cloud/viewer/__init__.py",
         "cloud/viewer/app.py",

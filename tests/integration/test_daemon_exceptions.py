@@ -36,10 +36,10 @@ def test_an_exception_while_driving_stops_the_wheels(
     monkeypatch.setattr(drivers, "load", load_and_keep)
     handle = daemon.Daemon.handle
 
-    def handle_or_fail(self: daemon.Daemon, payload: bytes) -> None:
+    def handle_or_fail(self: daemon.Daemon, payload: bytes, *how: object) -> None:
         if payload == b"fail":  # a stand-in for any bug reached while the wheels turn
             raise RuntimeError("injected failure")
-        handle(self, payload)
+        handle(self, payload, *how)
 
     monkeypatch.setattr(daemon.Daemon, "handle", handle_or_fail)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from robot.daemon import link
+from robot.daemon import mqtt_link as link
 from sim.aws.certs import SimCerts
 from sim.aws.iot_core import Broker
 

@@ -19,6 +19,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 import drivers
+from robot.contracts.admission import CommandPath
 from robot.contracts.protocol import (
     ACTIONS,
     ENDPOINT_FIELDS,
@@ -104,19 +105,21 @@ async def wait_until(condition: Callable[[], bool], timeout: float = PATIENCE_S)
 
 
 class RecordingLink:
-    """A stand-in for the MQTT link (robot.daemon.link.IoTLink): records what the daemon
-    publishes."""
+    """A stand-in for a command link (robot.daemon.links.CommandLink): records the telemetry
+    the daemon sends on it."""
+
+    path = CommandPath.MQTT
 
     def __init__(self, online: bool = True) -> None:
         self.online = online
-        self.published: list[tuple[str, bytes]] = []
+        self.published: list[bytes] = []
 
-    def publish(self, topic: str, payload: bytes) -> bool:
-        self.published.append((topic, payload))
+    def send(self, telemetry: bytes) -> bool:
+        self.published.append(telemetry)
         return True
 
     def messages(self, kind: str | None = None) -> list[dict[str, Any]]:
-        decoded = [json.loads(payload) for _, payload in self.published]
+        decoded = [json.loads(payload) for payload in self.published]
         return [m for m in decoded if kind is None or m.get("type") == kind]
 
 

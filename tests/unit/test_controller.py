@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from robot.contracts.admission import CommandPath
 from robot.contracts.protocol import DISCRETE_ACTIONS, Command
 from robot.daemon.controller import MotionController, MotionState
 from robot.daemon.mixing import wheel_outputs
@@ -47,7 +48,7 @@ def apply_with_deadline(controller: MotionController, command: Command, ttl_ms: 
     """Apply ``command``; check the deadman is armed ``ttl_ms`` after that moment; return it."""
     loop = asyncio.get_running_loop()
     before = loop.time()
-    controller.apply(command)
+    controller.apply(command, CommandPath.MQTT)
     after = loop.time()
     deadline = deadline_of(controller)
     assert deadline is not None
@@ -59,7 +60,7 @@ def test_a_command_is_applied_on_receipt() -> None:
     async def body() -> None:
         driver = RecordingDriver()
         controller = controller_on(driver)
-        controller.apply(TURN)
+        controller.apply(TURN, CommandPath.MQTT)
         # no await since apply(): the wheels already turn
         assert driver.output == wheel_outputs(TURN, SPEED)
         assert moving(controller.state)
@@ -76,7 +77,7 @@ def test_the_latest_command_wins(stream: list[Command]) -> None:
         driver = RecordingDriver()
         controller = controller_on(driver)
         for command in stream:
-            controller.apply(command)
+            controller.apply(command, CommandPath.MQTT)
             assert driver.output == wheel_outputs(command, SPEED)
         last = stream[-1]
         expected = (0.0, 0.0) if last.action == "stop" else wheel_outputs(last, SPEED)
@@ -118,7 +119,9 @@ def test_a_stream_faster_than_the_ttl_never_stops_in_between() -> None:
         applied: list[float] = []
         for step in range(15):  # 15 commands, ttl/5 apart: the stream outlasts the TTL 3 times
             applied.append(loop.time())
-            controller.apply(Command("drive", linear=0.5, angular=0.1 * (step % 3)))
+            controller.apply(
+                Command("drive", linear=0.5, angular=0.1 * (step % 3)), CommandPath.MQTT
+            )
             await asyncio.sleep(ttl_s / 5)
         first, last = applied[0], applied[-1]
         assert last - first > 2 * ttl_s
@@ -138,9 +141,9 @@ def test_a_stop_command_stops_at_once_and_disarms_the_deadman() -> None:
     async def body() -> None:
         driver = RecordingDriver()
         controller = controller_on(driver, ttl_ms)
-        controller.apply(FORWARD)
+        controller.apply(FORWARD, CommandPath.MQTT)
         stop = Command("stop", id="halt")
-        controller.apply(stop)
+        controller.apply(stop, CommandPath.MQTT)
         assert driver.output == (0.0, 0.0)
         assert controller.state == MotionState(
             0.0, 0.0, stop, controller.state.applied_at, "stop", "mqtt"
@@ -179,7 +182,7 @@ def test_the_deadman_fires_after_the_commands_own_ttl(
 def test_a_short_command_ttl_expires_under_a_long_default() -> None:
     async def body() -> None:
         controller = controller_on(RecordingDriver(), ttl_ms=5000)
-        controller.apply(Command("left", ttl_ms=50))
+        controller.apply(Command("left", ttl_ms=50), CommandPath.MQTT)
         await wait_until(lambda: controller.state.reason == "expired")
         assert not moving(controller.state)
 
@@ -192,7 +195,7 @@ def test_a_failing_driver_leaves_the_wheels_stopped() -> None:
     async def body() -> None:
         driver = FailingDriver()
         controller = controller_on(driver, ttl_ms=50, states=states)
-        controller.apply(FORWARD)  # does not raise
+        controller.apply(FORWARD, CommandPath.MQTT)  # does not raise
         assert driver.stop_calls == 1
         assert controller.state.reason == "driver-error"
         assert not moving(controller.state)
@@ -214,7 +217,7 @@ def test_a_driver_that_cannot_even_stop_is_survived() -> None:
     async def body() -> None:
         driver = DeadDriver()
         controller = controller_on(driver)
-        controller.apply(FORWARD)
+        controller.apply(FORWARD, CommandPath.MQTT)
         controller.stop("shutdown")
         assert driver.stop_calls == 3  # once after the failed drive, twice for the stop
         assert controller.state.reason == "driver-error"
@@ -229,7 +232,7 @@ def test_on_change_sees_every_new_state() -> None:
     async def body() -> None:
         controller = controller_on(RecordingDriver(), states=states)
         for command in (FORWARD, TURN, stop):
-            controller.apply(command)
+            controller.apply(command, CommandPath.MQTT)
             assert states[-1] is controller.state
         controller.stop("link-lost")
         assert states[-1] is controller.state

@@ -58,7 +58,7 @@ def test_a_malformed_payload_is_answered_and_moves_nothing(
     assert rejection["type"] == "rejected"
     assert rejection["reason"].strip()
     assert rejection["id"] == echoed_id
-    assert link.published[0][0] == f"{daemon.config.thing_name}/telemetry"
+    assert rejection["kind"] == "protocol"
 
 
 def test_a_valid_payload_moves_the_wheels_and_reports_the_command(daemon_parts: Parts) -> None:

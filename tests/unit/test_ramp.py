@@ -9,6 +9,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from robot.contracts.admission import CommandPath
 from robot.contracts.protocol import Command
 from robot.daemon import ramp
 from robot.daemon.controller import TICK_S, MotionController
@@ -80,7 +81,7 @@ def test_the_first_step_is_taken_on_receipt_and_ticks_run_only_while_ramping() -
     async def body() -> None:
         driver = RecordingDriver()
         controller = controller_with(driver, ttl_ms=2000)
-        controller.apply(Command("forward", speed=1.0))
+        controller.apply(Command("forward", speed=1.0), CommandPath.MQTT)
         assert driver.output == (LIMITS.acceleration * TICK_S,) * 2  # no await yet
         await wait_until(lambda: driver.output == (0.8, 0.8))  # capped at max_output
         assert controller._tick is None  # idle: no timer but the deadman
@@ -96,9 +97,9 @@ def test_a_reversal_slows_to_zero_before_it_turns() -> None:
     async def body() -> None:
         driver = RecordingDriver()
         controller = controller_with(driver, ttl_ms=2000)
-        controller.apply(Command("forward", speed=0.6))
+        controller.apply(Command("forward", speed=0.6), CommandPath.MQTT)
         await wait_until(lambda: driver.output == (0.6, 0.6))
-        controller.apply(Command("backwards", speed=0.6))
+        controller.apply(Command("backwards", speed=0.6), CommandPath.MQTT)
         await wait_until(lambda: driver.output == (-0.6, -0.6))
         lefts = [left for kind, left, _, _ in driver.calls]
         crossing = lefts.index(-0.6) if -0.6 in lefts else len(lefts)
@@ -114,9 +115,9 @@ def test_a_stop_is_at_once_whatever_the_limits(action: str) -> None:
     async def body() -> None:
         driver = RecordingDriver()
         controller = controller_with(driver, ttl_ms=2000)
-        controller.apply(Command("forward", speed=0.8))
+        controller.apply(Command("forward", speed=0.8), CommandPath.MQTT)
         await wait_until(lambda: driver.output == (0.8, 0.8))
-        controller.apply(Command(action))
+        controller.apply(Command(action), CommandPath.MQTT)
         assert driver.output == (0.0, 0.0)
         assert controller._tick is None and controller._deadline is None
 
@@ -139,7 +140,7 @@ def test_the_deadman_fires_within_the_ttl_and_one_tick_while_ramping(
         for linear, angular in drives:
             await asyncio.sleep(TICK_S / 2)
             applied = loop.time()
-            controller.apply(Command("drive", linear=linear, angular=angular))
+            controller.apply(Command("drive", linear=linear, angular=angular), CommandPath.MQTT)
         assert controller._deadline is not None
         deadline = controller._deadline.when()
         assert deadline <= applied + ttl_ms / 1000 + TICK_S

@@ -1,32 +1,31 @@
-"""The robot's MQTT link to AWS IoT Core (or the simulator's broker), over mutual TLS.
+"""The robot's MQTT link to AWS IoT Core (or the simulator's broker), over mutual TLS: one of
+the daemon's two command links (robot/daemon/links.py).
 
 AWSIoTPythonSDK is thread-based; this module keeps its threads to itself. Its callbacks
 only hand events to the event loop and return at once (a blocking SDK call inside a
 callback would deadlock its single callback thread). Application code sees asyncio::
 
     async with IoTLink(settings) as link:
-        with link.delivering(handle):    # handle(payload) for every message, on the loop
-            async for event in link.events():
-                ...                  # a LinkStatus when the link drops or returns (or a
-                                     # Message that came while no handler was set)
+        async for event in link.events():   # a Delivery per message on {thing}/action, a
+            ...                             # LinkStatus when the link drops or returns
 
-A message goes from the SDK's thread to its handler in one hop (``call_soon_threadsafe``),
-with no queue or task switch in between: the wheels move before anything else runs.
+A message goes from the SDK's thread onto the loop in one hop (``call_soon_threadsafe``); the
+daemon's reader of ``events()`` is the next to run.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from robot.contracts.admission import CommandPath
 from robot.daemon.config import Config
+from robot.daemon.links import Delivery, LinkEvent, LinkStatus
 
 log = logging.getLogger(__name__)
 
@@ -42,34 +41,15 @@ STABLE_CONNECTION_S = 20  # connected this long, the backoff starts over from it
 DISPATCH_POLL_S = 0.5
 
 
-@dataclass(frozen=True)
-class Message:
-    topic: str
-    payload: bytes
-
-
-@dataclass(frozen=True)
-class LinkStatus:
-    online: bool
-
-
-@dataclass(frozen=True)
-class _HandlerFailed:
-    error: Exception
-
-
-Event = Message | LinkStatus
-Handler = Callable[[bytes], None]
-
-
 class IoTLink:
     """One MQTT session as the thing, subscribed to its action topic with QoS 1."""
+
+    path = CommandPath.MQTT
 
     def __init__(self, config: Config, last_will: bytes | None = None) -> None:
         self._config = config
         self._last_will = last_will
-        self._events: asyncio.Queue[Event | _HandlerFailed] = asyncio.Queue()
-        self._handler: Handler | None = None
+        self._events: asyncio.Queue[LinkEvent] = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: Any = None
         self.online = False
@@ -91,24 +71,14 @@ class IoTLink:
         except Exception as exc:  # the link may already be gone; nothing more to do
             log.debug("disconnect: %s", exc)
 
-    async def events(self) -> AsyncIterator[Event]:
-        """Link changes (and messages while no handler is set); raises what a handler raised."""
+    async def events(self) -> AsyncIterator[LinkEvent]:
+        """Each message on the action topic, and each change of the link, as they come."""
         while True:
-            event = await self._events.get()
-            if isinstance(event, _HandlerFailed):
-                raise event.error
-            yield event
+            yield await self._events.get()
 
-    @contextlib.contextmanager
-    def delivering(self, handler: Handler) -> Iterator[None]:
-        """While in this block, hand every message's payload to ``handler`` on the loop, in
-        one hop from the SDK's thread. An exception from it ends ``events()`` with that
-        exception, so the daemon ends as if it had raised there."""
-        self._handler = handler
-        try:
-            yield
-        finally:
-            self._handler = None
+    def send(self, telemetry: bytes) -> bool:
+        """Publish a telemetry message on ``{thing}/telemetry``; see ``publish``."""
+        return self.publish(self._config.telemetry_topic, telemetry)
 
     def publish(self, topic: str, payload: bytes) -> bool:
         """Publish at QoS 0 without waiting; False if the link is down (telemetry: best effort)."""
@@ -172,19 +142,9 @@ class IoTLink:
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         # Called on an SDK thread: hand over and return at once.
-        loop, handler = self._loop, self._handler
-        if handler is None:
-            self._post(Message(message.topic, bytes(message.payload)))
-        elif loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._deliver, handler, bytes(message.payload))
+        self._post(Delivery(bytes(message.payload), CommandPath.MQTT))
 
-    def _deliver(self, handler: Handler, payload: bytes) -> None:
-        try:
-            handler(payload)
-        except Exception as exc:
-            self._events.put_nowait(_HandlerFailed(exc))
-
-    def _post(self, event: Event) -> None:
+    def _post(self, event: LinkEvent) -> None:
         # Called on an SDK thread: hand over and return at once.
         if isinstance(event, LinkStatus):
             self.online = event.online
