@@ -10,7 +10,7 @@ import asyncio
 import json
 import math
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from robot.daemon import config as robot_config
 from robot.daemon.daemon import Daemon
 from robot.daemon.estop import EStop
 from robot.daemon.freshness import FreshnessGate
+from robot.daemon.links import LinkEvent
 
 # Property tests: enough examples to find edge cases, few enough to keep the suite fast.
 PROPERTY = settings(max_examples=60, deadline=None)
@@ -113,6 +114,11 @@ class RecordingLink:
     def __init__(self, online: bool = True) -> None:
         self.online = online
         self.published: list[bytes] = []
+        self.incoming: asyncio.Queue[LinkEvent] = asyncio.Queue()  # what events() yields
+
+    async def events(self) -> AsyncIterator[LinkEvent]:
+        while True:
+            yield await self.incoming.get()
 
     def send(self, telemetry: bytes) -> bool:
         self.published.append(telemetry)
