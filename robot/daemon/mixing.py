@@ -10,7 +10,8 @@ from robot.contracts.protocol import Command
 
 
 def wheel_outputs(command: Command, default_speed: float) -> tuple[float, float]:
-    """The (left, right) wheel outputs, each -1..1, that a command asks for.
+    """The (left, right) wheel outputs, each -1..1, that a command asks for (a motion command,
+    or ``stop``: the e-stop's actions stop the wheels in the controller, never mixed).
 
     ``left``/``right`` spin in place: left wheel backwards and right wheel forwards is
     ``left``. For ``drive``, positive ``angular`` turns left (counter-clockwise); when a
@@ -29,8 +30,6 @@ def wheel_outputs(command: Command, default_speed: float) -> tuple[float, float]
         "left": (-1.0, 1.0),
         "right": (1.0, -1.0),
         "stop": (0.0, 0.0),
-        "estop": (0.0, 0.0),
-        "clear_estop": (0.0, 0.0),  # the wheels stay stopped until the next motion command
     }[command.action]
     return _clean(direction[0] * speed), _clean(direction[1] * speed)
 

@@ -24,10 +24,6 @@ class Limits:
     deceleration: float = 0.0
     max_turn: float = 1.0
 
-    @property
-    def ramps(self) -> bool:
-        return self.acceleration > 0 or self.deceleration > 0
-
 
 def limit(target: Wheels, limits: Limits) -> Wheels:
     """``target`` within the turn limit and the output limit, keeping the direction of travel

@@ -4,7 +4,8 @@ The top ``STRIP_HEIGHT`` rows of a frame hold ``BLOCKS`` equal blocks, black (0)
 most significant first: 44 bits of the epoch milliseconds at which the frame was rendered,
 then 4 check bits (the sum of the value's eleven nibbles, modulo 16). Blocks this large
 survive H.264 and VP8 at any usable bitrate; a reader samples the middle of each block.
-(The viewer page's latency probe reads the same layout; keep the two in step.)
+(The tests' readers, tests/support/stamps.py and the console's latency probe, read the same
+layout; keep them in step.)
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ BLOCKS = VALUE_BITS + CHECK_BITS
 STRIP_HEIGHT = 16
 
 
-def _check(value: int) -> int:
+def check_bits(value: int) -> int:
+    """The 4 check bits of ``value``: the sum of its eleven nibbles, modulo 16."""
     return sum((value >> shift) & 0xF for shift in range(0, VALUE_BITS, 4)) & 0xF
 
 
 def _bits(value: int) -> list[int]:
-    word = (value << CHECK_BITS) | _check(value)
+    word = (value << CHECK_BITS) | check_bits(value)
     return [(word >> (BLOCKS - 1 - i)) & 1 for i in range(BLOCKS)]
 
 
@@ -37,15 +39,3 @@ def stamp(image: np.ndarray, epoch_ms: int) -> None:
     for i, bit in enumerate(_bits(epoch_ms)):
         if bit:
             strip[:, i * block : (i + 1) * block] = 255
-
-
-def read_stamp(luma: np.ndarray) -> int | None:
-    """The epoch ms in a frame's luminance (height, width), or None if the strip is unreadable."""
-    width = luma.shape[1]
-    block = width // BLOCKS
-    row = luma[STRIP_HEIGHT // 2]
-    word = 0
-    for i in range(BLOCKS):
-        word = (word << 1) | int(row[i * block + block // 2] >= 128)
-    value = word >> CHECK_BITS
-    return value if word & 0xF == _check(value) else None

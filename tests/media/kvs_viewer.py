@@ -18,8 +18,8 @@ from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
-from robot.producer.timestamp import read_stamp
 from tests.support.datachannel import negotiate
+from tests.support.stamps import read_stamp
 
 
 def viewer_url(

@@ -18,7 +18,8 @@ import numpy as np
 from aiortc import RTCPeerConnection, RTCRtpSender
 
 from robot.producer.picamera import MAX_QUEUED, EncodedTrack
-from robot.producer.timestamp import read_stamp, stamp
+from robot.producer.timestamp import stamp
+from tests.support.stamps import read_stamp
 
 
 def encode_in_thread(track: EncodedTrack, stop: threading.Event, fps: int = 30) -> None:

@@ -10,10 +10,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from robot.producer.timestamp import read_stamp, stamp
+from robot.producer.timestamp import stamp
 from sim.robot.board import SimMotors
 from sim.robot.camera import FloorView, pose_from_state_file
 from sim.robot.kinematics import Pose
+from tests.support.stamps import read_stamp
 
 HEIGHT, WIDTH = 480, 640
 

@@ -101,6 +101,8 @@ def expected_to_move(daemon: Daemon, payload: bytes) -> bool:
         daemon.gate.check(command, daemon.controller.ttl_ms(command))
     except (protocol.ProtocolError, StaleCommand):
         return False
+    if command.action in protocol.LATCH_ACTIONS:  # they stop the wheels
+        return False
     return mixing.wheel_outputs(command, daemon.config.default_speed) != (0.0, 0.0)
 
 
