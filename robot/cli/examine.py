@@ -3,7 +3,6 @@ failure says the fix. Nothing moves; every network check gives up after a few se
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -11,8 +10,6 @@ import ssl
 import stat
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +17,7 @@ from pathlib import Path
 import drivers
 from robot.daemon import config
 from robot.daemon.freshness import kernel_clock_synced
+from robot.producer.credentials import CredentialsError, CredentialsProvider
 
 TIMEOUT_S = 5.0
 SIMULATED = "sim"  # the board of `robot sim`: this computer's clock, no camera, no service
@@ -167,24 +165,27 @@ def check_credentials(settings: config.Config) -> Finding:
             "credentials provider",
             "IOT_GET_CREDENTIAL_ENDPOINT or ROLE_ALIAS is empty: no video",
         )
-    url = f"https://{settings.credential_endpoint}/role-aliases/{settings.role_alias}/credentials"
-    request = urllib.request.Request(url, headers={"x-amzn-iot-thingname": settings.thing_name})
+    provider = CredentialsProvider(
+        settings.credential_endpoint,
+        settings.role_alias,
+        settings.thing_name,
+        settings.certificate,
+        settings.private_key,
+        settings.root_ca,
+    )
     try:
-        with urllib.request.urlopen(
-            request, timeout=TIMEOUT_S, context=_tls_context(settings)
-        ) as response:
-            credentials = json.load(response)["credentials"]
-    except urllib.error.HTTPError as exc:
+        issued = provider.fetch()  # the producer's own call
+    except CredentialsError as exc:
+        if exc.status is None:
+            return fail("credentials provider", f"no answer ({exc})")
         return fail(
             "credentials provider",
-            f"role alias {settings.role_alias} refused ({exc.code} {exc.reason}): attach the "
+            f"role alias {settings.role_alias} refused ({exc.status}): attach the "
             "role alias policy to the certificate (robot provision does)",
         )
-    except (OSError, ValueError, KeyError) as exc:
-        return fail("credentials provider", f"no answer from {url} ({exc})")
     return ok(
         "credentials provider",
-        f"role alias {settings.role_alias} gives credentials until {credentials['expiration']}",
+        f"role alias {settings.role_alias} gives credentials until {issued['expiry_time']}",
     )
 
 

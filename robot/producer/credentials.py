@@ -16,15 +16,20 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.credentials import RefreshableCredentials
+if TYPE_CHECKING:
+    from botocore.credentials import RefreshableCredentials
 
 TIMEOUT_S = 10
 
 
 class CredentialsError(RuntimeError):
-    pass
+    """No credentials; ``status`` is the provider's HTTP status when it answered."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class CredentialsProvider:
                 body = json.load(reply)
         except urllib.error.HTTPError as exc:
             detail = exc.read(512).decode(errors="replace")
-            raise CredentialsError(f"{self.url} answered {exc.code}: {detail}") from None
+            raise CredentialsError(f"{self.url} answered {exc.code}: {detail}", exc.code) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise CredentialsError(f"no credentials from {self.url}: {exc}") from None
         try:
@@ -68,6 +73,8 @@ class CredentialsProvider:
 
     def credentials(self) -> RefreshableCredentials:
         """Credentials that renew themselves from this provider before they expire."""
+        from botocore.credentials import RefreshableCredentials  # fetch() alone needs none
+
         return RefreshableCredentials.create_from_metadata(
             self.fetch(), refresh_using=self.fetch, method="iot-credentials-provider"
         )
