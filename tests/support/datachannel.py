@@ -44,8 +44,11 @@ def viewer_session(url: str, token: str, robot: str | None = None) -> dict[str, 
 class ConsolePeer:
     """``async with ConsolePeer(front_url, token) as peer``: connected, channel open."""
 
-    def __init__(self, url: str, token: str, robot: str | None = None) -> None:
+    def __init__(
+        self, url: str, token: str, robot: str | None = None, answer_timeout: float = 15
+    ) -> None:
         self.url, self.token, self.robot = url, token, robot
+        self.answer_timeout = answer_timeout
         self.pc = RTCPeerConnection()
         self.received: asyncio.Queue[tuple[float, dict[str, Any]]] = asyncio.Queue()
         self.closed = asyncio.Event()
@@ -63,8 +66,12 @@ class ConsolePeer:
         self.pc.addTransceiver("video", direction="recvonly")
         self.http = aiohttp.ClientSession()
         self.ws = await self.http.ws_connect(session["signalingUrl"])
-        await negotiate(self.pc, self.ws)
-        await asyncio.wait_for(opened.wait(), 15)
+        try:
+            await negotiate(self.pc, self.ws, self.answer_timeout)
+            await asyncio.wait_for(opened.wait(), 15)
+        except BaseException:
+            await self.__aexit__()
+            raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
