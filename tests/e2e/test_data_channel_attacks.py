@@ -14,11 +14,12 @@ import aiohttp
 import pytest
 from aiortc import RTCPeerConnection
 
-from robot.producer import consoles, slots
 from sim.aws import dev_identity
 from tests.support.datachannel import ConsolePeer, negotiate, viewer_session
 
-LIMITS = slots.SlotLimits()
+PEERS = 10  # what KVS allows on one channel
+LOCKOUT_S = 30  # the longest a driver may be kept out
+LABEL = "control"
 
 
 @pytest.fixture(autouse=True)
@@ -79,8 +80,8 @@ async def welcomed_driver(stack, deadline: float) -> float:
 def test_silent_offers_and_helloless_peers_do_not_keep_a_driver_out(stack):
     async def body() -> float:
         started = time.monotonic()
-        attackers = await asyncio.gather(*(helloless_peer(stack) for _ in range(LIMITS.peers)))
-        await asyncio.gather(*(silent_offer(stack) for _ in range(LIMITS.peers)))
+        attackers = await asyncio.gather(*(helloless_peer(stack) for _ in range(PEERS)))
+        await asyncio.gather(*(silent_offer(stack) for _ in range(PEERS)))
         try:
             welcomed = await welcomed_driver(stack, started + 60)
         finally:
@@ -89,7 +90,7 @@ def test_silent_offers_and_helloless_peers_do_not_keep_a_driver_out(stack):
 
     took = asyncio.run(body())
     print(f"\na drive console got in {took:.1f} s into the attack (target < 30 s)")
-    assert took < LIMITS.connect_s + LIMITS.hello_s
+    assert took < LOCKOUT_S
 
 
 def test_a_flood_closes_the_flooding_channel_and_the_operator_drives_on(stack):
@@ -150,7 +151,7 @@ def test_a_second_control_channel_on_one_connection_is_closed(stack):
     async def body() -> None:
         async with ConsolePeer(stack.url, token(stack, "robot:drive")) as console:
             assert (await console.hello())["type"] == "welcome"
-            second = console.pc.createDataChannel(consoles.LABEL)
+            second = console.pc.createDataChannel(LABEL)
             closed = asyncio.Event()
             second.on("close", closed.set)
             await asyncio.wait_for(closed.wait(), 10)

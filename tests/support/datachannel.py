@@ -98,3 +98,39 @@ class ConsolePeer:
     def drain(self) -> None:
         while not self.received.empty():
             self.received.get_nowait()
+
+
+class LoopbackConsole:
+    """A console's ``control`` channel to a robot-side RTCPeerConnection in the same process
+    (real aiortc both ends, over loopback): ``attach`` gets the robot's end of each channel.
+    ``async with LoopbackConsole(attach) as console``: the channel is open."""
+
+    def __init__(self, attach: Any) -> None:
+        self.robot = RTCPeerConnection()
+        self.robot.on("datachannel", attach)
+        self.pc = RTCPeerConnection()
+        self.channel = self.pc.createDataChannel("control", ordered=True)
+        self.received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.closed = asyncio.Event()
+
+    async def __aenter__(self) -> LoopbackConsole:
+        opened = asyncio.Event()
+        self.channel.on("open", opened.set)
+        self.channel.on("close", self.closed.set)
+        self.channel.on("message", lambda text: self.received.put_nowait(json.loads(text)))
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        await self.robot.setRemoteDescription(self.pc.localDescription)
+        await self.robot.setLocalDescription(await self.robot.createAnswer())
+        await self.pc.setRemoteDescription(self.robot.localDescription)
+        await asyncio.wait_for(opened.wait(), 15)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.pc.close()
+        await self.robot.close()
+
+    def send(self, message: dict[str, Any] | str) -> None:
+        self.channel.send(message if isinstance(message, str) else json.dumps(message))
+
+    async def next(self, timeout: float = 10) -> dict[str, Any]:
+        return await asyncio.wait_for(self.received.get(), timeout)
