@@ -146,6 +146,10 @@ class Daemon:
         asyncio.get_running_loop().call_soon(self._report, state)
 
     def _report(self, state: MotionState) -> None:
+        if state is not self.controller.state:
+            # Replaced in the same loop turn (a forward, then an estop): the e-stop read below
+            # is today's, so this message would mix two moments; the newer state is queued.
+            return
         now = time.monotonic()
         travel = self.driver.wheel_travel()
         if travel is not None:
