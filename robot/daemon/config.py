@@ -1,8 +1,9 @@
 """The robot's settings: config.json, checked as a whole, every problem named with its fix.
 
 Every key is declared once, on the :class:`Config` field it fills: its name in the file,
-its kind, range, default and meaning. That one declaration drives the checker, the defaults,
-the README's table (:func:`markdown_table`) and the example ``config.json``.
+its kind (a :class:`KeyKind`), range, default and meaning. That one declaration drives the
+checker, the defaults, the README's table (:func:`markdown_table`) and the example
+``config.json``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -25,24 +27,42 @@ DEFAULT_PATH = Path("config.json")
 REQUIRED = object()  # the default of a key the file must have
 
 
+class KeyKind(StrEnum):
+    """How a key's value is checked, and what it becomes."""
+
+    TEXT = "text"  # a string, not empty
+    TEXT_OR_EMPTY = "text-or-empty"  # a string, may be empty
+    THING_NAME = "thing-name"  # a string usable in MQTT topics: no '/', '+' or '#'
+    WHOLE = "whole"  # an integer from low to high
+    NUMBER = "number"  # an integer or float from low to high
+    FILE = "file"  # a readable regular file, relative to the config file
+    PRIVATE_FILE = "private-file"  # a file, readable by its owner only
+    DIRECTORY = "directory"  # a writable folder, or one that can be made
+    BOARD = "board"  # a motor board's name; the MOTOR_DRIVER variable overrides it
+    BOARD_OPTIONS = "board-options"  # options per known board name
+    CHOICE = "choice"  # one of the key's choices
+    CAMERA = "camera"  # an installed camera source
+    OBJECT = "object"  # any JSON object
+
+
 @dataclass(frozen=True)
 class Key:
     """One config.json key: how it is checked, its default and what it means."""
 
     name: str
-    kind: str  # text, text-or-empty, thing-name, whole, number, file, private-file, board, ...
+    kind: KeyKind
     meaning: str
     default: Any = REQUIRED
     low: float | None = None
     high: float | None = None
-    choices: tuple[str, ...] = ()  # kind "choice": the values allowed
+    choices: tuple[str, ...] = ()  # KeyKind.CHOICE: the values allowed
 
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
 
 
-def _key(name: str, kind: str, meaning: str, **spec: Any) -> Any:
+def _key(name: str, kind: KeyKind, meaning: str, **spec: Any) -> Any:
     """A Config field declared by its config.json key."""
     return field(metadata={"key": Key(name, kind, meaning, **spec)})
 
@@ -53,58 +73,60 @@ class Config:
     # The AWS sample's keys, kept as they are, so its config.json works unchanged.
     thing_name: str = _key(
         "IOT_THINGNAME",
-        "thing-name",
+        KeyKind.THING_NAME,
         "the robot's name: its IoT thing, MQTT client id and topic prefix",
     )
     endpoint: str = _key(
         "IOT_CORE_ENDPOINT",
-        "text",
+        KeyKind.TEXT,
         "the account's IoT data endpoint (`…-ats.iot.<region>.amazonaws.com`)",
     )
     credential_endpoint: str = _key(
         "IOT_GET_CREDENTIAL_ENDPOINT",
-        "text-or-empty",
+        KeyKind.TEXT_OR_EMPTY,
         "the IoT credentials-provider endpoint, for video",
     )
     role_alias: str = _key(
-        "ROLE_ALIAS", "text-or-empty", "the role alias the camera's credentials come from"
+        "ROLE_ALIAS", KeyKind.TEXT_OR_EMPTY, "the role alias the camera's credentials come from"
     )
-    region: str = _key("AWS_DEFAULT_REGION", "text-or-empty", "the stack's region")
+    region: str = _key("AWS_DEFAULT_REGION", KeyKind.TEXT_OR_EMPTY, "the stack's region")
     # Ours, each with a default.
     kvs_endpoint_url: str = _key(
         "KVS_ENDPOINT_URL",
-        "text-or-empty",
+        KeyKind.TEXT_OR_EMPTY,
         "the KVS control plane for video; empty: AWS's (`robot sim` sets its local one)",
         default="",
     )
     port: int = _key(
-        "IOT_CORE_PORT", "whole", "MQTT over mutual TLS", default=8883, low=1, high=65535
+        "IOT_CORE_PORT", KeyKind.WHOLE, "MQTT over mutual TLS", default=8883, low=1, high=65535
     )
-    root_ca: Path = _key("ROOT_CA_PATH", "file", "Amazon's root CA", default="certs/cacert.pem")
+    root_ca: Path = _key(
+        "ROOT_CA_PATH", KeyKind.FILE, "Amazon's root CA", default="certs/cacert.pem"
+    )
     certificate: Path = _key(
-        "CERTIFICATE_PATH", "file", "the thing's certificate", default="certs/certificate.pem"
+        "CERTIFICATE_PATH", KeyKind.FILE, "the thing's certificate", default="certs/certificate.pem"
     )
     private_key: Path = _key(
         "PRIVATE_KEY_PATH",
-        "private-file",
+        KeyKind.PRIVATE_FILE,
         "its private key; must not be readable by others (`chmod 600`)",
         default="certs/private.pem.key",
     )
     motor_driver: str = _key(
         "MOTOR_DRIVER",
-        "board",
+        KeyKind.BOARD,
         "the board; the environment variable `MOTOR_DRIVER` overrides it",
         default="explorerhat",
     )
     motor_options: dict[str, Any] = _key(
         "MOTOR_OPTIONS",
-        "board-options",
+        KeyKind.BOARD_OPTIONS,
         "options per board, keyed by board name: see [Motor boards](#motor-boards)",
         default={},
     )
     default_speed: float = _key(
         "DEFAULT_SPEED",
-        "number",
+        KeyKind.NUMBER,
         "wheel speed for the five named actions",
         default=0.6,
         low=protocol.MIN_SPEED,
@@ -112,7 +134,7 @@ class Config:
     )
     command_ttl_ms: int = _key(
         "COMMAND_TTL_MS",
-        "whole",
+        KeyKind.WHOLE,
         "how long a command drives when it carries no `ttl_ms`",
         default=500,
         low=protocol.MIN_TTL_MS,
@@ -120,7 +142,7 @@ class Config:
     )
     telemetry_interval_ms: int = _key(
         "TELEMETRY_INTERVAL_MS",
-        "whole",
+        KeyKind.WHOLE,
         "how often the robot reports when nothing changes",
         default=1000,
         low=100,
@@ -128,13 +150,13 @@ class Config:
     )
     state_dir: Path = _key(
         "STATE_DIR",
-        "directory",
+        KeyKind.DIRECTORY,
         "where the robot keeps what must survive a restart (the e-stop latch)",
         default="state",
     )
     max_wheel_output: float = _key(
         "MAX_WHEEL_OUTPUT",
-        "number",
+        KeyKind.NUMBER,
         "the largest wheel output any command gets",
         default=1.0,
         low=0.05,
@@ -142,7 +164,7 @@ class Config:
     )
     max_acceleration: float = _key(
         "MAX_ACCELERATION",
-        "number",
+        KeyKind.NUMBER,
         "how much a wheel's output may grow per second (0: at once)",
         default=4.0,
         low=0,
@@ -150,7 +172,7 @@ class Config:
     )
     max_deceleration: float = _key(
         "MAX_DECELERATION",
-        "number",
+        KeyKind.NUMBER,
         "how much it may shrink per second between moving commands (0: at once); "
         "every stop is at once",
         default=8.0,
@@ -159,7 +181,7 @@ class Config:
     )
     max_turn_rate: float = _key(
         "MAX_TURN_RATE",
-        "number",
+        KeyKind.NUMBER,
         "the fastest turn in radians per second, from `WHEEL_BASE` and `TOP_SPEED` (0: no limit)",
         default=0,
         low=0,
@@ -167,7 +189,7 @@ class Config:
     )
     wheel_base: float = _key(
         "WHEEL_BASE",
-        "number",
+        KeyKind.NUMBER,
         "metres between the wheels, for odometry",
         default=0.15,
         low=0.02,
@@ -175,7 +197,7 @@ class Config:
     )
     top_speed: float = _key(
         "TOP_SPEED",
-        "number",
+        KeyKind.NUMBER,
         "metres per second of a wheel at output 1, for odometry",
         default=0.5,
         low=0.01,
@@ -183,34 +205,34 @@ class Config:
     )
     video_producer: str = _key(
         "VIDEO_PRODUCER",
-        "choice",
+        KeyKind.CHOICE,
         "who streams the camera: `python` (ours), `kvs-c-sample` (AWS's C SDK sample), `off`",
         default="python",
         choices=("python", "kvs-c-sample", "off"),
     )
     video_source: str = _key(
         "VIDEO_SOURCE",
-        "camera",
+        KeyKind.CAMERA,
         "the camera of the `python` producer: `picamera2`, `v4l2`, `testpattern` (`sim` in "
         "`robot sim`)",
         default="picamera2",
     )
     video_options: dict[str, Any] = _key(
         "VIDEO_OPTIONS",
-        "object",
+        KeyKind.OBJECT,
         "the camera's options: `width` (640), `height` (480), `fps` (30); `device` for `v4l2`",
         default={},
     )
     video_codec: str = _key(
         "VIDEO_CODEC",
-        "choice",
+        KeyKind.CHOICE,
         "what the `python` producer sends: `h264` or `vp8` (`picamera2` sends H.264 only)",
         default="h264",
         choices=("h264", "vp8"),
     )
     kvs_sample_path: str = _key(
         "KVS_SAMPLE_PATH",
-        "text",
+        KeyKind.TEXT,
         "the `kvs-c-sample` producer's program (a name on PATH, or a path)",
         default="kvsWebrtcClientMasterGstSample",
     )
@@ -218,21 +240,21 @@ class Config:
     # console's data channel (robot/producer/consoles.py).
     jwt_issuer: str = _key(
         "JWT_ISSUER",
-        "text-or-empty",
+        KeyKind.TEXT_OR_EMPTY,
         "the operators' tokens' issuer, for driving over the console's data channel; empty: "
         "the data channel lets nobody in",
         default="",
     )
-    jwt_audience: str = _key("JWT_AUDIENCE", "text-or-empty", "their audience", default="")
+    jwt_audience: str = _key("JWT_AUDIENCE", KeyKind.TEXT_OR_EMPTY, "their audience", default="")
     jwks_url: str = _key(
         "JWKS_URL",
-        "text-or-empty",
+        KeyKind.TEXT_OR_EMPTY,
         "their identity provider's keys (`https://…`), or else `JWT_PUBLIC_KEY`",
         default="",
     )
     jwt_public_key: str = _key(
         "JWT_PUBLIC_KEY",
-        "text-or-empty",
+        KeyKind.TEXT_OR_EMPTY,
         "their public key, PEM or its one-line base64 body (as `robot keys init` prints it)",
         default="",
     )
@@ -336,7 +358,9 @@ def markdown_table() -> str:
     rows = ["| key | default | meaning |", "|---|---|---|"]
     for key in KEYS.values():
         if key.required:
-            default = "(required, may be empty)" if key.kind == "text-or-empty" else "(required)"
+            default = (
+                "(required, may be empty)" if key.kind == KeyKind.TEXT_OR_EMPTY else "(required)"
+            )
         else:
             default = f"`{json.dumps(key.default)}`"
         meaning = key.meaning
@@ -391,23 +415,23 @@ class _Checker:
             return ""
         value = self.raw.get(key.name, key.default)
         match key.kind:
-            case "text" | "text-or-empty" | "thing-name":
+            case KeyKind.TEXT | KeyKind.TEXT_OR_EMPTY | KeyKind.THING_NAME:
                 return self._text(key, value)
-            case "whole" | "number":
+            case KeyKind.WHOLE | KeyKind.NUMBER:
                 return self._number(key, value)
-            case "file" | "private-file":
+            case KeyKind.FILE | KeyKind.PRIVATE_FILE:
                 return self._file(key, value)
-            case "directory":
+            case KeyKind.DIRECTORY:
                 return self._directory(key, value)
-            case "board":
+            case KeyKind.BOARD:
                 return self._board(key, value)
-            case "board-options":
+            case KeyKind.BOARD_OPTIONS:
                 return self._board_options(key, value)
-            case "choice":
+            case KeyKind.CHOICE:
                 return self._choice(key, value)
-            case "camera":
+            case KeyKind.CAMERA:
                 return self._camera(key, value)
-            case "object":
+            case KeyKind.OBJECT:
                 return self._object(key, value)
         raise AssertionError(f"{key.name}: no check for kind {key.kind}")
 
@@ -418,14 +442,14 @@ class _Checker:
         if not isinstance(value, str):
             self._fail(key, value, "must be a string")
             return ""
-        if not value.strip() and key.kind != "text-or-empty":
+        if not value.strip() and key.kind != KeyKind.TEXT_OR_EMPTY:
             self._fail(key, value, "must not be empty")
-        elif key.kind == "thing-name" and any(ch in value for ch in "/+#"):
+        elif key.kind == KeyKind.THING_NAME and any(ch in value for ch in "/+#"):
             self._fail(key, value, "a thing name cannot contain '/', '+' or '#'")
         return value.strip()
 
     def _number(self, key: Key, value: Any) -> Any:
-        whole = key.kind == "whole"
+        whole = key.kind == KeyKind.WHOLE
         ok_type = isinstance(value, int) if whole else isinstance(value, int | float)
         assert key.low is not None and key.high is not None
         if isinstance(value, bool) or not ok_type:
@@ -454,7 +478,7 @@ class _Checker:
             return path
         if not stat.S_ISREG(mode):
             self._fail(key, value, f"{path} is not a regular file")
-        elif key.kind == "private-file" and mode & 0o077:
+        elif key.kind == KeyKind.PRIVATE_FILE and mode & 0o077:
             self._fail(
                 key,
                 value,

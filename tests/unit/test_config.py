@@ -246,6 +246,11 @@ def test_every_config_field_but_the_path_is_declared_by_its_key() -> None:
     assert declared - set(config_module.KEYS) == {"path"}
 
 
+def test_every_key_kind_is_used_by_a_key() -> None:
+    declared = {key.kind for key in config_module.KEYS.values()}
+    assert declared == set(config_module.KeyKind)  # no kind without a key
+
+
 def test_the_state_dir_is_relative_to_the_config_file_and_may_not_exist_yet(
     tmp_path: Path,
 ) -> None:
