@@ -1,9 +1,9 @@
 """The robot's settings: config.json, checked as a whole, every problem named with its fix.
 
 Every key is declared once, on the :class:`Config` field it fills: its name in the file,
-its kind (a :class:`KeyKind`), range, default and meaning. That one declaration drives the
-checker, the defaults, the README's table (:func:`markdown_table`) and the example
-``config.json``.
+its kind (a :class:`KeyKind`), range, default, meaning and any old name it is still read
+under. That one declaration drives the checker, the defaults, the README's table
+(:func:`markdown_table`) and the example ``config.json``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -56,6 +56,7 @@ class Key:
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()  # KeyKind.CHOICE: the values allowed
+    alias: str | None = None  # its old name, still read, and reported as deprecated
 
     @property
     def required(self) -> bool:
@@ -70,6 +71,7 @@ def _key(name: str, kind: KeyKind, meaning: str, **spec: Any) -> Any:
 @dataclass(frozen=True, kw_only=True)
 class Config:
     path: Path  # the config file; relative paths in it are relative to its folder
+    deprecations: tuple[str, ...] = ()  # each old key name the file uses, with its fix
     # The AWS sample's keys, kept as they are, so its config.json works unchanged.
     thing_name: str = _key(
         "IOT_THINGNAME",
@@ -182,18 +184,20 @@ class Config:
     max_turn_rate: float = _key(
         "MAX_TURN_RATE",
         KeyKind.NUMBER,
-        "the fastest turn in radians per second, from `WHEEL_BASE` and `TOP_SPEED` (0: no limit)",
+        "the fastest turn in radians per second, from `WHEEL_SEPARATION` and `TOP_SPEED` "
+        "(0: no limit)",
         default=0,
         low=0,
         high=100,
     )
-    wheel_base: float = _key(
-        "WHEEL_BASE",
+    wheel_separation: float = _key(
+        "WHEEL_SEPARATION",
         KeyKind.NUMBER,
-        "metres between the wheels, for odometry",
+        "metres between the wheels (ROS's `wheel_separation`), for odometry",
         default=0.15,
         low=0.02,
         high=5,
+        alias="WHEEL_BASE",
     )
     top_speed: float = _key(
         "TOP_SPEED",
@@ -272,7 +276,7 @@ class Config:
         """The ramp limits, the turn rate turned into a wheel-output difference."""
         max_turn = 1.0
         if self.max_turn_rate > 0:
-            max_turn = min(1.0, self.max_turn_rate * self.wheel_base / (2 * self.top_speed))
+            max_turn = min(1.0, self.max_turn_rate * self.wheel_separation / (2 * self.top_speed))
         return ramp.Limits(
             self.max_wheel_output, self.max_acceleration, self.max_deceleration, max_turn
         )
@@ -298,6 +302,7 @@ class Config:
 # field name -> its key, in declaration order
 KEYS: dict[str, Key] = {f.name: f.metadata["key"] for f in fields(Config) if "key" in f.metadata}
 KEYS_BY_NAME: dict[str, Key] = {key.name: key for key in KEYS.values()}
+ALIASES: dict[str, Key] = {key.alias: key for key in KEYS.values() if key.alias}  # old name -> key
 REQUIRED_KEYS = tuple(key.name for key in KEYS.values() if key.required)
 DEFAULTS: dict[str, Any] = {key.name: key.default for key in KEYS.values() if not key.required}
 
@@ -329,7 +334,7 @@ def load(
             f"MOTOR_DRIVER = {board!r}: {problem}"
             for problem in drivers.check(board, values["motor_options"].get(board, {}))
         )
-    config = Config(path=path, **values)
+    config = Config(path=path, deprecations=tuple(checker.deprecations), **values)
     checker.problems.extend(_operator_token_problems(config))
     if checker.problems:
         raise ConfigError(path, checker.problems)
@@ -366,6 +371,8 @@ def markdown_table() -> str:
         meaning = key.meaning
         if key.low is not None:
             meaning += f" ({key.low:g}..{key.high:g})"
+        if key.alias:
+            meaning += f"; formerly `{key.alias}`, still read (deprecated)"
         rows.append(f"| `{key.name}` | {default} | {meaning} |")
     return "\n".join(rows)
 
@@ -405,11 +412,13 @@ class _Checker:
         self.raw = raw
         self.environ = environ
         self.problems: list[str] = []
-        for name in sorted(set(raw) - set(KEYS_BY_NAME)):
+        self.deprecations: list[str] = []
+        for name in sorted(set(raw) - set(KEYS_BY_NAME) - set(ALIASES)):
             known = ", ".join(sorted(KEYS_BY_NAME))
             self.problems.append(f"{name}: unknown key; known keys: {known}")
 
     def check(self, key: Key) -> Any:
+        key = self._as_written(key)
         if key.required and key.name not in self.raw:
             self.problems.append(f"{key.name}: missing; add it to {self.path.name}")
             return ""
@@ -434,6 +443,24 @@ class _Checker:
             case KeyKind.OBJECT:
                 return self._object(key, value)
         raise AssertionError(f"{key.name}: no check for kind {key.kind}")
+
+    def _as_written(self, key: Key) -> Key:
+        """The key under the name the file gives it, so that problems name what the file says:
+        its old name is read as the new one, and reported as deprecated."""
+        if key.alias is None or key.alias not in self.raw:
+            return key
+        old = f"{key.alias} = {self.raw[key.alias]!r}"
+        if key.name in self.raw:
+            self.problems.append(
+                f"{old} and {key.name} = {self.raw[key.name]!r}: the same setting twice "
+                f"({key.alias} is the old name of {key.name}); delete {key.alias}"
+            )
+            return key
+        self.deprecations.append(
+            f"{old}: deprecated, now called {key.name}; rename {key.alias} to {key.name} "
+            f"in {self.path.name}"
+        )
+        return replace(key, name=key.alias)
 
     def _fail(self, key: Key, value: Any, fix: str) -> None:
         self.problems.append(f"{key.name} = {value!r}: {fix}")
