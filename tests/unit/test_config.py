@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from robot import cli
+from robot.cli.examine import examine
 from robot.daemon import config as config_module
 from robot.daemon.config import DEFAULTS, REQUIRED_KEYS, ConfigError, load
 from tests.unit.conftest import REMOVE, sample_config, write_config
@@ -290,3 +291,34 @@ def test_the_old_and_the_new_name_together_are_an_error_naming_both(tmp_path: Pa
     [problem] = problems_of(write_config(tmp_path, WHEEL_SEPARATION=0.2, WHEEL_BASE=0.3))
     assert problem.startswith("WHEEL_BASE = 0.3 and WHEEL_SEPARATION = 0.2: the same setting")
     assert problem.endswith("delete WHEEL_BASE")
+
+
+def test_check_config_prints_the_deprecation_and_still_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("MOTOR_DRIVER", raising=False)
+    path = write_config(tmp_path, WHEEL_SEPARATION=REMOVE, WHEEL_BASE=0.15)
+    assert cli.main(["check-config", "--config", str(path)]) == 0
+    out = capsys.readouterr()
+    assert "OK" in out.out
+    [warning] = out.err.splitlines()
+    assert warning == (
+        f"robot check-config: warning: {path}: WHEEL_BASE = 0.15: deprecated, now called "
+        "WHEEL_SEPARATION; rename WHEEL_BASE to WHEEL_SEPARATION in config.json"
+    )
+
+
+def test_check_config_is_silent_on_stderr_for_a_current_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("MOTOR_DRIVER", raising=False)
+    assert cli.main(["check-config", "--config", str(write_config(tmp_path))]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_doctor_warns_of_the_old_name_after_passing_the_config(tmp_path: Path) -> None:
+    path = write_config(tmp_path, WHEEL_SEPARATION=REMOVE, WHEEL_BASE=0.15)
+    findings = examine(path)
+    assert next(findings).status == "ok"
+    warning = next(findings)
+    assert str(warning).startswith("warn config: WHEEL_BASE = 0.15: deprecated")
