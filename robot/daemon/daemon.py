@@ -61,7 +61,7 @@ class Daemon:
         self.links = [link] if consoles is None else [link, consoles]
         self.gate = gate or FreshnessGate()
         self.notifier = notifier or Notifier(None, None)
-        self.odometry = Odometry(config.wheel_base, config.top_speed, time.monotonic())
+        self.odometry = Odometry(config.wheel_separation, config.top_speed, time.monotonic())
         self.controller = MotionController(
             driver,
             config.default_speed,

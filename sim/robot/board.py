@@ -74,7 +74,7 @@ def write_state(path: Path, robot: DiffDrive, now: float) -> None:
                 "right": right,
                 "since": now,
                 "pose": {"x": pose.x, "y": pose.y, "heading": pose.heading},
-                "wheel_base": robot.wheel_base,
+                "wheel_separation": robot.wheel_separation,
                 "top_speed": robot.top_speed,
                 "mismatch": robot.mismatch,
             }
@@ -94,7 +94,7 @@ def read_motion(path: Path | str) -> DiffDrive:
     state = json.loads(Path(path).read_text())
     since = float(state["since"])
     robot = DiffDrive(
-        float(state["wheel_base"]),
+        float(state["wheel_separation"]),
         float(state["top_speed"]),
         since,
         mismatch=float(state["mismatch"]),
