@@ -14,10 +14,6 @@ from dataclasses import dataclass
 from drivers.base import clamp
 from drivers.options import BoardOptions, Option
 
-# The channel names of a board whose wheels are fixed by its pins (no left/right options).
-WHEELS = ("left", "right")
-
-
 @dataclass(frozen=True)
 class Wiring:
     left: str = "left"  # the channel that drives the left wheel

@@ -1,4 +1,4 @@
-"""The README's pictures of the operator console, taken from the simulated stack in headless
+"""The docs' pictures of the operator console, taken from the simulated stack in headless
 Chromium.
 
     .venv/bin/python tools/screenshots.py      # writes docs/img/console*.png
