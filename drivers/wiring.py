@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from drivers.base import clamp
 from drivers.options import BoardOptions, Option
 
+
 @dataclass(frozen=True)
 class Wiring:
     left: str = "left"  # the channel that drives the left wheel
