@@ -44,11 +44,11 @@ export class Fleet {
         button.dataset.robot = robot.name;
         button.className = robot.name === this.current ? "current" : "";
         const since = robot.since ? ` since ${new Date(robot.since * 1000).toLocaleTimeString()}` : "";
-        button.title = `${robot.daemon.link}${since}`;
+        button.title = `${robot.link}${since}`;
         const dot = document.createElement("span");
-        dot.className = `dot ${robot.daemon.link}`;
+        dot.className = `dot ${robot.link}`;
         const label = document.createElement("span");
-        label.textContent = `${robot.name} — ${robot.daemon.link}`;
+        label.textContent = `${robot.name} — ${robot.link}`;
         button.append(dot, label);
         button.addEventListener("click", () => this.onPick(robot.name));
         item.append(button);
