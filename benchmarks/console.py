@@ -66,8 +66,7 @@ def console_ready(stack: RecordingStack, browser: Any) -> list[float]:
         page.wait_for_function("window.robotConsole.firstMessageAt !== null", timeout=10_000)
         figures.append(
             page.evaluate(
-                "Math.max(window.robotViewer.firstFrameMs,"
-                " window.robotConsole.firstMessageAt)"
+                "Math.max(window.robotViewer.firstFrameMs, window.robotConsole.firstMessageAt)"
             )
         )
         page.close()
