@@ -25,7 +25,7 @@ SIMULATED = "sim"  # the board of `robot sim`: this computer's clock, no camera,
 
 @dataclass(frozen=True)
 class Finding:
-    status: str  # "ok", "FAIL" or "skip"
+    status: str  # "ok", "warn" (works, but needs a change), "FAIL" or "skip"
     check: str
     detail: str
 
@@ -35,6 +35,10 @@ class Finding:
 
 def ok(check: str, detail: str) -> Finding:
     return Finding("ok", check, detail)
+
+
+def warn(check: str, detail: str) -> Finding:
+    return Finding("warn", check, detail)
 
 
 def fail(check: str, detail: str) -> Finding:
@@ -55,6 +59,8 @@ def examine(path: Path | str) -> Iterator[Finding]:
         yield skip("the rest", "needs a config without problems")
         return
     yield ok("config", f"{path}: thing {settings.thing_name}, board {settings.motor_driver}")
+    for deprecation in settings.deprecations:
+        yield warn("config", deprecation)
     certificate = list(check_certificate(settings))
     yield from certificate
     yield check_clock(settings)

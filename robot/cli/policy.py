@@ -39,9 +39,13 @@ def error(command: str, message: object, code: int = FAILED) -> int:
 
 
 def load_config(path: str, command: str) -> config.Config | None:
-    """The checked config, or None after saying on stderr what is wrong with it."""
+    """The checked config, or None after saying on stderr what is wrong with it. Each old key
+    name it uses is a warning on stderr, which does not stop the command."""
     try:
-        return config.load(path)
+        settings = config.load(path)
     except config.ConfigError as exc:
         error(command, exc, USAGE)
         return None
+    for deprecation in settings.deprecations:
+        print(f"robot {command}: warning: {path}: {deprecation}", file=sys.stderr)
+    return settings

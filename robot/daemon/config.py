@@ -1,8 +1,9 @@
 """The robot's settings: config.json, checked as a whole, every problem named with its fix.
 
 Every key is declared once, on the :class:`Config` field it fills: its name in the file,
-its kind, range, default and meaning. That one declaration drives the checker, the defaults,
-the README's table (:func:`markdown_table`) and the example ``config.json``.
+its kind (a :class:`KeyKind`), range, default, meaning and any old name it is still read
+under. That one declaration drives the checker, the defaults, the table in docs/config.md
+(:func:`markdown_table`) and the example ``config.json``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import json
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -25,24 +27,43 @@ DEFAULT_PATH = Path("config.json")
 REQUIRED = object()  # the default of a key the file must have
 
 
+class KeyKind(StrEnum):
+    """How a key's value is checked, and what it becomes."""
+
+    TEXT = "text"  # a string, not empty
+    TEXT_OR_EMPTY = "text-or-empty"  # a string, may be empty
+    THING_NAME = "thing-name"  # a string usable in MQTT topics: no '/', '+' or '#'
+    WHOLE = "whole"  # an integer from low to high
+    NUMBER = "number"  # an integer or float from low to high
+    FILE = "file"  # a readable regular file, relative to the config file
+    PRIVATE_FILE = "private-file"  # a file, readable by its owner only
+    DIRECTORY = "directory"  # a writable folder, or one that can be made
+    BOARD = "board"  # a motor board's name; the MOTOR_DRIVER variable overrides it
+    BOARD_OPTIONS = "board-options"  # options per known board name
+    CHOICE = "choice"  # one of the key's choices
+    CAMERA = "camera"  # an installed camera source
+    OBJECT = "object"  # any JSON object
+
+
 @dataclass(frozen=True)
 class Key:
     """One config.json key: how it is checked, its default and what it means."""
 
     name: str
-    kind: str  # text, text-or-empty, thing-name, whole, number, file, private-file, board, ...
+    kind: KeyKind
     meaning: str
     default: Any = REQUIRED
     low: float | None = None
     high: float | None = None
-    choices: tuple[str, ...] = ()  # kind "choice": the values allowed
+    choices: tuple[str, ...] = ()  # KeyKind.CHOICE: the values allowed
+    alias: str | None = None  # its old name, still read, and reported as deprecated
 
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
 
 
-def _key(name: str, kind: str, meaning: str, **spec: Any) -> Any:
+def _key(name: str, kind: KeyKind, meaning: str, **spec: Any) -> Any:
     """A Config field declared by its config.json key."""
     return field(metadata={"key": Key(name, kind, meaning, **spec)})
 
@@ -50,61 +71,64 @@ def _key(name: str, kind: str, meaning: str, **spec: Any) -> Any:
 @dataclass(frozen=True, kw_only=True)
 class Config:
     path: Path  # the config file; relative paths in it are relative to its folder
+    deprecations: tuple[str, ...] = ()  # each old key name the file uses, with its fix
     # The AWS sample's keys, kept as they are, so its config.json works unchanged.
     thing_name: str = _key(
         "IOT_THINGNAME",
-        "thing-name",
+        KeyKind.THING_NAME,
         "the robot's name: its IoT thing, MQTT client id and topic prefix",
     )
     endpoint: str = _key(
         "IOT_CORE_ENDPOINT",
-        "text",
+        KeyKind.TEXT,
         "the account's IoT data endpoint (`…-ats.iot.<region>.amazonaws.com`)",
     )
     credential_endpoint: str = _key(
         "IOT_GET_CREDENTIAL_ENDPOINT",
-        "text-or-empty",
+        KeyKind.TEXT_OR_EMPTY,
         "the IoT credentials-provider endpoint, for video",
     )
     role_alias: str = _key(
-        "ROLE_ALIAS", "text-or-empty", "the role alias the camera's credentials come from"
+        "ROLE_ALIAS", KeyKind.TEXT_OR_EMPTY, "the role alias the camera's credentials come from"
     )
-    region: str = _key("AWS_DEFAULT_REGION", "text-or-empty", "the stack's region")
+    region: str = _key("AWS_DEFAULT_REGION", KeyKind.TEXT_OR_EMPTY, "the stack's region")
     # Ours, each with a default.
     kvs_endpoint_url: str = _key(
         "KVS_ENDPOINT_URL",
-        "text-or-empty",
+        KeyKind.TEXT_OR_EMPTY,
         "the KVS control plane for video; empty: AWS's (`robot sim` sets its local one)",
         default="",
     )
     port: int = _key(
-        "IOT_CORE_PORT", "whole", "MQTT over mutual TLS", default=8883, low=1, high=65535
+        "IOT_CORE_PORT", KeyKind.WHOLE, "MQTT over mutual TLS", default=8883, low=1, high=65535
     )
-    root_ca: Path = _key("ROOT_CA_PATH", "file", "Amazon's root CA", default="certs/cacert.pem")
+    root_ca: Path = _key(
+        "ROOT_CA_PATH", KeyKind.FILE, "Amazon's root CA", default="certs/cacert.pem"
+    )
     certificate: Path = _key(
-        "CERTIFICATE_PATH", "file", "the thing's certificate", default="certs/certificate.pem"
+        "CERTIFICATE_PATH", KeyKind.FILE, "the thing's certificate", default="certs/certificate.pem"
     )
     private_key: Path = _key(
         "PRIVATE_KEY_PATH",
-        "private-file",
+        KeyKind.PRIVATE_FILE,
         "its private key; must not be readable by others (`chmod 600`)",
         default="certs/private.pem.key",
     )
     motor_driver: str = _key(
         "MOTOR_DRIVER",
-        "board",
+        KeyKind.BOARD,
         "the board; the environment variable `MOTOR_DRIVER` overrides it",
         default="explorerhat",
     )
     motor_options: dict[str, Any] = _key(
         "MOTOR_OPTIONS",
-        "board-options",
+        KeyKind.BOARD_OPTIONS,
         "options per board, keyed by board name: see [Motor boards](#motor-boards)",
         default={},
     )
     default_speed: float = _key(
         "DEFAULT_SPEED",
-        "number",
+        KeyKind.NUMBER,
         "wheel speed for the five named actions",
         default=0.6,
         low=protocol.MIN_SPEED,
@@ -112,7 +136,7 @@ class Config:
     )
     command_ttl_ms: int = _key(
         "COMMAND_TTL_MS",
-        "whole",
+        KeyKind.WHOLE,
         "how long a command drives when it carries no `ttl_ms`",
         default=500,
         low=protocol.MIN_TTL_MS,
@@ -120,7 +144,7 @@ class Config:
     )
     telemetry_interval_ms: int = _key(
         "TELEMETRY_INTERVAL_MS",
-        "whole",
+        KeyKind.WHOLE,
         "how often the robot reports when nothing changes",
         default=1000,
         low=100,
@@ -128,13 +152,13 @@ class Config:
     )
     state_dir: Path = _key(
         "STATE_DIR",
-        "directory",
+        KeyKind.DIRECTORY,
         "where the robot keeps what must survive a restart (the e-stop latch)",
         default="state",
     )
     max_wheel_output: float = _key(
         "MAX_WHEEL_OUTPUT",
-        "number",
+        KeyKind.NUMBER,
         "the largest wheel output any command gets",
         default=1.0,
         low=0.05,
@@ -142,7 +166,7 @@ class Config:
     )
     max_acceleration: float = _key(
         "MAX_ACCELERATION",
-        "number",
+        KeyKind.NUMBER,
         "how much a wheel's output may grow per second (0: at once)",
         default=4.0,
         low=0,
@@ -150,7 +174,7 @@ class Config:
     )
     max_deceleration: float = _key(
         "MAX_DECELERATION",
-        "number",
+        KeyKind.NUMBER,
         "how much it may shrink per second between moving commands (0: at once); "
         "every stop is at once",
         default=8.0,
@@ -159,23 +183,25 @@ class Config:
     )
     max_turn_rate: float = _key(
         "MAX_TURN_RATE",
-        "number",
-        "the fastest turn in radians per second, from `WHEEL_BASE` and `TOP_SPEED` (0: no limit)",
+        KeyKind.NUMBER,
+        "the fastest turn in radians per second, from `WHEEL_SEPARATION` and `TOP_SPEED` "
+        "(0: no limit)",
         default=0,
         low=0,
         high=100,
     )
-    wheel_base: float = _key(
-        "WHEEL_BASE",
-        "number",
-        "metres between the wheels, for odometry",
+    wheel_separation: float = _key(
+        "WHEEL_SEPARATION",
+        KeyKind.NUMBER,
+        "metres between the wheels (ROS's `wheel_separation`), for odometry",
         default=0.15,
         low=0.02,
         high=5,
+        alias="WHEEL_BASE",
     )
     top_speed: float = _key(
         "TOP_SPEED",
-        "number",
+        KeyKind.NUMBER,
         "metres per second of a wheel at output 1, for odometry",
         default=0.5,
         low=0.01,
@@ -183,34 +209,34 @@ class Config:
     )
     video_producer: str = _key(
         "VIDEO_PRODUCER",
-        "choice",
+        KeyKind.CHOICE,
         "who streams the camera: `python` (ours), `kvs-c-sample` (AWS's C SDK sample), `off`",
         default="python",
         choices=("python", "kvs-c-sample", "off"),
     )
     video_source: str = _key(
         "VIDEO_SOURCE",
-        "camera",
+        KeyKind.CAMERA,
         "the camera of the `python` producer: `picamera2`, `v4l2`, `testpattern` (`sim` in "
         "`robot sim`)",
         default="picamera2",
     )
     video_options: dict[str, Any] = _key(
         "VIDEO_OPTIONS",
-        "object",
+        KeyKind.OBJECT,
         "the camera's options: `width` (640), `height` (480), `fps` (30); `device` for `v4l2`",
         default={},
     )
     video_codec: str = _key(
         "VIDEO_CODEC",
-        "choice",
+        KeyKind.CHOICE,
         "what the `python` producer sends: `h264` or `vp8` (`picamera2` sends H.264 only)",
         default="h264",
         choices=("h264", "vp8"),
     )
     kvs_sample_path: str = _key(
         "KVS_SAMPLE_PATH",
-        "text",
+        KeyKind.TEXT,
         "the `kvs-c-sample` producer's program (a name on PATH, or a path)",
         default="kvsWebrtcClientMasterGstSample",
     )
@@ -218,21 +244,21 @@ class Config:
     # console's data channel (robot/producer/consoles.py).
     jwt_issuer: str = _key(
         "JWT_ISSUER",
-        "text-or-empty",
+        KeyKind.TEXT_OR_EMPTY,
         "the operators' tokens' issuer, for driving over the console's data channel; empty: "
         "the data channel lets nobody in",
         default="",
     )
-    jwt_audience: str = _key("JWT_AUDIENCE", "text-or-empty", "their audience", default="")
+    jwt_audience: str = _key("JWT_AUDIENCE", KeyKind.TEXT_OR_EMPTY, "their audience", default="")
     jwks_url: str = _key(
         "JWKS_URL",
-        "text-or-empty",
+        KeyKind.TEXT_OR_EMPTY,
         "their identity provider's keys (`https://…`), or else `JWT_PUBLIC_KEY`",
         default="",
     )
     jwt_public_key: str = _key(
         "JWT_PUBLIC_KEY",
-        "text-or-empty",
+        KeyKind.TEXT_OR_EMPTY,
         "their public key, PEM or its one-line base64 body (as `robot keys init` prints it)",
         default="",
     )
@@ -259,7 +285,7 @@ class Config:
         """The ramp limits, the turn rate turned into a wheel-output difference."""
         max_turn = 1.0
         if self.max_turn_rate > 0:
-            max_turn = min(1.0, self.max_turn_rate * self.wheel_base / (2 * self.top_speed))
+            max_turn = min(1.0, self.max_turn_rate * self.wheel_separation / (2 * self.top_speed))
         return ramp.Limits(
             self.max_wheel_output, self.max_acceleration, self.max_deceleration, max_turn
         )
@@ -285,6 +311,7 @@ class Config:
 # field name -> its key, in declaration order
 KEYS: dict[str, Key] = {f.name: f.metadata["key"] for f in fields(Config) if "key" in f.metadata}
 KEYS_BY_NAME: dict[str, Key] = {key.name: key for key in KEYS.values()}
+ALIASES: dict[str, Key] = {key.alias: key for key in KEYS.values() if key.alias}  # old name -> key
 REQUIRED_KEYS = tuple(key.name for key in KEYS.values() if key.required)
 DEFAULTS: dict[str, Any] = {key.name: key.default for key in KEYS.values() if not key.required}
 
@@ -316,7 +343,7 @@ def load(
             f"MOTOR_DRIVER = {board!r}: {problem}"
             for problem in drivers.check(board, values["motor_options"].get(board, {}))
         )
-    config = Config(path=path, **values)
+    config = Config(path=path, deprecations=tuple(checker.deprecations), **values)
     checker.problems.extend(_operator_token_problems(config))
     if checker.problems:
         raise ConfigError(path, checker.problems)
@@ -341,16 +368,20 @@ def _operator_token_problems(config: Config) -> list[str]:
 
 
 def markdown_table() -> str:
-    """The README's table of keys, made from the declarations above."""
+    """The table of keys in docs/config.md, made from the declarations above."""
     rows = ["| key | default | meaning |", "|---|---|---|"]
     for key in KEYS.values():
         if key.required:
-            default = "(required, may be empty)" if key.kind == "text-or-empty" else "(required)"
+            default = (
+                "(required, may be empty)" if key.kind == KeyKind.TEXT_OR_EMPTY else "(required)"
+            )
         else:
             default = f"`{json.dumps(key.default)}`"
         meaning = key.meaning
         if key.low is not None:
             meaning += f" ({key.low:g}..{key.high:g})"
+        if key.alias:
+            meaning += f"; formerly `{key.alias}`, still read (deprecated)"
         rows.append(f"| `{key.name}` | {default} | {meaning} |")
     return "\n".join(rows)
 
@@ -390,35 +421,55 @@ class _Checker:
         self.raw = raw
         self.environ = environ
         self.problems: list[str] = []
-        for name in sorted(set(raw) - set(KEYS_BY_NAME)):
+        self.deprecations: list[str] = []
+        for name in sorted(set(raw) - set(KEYS_BY_NAME) - set(ALIASES)):
             known = ", ".join(sorted(KEYS_BY_NAME))
             self.problems.append(f"{name}: unknown key; known keys: {known}")
 
     def check(self, key: Key) -> Any:
+        key = self._as_written(key)
         if key.required and key.name not in self.raw:
             self.problems.append(f"{key.name}: missing; add it to {self.path.name}")
             return ""
         value = self.raw.get(key.name, key.default)
         match key.kind:
-            case "text" | "text-or-empty" | "thing-name":
+            case KeyKind.TEXT | KeyKind.TEXT_OR_EMPTY | KeyKind.THING_NAME:
                 return self._text(key, value)
-            case "whole" | "number":
+            case KeyKind.WHOLE | KeyKind.NUMBER:
                 return self._number(key, value)
-            case "file" | "private-file":
+            case KeyKind.FILE | KeyKind.PRIVATE_FILE:
                 return self._file(key, value)
-            case "directory":
+            case KeyKind.DIRECTORY:
                 return self._directory(key, value)
-            case "board":
+            case KeyKind.BOARD:
                 return self._board(key, value)
-            case "board-options":
+            case KeyKind.BOARD_OPTIONS:
                 return self._board_options(key, value)
-            case "choice":
+            case KeyKind.CHOICE:
                 return self._choice(key, value)
-            case "camera":
+            case KeyKind.CAMERA:
                 return self._camera(key, value)
-            case "object":
+            case KeyKind.OBJECT:
                 return self._object(key, value)
         raise AssertionError(f"{key.name}: no check for kind {key.kind}")
+
+    def _as_written(self, key: Key) -> Key:
+        """The key under the name the file gives it, so that problems name what the file says:
+        its old name is read as the new one, and reported as deprecated."""
+        if key.alias is None or key.alias not in self.raw:
+            return key
+        old = f"{key.alias} = {self.raw[key.alias]!r}"
+        if key.name in self.raw:
+            self.problems.append(
+                f"{old} and {key.name} = {self.raw[key.name]!r}: the same setting twice "
+                f"({key.alias} is the old name of {key.name}); delete {key.alias}"
+            )
+            return key
+        self.deprecations.append(
+            f"{old}: deprecated, now called {key.name}; rename {key.alias} to {key.name} "
+            f"in {self.path.name}"
+        )
+        return replace(key, name=key.alias)
 
     def _fail(self, key: Key, value: Any, fix: str) -> None:
         self.problems.append(f"{key.name} = {value!r}: {fix}")
@@ -427,14 +478,14 @@ class _Checker:
         if not isinstance(value, str):
             self._fail(key, value, "must be a string")
             return ""
-        if not value.strip() and key.kind != "text-or-empty":
+        if not value.strip() and key.kind != KeyKind.TEXT_OR_EMPTY:
             self._fail(key, value, "must not be empty")
-        elif key.kind == "thing-name" and any(ch in value for ch in "/+#"):
+        elif key.kind == KeyKind.THING_NAME and any(ch in value for ch in "/+#"):
             self._fail(key, value, "a thing name cannot contain '/', '+' or '#'")
         return value.strip()
 
     def _number(self, key: Key, value: Any) -> Any:
-        whole = key.kind == "whole"
+        whole = key.kind == KeyKind.WHOLE
         ok_type = isinstance(value, int) if whole else isinstance(value, int | float)
         assert key.low is not None and key.high is not None
         if isinstance(value, bool) or not ok_type:
@@ -463,7 +514,7 @@ class _Checker:
             return path
         if not stat.S_ISREG(mode):
             self._fail(key, value, f"{path} is not a regular file")
-        elif key.kind == "private-file" and mode & 0o077:
+        elif key.kind == KeyKind.PRIVATE_FILE and mode & 0o077:
             self._fail(
                 key,
                 value,

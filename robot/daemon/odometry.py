@@ -23,11 +23,11 @@ class Pose:
         return {"x": round(self.x, 4), "y": round(self.y, 4), "heading": round(self.heading, 4)}
 
 
-def advance(pose: Pose, left: float, right: float, wheel_base: float) -> Pose:
+def advance(pose: Pose, left: float, right: float, wheel_separation: float) -> Pose:
     """``pose`` after the left wheel travelled ``left`` metres and the right ``right``, at
     constant speeds (an arc, integrated in closed form)."""
     distance = (left + right) / 2
-    turn = (right - left) / wheel_base
+    turn = (right - left) / wheel_separation
     if abs(turn) < 1e-12:
         # Too small a turn for the chord formula (it would divide by almost zero): a straight
         # line, but the turn still counts, so many small steps end where one step does.
@@ -51,8 +51,8 @@ def advance(pose: Pose, left: float, right: float, wheel_base: float) -> Pose:
 class Odometry:
     """Dead reckoning from commanded outputs, or from encoder travel when a board has it."""
 
-    def __init__(self, wheel_base: float, top_speed: float, now: float) -> None:
-        self.wheel_base = wheel_base
+    def __init__(self, wheel_separation: float, top_speed: float, now: float) -> None:
+        self.wheel_separation = wheel_separation
         self.top_speed = top_speed
         self.source = "estimated"
         self._pose = Pose()
@@ -74,7 +74,7 @@ class Odometry:
             dt = now - self._since
             if dt > 0:
                 self._speeds = (left / dt, right / dt)
-            self._pose = advance(self._pose, left, right, self.wheel_base)
+            self._pose = advance(self._pose, left, right, self.wheel_separation)
         self.source = "measured"
         self._travel = travel
         self._since = now
@@ -83,7 +83,9 @@ class Odometry:
         if self._travel is not None:
             return self._pose  # measured: known up to the last encoder reading
         dt = max(0.0, now - self._since)
-        return advance(self._pose, self._speeds[0] * dt, self._speeds[1] * dt, self.wheel_base)
+        return advance(
+            self._pose, self._speeds[0] * dt, self._speeds[1] * dt, self.wheel_separation
+        )
 
     def report(self, now: float) -> dict[str, Any]:
         """Pose and velocity for telemetry: linear in m/s, angular in rad/s (CCW)."""
@@ -92,5 +94,5 @@ class Odometry:
             "source": self.source,
             **self.pose(now).as_dict(),
             "linear": round((left + right) / 2, 4),
-            "angular": round((right - left) / self.wheel_base, 4),
+            "angular": round((right - left) / self.wheel_separation, 4),
         }

@@ -1,23 +1,16 @@
 """Consoles on the data channel: who they are, and their commands on to the daemon.
 
-A console opens a data channel labelled ``control`` on the connection it has for video, and
-says first ``{"type": "hello", "token": "<JWT>"}``. The token is verified with the
-authorizer's own code (robot/contracts/verify.py, with the robot's ``JWT_*`` settings) and
-confined by the unscoped-token rule (robot/contracts/admission.py, the robot's
-``UNSCOPED_TOKENS``); a token that may watch this robot gets ``{"type": "welcome", "robot",
-"drive", "admin"}``, anything else ``{"type": "denied", "reason"}`` and the channel is closed.
-Nothing else is taken before the welcome. One ``control`` channel per connection; others are
-closed.
-
-After the welcome each message is a command payload. It is admitted here with the token's
-grants (the one admission rule): a refused one is answered to its console alone, never passed
-on, so nobody's view-only console fills the daemon's log, MQTT or other consoles' screens.
-Admitted ones go to the daemon with the grants, which checks them again and applies them.
-A console may send ``COMMAND_RATE`` commands a second (``COMMAND_BURST`` at once); past that
-its channel is closed, after passing on an ``estop`` that overflowed. At the token's ``exp``
-the channel is closed, and the connection too when none of its consoles is still welcomed
-(the ``Host``, the signaling master, does that). Telemetry from the daemon goes to every
-welcomed console as it comes.
+Speaks the data channel's hello/welcome/denied messages (docs/protocol.md, "The data
+channel"): a token is verified with the authorizer's own code (robot/contracts/verify.py,
+with the robot's ``JWT_*`` settings) and confined by the unscoped-token rule
+(robot/contracts/admission.py, the robot's ``UNSCOPED_TOKENS``). One ``control`` channel per
+connection. After the welcome each message is a command payload, admitted here with the
+token's grants: a refused one is answered to its console alone (never to the daemon, MQTT or
+other consoles), an admitted one passed to the daemon with the grants over the control
+socket; the daemon admits it again. Past ``COMMAND_RATE`` a second (``COMMAND_BURST`` at once)
+the channel is closed, after passing on an ``estop`` that overflowed; at the token's ``exp``
+too, and the connection with it when no other console on it is welcomed (the ``Host``, the
+signaling master, does that). Telemetry from the daemon goes to every welcomed console.
 
 Runs in the producer's process, on its loop; verifying a token may fetch the identity
 provider's keys, so it runs in a worker thread.

@@ -14,7 +14,7 @@ __all__ = ["DiffDrive", "Pose"]
 
 
 class DiffDrive:
-    """Two wheels ``wheel_base`` metres apart, each at most ``top_speed`` metres per second.
+    """Two wheels ``wheel_separation`` metres apart, each at most ``top_speed`` metres per second.
 
     Wheel outputs (-1..1) hold between calls to ``set_wheels``, so the motion between two
     changes is an arc that is integrated in closed form: no tick loop, no drift with load.
@@ -22,15 +22,15 @@ class DiffDrive:
 
     def __init__(
         self,
-        wheel_base: float = 0.15,
+        wheel_separation: float = 0.15,
         top_speed: float = 0.5,
         now: float = 0.0,
         mismatch: float = 0.0,
         start: Pose | None = None,
     ) -> None:
-        if wheel_base <= 0 or top_speed <= 0:
-            raise ValueError("wheel_base and top_speed must be positive")
-        self.wheel_base = wheel_base
+        if wheel_separation <= 0 or top_speed <= 0:
+            raise ValueError("wheel_separation and top_speed must be positive")
+        self.wheel_separation = wheel_separation
         self.top_speed = top_speed
         self.mismatch = mismatch
         self._pose = start or Pose()
@@ -55,7 +55,7 @@ class DiffDrive:
 
     def pose(self, now: float) -> Pose:
         left, right = self._distances(now)
-        return advance(self._pose, left, right, self.wheel_base)
+        return advance(self._pose, left, right, self.wheel_separation)
 
     def _distances(self, now: float) -> tuple[float, float]:
         dt = max(0.0, now - self._since)

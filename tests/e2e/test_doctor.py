@@ -139,3 +139,15 @@ def test_a_key_of_another_certificate_fails(stack, tmp_path):
     [failure] = lines(result, "FAIL")
     assert "do not belong together" in failure
     assert "skip IoT endpoint, credentials provider: need a working certificate" in result.stdout
+
+
+def test_an_old_key_name_is_a_warning_and_the_robot_still_passes(stack, tmp_path):
+    path = broken(stack, tmp_path, WHEEL_BASE=0.2)
+    assert "WHEEL_SEPARATION" not in json.loads(path.read_text())
+    result = doctor(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert lines(result, "FAIL") == []
+    assert lines(result, "warn") == [
+        "warn config: WHEEL_BASE = 0.2: deprecated, now called WHEEL_SEPARATION; "
+        f"rename WHEEL_BASE to WHEEL_SEPARATION in {path.name}"
+    ]

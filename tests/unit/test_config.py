@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from robot import cli
+from robot.cli.examine import examine
 from robot.daemon import config as config_module
 from robot.daemon.config import DEFAULTS, REQUIRED_KEYS, ConfigError, load
 from tests.unit.conftest import REMOVE, sample_config, write_config
@@ -82,7 +83,7 @@ SINGLE_PROBLEMS: list[tuple[dict[str, Any], list[str]]] = [
     ({"MAX_DECELERATION": "fast"}, ["MAX_DECELERATION = 'fast'", "a number"]),
     ({"MAX_WHEEL_OUTPUT": 0}, ["MAX_WHEEL_OUTPUT = 0", "0.05 to 1"]),
     ({"MAX_TURN_RATE": 1000}, ["MAX_TURN_RATE = 1000", "0 to 100"]),
-    ({"WHEEL_BASE": 0}, ["WHEEL_BASE = 0", "0.02 to 5"]),
+    ({"WHEEL_SEPARATION": 0}, ["WHEEL_SEPARATION = 0", "0.02 to 5"]),
     ({"TOP_SPEED": None}, ["TOP_SPEED = None", "a number"]),
     ({"STATE_DIR": ""}, ["STATE_DIR = ''", "path of a folder"]),
     ({"STATE_DIR": "certs/cacert.pem"}, ["STATE_DIR = 'certs/cacert.pem'", "not a folder"]),
@@ -229,9 +230,9 @@ def test_check_config_accepts_a_good_config(
     assert json.loads(path.read_text())["IOT_THINGNAME"] in out
 
 
-def test_the_readme_table_is_the_declared_keys() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert config_module.markdown_table() in readme
+def test_the_config_doc_table_is_the_declared_keys() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "config.md").read_text()
+    assert config_module.markdown_table() in page
 
 
 def test_the_example_config_json_holds_the_declared_defaults() -> None:
@@ -243,7 +244,12 @@ def test_the_example_config_json_holds_the_declared_defaults() -> None:
 
 def test_every_config_field_but_the_path_is_declared_by_its_key() -> None:
     declared = {field.name for field in dataclasses.fields(config_module.Config)}
-    assert declared - set(config_module.KEYS) == {"path"}
+    assert declared - set(config_module.KEYS) == {"path", "deprecations"}
+
+
+def test_every_key_kind_is_used_by_a_key() -> None:
+    declared = {key.kind for key in config_module.KEYS.values()}
+    assert declared == set(config_module.KeyKind)  # no kind without a key
 
 
 def test_the_state_dir_is_relative_to_the_config_file_and_may_not_exist_yet(
@@ -255,8 +261,64 @@ def test_the_state_dir_is_relative_to_the_config_file_and_may_not_exist_yet(
 
 def test_the_turn_rate_becomes_a_wheel_output_limit(tmp_path: Path) -> None:
     settings = load(
-        write_config(tmp_path, MAX_TURN_RATE=2.0, WHEEL_BASE=0.2, TOP_SPEED=0.5), environ={}
+        write_config(tmp_path, MAX_TURN_RATE=2.0, WHEEL_SEPARATION=0.2, TOP_SPEED=0.5), environ={}
     )
     # 2 rad/s on a 0.2 m base is 0.2 m/s each way: 0.4 of the 0.5 m/s top speed
     assert settings.limits.max_turn == pytest.approx(0.4)
     assert load(write_config(tmp_path), environ={}).limits.max_turn == 1.0  # 0: no limit
+
+
+def test_wheel_separation_sets_the_distance_between_the_wheels(tmp_path: Path) -> None:
+    settings = load(write_config(tmp_path, WHEEL_SEPARATION=0.3), environ={})
+    assert settings.wheel_separation == 0.3
+    assert settings.deprecations == ()
+
+
+def test_the_old_name_wheel_base_still_loads_with_a_deprecation(tmp_path: Path) -> None:
+    settings = load(write_config(tmp_path, WHEEL_SEPARATION=REMOVE, WHEEL_BASE=0.3), environ={})
+    assert settings.wheel_separation == 0.3
+    [deprecation] = settings.deprecations
+    assert deprecation.startswith("WHEEL_BASE = 0.3: deprecated")
+    assert "rename WHEEL_BASE to WHEEL_SEPARATION in config.json" in deprecation
+
+
+def test_a_bad_value_under_the_old_name_is_named_as_the_file_gives_it(tmp_path: Path) -> None:
+    [problem] = problems_of(write_config(tmp_path, WHEEL_SEPARATION=REMOVE, WHEEL_BASE=0))
+    assert problem.startswith("WHEEL_BASE = 0: must be from 0.02 to 5")
+
+
+def test_the_old_and_the_new_name_together_are_an_error_naming_both(tmp_path: Path) -> None:
+    [problem] = problems_of(write_config(tmp_path, WHEEL_SEPARATION=0.2, WHEEL_BASE=0.3))
+    assert problem.startswith("WHEEL_BASE = 0.3 and WHEEL_SEPARATION = 0.2: the same setting")
+    assert problem.endswith("delete WHEEL_BASE")
+
+
+def test_check_config_prints_the_deprecation_and_still_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("MOTOR_DRIVER", raising=False)
+    path = write_config(tmp_path, WHEEL_SEPARATION=REMOVE, WHEEL_BASE=0.15)
+    assert cli.main(["check-config", "--config", str(path)]) == 0
+    out = capsys.readouterr()
+    assert "OK" in out.out
+    [warning] = out.err.splitlines()
+    assert warning == (
+        f"robot check-config: warning: {path}: WHEEL_BASE = 0.15: deprecated, now called "
+        "WHEEL_SEPARATION; rename WHEEL_BASE to WHEEL_SEPARATION in config.json"
+    )
+
+
+def test_check_config_is_silent_on_stderr_for_a_current_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("MOTOR_DRIVER", raising=False)
+    assert cli.main(["check-config", "--config", str(write_config(tmp_path))]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_doctor_warns_of_the_old_name_after_passing_the_config(tmp_path: Path) -> None:
+    path = write_config(tmp_path, WHEEL_SEPARATION=REMOVE, WHEEL_BASE=0.15)
+    findings = examine(path)
+    assert next(findings).status == "ok"
+    warning = next(findings)
+    assert str(warning).startswith("warn config: WHEEL_BASE = 0.15: deprecated")

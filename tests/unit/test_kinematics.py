@@ -13,7 +13,7 @@ from robot.daemon.mixing import wheel_outputs
 from sim.robot.kinematics import DiffDrive, Pose
 from tests.unit.conftest import PROPERTY, unit_floats
 
-WHEEL_BASE = 0.15
+WHEEL_SEPARATION = 0.15
 TOP_SPEED = 0.5
 durations = st.floats(min_value=0.0, max_value=20.0)
 
@@ -31,11 +31,11 @@ def assert_same_pose(actual: Pose, expected: Pose, tolerance: float = 1e-6) -> N
 
 def robot_with(left: float, right: float, heading: float = 0.0) -> DiffDrive:
     """A robot at the origin facing ``heading`` whose wheels are set to (left, right) at t=0."""
-    robot = DiffDrive(WHEEL_BASE, TOP_SPEED, now=-1.0)
+    robot = DiffDrive(WHEEL_SEPARATION, TOP_SPEED, now=-1.0)
     if heading:  # spin there first (at most half a turn, done by t=0)
         spin = math.copysign(0.5, heading)
         robot.set_wheels(-spin, spin, now=-1.0)
-        robot.set_wheels(0.0, 0.0, now=-1.0 + heading * WHEEL_BASE / (2 * spin * TOP_SPEED))
+        robot.set_wheels(0.0, 0.0, now=-1.0 + heading * WHEEL_SEPARATION / (2 * spin * TOP_SPEED))
     assert angle_between(robot.pose(0.0).heading, heading) < 1e-9
     robot.set_wheels(left, right, now=0.0)
     return robot
@@ -56,7 +56,7 @@ def test_a_spin_in_place_turns_without_moving(output: float, seconds: float) -> 
     pose = robot_with(-output, output).pose(seconds)
     assert pose.x == pytest.approx(0.0, abs=1e-12)
     assert pose.y == pytest.approx(0.0, abs=1e-12)
-    turned = 2 * output * TOP_SPEED / WHEEL_BASE * seconds
+    turned = 2 * output * TOP_SPEED / WHEEL_SEPARATION * seconds
     assert angle_between(pose.heading, turned) < 1e-9
     assert -math.pi <= pose.heading <= math.pi
 
@@ -84,7 +84,7 @@ def test_a_wide_arc_drifts_sideways_as_its_curvature_says() -> None:
     # over a small angle the sideways offset of an arc is distance**2 / (2 * radius)
     left, right, seconds = 1.0 - 4e-10, 1.0, 20.0
     v = (left + right) / 2 * TOP_SPEED
-    omega = (right - left) * TOP_SPEED / WHEEL_BASE
+    omega = (right - left) * TOP_SPEED / WHEEL_SEPARATION
     pose = robot_with(left, right).pose(seconds)
     assert pose.y == pytest.approx((v * seconds) ** 2 / (2 * v / omega), rel=1e-6)
 
@@ -92,7 +92,7 @@ def test_a_wide_arc_drifts_sideways_as_its_curvature_says() -> None:
 @pytest.mark.parametrize(("left", "right"), [(0.5, 1.0), (1.0, -0.2), (-0.3, -0.9)])
 def test_a_full_circle_comes_back_to_the_start(left: float, right: float) -> None:
     robot = robot_with(left, right)
-    omega = (right - left) * TOP_SPEED / WHEEL_BASE
+    omega = (right - left) * TOP_SPEED / WHEEL_SEPARATION
     period = math.tau / abs(omega)
     halfway = robot.pose(period / 2)
     assert math.hypot(halfway.x, halfway.y) > 0.01  # it did go somewhere
@@ -114,7 +114,7 @@ def test_driving_forward_with_positive_angular_curves_to_the_left() -> None:
 
 
 def test_the_wheels_hold_between_changes_and_time_never_runs_back() -> None:
-    robot = DiffDrive(WHEEL_BASE, TOP_SPEED, now=0.0)
+    robot = DiffDrive(WHEEL_SEPARATION, TOP_SPEED, now=0.0)
     robot.set_wheels(1.0, 1.0, now=1.0)
     assert robot.wheels == (1.0, 1.0)
     assert robot.pose(0.5) == Pose()  # before the wheels turned
@@ -122,7 +122,7 @@ def test_the_wheels_hold_between_changes_and_time_never_runs_back() -> None:
     assert robot.pose(10.0).x == pytest.approx(2 * TOP_SPEED)
 
 
-@pytest.mark.parametrize(("wheel_base", "top_speed"), [(0.0, 0.5), (0.15, -1.0)])
-def test_a_robot_needs_a_positive_size_and_speed(wheel_base: float, top_speed: float) -> None:
+@pytest.mark.parametrize(("wheel_separation", "top_speed"), [(0.0, 0.5), (0.15, -1.0)])
+def test_a_robot_needs_a_positive_size_and_speed(wheel_separation: float, top_speed: float) -> None:
     with pytest.raises(ValueError, match="positive"):
-        DiffDrive(wheel_base, top_speed)
+        DiffDrive(wheel_separation, top_speed)

@@ -12,11 +12,11 @@ from robot.daemon.odometry import Odometry
 from sim.robot.kinematics import DiffDrive
 from tests.unit.conftest import PROPERTY, unit_floats
 
-WHEEL_BASE, TOP_SPEED = 0.15, 0.5
+WHEEL_SEPARATION, TOP_SPEED = 0.15, 0.5
 
 
 def test_straight_ahead_is_estimated_from_the_outputs() -> None:
-    odometry = Odometry(WHEEL_BASE, TOP_SPEED, now=0.0)
+    odometry = Odometry(WHEEL_SEPARATION, TOP_SPEED, now=0.0)
     odometry.outputs_changed(0.5, 0.5, now=0.0)
     report = odometry.report(now=2.0)
     assert report["source"] == "estimated"
@@ -30,8 +30,8 @@ def test_straight_ahead_is_estimated_from_the_outputs() -> None:
 def test_the_estimate_equals_a_robot_whose_wheels_match(
     stretches: list[tuple[float, float, float]],
 ) -> None:
-    odometry = Odometry(WHEEL_BASE, TOP_SPEED, now=0.0)
-    robot = DiffDrive(WHEEL_BASE, TOP_SPEED, now=0.0)
+    odometry = Odometry(WHEEL_SEPARATION, TOP_SPEED, now=0.0)
+    robot = DiffDrive(WHEEL_SEPARATION, TOP_SPEED, now=0.0)
     now = 0.0
     for left, right, seconds in stretches:
         odometry.outputs_changed(left, right, now)
@@ -43,9 +43,9 @@ def test_the_estimate_equals_a_robot_whose_wheels_match(
 
 
 def test_encoders_make_it_measured_and_see_what_outputs_cannot() -> None:
-    robot = DiffDrive(WHEEL_BASE, TOP_SPEED, now=0.0, mismatch=0.1)  # right wheel 10 % fast
-    estimated = Odometry(WHEEL_BASE, TOP_SPEED, now=0.0)
-    measured = Odometry(WHEEL_BASE, TOP_SPEED, now=0.0)
+    robot = DiffDrive(WHEEL_SEPARATION, TOP_SPEED, now=0.0, mismatch=0.1)  # right wheel 10 % fast
+    estimated = Odometry(WHEEL_SEPARATION, TOP_SPEED, now=0.0)
+    measured = Odometry(WHEEL_SEPARATION, TOP_SPEED, now=0.0)
     robot.set_wheels(0.8, 0.8, 0.0)
     estimated.outputs_changed(0.8, 0.8, 0.0)
     for step in range(101):  # encoder readings at 10 Hz for 10 s
