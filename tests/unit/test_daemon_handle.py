@@ -155,7 +155,7 @@ def test_the_wheels_move_before_the_report_is_sent(daemon_parts: Parts, payload:
 def test_a_forward_and_an_estop_in_one_loop_turn_report_one_moment_each(
     daemon_parts: Parts,
 ) -> None:
-    daemon, motors, link = daemon_parts
+    daemon, _, link = daemon_parts
 
     async def body() -> None:
         daemon.handle(b'{"action": "forward", "id": "f"}')
