@@ -30,7 +30,7 @@ class SlotClass(StrEnum):
 class SlotLimits:
     peers: int = 10  # what KVS allows on one channel
     drive_reserved: int = 2  # slots the view-only class never takes
-    per_subject: int = 3  # consoles of one token subject at once
+    per_subject: int = 5  # consoles of one token subject at once (a closed tab lingers ~30 s)
     connect_s: float = 20.0  # from the answer to "connected"
     hello_s: float = 10.0  # from "connected" to a welcomed control channel
     candidates: int = 32  # remote ICE candidates one peer may add
