@@ -1,6 +1,10 @@
 """What the API Lambdas share about API Gateway's proxy events: the robot a request is for,
 and JSON answers with CORS headers.
 
+CORS: the console is served from the API's own origin, so by default (``cors_origin`` "")
+an answer names no other origin and no page elsewhere may read it; a stack whose browser
+client lives elsewhere names that origin (the template's ``CorsAllowOrigin``).
+
 Standard library only: this module ships inside the Lambdas.
 """
 
@@ -27,16 +31,17 @@ def robot_name(event: dict[str, Any], default: str) -> str:
 
 
 def response(
-    status: int, body: dict[str, Any], cors_origin: str = "*", methods: str = "OPTIONS,POST"
+    status: int, body: dict[str, Any], cors_origin: str = "", methods: str = "OPTIONS,POST"
 ) -> dict[str, Any]:
-    """A proxy-integration answer with a JSON body, readable by a browser page."""
-    return {
-        "statusCode": status,
-        "headers": {
-            "Content-Type": "application/json",
-            "Access-Control-Allow-Origin": cors_origin,
-            "Access-Control-Allow-Headers": "Content-Type,Authorization",
-            "Access-Control-Allow-Methods": methods,
-        },
-        "body": json.dumps(body),
-    }
+    """A proxy-integration answer with a JSON body, readable by a page of the console's
+    origin, and of ``cors_origin`` too when one is named."""
+    headers = {"Content-Type": "application/json"}
+    if cors_origin:
+        headers.update(
+            {
+                "Access-Control-Allow-Origin": cors_origin,
+                "Access-Control-Allow-Headers": "Content-Type,Authorization",
+                "Access-Control-Allow-Methods": methods,
+            }
+        )
+    return {"statusCode": status, "headers": headers, "body": json.dumps(body)}

@@ -327,7 +327,9 @@ class SimStack:
         front.lambda_routes["GET /robots"] = FleetEndpoint(
             FleetSettings(tuple(robot.name for robot in self.robots)), self.links
         )
-        site = console_site.site(front.url)
+        self.video.allow_pages_of(front.origins)
+        assert self.video.signaling is not None
+        site = console_site.site(front.url, self.video.signaling.url)
         for route in console_site.ROUTES:
             front.lambda_routes[route] = site
             front.open_routes.add(route)

@@ -41,7 +41,7 @@ LinkSource = Callable[[list[str]], dict[str, Link]]
 @dataclass(frozen=True)
 class Settings:
     robots: tuple[str, ...] = ()  # the stack's robots, for tokens without a robots claim
-    cors_allow_origin: str = "*"
+    cors_allow_origin: str = ""  # "": the console's origin only (cloud/api.py)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:

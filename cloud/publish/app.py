@@ -30,7 +30,7 @@ log.setLevel(logging.INFO)
 @dataclass(frozen=True)
 class Settings:
     robot_name: str = "robot"  # the stack's own robot, the one POST /publish drives
-    cors_allow_origin: str = "*"
+    cors_allow_origin: str = ""  # "": the console's origin only (cloud/api.py)
     fleet_prefix: str = ""  # other robots of the fleet: names starting with this; "": none
 
     @classmethod

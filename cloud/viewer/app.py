@@ -60,7 +60,7 @@ class Settings:
 
     robot_name: str
     region: str
-    cors_allow_origin: str = "*"
+    cors_allow_origin: str = ""  # "": the console's origin only (cloud/api.py)
     kvs_endpoint_url: str | None = None
     stun_urls: tuple[str, ...] = ()
     url_expires: int = 60
@@ -77,7 +77,7 @@ class Settings:
         return cls(
             robot_name=environ.get("ROBOT_NAME", "robot"),
             region=region,
-            cors_allow_origin=environ.get("CORS_ALLOW_ORIGIN", "*"),
+            cors_allow_origin=environ.get("CORS_ALLOW_ORIGIN", ""),
             stun_urls=(f"stun:stun.kinesisvideo.{region}.amazonaws.com:443",),
             url_expires=int(environ.get("VIEWER_URL_EXPIRES", "60")),
         )

@@ -45,10 +45,10 @@ ACCOUNT = "000000000000"
 API_ID = "sim"
 STAGE = "sim"
 
-# The template's CORS: on the preflight answer, and (with ERROR_HEADERS' content type) on
-# every error API Gateway answers itself.
+# The template's CORS with its default CorsAllowOrigin (none: the console's own origin only):
+# on the preflight answer, and (with ERROR_HEADERS' content type) on every error API Gateway
+# answers itself.
 CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Headers": "Content-Type,Authorization",
     "Access-Control-Allow-Methods": "OPTIONS,POST",
 }

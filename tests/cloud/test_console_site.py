@@ -117,3 +117,57 @@ def test_a_built_package_carries_the_consoles_files(tmp_path):
 
 def _ignore_caches(path: Path) -> dict:
     return {"ignore": shutil.ignore_patterns("__pycache__")} if path.is_dir() else {}
+
+
+SECURITY = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+def directives(answer: dict) -> dict[str, list[str]]:
+    policy = answer["headers"]["Content-Security-Policy"]
+    return {name: values for name, *values in (part.split() for part in policy.split(";") if part)}
+
+
+@pytest.mark.parametrize("path", ["/", "/main.js", "/console.css", CONFIG_PATH, "/nothing"])
+def test_every_answer_carries_the_security_headers(path):
+    request = {"domainName": "x.execute-api.eu-west-1.amazonaws.com", "stage": "prod"}
+    answer = get(ConsoleSite(Settings(region="eu-west-1")), path, "/prod" + path, **request)
+    assert SECURITY.items() <= answer["headers"].items(), path
+    policy = directives(answer)
+    assert policy["default-src"] == ["'self'"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert policy["connect-src"] == [
+        "'self'",
+        "https://x.execute-api.eu-west-1.amazonaws.com",
+        "wss://*.kinesisvideo.eu-west-1.amazonaws.com",
+        "https://*.kinesisvideo.eu-west-1.amazonaws.com",
+    ]
+
+
+def test_the_stage_redirect_carries_them_too():
+    answer = get(ConsoleSite(Settings()), "/", "/prod")
+    assert answer["statusCode"] == 301 and SECURITY.items() <= answer["headers"].items()
+    assert directives(answer)["frame-ancestors"] == ["'none'"]
+
+
+def test_the_page_may_connect_to_the_configured_api_the_provider_and_the_named_origins():
+    environ = {
+        "CONSOLE_API_URL": "https://robots.example.com/v1",
+        "OIDC_ISSUER": "https://idp.example/realms/ops",
+        "OIDC_CLIENT_ID": "console",
+        "AWS_REGION": "us-west-2",
+        "CONSOLE_CONNECT_ORIGINS": "https://login.example.com  https://other.example",
+    }
+    answer = get(ConsoleSite(Settings.from_environ(environ)), "/")
+    assert directives(answer)["connect-src"] == [
+        "'self'",
+        "https://robots.example.com",
+        "wss://*.kinesisvideo.us-west-2.amazonaws.com",
+        "https://*.kinesisvideo.us-west-2.amazonaws.com",
+        "https://idp.example",
+        "https://login.example.com",
+        "https://other.example",
+    ]
+    # Without a client id the page never signs in with the provider: no connection to it.
+    del environ["OIDC_CLIENT_ID"]
+    answer = get(ConsoleSite(Settings.from_environ(environ)), "/")
+    assert "https://idp.example" not in directives(answer)["connect-src"]

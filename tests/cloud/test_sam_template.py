@@ -113,6 +113,13 @@ def test_every_route_needs_the_jwt_authorizer_except_the_preflight_and_the_conso
     assert authorizer["authorizerResultTtlInSeconds"] == 60
 
 
+# Only a named CorsAllowOrigin appears in an Access-Control-Allow-Origin header; by default
+# there is none: the console calls the API from the API's own origin.
+NAMED_ORIGIN_ONLY = {
+    "Fn::If": ["HasCorsOrigin", {"Fn::Sub": "'${CorsAllowOrigin}'"}, {"Ref": "AWS::NoValue"}]
+}
+
+
 def test_gateway_errors_carry_cors_headers(transformed):
     responses = transformed["Resources"]["RobotApi"]["Properties"]["Body"][
         "x-amazon-apigateway-gateway-responses"
@@ -120,10 +127,26 @@ def test_gateway_errors_carry_cors_headers(transformed):
     assert {"DEFAULT_4XX", "DEFAULT_5XX", "UNAUTHORIZED"} <= set(responses)
     for response in responses.values():
         headers = response["responseParameters"]
-        assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == {
-            "Fn::Sub": "'${CorsAllowOrigin}'"
-        }
+        assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == NAMED_ORIGIN_ONLY
         assert "Authorization" in headers["gatewayresponse.header.Access-Control-Allow-Headers"]
+
+
+def test_cors_defaults_to_the_consoles_origin(source, transformed):
+    assert source["Parameters"]["CorsAllowOrigin"]["Default"] == ""
+    body = transformed["Resources"]["RobotApi"]["Properties"]["Body"]
+    for path, methods in body["paths"].items():
+        preflight = methods["options"]["x-amazon-apigateway-integration"]["responses"]["default"]
+        origin = preflight["responseParameters"][
+            "method.response.header.Access-Control-Allow-Origin"
+        ]
+        assert origin == NAMED_ORIGIN_ONLY, path
+    functions = resources_of(transformed, "AWS::Lambda::Function")
+    named = [
+        f["Properties"]["Environment"]["Variables"]["CORS_ALLOW_ORIGIN"]
+        for f in functions.values()
+        if "CORS_ALLOW_ORIGIN" in f["Properties"].get("Environment", {}).get("Variables", {})
+    ]
+    assert named and all(value == {"Ref": "CorsAllowOrigin"} for value in named)
 
 
 def test_the_stage_is_throttled(transformed):

@@ -55,11 +55,13 @@ def test_an_operator_watches_without_the_hooks(
     try:
         page.goto(console_url(stack))
         page.wait_for_function(
-            "document.getElementById('status').textContent === 'watching'"
+            "() => document.getElementById('status').textContent === 'watching'"
             " && document.getElementById('video').videoWidth === 640",
             timeout=30_000,
         )
-        page.wait_for_function("document.getElementById('path').textContent === 'peer to peer'")
+        page.wait_for_function(
+            "() => document.getElementById('path').textContent === 'peer to peer'"
+        )
         present = page.evaluate("['robotConsole', 'robotViewer'].filter((name) => name in window)")
         assert present == []
         assert not [url for url in requested if "latency" in url or "hooks" in url]

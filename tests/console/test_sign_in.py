@@ -11,8 +11,10 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from cloud.site.app import ConsoleSite, Settings
 from robot.cli.sim import viewer_url
 from robot.contracts import access
+from sim.aws import console_site
 from tests.support.console import (
     VIEWPORT,
     console_url,
@@ -82,9 +84,18 @@ def test_sign_in_with_an_identity_provider_uses_pkce(
     pages.append(page)
     cors = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "*"}
 
-    def config(route: Any) -> None:
-        oidc = {"issuer": ISSUER, "client_id": "console", "scopes": "openid robot:drive"}
-        route.fulfill(json={"api": stack.url, "oidc": oidc})
+    # The console Lambda as a stack with an identity provider configures it: its settings and
+    # the page's policy (which lets the page reach the provider) name the issuer.
+    signaling = stack.video.signaling.url.replace("http://", "ws://")
+    site = ConsoleSite(
+        Settings(
+            api_url=stack.url,
+            oidc_issuer=ISSUER,
+            oidc_client_id="console",
+            oidc_scopes="openid robot:drive",
+            connect_origins=(signaling,),
+        )
+    )
 
     def provider(route: Any) -> None:
         url = urlsplit(route.request.url)
@@ -109,12 +120,16 @@ def test_sign_in_with_an_identity_provider_uses_pkce(
         else:
             route.fulfill(status=204, headers=cors)  # CORS preflights
 
-    page.route("**/console/config.json", config)
+    served = {route: stack.front.lambda_routes[route] for route in console_site.ROUTES}
+    stack.front.lambda_routes.update(dict.fromkeys(served, site))
     page.route(f"{ISSUER}/**", provider)
-    page.goto(stack.url + "/")
-    with page.expect_navigation(url=lambda url: url.startswith(stack.url + "/?code=")):
-        page.click("#oidc")
-    wait_for_frames(page, 10)
+    try:
+        page.goto(stack.url + "/")
+        with page.expect_navigation(url=lambda url: url.startswith(stack.url + "/?code=")):
+            page.click("#oidc")
+        wait_for_frames(page, 10)
+    finally:
+        stack.front.lambda_routes.update(served)
 
     authorize, exchange = seen["authorize"], seen["token"]
     assert authorize["response_type"] == "code" and authorize["client_id"] == "console"

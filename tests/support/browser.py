@@ -4,10 +4,15 @@
 Every page it opens carries the console's test hooks, which operators never get: the script
 ``console_hooks.js`` (``window.robotConsole``, ``window.robotViewer``), added before the
 page's own scripts, and ``/latency.js`` (the glass-to-glass reader), answered by the test.
-``chromium(hooks=False)`` opens pages as an operator's browser does."""
+``chromium(hooks=False)`` opens pages as an operator's browser does.
+
+The console's Content-Security-Policy allows no ``eval``, which Playwright uses for a
+``wait_for_function`` given an expression; a hooked page's ``wait_for_function`` passes it on
+as a function, which Playwright compiles through the debugger instead."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +40,10 @@ class HookedBrowser:
 
     def new_page(self, **options: Any) -> Any:
         page = self.browser.new_page(**options)
+        wait_for_function = page.wait_for_function
+        page.wait_for_function = lambda expression, **kwargs: wait_for_function(
+            as_function(expression), **kwargs
+        )
         page.add_init_script(path=str(HOOKS))
         # Same origin as the page under test, which keeps its address of its own.
         page.route(
@@ -45,6 +54,14 @@ class HookedBrowser:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.browser, name)
+
+
+def as_function(expression: str) -> str:
+    """A page expression as a function's source (the same when it already is one)."""
+    text = expression.strip()
+    if text.startswith(("function", "async ")) or re.match(r"^\(?[\w\s,{}]*\)?\s*=>", text):
+        return text
+    return f"() => ({text})"
 
 
 @contextmanager
