@@ -85,6 +85,6 @@ Drive it (the token is a development token for this simulator, valid 12 hours):
        -H "Authorization: {stack.identity.authorization}" \\
        -X POST {stack.url}/publish
 Watch it move:
-  curl {stack.url}/telemetry
+  curl -H "Authorization: {stack.identity.authorization}" {stack.url}/telemetry
 
 Ctrl-C stops everything."""

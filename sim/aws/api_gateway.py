@@ -11,7 +11,8 @@ Two route tables, filled before ``start()``; adding a route is one line:
   authorizer, as the console's do in the template; a resource matches before a greedy one.
 - ``local_routes``: ``"METHOD /path"`` -> an aiohttp handler, for what is not API Gateway:
   ``POST /topics/{topic+}``, the IoT data plane (``sim/aws/iot_data.py``), and
-  ``GET /telemetry``, the robot's latest telemetry (``sim/robot/telemetry_view.py``).
+  ``GET /telemetry``, the robot's latest telemetry (``sim/robot/telemetry_view.py``), for a
+  token that may watch the robot (the authorizer's answer for ``POST /viewer``).
 
 It is an aiohttp server on its own event loop thread: bodies up to MAX_BODY_BYTES (413
 beyond), a request whose headers or body do not arrive within ``read_timeout_s`` is dropped,
@@ -254,6 +255,12 @@ class Front:
         return _json(status, answer)
 
     async def _telemetry(self, request: web.Request, _: dict[str, str]) -> web.StreamResponse:
+        if self.authorize is not None:
+            # What the robot reports is what watching it shows: the same token, the same rule.
+            arn = authorization.method_arn("POST", "/viewer")
+            refusal, body = self.authorize(dict(request.headers.items()), arn)
+            if refusal is not None:
+                return _json(refusal, body, CORS_HEADERS)
         return _json(HTTPStatus.OK, self.telemetry.snapshot())
 
     async def _read_body(self, request: web.Request) -> bytes:

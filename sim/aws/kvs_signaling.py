@@ -14,6 +14,11 @@ and WebSocket messages as in AWS.
   (and dropped otherwise, as KVS does). One master per channel, the newest wins (the old one
   gets ``GO_AWAY`` and is closed); at most ``max_viewers`` viewers.
 
+A browser's WebSocket carries its page's ``Origin``; given ``origins``, the service refuses
+(403, before the upgrade) one that names another origin, so that only the simulator's own
+console watches through it (AWS checks none: there the presigned URL alone is the key).
+Clients that send no ``Origin`` (the robot's producer, aiortc viewers) are not browsers.
+
 Every signature is checked against a :class:`~sim.aws.sigv4.CredentialStore`: credentials the
 local IoT credentials provider issued, and static ones the simulator configured. Each
 credential also carries what it may do (:class:`Permissions`), mirroring the IAM policies
@@ -136,8 +141,11 @@ class KvsSignalingService:
         host: str = "127.0.0.1",
         port: int = 0,
         max_viewers: int = MAX_VIEWERS,
+        origins: frozenset[str] | None = None,
     ) -> None:
+        """``origins``: the pages whose WebSockets are accepted; None: any page's."""
         self.store = store
+        self.origins = origins
         self.region = region
         self.account = account
         self.host = host
@@ -324,6 +332,9 @@ class KvsSignalingService:
         return await self._connect(request, viewer=True)
 
     async def _connect(self, request: web.Request, viewer: bool) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        if origin is not None and self.origins is not None and origin not in self.origins:
+            return _error("AccessDeniedException", "pages from other origins", 403)
         try:
             verified = verify_presigned(
                 self.store,

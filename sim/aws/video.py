@@ -9,6 +9,7 @@ thing), and the viewer Lambda wired to them with explicit settings and clients.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 
 import botocore.session
@@ -21,9 +22,10 @@ from sim.aws.kvs_signaling import MASTER_ACTIONS, VIEWER_ACTIONS, KvsSignalingSe
 from sim.aws.sigv4 import CredentialStore
 
 REGION = "us-east-1"
-# The viewer Lambda's own credentials (its execution role's, in AWS).
+# The viewer Lambda's own credentials (its execution role's, in AWS): the key id is fixed, the
+# secret made anew by each simulator, so that nobody who read this source can presign a
+# viewer URL without a token.
 VIEWER_ACCESS_KEY = "AKIDSIMVIEWERLAMBDA"
-VIEWER_SECRET_KEY = "sim-viewer-lambda-secret"
 
 
 class LocalVideo:
@@ -38,8 +40,9 @@ class LocalVideo:
         # The template names the robots' role alias so; its credentials are each thing's own.
         self.role_alias = f"{thing_name}-camera"
         self.store = CredentialStore()
+        self._viewer_secret = secrets.token_urlsafe(30)
         self.store.add_static(
-            VIEWER_ACCESS_KEY, VIEWER_SECRET_KEY, "viewer-lambda", Permissions(VIEWER_ACTIONS)
+            VIEWER_ACCESS_KEY, self._viewer_secret, "viewer-lambda", Permissions(VIEWER_ACTIONS)
         )
         self.loop = BackgroundLoop("sim-video")
         self.signaling: KvsSignalingService | None = None
@@ -50,7 +53,10 @@ class LocalVideo:
         try:
             self.signaling = self.loop.enter(
                 KvsSignalingService(
-                    self.store, region=self.region, channels=[self.thing_name, *self.fleet]
+                    self.store,
+                    region=self.region,
+                    channels=[self.thing_name, *self.fleet],
+                    origins=frozenset(),  # no browser page until the front names its own
                 )
             )
             self.provider = self.loop.enter(
@@ -83,6 +89,11 @@ class LocalVideo:
             "KVS_ENDPOINT_URL": self.signaling.url,
         }
 
+    def allow_pages_of(self, origins: frozenset[str]) -> None:
+        """Let browser pages of ``origins`` (the console's) open the signaling WebSocket."""
+        assert self.signaling is not None
+        self.signaling.origins = origins
+
     def viewer_handler(self) -> viewer.Handler:
         """The real viewer Lambda, with botocore pointed at the local signaling service.
         No STUN or TURN: on loopback, host candidates connect."""
@@ -94,5 +105,5 @@ class LocalVideo:
             stun_urls=(),
         )
         session = botocore.session.Session()
-        session.set_credentials(VIEWER_ACCESS_KEY, VIEWER_SECRET_KEY)
+        session.set_credentials(VIEWER_ACCESS_KEY, self._viewer_secret)
         return viewer.make_handler(settings, viewer.Clients.from_session(session, settings))

@@ -69,7 +69,8 @@ def test_robot_sim_drives_with_its_printed_curl_line_and_stops_clean(tmp_path: P
         status, _, answer = request("POST", url, body.encode(), headers)
         assert status == 200, answer
         deadline = time.monotonic() + 5
-        while get(f"http://127.0.0.1:{port}/telemetry")[2].get("pose", {}).get("x", 0) <= 0:
+        telemetry = f"http://127.0.0.1:{port}/telemetry"
+        while get(telemetry, headers)[2].get("pose", {}).get("x", 0) <= 0:
             assert time.monotonic() < deadline, "the robot never moved"
             time.sleep(0.05)
         assert (tmp_path / ".sim" / "config.json").exists()  # the default state folder

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from robot.contracts import protocol
+from sim.aws import dev_identity
 from tests.support.http import get, post, request
 from tests.support.stack import RecordingStack
 
@@ -28,7 +29,7 @@ BAD_BODIES = [
 
 
 def pose(stack: RecordingStack) -> dict:
-    status, _, body = get(stack.url + "/telemetry")
+    status, _, body = get(stack.url + "/telemetry", stack.auth_headers())
     assert status == 200
     return body["pose"]
 
@@ -61,7 +62,7 @@ def test_forward_moves_the_simulated_robot_and_the_ttl_stops_it(stack: Recording
         stack.url + "/publish", {"action": "forward", "ttl_ms": 300}, stack.auth_headers()
     )
     assert status == 200
-    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Origin" not in headers  # the console's origin only
     command_id = body["command"]["id"]
     assert body["topic"] == f"{stack.thing_name}/action"
 
@@ -103,7 +104,7 @@ def test_malformed_requests_get_400_and_move_nothing(stack: RecordingStack, body
     status, headers, answer = post(stack.url + "/publish", body, stack.auth_headers())
     assert status == 400, answer
     assert answer["error"] and answer["reason"]
-    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Origin" not in headers  # the console's origin only
     seen = barrier(stack)
     assert all(m.get("wheels", {}).get("left", 0) == 0 for m in seen), seen
     assert pose(stack) == before
@@ -123,3 +124,13 @@ def test_cors_preflight(stack: RecordingStack) -> None:
     assert status in (200, 204)
     assert "POST" in headers["Access-Control-Allow-Methods"]
     assert "Authorization" in headers["Access-Control-Allow-Headers"]
+
+
+def test_telemetry_needs_a_token_that_may_watch_the_robot(stack: RecordingStack) -> None:
+    assert get(stack.url + "/telemetry")[0] == 401
+    assert get(stack.url + "/telemetry", {"Authorization": "Bearer a.b.c"})[0] == 401
+    other = dev_identity.dev_token(stack.state_dir, "other-robot", scopes=["robot:view"])
+    assert get(stack.url + "/telemetry", {"Authorization": f"Bearer {other}"})[0] == 403
+    view = dev_identity.dev_token(stack.state_dir, stack.thing_name, scopes=["robot:view"])
+    status, _, body = get(stack.url + "/telemetry", {"Authorization": f"Bearer {view}"})
+    assert status == 200 and "pose" in body

@@ -8,9 +8,13 @@ import http.client
 import json
 import ssl
 
+from botocore.credentials import ReadOnlyCredentials
+
+from cloud.viewer.app import presign_connect_url
 from sim.aws import dev_identity
 from sim.aws.credentials_provider import THING_HEADER
-from tests.sim_aws.conftest import Peer
+from sim.aws.video import VIEWER_ACCESS_KEY
+from tests.sim_aws.conftest import Peer, handshake_status
 from tests.support.http import post
 
 
@@ -22,7 +26,7 @@ def bearer(stack, scopes: list[str], robot: str | None = None) -> dict[str, str]
 def test_the_dev_token_gets_a_viewer_session_that_joins_the_robots_channel(stack):
     status, headers, body = post(stack.url + "/viewer", {}, stack.auth_headers())
     assert status == 200, body
-    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Origin" not in headers  # the console's origin only
     assert body["robot"] == stack.thing_name
     assert body["channelArn"] == stack.video.signaling.channels[stack.thing_name].arn
     viewer = Peer(stack.video.loop, body["signalingUrl"])
@@ -59,3 +63,29 @@ def test_the_robots_config_names_the_local_credentials_provider(stack):
         assert json.loads(answer.read())["credentials"]["sessionToken"]
     finally:
         connection.close()
+
+
+def test_a_viewer_url_needs_this_runs_secret(stack):
+    """The viewer Lambda's secret is made per run: the one an earlier version kept in its
+    source, or any other guess, presigns nothing this simulator accepts."""
+    status, _, body = post(stack.url + "/viewer", {}, stack.auth_headers())
+    assert status == 200, body
+    endpoint = body["signalingUrl"].split("?")[0]
+    for guess in ("sim-viewer-lambda-secret", "x"):
+        forged = presign_connect_url(
+            endpoint,
+            body["channelArn"],
+            "forger",
+            ReadOnlyCredentials(VIEWER_ACCESS_KEY, guess, None),
+            body["region"],
+            60,
+        )
+        assert handshake_status(stack.video.loop, forged) == 403, guess
+    assert handshake_status(stack.video.loop, body["signalingUrl"]) == 101
+
+
+def test_only_the_consoles_pages_open_the_signaling_websocket(stack):
+    url = post(stack.url + "/viewer", {}, stack.auth_headers())[2]["signalingUrl"]
+    assert handshake_status(stack.video.loop, url, origin="http://evil.example") == 403
+    url = post(stack.url + "/viewer", {}, stack.auth_headers())[2]["signalingUrl"]
+    assert handshake_status(stack.video.loop, url, origin=stack.url) == 101

@@ -114,13 +114,14 @@ def peers(loop) -> Iterator[Any]:
         peer.close()
 
 
-def handshake_status(loop: BackgroundLoop, url: str) -> int:
-    """The HTTP status a WebSocket upgrade to ``url`` is refused with (101 if accepted)."""
+def handshake_status(loop: BackgroundLoop, url: str, origin: str | None = None) -> int:
+    """The HTTP status a WebSocket upgrade to ``url`` is refused with (101 if accepted);
+    ``origin``: as a browser page of that origin sends it."""
 
     async def attempt() -> int:
         async with aiohttp.ClientSession() as session:
             try:
-                ws = await session.ws_connect(url)
+                ws = await session.ws_connect(url, origin=origin)
             except aiohttp.WSServerHandshakeError as exc:
                 return exc.status
             await ws.close()

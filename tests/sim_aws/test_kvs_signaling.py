@@ -192,6 +192,27 @@ def test_presigned_urls_live_at_most_300_seconds(kvs, loop):
     assert handshake_status(loop, viewer_url(kvs, "v1", expires=301)) == 400
 
 
+def test_a_url_signed_for_another_region_is_refused(kvs, loop):
+    arn, endpoints = channel_endpoints(kvs, VIEWER_KEYS, "VIEWER")
+    elsewhere = presign_connect_url(endpoints["WSS"], arn, "v1", VIEWER_KEYS, "eu-west-1", 60)
+    here = presign_connect_url(endpoints["WSS"], arn, "v1", VIEWER_KEYS, REGION, 60)
+    assert REGION != "eu-west-1"
+    assert handshake_status(loop, elsewhere) == 403
+    assert handshake_status(loop, here) == 101
+
+
+def test_browser_pages_of_other_origins_are_refused_when_origins_are_named(kvs, loop):
+    url = viewer_url(kvs, "v1")
+    assert handshake_status(loop, url, origin="http://evil.example") == 101  # as in AWS
+    kvs.origins = frozenset({"http://127.0.0.1:8080"})
+    assert handshake_status(loop, url, origin="http://evil.example") == 403
+    assert handshake_status(loop, url, origin="http://127.0.0.1:8081") == 403
+    assert handshake_status(loop, url, origin="http://127.0.0.1:8080") == 101
+    assert handshake_status(loop, url) == 101  # not a browser: the producer, an aiortc viewer
+    kvs.origins = frozenset()
+    assert handshake_status(loop, url, origin="http://127.0.0.1:8080") == 403
+
+
 def test_roles_and_client_ids_are_checked(kvs, loop):
     arn, master = channel_endpoints(kvs, ROBOT_KEYS, "MASTER")
     # A master with a client id, a viewer without, a viewer id KVS reserves: 400.
