@@ -41,6 +41,7 @@ from aiortc import (
 from aiortc.contrib.media import MediaRelay
 from aiortc.sdp import candidate_from_sdp
 
+from robot.producer import candidates
 from robot.producer.consoles import Operators
 from robot.producer.credentials import CredentialsError
 from robot.producer.kvs import ChannelEndpoints, IceServer, SignalingChannel
@@ -75,8 +76,12 @@ class Master:
         report: Callable[[str, Any], None] | None = None,
         operators: Operators | None = None,
         limits: SlotLimits = DEFAULT_LIMITS,
+        loopback_candidates: bool = False,
     ) -> None:
+        """``loopback_candidates``: whether viewers may name this machine's loopback
+        addresses (robot/producer/candidates.py), as the simulator's do."""
         self.channel = channel
+        self.loopback_candidates = loopback_candidates
         self.operators = operators
         self.slots = Slots(limits, consoles=operators is not None)
         if operators is not None:
@@ -255,7 +260,8 @@ class _Peer:
                     if codec.mimeType == self.master.codec
                 ]
             )
-            await self.pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+            sdp = candidates.filter_sdp(offer["sdp"], self.master.loopback_candidates)
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
             await self.pc.setLocalDescription(await self.pc.createAnswer())
             answer = {"type": "answer", "sdp": self.pc.localDescription.sdp}
             await socket.send_json(
@@ -288,6 +294,9 @@ class _Peer:
             return  # the end of the viewer's candidates
         with contextlib.suppress(ValueError, IndexError):
             candidate = candidate_from_sdp(text.split(":", 1)[1])
+            if not candidates.allowed(candidate.ip, self.master.loopback_candidates):
+                log.info("viewer %s: candidate %s refused", self.viewer, candidate.ip)
+                return
             candidate.sdpMid = payload.get("sdpMid")
             candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
             await self.pc.addIceCandidate(candidate)

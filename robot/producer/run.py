@@ -98,7 +98,7 @@ async def produce(args: argparse.Namespace) -> None:
     try:
         channel = SignalingChannel(args.thing, args.region, credentials, args.kvs_endpoint_url)
         if args.control_fd is None:
-            await Master(channel, camera, args.codec, report).serve()
+            await Master(channel, camera, args.codec, report, **_local(args)).serve()
         else:
             await serve_with_consoles(args, channel, camera)
     finally:
@@ -125,10 +125,15 @@ async def serve_with_consoles(args: argparse.Namespace, channel: Any, camera: An
 
     relay = asyncio.create_task(relay_telemetry())
     try:
-        await Master(channel, camera, args.codec, report, operators).serve()
+        await Master(channel, camera, args.codec, report, operators, **_local(args)).serve()
     finally:
         relay.cancel()
         await control.close()
+
+
+def _local(args: argparse.Namespace) -> dict[str, bool]:
+    # A signaling service of its own is the simulator's, whose viewers share this machine.
+    return {"loopback_candidates": bool(args.kvs_endpoint_url)}
 
 
 def main(argv: list[str] | None = None) -> int:
