@@ -316,6 +316,15 @@ REQUIRED_KEYS = tuple(key.name for key in KEYS.values() if key.required)
 DEFAULTS: dict[str, Any] = {key.name: key.default for key in KEYS.values() if not key.required}
 
 
+def _exposed(mode: int, owner: int) -> bool:
+    """Whether a private key's mode lets anyone but its owner read it, or anyone but root
+    change it: root:robot 0640 keeps it from the service user's own writes, 0600 suits the
+    user who runs the daemon by hand."""
+    if mode & 0o037:
+        return True
+    return bool(mode & 0o040) and owner != 0
+
+
 class ConfigError(ValueError):
     """A config with problems; ``problems`` lists each one, naming the key, value and fix."""
 
@@ -514,12 +523,13 @@ class _Checker:
             return path
         if not stat.S_ISREG(mode):
             self._fail(key, value, f"{path} is not a regular file")
-        elif key.kind == KeyKind.PRIVATE_FILE and mode & 0o077:
+        elif key.kind == KeyKind.PRIVATE_FILE and _exposed(mode, path.stat().st_uid):
             self._fail(
                 key,
                 value,
-                f"the private key can be read by other users "
-                f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}",
+                f"the private key can be read or changed by other users "
+                f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path} (or, owned by root, "
+                f"chmod 640 with the service's group, as install.sh sets it)",
             )
         return path
 
@@ -534,6 +544,15 @@ class _Checker:
         elif not os.access(existing, os.W_OK | os.X_OK):
             whom = "the folder" if existing == path else f"{existing}, where it would be made,"
             self._fail(key, value, f"{whom} is not writable by this user; fix its permissions")
+        elif (mode := stat.S_IMODE(existing.stat().st_mode)) & 0o022:
+            # Another user could delete the e-stop latch there, and a missing latch reads clear.
+            whom = "the folder" if existing == path else f"{existing}, where it would be made,"
+            self._fail(
+                key,
+                value,
+                f"{whom} can be written by other users (mode {mode:o}), who could delete the "
+                f"e-stop latch; run: chmod go-w {existing}",
+            )
         return path
 
     def _board(self, key: Key, value: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,67 @@ def test_a_readable_private_key_says_chmod_600(tmp_path: Path) -> None:
     assert f"chmod 600 {key.resolve()}" in problem
 
 
+@pytest.mark.parametrize(
+    ("mode", "owner", "exposed"),
+    [
+        (0o600, 1000, False),
+        (0o400, 1000, False),
+        (0o600, 0, False),
+        (0o640, 0, False),  # root:robot 0640, as install.sh sets it: the service reads only
+        (0o440, 0, False),
+        (0o640, 1000, True),  # the group reads a key its owner may also change
+        (0o660, 0, True),
+        (0o620, 0, True),
+        (0o604, 0, True),
+        (0o602, 1000, True),
+        (0o601, 0, True),
+        (0o610, 0, True),
+        (0o644, 0, True),
+    ],
+)
+def test_which_private_key_modes_are_refused(mode: int, owner: int, exposed: bool) -> None:
+    assert config_module._exposed(mode, owner) is exposed
+
+
+def test_a_root_owned_key_the_group_reads_passes(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    key = path.parent / "certs" / "private.pem.key"
+    key.chmod(0o640)
+    if key.stat().st_uid != 0:
+        pytest.skip("needs root to make a file owned by root")
+    load(path, environ={})  # no ConfigError
+    os.chown(key, 65534, -1)  # the service user owning its own key: refused
+    [problem] = problems_of(path)
+    assert problem.startswith("PRIVATE_KEY_PATH") and "mode 640" in problem
+
+
+@pytest.mark.parametrize("mode", [0o775, 0o757, 0o777, 0o1777, 0o720, 0o702])
+def test_a_state_dir_others_may_write_is_refused_with_its_fix(tmp_path: Path, mode: int) -> None:
+    path = write_config(tmp_path, STATE_DIR="state")
+    state = path.parent / "state"
+    state.mkdir()
+    state.chmod(mode)
+    [problem] = problems_of(path)
+    assert problem.startswith("STATE_DIR = 'state'")
+    assert f"mode {mode:o}" in problem and f"chmod go-w {state.resolve()}" in problem
+
+
+@pytest.mark.parametrize("mode", [0o700, 0o755, 0o750, 0o705])
+def test_a_state_dir_only_its_owner_writes_passes(tmp_path: Path, mode: int) -> None:
+    path = write_config(tmp_path, STATE_DIR="state")
+    (path.parent / "state").mkdir()
+    (path.parent / "state").chmod(mode)
+    assert load(path, environ={}).state_dir == (path.parent / "state").resolve()
+
+
+def test_a_state_dir_to_be_made_in_a_folder_others_write_is_refused(tmp_path: Path) -> None:
+    path = write_config(tmp_path, STATE_DIR="shared/state")
+    (path.parent / "shared").mkdir()
+    (path.parent / "shared").chmod(0o1777)
+    [problem] = problems_of(path)
+    assert "where it would be made" in problem and "mode 1777" in problem
+
+
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     changes = {
         "IOT_CORE_ENDPOINT": REMOVE,
@@ -124,7 +186,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         "EXTRA": 1,
     }
     path = write_config(tmp_path, **changes)
-    (path.parent / "certs" / "private.pem.key").chmod(0o640)
+    (path.parent / "certs" / "private.pem.key").chmod(0o604)
     problems = problems_of(path)
     named = [
         "IOT_CORE_ENDPOINT",
