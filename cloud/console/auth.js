@@ -65,10 +65,17 @@ const base64url = (bytes) =>
 const randomText = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
 const redirectUri = () => location.origin + location.pathname;
 
+// The discovery document names its issuer, which must be the configured one exactly (OpenID
+// Connect Discovery 1.0, 4.3): otherwise a document from elsewhere would pick the endpoints
+// the operator's code and verifier go to.
 async function discover(oidc) {
   const response = await fetch(`${oidc.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`);
   if (!response.ok) throw new Error(`the identity provider's discovery answered ${response.status}`);
-  return response.json();
+  const provider = await response.json();
+  if (provider.issuer !== oidc.issuer) {
+    throw new Error(`the identity provider calls itself ${provider.issuer}, not ${oidc.issuer}`);
+  }
+  return provider;
 }
 
 // Off to the identity provider; it sends the browser back here with ?code=…&state=….

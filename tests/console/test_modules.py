@@ -12,6 +12,8 @@ import re
 import time
 from typing import Any
 
+import pytest
+
 from sim.aws.console_site import ROOT
 
 
@@ -356,6 +358,34 @@ def test_tokens_are_read_for_their_subject_and_scopes_and_refused_when_unusable(
         ["cy", [], "that token has expired"],
         [None, [], "that is not a JWT"],
     ]
+
+
+@pytest.mark.parametrize(
+    "named",
+    ["https://idp.evil.example", "https://idp.example/", "https://IDP.example", None, ""],
+)
+def test_a_discovery_document_naming_another_issuer_is_refused(modules: Any, named) -> None:
+    said = modules.evaluate(
+        """async (named) => {
+          const auth = await import("/auth.js");
+          const pageFetch = window.fetch;
+          const document = { issuer: named, authorization_endpoint: "https://evil.example/a" };
+          window.fetch = async () => new Response(JSON.stringify(document));
+          try {
+            const oidc = { issuer: "https://idp.example", client_id: "c", scopes: "openid" };
+            await auth.beginOidc(oidc);
+            return "went on";
+          } catch (error) {
+            return error.message;
+          } finally {
+            window.fetch = pageFetch;
+            sessionStorage.clear();
+          }
+        }""",
+        named,
+    )
+    shown = "null" if named is None else named
+    assert said == f"the identity provider calls itself {shown}, not https://idp.example"
 
 
 def test_the_viewer_says_watching_at_the_first_frame_and_not_after_it_stops(
