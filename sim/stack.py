@@ -325,7 +325,10 @@ class SimStack:
         front.lambda_routes["POST /viewer"] = viewer
         front.lambda_routes["POST /robots/{name}/viewer"] = viewer
         front.lambda_routes["GET /robots"] = FleetEndpoint(
-            FleetSettings(tuple(robot.name for robot in self.robots)), self.links
+            FleetSettings(
+                tuple(robot.name for robot in self.robots), fleet_prefix=f"{self.thing_name}-"
+            ),
+            self.links,
         )
         self.video.allow_pages_of(front.origins)
         assert self.video.signaling is not None

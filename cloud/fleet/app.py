@@ -3,7 +3,10 @@
     {"robots": [{"name": "r1", "link": "online" | "offline" | "unknown", "since": 1700000000.0}]}
 
 The robots are the token's ``robots`` claim, or else the stack's (``ROBOT_NAMES``,
-comma-separated; by default ``ROBOT_NAME``). Links come from AWS IoT fleet indexing's
+comma-separated; by default ``ROBOT_NAME``). Only the fleet's names are looked up, the stack's
+robots and those starting with ``FLEET_NAME_PREFIX``: a name the claim holds beyond them is
+``unknown`` (the stack may not drive it, and its links are no business of this API's).
+Links come from AWS IoT fleet indexing's
 connectivity status (``SearchIndex`` on ``AWS_Things``: ``connectivity.connected`` and its
 ``timestamp``, when the thing last connected or disconnected): a robot the index does not
 know, or an account without connectivity indexing, is ``unknown``. The simulator passes its
@@ -42,6 +45,7 @@ LinkSource = Callable[[list[str]], dict[str, Link]]
 class Settings:
     robots: tuple[str, ...] = ()  # the stack's robots, for tokens without a robots claim
     cors_allow_origin: str = ""  # "": the console's origin only (cloud/api.py)
+    fleet_prefix: str = ""  # the fleet beyond its robots: names starting so; "": none
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -49,7 +53,15 @@ class Settings:
         robots = tuple(
             name for name in names.replace(",", " ").split() if access.is_robot_name(name)
         )
-        return cls(robots, environ.get("CORS_ALLOW_ORIGIN", cls.cors_allow_origin))
+        return cls(
+            robots,
+            environ.get("CORS_ALLOW_ORIGIN", cls.cors_allow_origin),
+            environ.get("FLEET_NAME_PREFIX", ""),
+        )
+
+    def in_fleet(self, name: str) -> bool:
+        prefixed = bool(self.fleet_prefix) and name.startswith(self.fleet_prefix)
+        return name in self.robots or prefixed
 
 
 class FleetEndpoint:
@@ -67,7 +79,8 @@ class FleetEndpoint:
 
     def fleet(self, grants: access.Grants) -> list[dict[str, Any]]:
         names = sorted(self.settings.robots if grants.robots is None else grants.robots)
-        links = self.links(names) if names else {}
+        fleet = [name for name in names if self.settings.in_fleet(name)]
+        links = self.links(fleet) if fleet else {}
         return [
             {
                 "name": name,

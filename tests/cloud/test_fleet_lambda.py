@@ -5,6 +5,8 @@ each request against the IoT API's model."""
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from botocore.stub import Stubber
@@ -44,6 +46,33 @@ def test_a_robots_claim_limits_the_fleet_and_no_scope_is_refused():
     assert '"name": "r9"' in endpoint(event(grants("robot:drive", ["r9"])), None)["body"]
     assert endpoint(event(grants("email", None)), None)["statusCode"] == 403
     assert endpoint({"requestContext": {}}, None)["statusCode"] == 403
+
+
+def test_links_are_looked_up_for_the_fleets_names_only():
+    asked: list[list[str]] = []
+
+    def links(names: list[str]) -> dict[str, Link]:
+        asked.append(names)
+        return {name: Link("online", 1.0) for name in names}
+
+    environ = {"ROBOT_NAME": "r1", "FLEET_NAME_PREFIX": "shop-"}
+    endpoint = FleetEndpoint(Settings.from_environ(environ), links)
+    claim = ["r1", "shop-2", "shop", "other", "r10", "xshop-1"]
+    answer = endpoint(event(grants("robot:view", claim)), None)
+    assert asked == [["r1", "shop-2"]]
+    states = {robot["name"]: robot["link"] for robot in json.loads(answer["body"])["robots"]}
+    assert states == {
+        "r1": "online",
+        "shop-2": "online",
+        "shop": "unknown",
+        "other": "unknown",
+        "r10": "unknown",
+        "xshop-1": "unknown",
+    }
+    asked.clear()
+    endpoint = FleetEndpoint(Settings.from_environ({"ROBOT_NAME": "r1"}), links)
+    endpoint(event(grants("robot:view", ["other", "r1-2"])), None)
+    assert asked == []  # no prefix: the fleet is the stack's robot alone
 
 
 @pytest.fixture
