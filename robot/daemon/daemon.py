@@ -21,6 +21,7 @@ import drivers
 from robot.contracts import admission, protocol
 from robot.contracts.access import Grants
 from robot.contracts.admission import CommandPath
+from robot.contracts.ratelimit import LogBudget
 from robot.contracts.refusals import Refusal
 from robot.contracts.telemetry import MotionReason, encode, rejection_message, state_message
 from robot.daemon.config import Config
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 # Safe whatever their age: a late stop still stops.
 _ALWAYS_FRESH = ("stop", "estop")
+# At most one "rejected command" log line this often: a flood of bad commands must not fill
+# the journal (each rejection still goes out in telemetry).
+REJECTION_LOG_S = 10.0
 
 
 class Daemon:
@@ -51,6 +55,7 @@ class Daemon:
         estop: EStop | None = None,
         gate: FreshnessGate | None = None,
         notifier: Notifier | None = None,
+        rejection_log: LogBudget | None = None,
     ) -> None:
         self.config = config
         self.driver = driver
@@ -68,6 +73,7 @@ class Daemon:
             estop=estop or EStop(config.state_dir),
         )
         self.video: dict | None = None  # the media supervisor's status, once it runs
+        self._rejections = rejection_log or LogBudget(REJECTION_LOG_S)
 
     async def serve(self) -> None:
         """Handle both links' commands until cancelled; what a handler raises ends it."""
@@ -106,7 +112,9 @@ class Daemon:
                 self.gate.check(command, self.controller.ttl_ms(command))
             self.controller.apply(command, arrived)
         except Refusal as exc:
-            log.info("rejected command: %s", exc.reason)
+            held = self._rejections.allow()
+            if held is not None:
+                log.info("rejected command: %s%s", exc.reason, f" ({held} more since)" * bool(held))
             # MQTT cannot tell a direct publish from the publish Lambda's before it is read.
             reported_path = None if path is CommandPath.MQTT else path
             self._send(rejection_message(exc, protocol.command_id(payload), reported_path))

@@ -30,9 +30,9 @@ import jwt
 from robot.contracts import access, admission, protocol, verify
 from robot.contracts.admission import CommandPath, UnscopedTokens
 from robot.contracts.control import command_message
+from robot.contracts.ratelimit import LogBudget, TokenBucket
 from robot.contracts.refusals import Refusal
 from robot.contracts.telemetry import rejection_message
-from robot.producer.ratelimit import LogBudget, TokenBucket
 
 log = logging.getLogger(__name__)
 

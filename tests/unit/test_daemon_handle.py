@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import drivers
 from robot.contracts import protocol
+from robot.contracts.ratelimit import LogBudget
 from robot.daemon import mixing
 from robot.daemon.config import Config
-from robot.daemon.daemon import Daemon
+from robot.daemon.daemon import REJECTION_LOG_S, Daemon
+from robot.daemon.estop import EStop
 from robot.daemon.freshness import StaleCommand
 from tests.unit.conftest import PROPERTY, RecordingLink, command_like, commands, make_daemon
 
@@ -168,3 +174,31 @@ def test_a_forward_and_an_estop_in_one_loop_turn_report_one_moment_each(
         assert not (state["estop"]["latched"] and state["reason"] == "command"), state
     assert states[-1]["reason"] == "estop" and states[-1]["estop"]["latched"]
     assert states[-1]["wheels"] == {"left": 0.0, "right": 0.0}
+
+
+def test_the_rejection_log_line_is_budgeted_but_every_rejection_is_reported(
+    sim_config: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = [0.0]
+    motors = drivers.load("sim")
+    link = RecordingLink()
+    estop = EStop(Path(tempfile.mkdtemp(prefix="estop-")))
+    budget = LogBudget(REJECTION_LOG_S, lambda: now[0])
+    daemon = Daemon(sim_config, motors, link, estop=estop, rejection_log=budget)  # type: ignore[arg-type]
+
+    async def flood(count: int) -> None:
+        for n in range(count):
+            daemon.handle(json.dumps({"action": "fly", "id": f"f{n}"}).encode())
+
+    with motors, caplog.at_level(logging.INFO, logger="robot.daemon.daemon"):
+        asyncio.run(flood(2000))
+        now[0] = REJECTION_LOG_S - 0.001  # the window's last moment: still held back
+        asyncio.run(flood(1))
+        now[0] = REJECTION_LOG_S  # its end: one line, saying how many it held back
+        asyncio.run(flood(1))
+    lines = [r.getMessage() for r in caplog.records if "rejected command" in r.getMessage()]
+    assert len(lines) == 2, lines
+    assert "more since" not in lines[0] and lines[1].endswith("(2000 more since)")
+    rejections = [m for m in link.messages() if m.get("type") == "rejected"]
+    assert [m["id"] for m in rejections] == [f"f{n}" for n in range(2000)] + ["f0", "f0"]
+    assert motors.robot.wheels == (0.0, 0.0)

@@ -1,4 +1,5 @@
-"""Bounds on what one sender may cost: a token bucket for messages, a budget for log lines."""
+"""Bounds on what one sender may cost, shared by the producer (each console's data channel) and
+the daemon (its rejection log): a token bucket for messages, a budget for log lines."""
 
 from __future__ import annotations
 
