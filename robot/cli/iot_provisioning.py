@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from robot.contracts.admission import UnscopedTokens
 from robot.daemon.config import DEFAULTS as config_defaults
 from robot.posix import files
 
@@ -43,6 +44,18 @@ class StackNames:
     robot_policy: str
     role_alias_policy: str
     role_alias: str
+    stack_robot: str = ""  # the stack's own robot (its ThingName output); "": no stack read
+    fleet_tokens: bool = False  # the stack's FleetTokens parameter
+
+    def unscoped_tokens(self, thing: str) -> UnscopedTokens | None:
+        """The robot's ``UNSCOPED_TOKENS``, as the stack's authorizer rules (None: unknown,
+        no stack was read): a token without a ``robots`` claim reaches the stack's own robot,
+        and the others only with ``FleetTokens=true``."""
+        if not self.stack_robot:
+            return None
+        if self.fleet_tokens or thing == self.stack_robot:
+            return UnscopedTokens.ACCEPTED
+        return UnscopedTokens.REFUSED
 
 
 @dataclass
@@ -70,7 +83,15 @@ def names_from_stack(cloudformation: Any, stack: str) -> StackNames:
             f"stack {stack!r} has no output(s) {', '.join(missing)}; "
             "is it deployed from deploy/template.yaml?"
         )
-    return StackNames(**{attr: outputs[key] for attr, key in STACK_OUTPUTS.items()})
+    parameters = {
+        item["ParameterKey"]: item.get("ParameterValue", "")
+        for item in described.get("Parameters", [])
+    }
+    return StackNames(
+        **{attr: outputs[key] for attr, key in STACK_OUTPUTS.items()},
+        stack_robot=outputs.get("ThingName", ""),
+        fleet_tokens=parameters.get("FleetTokens", "false") == "true",
+    )
 
 
 def provision(
@@ -137,6 +158,9 @@ def provision(
             "PRIVATE_KEY_PATH": PRIVATE_KEY,
         },
     }
+    unscoped = names.unscoped_tokens(thing)
+    if unscoped is not None:  # the data channel rules as the stack's authorizer does
+        config["UNSCOPED_TOKENS"] = str(unscoped)
     files.write_atomic(config_path, json.dumps(config, indent=2) + "\n")
     if old_arn is not None:
         _retire(iot, thing, old_arn)

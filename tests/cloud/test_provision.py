@@ -190,6 +190,55 @@ def test_names_come_from_the_stack_outputs():
             provision.names_from_stack(client, "s")
 
 
+def described(fleet_tokens: str | None) -> dict:
+    outputs = {
+        "RobotPolicyName": NAMES.robot_policy,
+        "RoleAliasPolicyName": NAMES.role_alias_policy,
+        "RoleAlias": NAMES.role_alias,
+        "ThingName": "r1",
+    }
+    stack = {
+        "StackName": "s",
+        "CreationTime": "2024-01-01T00:00:00Z",
+        "StackStatus": "CREATE_COMPLETE",
+        "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+    }
+    if fleet_tokens is not None:
+        stack["Parameters"] = [{"ParameterKey": "FleetTokens", "ParameterValue": fleet_tokens}]
+    return {"Stacks": [stack]}
+
+
+@pytest.mark.parametrize(
+    ("fleet_tokens", "thing", "expected"),
+    [
+        ("false", "r1-2", "refused"),  # a fleet robot: claim-less tokens are the stack robot's
+        ("false", "r1", "accepted"),  # the stack's own robot
+        (None, "r1-2", "refused"),  # the parameter's default is false
+        ("true", "r1-2", "accepted"),
+        ("true", "r1", "accepted"),
+    ],
+)
+def test_the_config_says_whether_claimless_tokens_reach_the_robot(
+    iot, tmp_path, root_ca, fleet_tokens, thing, expected
+):
+    client = boto3.client("cloudformation", region_name="eu-west-1")
+    with Stubber(client) as stub:
+        stub.add_response("describe_stacks", described(fleet_tokens), {"StackName": "s"})
+        names = provision.names_from_stack(client, "s")
+    done = provision.provision(iot, thing, names, tmp_path / "robot", "eu-west-1", root_ca)
+    assert json.loads(done.config_path.read_text())["UNSCOPED_TOKENS"] == expected
+    loaded = config.load(done.config_path, environ={}, check_board=False)
+    assert loaded.unscoped_tokens == expected
+
+
+def test_without_a_stack_the_unscoped_rule_is_left_as_it_was(iot, tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"UNSCOPED_TOKENS": "refused"}))
+    done = provision.provision(iot, "r2", NAMES, tmp_path, "eu-west-1")
+    assert done.config["UNSCOPED_TOKENS"] == "refused"
+    done = provision.provision(iot, "r3", NAMES, tmp_path / "b", "eu-west-1")
+    assert "UNSCOPED_TOKENS" not in done.config  # the default, accepted
+
+
 def test_the_command(iot, tmp_path, root_ca, capsys):
     parser = argparse.ArgumentParser()
     provision_command.register(parser.add_subparsers())
