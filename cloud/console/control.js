@@ -10,7 +10,7 @@
 
 import { record } from "./telemetry.js";
 
-const TTL_MS = 300; // how long a drive command stays valid: streaming at 10 Hz renews it
+const TTL_MS = 600; // how long a drive command stays valid: drive.js's keep-alive renews it
 
 export class Control {
   constructor({ api, token, robot, state }) {

@@ -1,11 +1,12 @@
 // Driving: the keyboard, a gamepad and the touch joystick each set a wish (linear, angular in
 // -1..1, positive angular turns left); the latest source that wishes to move wins. A wish is
-// sent at once when it starts, stops or changes much, and repeated every 100 ms while it
-// lasts, each command valid for 300 ms: when the page, the tab or the network goes away the
-// robot stops by itself. Letting go sends one `stop`.
+// sent when it starts or changes (a change within MIN_GAP_MS of the last command waits for
+// the gap's end: a moving stick says at most ten a second), and said again every KEEPALIVE_MS
+// while it lasts unchanged, each command valid for control.js's TTL_MS: when the page, the tab
+// or the network goes away the robot stops by itself. Letting go sends one `stop` at once.
 
-const REPEAT_MS = 100;
-const BIG_CHANGE = 0.25; // smaller changes (a stick drifting) wait for the next repeat
+export const KEEPALIVE_MS = 250; // twice within the TTL (600 ms): one lost command stops nothing
+export const MIN_GAP_MS = 100;
 const DEAD_ZONE = 0.15; // of a gamepad stick's travel
 const GAMEPAD_POLL_MS = 50;
 
@@ -18,11 +19,13 @@ const KEYS = {
 const ESTOP_KEYS = new Set(["Space", "Escape"]);
 
 export class Driver {
-  constructor({ control, speed }) {
-    Object.assign(this, { control, speed });
+  constructor({ control, speed, now = () => performance.now() }) {
+    Object.assign(this, { control, speed, now });
     this.wishes = new Map(); // source -> [linear, angular], only the moving ones
     this.sent = [0, 0];
-    this.timer = null;
+    this.sentAt = -Infinity;
+    this.timer = null; // the next command's: a change due, or the keep-alive
+    this.dueAt = null;
   }
 
   current() {
@@ -41,27 +44,32 @@ export class Driver {
       if (wasMoving) this.halt();
       return;
     }
-    const big = Math.abs(wantLinear - sentLinear) > BIG_CHANGE || Math.abs(wantAngular - sentAngular) > BIG_CHANGE;
-    if (!wasMoving || big) this.push();
+    if (wantLinear === sentLinear && wantAngular === sentAngular) {
+      this.schedule(this.sentAt + KEEPALIVE_MS - this.now()); // nothing new is due: keep alive
+      return;
+    }
+    const wait = this.sentAt + MIN_GAP_MS - this.now();
+    if (!wasMoving || wait <= 0) this.push();
+    else this.schedule(wait);
   }
 
-  // Send the current wish now and restart the repeat from now.
+  // Send the current wish now; the keep-alive runs from now.
   push() {
-    clearInterval(this.timer);
-    this.sendWish();
-    this.timer = setInterval(() => this.sendWish(), REPEAT_MS);
-  }
-
-  sendWish() {
     const [linear, angular] = this.current();
     this.sent = [linear, angular];
+    this.sentAt = this.now();
     this.control.drive(linear, angular, this.speed());
+    this.schedule(KEEPALIVE_MS);
+  }
+
+  schedule(ms) {
+    clearTimeout(this.timer);
+    this.dueAt = this.now() + ms;
+    this.timer = setTimeout(() => this.push(), ms);
   }
 
   halt() {
-    clearInterval(this.timer);
-    this.timer = null;
-    this.sent = [0, 0];
+    this.drop();
     this.control.send({ action: "stop" });
   }
 
@@ -74,8 +82,9 @@ export class Driver {
   // Forget every wish without a word (an e-stop is on its way, and says more than a stop).
   drop() {
     this.wishes.clear();
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.timer = null;
+    this.dueAt = null;
     this.sent = [0, 0];
   }
 }

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 READ_TIMEOUT_S = 10.0
-MAX_IN_FLIGHT = 20  # the template's throttling burst limit
+MAX_IN_FLIGHT = 20  # one laptop's share of the template's StageBurstLimit
 LAMBDA_CONCURRENCY = 4
 SHUTDOWN_TIMEOUT_S = 1.0
 

@@ -149,10 +149,39 @@ def test_cors_defaults_to_the_consoles_origin(source, transformed):
     assert named and all(value == {"Ref": "CorsAllowOrigin"} for value in named)
 
 
-def test_the_stage_is_throttled(transformed):
+def test_the_stage_is_throttled_as_the_parameters_size_it(source, transformed):
     (stage,) = resources_of(transformed, "AWS::ApiGateway::Stage").values()
     (setting,) = stage["Properties"]["MethodSettings"]
-    assert setting["ThrottlingRateLimit"] > 0 and setting["ThrottlingBurstLimit"] > 0
+    assert setting["ThrottlingRateLimit"] == {"Ref": "StageRateLimit"}
+    assert setting["ThrottlingBurstLimit"] == {"Ref": "StageBurstLimit"}
+    parameters = source["Parameters"]
+    # Room for a fleet: 25 consoles driving over /publish at 4 a second each.
+    assert parameters["StageRateLimit"]["Default"] >= 25 * 4
+    assert parameters["StageBurstLimit"]["Default"] >= parameters["StageRateLimit"]["Default"]
+
+
+def test_a_per_client_rate_rule_guards_the_stage_when_asked_for(source, transformed):
+    assert source["Parameters"]["ClientRateLimit"]["Default"] == 0  # WAF costs: opt in
+    assert source["Conditions"]["HasClientRateLimit"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ClientRateLimit"}, 0]}]
+    }
+    (acl,) = resources_of(transformed, "AWS::WAFv2::WebACL").values()
+    (association,) = resources_of(transformed, "AWS::WAFv2::WebACLAssociation").values()
+    assert acl["Condition"] == association["Condition"] == "HasClientRateLimit"
+    properties = acl["Properties"]
+    assert properties["Scope"] == "REGIONAL" and properties["DefaultAction"] == {"Allow": {}}
+    (rule,) = properties["Rules"]
+    rate = rule["Statement"]["RateBasedStatement"]
+    assert rate == {
+        "AggregateKeyType": "IP",
+        "EvaluationWindowSec": 300,
+        "Limit": {"Ref": "ClientRateLimit"},
+    }
+    assert rule["Action"] == {"Block": {"CustomResponse": {"ResponseCode": 429}}}
+    arn = association["Properties"]["ResourceArn"]["Fn::Sub"]
+    assert arn.endswith("/restapis/${RobotApi}/stages/${RobotApiprodStage}"), arn
+    (stage_name,) = resources_of(transformed, "AWS::ApiGateway::Stage")
+    assert stage_name == "RobotApiprodStage"
 
 
 def _inline_statements(role: dict) -> list[dict]:

@@ -14,10 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 PROPERTY = settings(max_examples=80, deadline=None)
-BIG_CHANGE = 0.25  # drive.js: smaller changes wait for the next repeat
+MIN_GAP_MS = 100  # drive.js: a change this soon after a command waits for the gap's end
+KEEPALIVE_MS = 250
 
 # Runs `steps` ([source, linear, angular] each) through a Driver whose control records what
-# it is asked to send; no time passes, so only what is sent at once shows.
+# it is asked to send; its clock stands still, so only what is sent at once shows, and when
+# the next command is due.
 RUN_DRIVER = """async (steps) => {
   const { Driver } = await import("/drive.js");
   const sent = [];
@@ -25,13 +27,13 @@ RUN_DRIVER = """async (steps) => {
     drive: (linear, angular, speed) => sent.push({ action: "drive", linear, angular, speed }),
     send: (command) => sent.push(command),
   };
-  const driver = new Driver({ control, speed: () => 0.5 });
+  const driver = new Driver({ control, speed: () => 0.5, now: () => 1000 });
   for (const [source, linear, angular] of steps) driver.set(source, linear, angular);
   const wish = driver.current();
-  const repeating = driver.timer !== null;
+  const due = driver.timer === null ? null : driver.dueAt - 1000;
   driver.release();
-  clearInterval(driver.timer);
-  return { sent, wish, repeating, afterRelease: sent.at(-1) || null };
+  clearTimeout(driver.timer);
+  return { sent, wish, due, afterRelease: sent.at(-1) || null };
 }"""
 
 
@@ -60,12 +62,14 @@ def test_the_driver_sends_what_is_wished_and_stops_when_nothing_is(
     result = modules.evaluate(RUN_DRIVER, [list(s) for s in steps])
     sent, (linear, angular) = result["sent"], result["wish"]
     moving = linear != 0 or angular != 0
-    assert result["repeating"] == moving  # a wish is repeated exactly while there is one
+    assert (result["due"] is not None) == moving  # a next command is due exactly while moving
     drives_so_far = [c for c in sent if c["action"] == "drive"]
     if moving:
         last = drives_so_far[-1]
-        assert abs(last["linear"] - linear) <= BIG_CHANGE
-        assert abs(last["angular"] - angular) <= BIG_CHANGE
+        if (last["linear"], last["angular"]) == (linear, angular):
+            assert result["due"] == KEEPALIVE_MS  # said; said again within the TTL
+        else:
+            assert result["due"] == MIN_GAP_MS  # changed too soon after it: at the gap's end
         assert last["speed"] == 0.5
         assert result["afterRelease"] == {"action": "stop"}  # letting go stops
     elif drives_so_far:
@@ -78,6 +82,80 @@ def test_the_driver_sends_what_is_wished_and_stops_when_nothing_is(
     latest = [(lin, ang) for source, lin, ang in steps if lin or ang]
     if moving:
         assert (linear, angular) in latest
+
+
+# Runs `steps` ([at_ms, linear, angular] each, "tick" for a timer's turn) through a Driver on a
+# clock the steps set, with the timers replaced by the test's: what is sent, and when.
+RUN_TIMED = """async (steps) => {
+  const { Driver } = await import("/drive.js");
+  let now = 0;
+  const sent = [];
+  const control = {
+    drive: (linear, angular) => sent.push([now, "drive", linear, angular]),
+    send: (command) => sent.push([now, command.action]),
+  };
+  const driver = new Driver({ control, speed: () => 1, now: () => now });
+  for (const [at, linear, angular] of steps) {
+    // The driver's next command, due by `at`, goes first, as its timer would fire.
+    while (driver.timer !== null && driver.dueAt <= at) { now = driver.dueAt; driver.push(); }
+    now = at;
+    if (linear !== null) driver.set("gamepad", linear, angular);
+  }
+  driver.drop();
+  return sent;
+}"""
+
+
+def test_a_steady_wish_is_said_again_every_keepalive_and_changes_at_most_every_gap(
+    modules: Any,
+) -> None:
+    sent = modules.evaluate(
+        RUN_TIMED,
+        [
+            [0, 1, 0],  # starts: at once
+            [600, None, None],  # unchanged: a keep-alive at 250 and 500
+            [620, 0.5, 0],  # a change 120 ms after the last command: at once
+            [650, 0.4, 0],  # 30 ms after it: at 720, the gap's end
+            [690, 0.3, 0],  # replaces it before then: 0.3 goes at 720
+            [1000, 0, 0],  # lets go: a stop at once, whatever the gap
+            [1010, 1, 0],  # starts again: at once
+            [1020, 0, 0],
+        ],
+    )
+    assert sent == [
+        [0, "drive", 1, 0],
+        [250, "drive", 1, 0],
+        [500, "drive", 1, 0],
+        [620, "drive", 0.5, 0],
+        [720, "drive", 0.3, 0],
+        [970, "drive", 0.3, 0],
+        [1000, "stop"],
+        [1010, "drive", 1, 0],
+        [1020, "stop"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("after_ms", "at_once"), [(MIN_GAP_MS - 1, False), (MIN_GAP_MS, True), (MIN_GAP_MS + 1, True)]
+)
+def test_the_gap_at_its_bound(modules: Any, after_ms: int, at_once: bool) -> None:
+    sent = modules.evaluate(RUN_TIMED, [[0, 1, 0], [after_ms, 0.5, 0]])
+    assert sent[1:] == ([[after_ms, "drive", 0.5, 0]] if at_once else [])
+
+
+def test_the_keepalive_stays_within_the_commands_ttl(modules: Any) -> None:
+    ttl, keepalive = modules.evaluate(
+        """async () => {
+          const drive = await import("/drive.js");
+          const sent = [];
+          const { Control } = await import("/control.js");
+          const control = new Control({ api: "", token: "", robot: "", state: {} });
+          control.send = async (command) => sent.push(command);
+          control.drive(1, 0, 1);
+          return [sent[0].ttl_ms, drive.KEEPALIVE_MS];
+        }"""
+    )
+    assert 2 * keepalive <= ttl  # one lost keep-alive does not stop the robot
 
 
 # Presses and releases `steps` ([down|up|blur, code] each) on a Keyboard over a recording

@@ -79,7 +79,7 @@ def test_without_peer_to_peer_a_held_key_drives_through_publish(
         page.check("#p2p")
 
 
-def test_keys_stream_at_ten_hertz_while_held(page: Any, stack: RecordingStack) -> None:
+def test_a_held_key_is_said_at_once_then_kept_alive(page: Any, stack: RecordingStack) -> None:
     before = page.evaluate("window.robotConsole.sent.length")
     page.keyboard.down("ArrowLeft")
     page.wait_for_timeout(1000)
@@ -88,9 +88,10 @@ def test_keys_stream_at_ten_hertz_while_held(page: Any, stack: RecordingStack) -
     sent = page.evaluate(f"window.robotConsole.sent.slice({before})")
     drives = [s for s in sent if s["action"] == "drive"]
     gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(drives)]
-    # One at the press, then one every 100 ms (the median: a loaded machine delays some).
-    assert 6 <= len(drives) <= 12, len(drives)
-    assert 90 <= statistics.median(gaps) <= 130, gaps
+    # One at the press, then a keep-alive every 250 ms (the median: a loaded machine delays
+    # some), not ten a second.
+    assert 3 <= len(drives) <= 6, len(drives)
+    assert 230 <= statistics.median(gaps) <= 300, gaps
     assert [s["action"] for s in sent] == ["drive"] * len(drives) + ["stop"]
 
 
