@@ -241,3 +241,66 @@ def test_signed_claims_of_any_shape_never_grant_more_than_they_say(authorizer, m
         and (grants.robots is None or grants.robots)
     )
     assert answer["context"] == grants.context()
+
+
+@pytest.mark.parametrize(
+    "scheme", ["Basic: ", "Basic ", "Token ", "Bearer: ", "Bearer  ", " Bearer ", "BEARER ", ""]
+)
+def test_a_valid_jwt_under_another_scheme_is_unauthorized(authorizer, make_token, scheme):
+    """The authorizer checks the scheme itself, not only API Gateway's validation expression
+    in front of it: a valid token in a header of another form grants nothing."""
+    with pytest.raises(app.Unauthorized):
+        authorize(authorizer, make_token(), bearer=scheme)
+    assert authorize(authorizer, make_token(), bearer="bearer ")["principalId"] == "alice"
+
+
+# Claims and the verdict they must get, written out (the property test above judges by
+# access.scopes_from_claims, the code under test): "unauthorized", "denied" (verified, but no
+# route allowed), or the scopes and robots (None: any) of the grant.
+CLAIMS_TABLE = [
+    ({"scope": "robot:drive"}, ({"robot:drive"}, None)),
+    ({"scope": "robot:view robot:drive"}, ({"robot:view", "robot:drive"}, None)),
+    ({"scope": "  robot:view\trobot:admin "}, ({"robot:view", "robot:admin"}, None)),
+    ({"scope": None, "scp": ["robot:view"]}, ({"robot:view"}, None)),
+    ({"scope": None, "scp": "robot:view robot:drive"}, ({"robot:view", "robot:drive"}, None)),
+    ({"scope": "robot:view", "scp": ["robot:admin"]}, ({"robot:view"}, None)),  # scope wins
+    ({"scope": "robot:drive", "robots": ["r1", "r2"]}, ({"robot:drive"}, {"r1", "r2"})),
+    ({"scope": "robot:drive", "robots": "r1 r2"}, ({"robot:drive"}, {"r1", "r2"})),
+    ({"scope": "robot:drive", "robots": []}, "denied"),  # no robot: nothing to drive
+    ({"scope": "email openid"}, "denied"),
+    ({"scope": ""}, "denied"),
+    ({"scope": None}, "denied"),
+    ({"scope": ["robot:drive"]}, ({"robot:drive"}, None)),
+    ({"scope": None, "scp": ["robot:drive robot:admin"]}, "unauthorized"),
+    ({"scope": None, "scp": ["robot:drive", ""]}, "unauthorized"),
+    ({"scope": None, "scp": [1]}, "unauthorized"),
+    ({"scope": 5}, "unauthorized"),
+    ({"scope": {"robot:drive": True}}, "unauthorized"),
+    ({"scope": "robot:drive", "robots": ["r/1"]}, "unauthorized"),
+    ({"scope": "robot:drive", "robots": [""]}, "unauthorized"),
+    ({"scope": "robot:drive", "robots": "*"}, "unauthorized"),
+    ({"scope": "robot:drive", "robots": 1}, "unauthorized"),
+    ({"scope": "robot:drive", "robots": None}, ({"robot:drive"}, None)),  # left out
+    ({"sub": ""}, "unauthorized"),
+    ({"sub": None}, "unauthorized"),
+    ({"sub": 7}, "unauthorized"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "verdict"), CLAIMS_TABLE, ids=lambda v: str(v)[:50])
+def test_each_claim_shape_gets_its_written_verdict(authorizer, make_token, overrides, verdict):
+    token = make_token(**overrides)
+    if verdict == "unauthorized":
+        with pytest.raises(app.Unauthorized):
+            authorize(authorizer, token)
+        return
+    answer = authorize(authorizer, token)
+    allows = any(s["Effect"] == "Allow" for s in answer["policyDocument"]["Statement"])
+    if verdict == "denied":
+        assert not allows
+        return
+    scopes, robots = verdict
+    assert allows
+    context = answer["context"]
+    assert set(context["scopes"].split()) == scopes
+    assert context["robots"] == ("*" if robots is None else ",".join(sorted(robots)))

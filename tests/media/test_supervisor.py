@@ -60,6 +60,21 @@ async def test_a_crash_loop_backs_off_doubling_then_reports_failed(watcher: Watc
     assert FAST.backoff(1) == 0.05 and FAST.backoff(2) == 0.1 and FAST.backoff(9) == 0.2
 
 
+@pytest.mark.parametrize(("up_s", "reaches_failed"), [(0.3, False), (0.0, True)])
+async def test_a_run_ready_past_stable_after_counts_its_exit_as_a_first_failure(
+    watcher: Watcher, up_s: float, reaches_failed: bool
+) -> None:
+    """Each run stays ready ``up_s``: past ``stable_after_s`` (0.2) the failure count starts
+    again at one, so however many such runs end, none is the ``failed_after``-th in a row."""
+    timing = dataclasses.replace(FAST, stable_after_s=0.2)
+    runs = FAST.failed_after + 1
+    async with supervise(standin("ready_a_while", str(up_s)), watcher, timing):
+        await watcher.until(lambda s: s["restarts"] >= runs)
+    states = [s["state"] for s in watcher.history]
+    assert ("failed" in states) is reaches_failed
+    assert states.count("backoff") + states.count("failed") >= runs
+
+
 def test_the_daemons_backoff_is_1_s_doubling_to_60_s() -> None:
     assert [Timing().backoff(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 60, 60]
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import botocore.session
 import pytest
 
-from cloud.viewer.app import Clients, Settings, Viewer
+from cloud.viewer.app import CHANNEL_CACHE_SECONDS, Clients, Settings, Viewer
 from robot.contracts import access
 from tests.sim_aws.conftest import REGION, ROBOT, VIEWER_KEYS, handshake_status
 
@@ -26,7 +26,7 @@ def event(scopes: str = "robot:view", name: str | None = None, robots: str = "*"
     }
 
 
-def make_viewer(endpoint: str, **settings) -> tuple[Viewer, list[str]]:
+def make_viewer(endpoint: str, clock=None, **settings) -> tuple[Viewer, list[str]]:
     """The Lambda's Viewer with botocore pointed at ``endpoint``; also returns the names of
     the KVS operations it calls."""
     session = botocore.session.Session()
@@ -45,7 +45,7 @@ def make_viewer(endpoint: str, **settings) -> tuple[Viewer, list[str]]:
     clients.kinesisvideo.meta.events.register(
         "before-call.kinesis-video.*", lambda model, **kw: calls.append(model.name)
     )
-    return Viewer(chosen, clients), calls
+    return Viewer(chosen, clients, **({} if clock is None else {"clock": clock})), calls
 
 
 @pytest.fixture
@@ -76,6 +76,34 @@ def test_every_viewer_gets_its_own_client_id_and_the_channel_is_looked_up_once(v
     ids = {answer(handler, event())[1]["clientId"] for _ in range(3)}
     assert len(ids) == 3
     assert calls == ["DescribeSignalingChannel", "GetSignalingChannelEndpoint"]
+
+
+def test_the_robot_served_is_the_robot_checked(viewer, kvs):
+    handler, _ = viewer
+    status, body = answer(handler, event("robot:view", name="r2", robots="r2"))
+    assert status == 200 and body["robot"] == "r2"
+    assert body["channelArn"] == kvs.channels["r2"].arn != kvs.channels[ROBOT].arn
+    assert parse_qs(urlsplit(body["signalingUrl"]).query)["X-Amz-ChannelARN"] == [
+        kvs.channels["r2"].arn
+    ]
+    # A token for r2 alone gets neither the stack's robot nor, by its route, r1.
+    assert answer(handler, event("robot:view", robots="r2"))[0] == 403
+    assert answer(handler, event("robot:view", name=ROBOT, robots="r2"))[0] == 403
+    assert answer(handler, event("robot:view", name="r2", robots=ROBOT))[0] == 403
+
+
+@pytest.mark.parametrize(
+    ("later_s", "looked_up_again"),
+    [(CHANNEL_CACHE_SECONDS - 0.001, False), (CHANNEL_CACHE_SECONDS, True)],
+)
+def test_the_channel_is_looked_up_again_once_its_cache_expires(kvs, later_s, looked_up_again):
+    now = [1000.0]
+    handler, calls = make_viewer(kvs.url, clock=lambda: now[0])
+    assert answer(handler, event())[0] == 200
+    now[0] += later_s
+    assert answer(handler, event())[0] == 200
+    lookups = ["DescribeSignalingChannel", "GetSignalingChannelEndpoint"]
+    assert calls == lookups * (2 if looked_up_again else 1)
 
 
 @pytest.mark.parametrize("scopes", ["robot:view", "robot:drive", "robot:admin"])

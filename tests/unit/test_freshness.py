@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from robot.contracts.protocol import MAX_CLOCK_SKEW_MS, Command
+from robot.daemon import freshness
 from robot.daemon.freshness import DRIFT_ALLOWANCE, FreshnessGate, StaleCommand, kernel_clock_synced
 from tests.unit.conftest import PROPERTY, SyncedClock, ttls
 
@@ -80,3 +81,28 @@ def test_the_gate_asks_the_clock_every_time() -> None:
 
 def test_the_kernel_answers_whether_its_clock_is_synced() -> None:
     assert kernel_clock_synced() in (True, False)  # a real adjtimex call, read only
+
+
+# adjtimex(2)'s answers: the clock state, or -1 on failure. TIME_ERROR (5) is "not
+# synchronised"; the leap-second states (1 to 4) are synchronised clocks.
+@pytest.mark.parametrize(
+    ("answer", "synced"),
+    [(0, True), (1, True), (2, True), (3, True), (4, True), (5, False), (-1, False)],
+)
+def test_each_answer_of_the_kernel_is_read_as_its_clock_state(
+    monkeypatch: pytest.MonkeyPatch, answer: int, synced: bool
+) -> None:
+    asked = []
+
+    def fake_adjtimex(timex: object) -> int:  # libc's adjtimex, answering `answer`
+        asked.append(timex)
+        return answer
+
+    monkeypatch.setattr(freshness, "_adjtimex", lambda: fake_adjtimex)
+    assert kernel_clock_synced() is synced
+    assert len(asked) == 1  # asked every time, never remembered
+
+
+def test_without_adjtimex_the_clock_is_judged_by_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(freshness, "_adjtimex", lambda: None)
+    assert kernel_clock_synced() is True

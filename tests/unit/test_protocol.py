@@ -152,6 +152,16 @@ def test_an_id_of_the_longest_allowed_length_is_accepted() -> None:
         (payload(action="drive", angular=0.5), '"drive" needs both'),
         (payload(action="forward", linear=0.5), 'belong to "drive", not "forward"'),
         (payload(action="stop", angular=0.0), 'belong to "drive", not "stop"'),
+        # a latch holds until cleared: no speed, no TTL, not even in range
+        (payload(action="estop", speed=0.5), '"estop" takes no "speed" or "ttl_ms"'),
+        (payload(action="estop", ttl_ms=500), '"estop" takes no "speed" or "ttl_ms"'),
+        (payload(action="clear_estop", speed=0), '"clear_estop" takes no "speed" or "ttl_ms"'),
+        (payload(action="clear_estop", ttl_ms=50), '"clear_estop" takes no "speed"'),
+        (payload(action="estop", linear=0, angular=0), 'belong to "drive", not "estop"'),
+        # one past each bound
+        (payload(action="forward", ts=2**53 + 1), '"ts" is 9007199254740993'),
+        (payload(action="forward", speed=1.0000001), '"speed" is 1'),
+        (payload(action="drive", linear=-1.0000001, angular=0), '"linear" is -1'),
     ],
     ids=lambda value: value[:40] if isinstance(value, str) else None,
 )
@@ -233,3 +243,31 @@ def test_with_id_keeps_a_given_id_and_adds_a_fresh_one_otherwise(command: Comman
         assert named == replace(command, id=named.id)
         assert named.id
         assert command.with_id().id != named.id
+
+
+# The accepted side, written out: each payload at a bound and the command it must give.
+ACCEPTED = [
+    ({"action": "stop"}, Command("stop")),
+    ({"action": "estop", "id": "e"}, Command("estop", id="e")),
+    ({"action": "clear_estop"}, Command("clear_estop")),
+    ({"action": "drive", "linear": 1, "angular": -1}, Command("drive", linear=1.0, angular=-1.0)),
+    ({"action": "drive", "linear": -1.0, "angular": 1.0}, Command("drive", linear=-1, angular=1)),
+    ({"action": "drive", "linear": 0, "angular": -0.0}, Command("drive", linear=0, angular=0)),
+    ({"action": "forward", "speed": 0}, Command("forward", speed=0.0)),
+    ({"action": "backwards", "speed": 1}, Command("backwards", speed=1.0)),
+    ({"action": "left", "ttl_ms": 50}, Command("left", ttl_ms=50)),
+    ({"action": "right", "ttl_ms": 5000}, Command("right", ttl_ms=5000)),
+    ({"action": "forward", "ts": 0}, Command("forward", ts=0)),
+    ({"action": "forward", "ts": 2**53}, Command("forward", ts=2**53)),
+    ({"action": "stop", "id": "x" * MAX_ID_LENGTH}, Command("stop", id="x" * MAX_ID_LENGTH)),
+    ({"action": "stop", "id": "é ü"}, Command("stop", id="é ü")),
+    (
+        {"action": "stop", "operator": "ana", "received_ts": 1},
+        Command("stop", operator="ana", received_ts=1),
+    ),
+]
+
+
+@pytest.mark.parametrize(("fields", "expected"), ACCEPTED, ids=lambda v: str(v)[:40])
+def test_each_bound_is_accepted_as_written(fields: dict[str, Any], expected: Command) -> None:
+    assert parse(json.dumps(fields)) == expected

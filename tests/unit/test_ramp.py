@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -88,6 +90,21 @@ def test_the_first_step_is_taken_on_receipt_and_ticks_run_only_while_ramping() -
         calls = len(driver.calls)
         await asyncio.sleep(5 * TICK_S)
         assert len(driver.calls) == calls
+        controller.stop("test over")
+
+    asyncio.run(body())
+
+
+def test_a_late_tick_moves_no_further_than_a_punctual_one() -> None:
+    async def body() -> None:
+        driver = RecordingDriver()
+        controller = controller_with(driver, ttl_ms=2000)
+        controller.apply(Command("forward", speed=1.0), CommandPath.MQTT)
+        first = driver.output[0]
+        time.sleep(10 * TICK_S)  # the loop stalls: the next tick runs ten ticks late
+        await wait_until(lambda: len(driver.calls) >= 2)
+        second = driver.calls[1][1]
+        assert second - first == pytest.approx(LIMITS.acceleration * TICK_S)
         controller.stop("test over")
 
     asyncio.run(body())
