@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -180,10 +181,39 @@ async def test_the_loop_stays_responsive_while_supervising(name: str, watcher: W
     assert worst < 1.0, f"the loop stalled for {worst:.3f} s"
 
 
-def test_no_stand_in_outlived_the_tests() -> None:
+def stand_ins_alive() -> list[int]:
+    """The stand-in producers running now."""
+    found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        assert str(STANDINS).encode() not in cmdline or not alive(int(pid))
+        if str(STANDINS).encode() in cmdline and alive(int(pid)):
+            found.append(int(pid))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_stand_in_outlives_its_test() -> Iterator[None]:
+    """After each test here, whatever stand-ins it ran are gone (checked per test, so that
+    the check never runs before anything it checks)."""
+    before = set(stand_ins_alive())
+    yield
+    deadline = time.monotonic() + 5.0
+    while left := set(stand_ins_alive()) - before:
+        assert time.monotonic() < deadline, f"stand-ins outlived their test: {sorted(left)}"
+        time.sleep(0.02)
+
+
+def test_the_outlived_check_sees_a_running_stand_in() -> None:
+    process = subprocess.Popen([sys.executable, str(STANDINS / "never_ready.py")])
+    try:
+        deadline = time.monotonic() + 5.0
+        while process.pid not in stand_ins_alive():
+            assert time.monotonic() < deadline, "the check does not see a stand-in"
+            time.sleep(0.02)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.pid not in stand_ins_alive()
