@@ -111,7 +111,8 @@ class Config:
     private_key: Path = _key(
         "PRIVATE_KEY_PATH",
         KeyKind.PRIVATE_FILE,
-        "its private key; must not be readable by others (`chmod 600`)",
+        "its private key: readable by its owner only (`chmod 600`), or owned by root and by its "
+        "group too (`root:robot 0640`)",
         default="certs/private.pem.key",
     )
     motor_driver: str = _key(
@@ -153,7 +154,8 @@ class Config:
     state_dir: Path = _key(
         "STATE_DIR",
         KeyKind.DIRECTORY,
-        "where the robot keeps what must survive a restart (the e-stop latch)",
+        "where the robot keeps what must survive a restart (the e-stop latch); no other user may "
+        "write it (`chmod go-w`)",
         default="state",
     )
     max_wheel_output: float = _key(
