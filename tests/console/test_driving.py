@@ -91,7 +91,7 @@ def test_a_held_key_is_said_at_once_then_kept_alive(page: Any, stack: RecordingS
     # One at the press, then a keep-alive every 250 ms (the median: a loaded machine delays
     # some), not ten a second.
     assert 3 <= len(drives) <= 6, len(drives)
-    assert 230 <= statistics.median(gaps) <= 300, gaps
+    assert 230 <= statistics.median(gaps) <= 330, gaps
     assert [s["action"] for s in sent] == ["drive"] * len(drives) + ["stop"]
 
 
