@@ -21,9 +21,10 @@ KNOWN_SCOPES = (SCOPE_VIEW, SCOPE_DRIVE, SCOPE_ADMIN)
 VIEW_SCOPES = frozenset(KNOWN_SCOPES)
 DRIVE_SCOPES = frozenset({SCOPE_DRIVE, SCOPE_ADMIN})
 
-# Commands only an administrator may send (e.g. clearing an emergency stop, once the
-# protocol has one). Every other command needs robot:drive or robot:admin.
-ADMIN_ACTIONS: frozenset[str] = frozenset({"clear_estop"})
+# Commands only an administrator may send: clearing an emergency stop, and taking the drive
+# lease from its holder at once. Every other command (asking for the lease, answering an
+# ask, releasing it) needs robot:drive or robot:admin.
+ADMIN_ACTIONS: frozenset[str] = frozenset({"clear_estop", "take_control"})
 
 # The characters a thing name, an MQTT topic level and a KVS channel name all accept.
 # Never '*' or '?', which would be wildcards inside a policy's resource ARN.

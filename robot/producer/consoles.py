@@ -6,8 +6,9 @@ authorizer's own code (robot/contracts/verify.py, with the robot's ``JWT_*`` set
 may watch this robot gets ``{"type": "welcome", "robot", "drive", "admin"}``, anything else
 ``{"type": "denied", "reason"}`` and the channel is closed. Nothing else is taken before the
 welcome. After it, each message is a command payload, passed to the daemon with the token's
-grants: the daemon parses it and checks the grants as the publish Lambda does. Telemetry from
-the daemon goes to every welcomed console as it comes.
+grants: the daemon parses it and checks the grants as the publish Lambda does. Whenever a
+console is welcomed or goes, the daemon is told who watches (the welcomed tokens' subjects).
+Telemetry from the daemon goes to every welcomed console as it comes.
 
 Runs in the producer's process, on its loop; verifying a token may fetch the identity
 provider's keys, so it runs in a worker thread.
@@ -25,7 +26,7 @@ from typing import Any
 import jwt
 
 from robot.contracts import access, protocol, verify
-from robot.contracts.control import command_message
+from robot.contracts.control import command_message, watchers_message
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,18 @@ class Operators:
         console = Console(self, channel)
         self.consoles.add(console)
         channel.on("message", console.received)
-        channel.on("close", lambda: self.consoles.discard(console))
+        channel.on("close", lambda: self.leave(console))
+
+    def leave(self, console: Console) -> None:
+        """A console is gone (closed, or denied): if it watched, say who watches now."""
+        if console in self.consoles:
+            self.consoles.discard(console)
+            if console.grants is not None:
+                self.watchers_changed()
+
+    def watchers_changed(self) -> None:
+        subjects = (console.grants.subject for console in self.consoles if console.grants)
+        self.to_daemon(watchers_message(subjects))
 
     def telemetry(self, text: str) -> None:
         """Pass one telemetry message, as the daemon encoded it, to every welcomed console."""
@@ -130,6 +142,7 @@ class Console:
         self.grants = grants
         self.state = "welcomed"
         log.info("console of %s welcomed", grants.subject)
+        self.operators.watchers_changed()
         self.send(
             {
                 "type": "welcome",
@@ -158,8 +171,8 @@ class Console:
 
     def deny(self, reason: str) -> None:
         self.send({"type": "denied", "reason": reason})
+        self.operators.leave(self)
         self.state, self.grants = "denied", None
-        self.operators.consoles.discard(self)
         asyncio.get_running_loop().call_later(CLOSE_DELAY_S, self.channel.close)
 
 
