@@ -104,6 +104,14 @@ def check_command(grants: Grants, robot: str, action: str) -> None:
         raise AccessDenied(f'"{action}" needs the scope {needed}')
 
 
+def check_admin(grants: Grants, robot: str) -> None:
+    """Raise AccessDenied unless ``grants`` administer ``robot`` (e.g. to invite guests)."""
+    if not grants.covers(robot):
+        raise AccessDenied(f'this token may not administer robot "{robot}"')
+    if SCOPE_ADMIN not in grants.scopes:
+        raise AccessDenied(f"this needs the scope {SCOPE_ADMIN}")
+
+
 def check_view(grants: Grants, robot: str) -> None:
     """Raise AccessDenied unless ``grants`` allow watching ``robot``'s camera."""
     if not grants.covers(robot):
