@@ -164,7 +164,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point: settings and client built once per container, on first use."""
     global _endpoint
     if _endpoint is None:
-        _endpoint = GuestEndpoint(
-            Settings.from_environ(os.environ), boto3.client("secretsmanager")
-        )
+        _endpoint = GuestEndpoint(Settings.from_environ(os.environ), boto3.client("secretsmanager"))
     return _endpoint(event, context)
