@@ -48,7 +48,7 @@ def key_to_actuation(stack: RecordingStack, page: Any, path: str) -> list[float]
         page.keyboard.down("ArrowUp")
         pressed_ms, command_id = page.evaluate(
             "[window.keydowns.at(-1),"
-            " window.robotConsole.control.sent.findLast(s => s.action === 'drive').id]"
+            " window.robotConsole.sent.findLast(s => s.action === 'drive').id]"
         )
         applied = actuation_of(stack, command_id)
         page.keyboard.up("ArrowUp")
@@ -63,11 +63,10 @@ def console_ready(stack: RecordingStack, browser: Any) -> list[float]:
     figures = []
     for _ in range(OPENINGS):
         page = open_console(browser, console_url(stack))
-        page.wait_for_function("window.robotConsole.panel.firstMessageAt !== null", timeout=10_000)
+        page.wait_for_function("window.robotConsole.firstMessageAt !== null", timeout=10_000)
         figures.append(
             page.evaluate(
-                "Math.max(window.robotViewer.firstFrameMs,"
-                " window.robotConsole.panel.firstMessageAt)"
+                "Math.max(window.robotViewer.firstFrameMs, window.robotConsole.firstMessageAt)"
             )
         )
         page.close()

@@ -19,7 +19,7 @@ from typing import Any
 
 from drivers.base import Board, DriverError, MotorDriver, clamp
 from drivers.channel_board import ChannelBoard
-from drivers.options import Requirement
+from drivers.options import Option, Requirement
 
 ENTRY_POINT_GROUP = "telepresence_robot.boards"
 
@@ -29,6 +29,7 @@ __all__ = [
     "ChannelBoard",
     "DriverError",
     "MotorDriver",
+    "Option",
     "Requirement",
     "board",
     "board_names",

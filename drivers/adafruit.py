@@ -15,8 +15,8 @@ from typing import Any
 from drivers import probes
 from drivers.base import Board, DriverError, import_library
 from drivers.channel_board import ChannelBoard
-from drivers.options import BoardOptions, Requirement
-from drivers.wiring import Wiring, read_wiring
+from drivers.options import BoardOptions, Option, Requirement
+from drivers.wiring import Wiring, read_wiring, wiring_options
 
 CHANNELS = ("motor1", "motor2", "motor3", "motor4")
 DEFAULT_ADDRESS = 0x60  # the HAT with no address jumper closed
@@ -62,7 +62,7 @@ def _settings(options: dict[str, Any]) -> Settings:
 
 def _address(opts: BoardOptions) -> int:
     # JSON has no hex numbers: "0x61" is accepted as well as 97.
-    value = opts.get("i2c_address", DEFAULT_ADDRESS, (int, str))
+    value = opts.get("i2c_address", f"0x{DEFAULT_ADDRESS:02x}", (int, str))
     try:
         address = int(value, 0) if isinstance(value, str) else value
     except ValueError:
@@ -135,4 +135,25 @@ BOARD = Board(
         Requirement(module="board", pip="adafruit-blinka", extra="adafruit"),  # it imports it
     ),
     probe=probe,
+    options=(
+        *wiring_options(CHANNELS, "terminal"),
+        Option(
+            "i2c_address",
+            f"0x{DEFAULT_ADDRESS:02x}",
+            'the HAT\'s I2C address, `"0x40"`..`"0x7F"` (a number works too); each closed '
+            "jumper A0…A4 adds 1, 2, 4, 8, 16",
+        ),
+        Option(
+            "pwm_frequency",
+            1600,
+            f"PWM frequency in Hz, {FREQUENCY_RANGE[0]}..{FREQUENCY_RANGE[1]} "
+            "(the PCA9685 rounds it: 1600 gives 1526)",
+        ),
+        Option(
+            "on_stop",
+            "brake",
+            'what a stopped wheel does: `"brake"` (motor shorted, stops quickly) or `"coast"` '
+            "(motor free)",
+        ),
+    ),
 )

@@ -10,7 +10,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from drivers.options import Requirement
+    from drivers.options import Option, Requirement
 
 
 class DriverError(RuntimeError):
@@ -98,3 +98,5 @@ class Board:
     # What is on the board's bus, looked at without driving (robot doctor): a sentence, or
     # DriverError saying what is missing and the fix.
     probe: Callable[[Mapping[str, Any]], str] | None = None
+    # Its MOTOR_OPTIONS keys with their defaults and meanings (docs/boards.md's table).
+    options: tuple[Option, ...] = ()

@@ -16,7 +16,7 @@ from drivers import probes
 from drivers.base import Board, import_library
 from drivers.channel_board import ChannelBoard
 from drivers.options import BoardOptions, Requirement
-from drivers.wiring import Wiring, read_wiring
+from drivers.wiring import Wiring, read_wiring, wiring_options
 
 CHANNELS = ("one", "two")  # the library's motor names, as printed on the board (1, 2)
 MOTOR_PINS = (19, 20, 21, 26)  # BCM: motor one backward/forward, motor two backward/forward
@@ -77,4 +77,5 @@ BOARD = Board(
         Requirement(module="cap1xxx", pip="cap1xxx", apt="python3-cap1xxx"),
     ),
     probe=probe,
+    options=wiring_options(CHANNELS, "motor terminal"),
 )

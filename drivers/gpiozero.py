@@ -16,8 +16,8 @@ from typing import Any
 from drivers import probes
 from drivers.base import Board, DriverError, import_library
 from drivers.channel_board import ChannelBoard
-from drivers.options import BoardOptions, Requirement
-from drivers.wiring import Wiring, read_wiring
+from drivers.options import BoardOptions, Option, Requirement
+from drivers.wiring import Wiring, read_wiring, wiring_options
 
 # option -> default BCM pin (None: not connected)
 PINS: dict[str, int | None] = {
@@ -151,4 +151,40 @@ BOARD = Board(
         Requirement(module="gpiozero", pip="gpiozero", apt="python3-gpiozero", extra="gpiozero"),
     ),
     probe=probe,
+    options=(
+        Option(
+            "left_forward",
+            PINS["left_forward"],
+            "BCM pin that drives the left wheel forwards (IN1)",
+        ),
+        Option("left_backward", PINS["left_backward"], "BCM pin that drives it backwards (IN2)"),
+        Option(
+            "left_enable",
+            PINS["left_enable"],
+            "BCM pin held high to enable the left bridge (L298N ENA), or `null`",
+        ),
+        Option("right_forward", PINS["right_forward"], "right wheel forwards (IN3)"),
+        Option("right_backward", PINS["right_backward"], "right wheel backwards (IN4)"),
+        Option(
+            "right_enable",
+            PINS["right_enable"],
+            "enable pin of the right bridge (L298N ENB), or `null`",
+        ),
+        Option(
+            "pwm",
+            True,
+            "speed by PWM on the forward/backward pins; `false`: a wheel is stopped or at full "
+            "speed",
+        ),
+        Option(
+            "bridge",
+            BRIDGES[0],
+            '`"phase-enable"` for a bridge with a direction pin and a speed (PWM) pin per motor '
+            "(DRV8835, Cytron MDD10A, Pololu boards): then its pins are "
+            + ", ".join(f"`{key}` ({pin})" for key, pin in PHASE_ENABLE_PINS.items())
+            + ", the defaults of Pololu's DRV8835 kit for the Raspberry Pi, and the "
+            "forward/backward keys do not apply",
+        ),
+        *wiring_options(),
+    ),
 )

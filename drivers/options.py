@@ -1,7 +1,13 @@
-"""Board options from config.json, checked with errors that name the key, the value and the fix."""
+"""Board options from config.json, checked with errors that name the key, the value and the fix.
+
+Each board declares its options (:class:`Option`: name, default, meaning) on its
+:class:`~drivers.base.Board`; :func:`markdown_table` makes docs/boards.md's tables from them.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -27,6 +33,23 @@ class Requirement:
             ways.append(f"pip install 'telepresence-robot[{self.extra}]'")
         ways.append(f"pip install {self.pip}")
         return "; or ".join(ways)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One key of ``MOTOR_OPTIONS.<board>``, as the docs show it: its default and meaning."""
+
+    name: str
+    default: Any  # the value the board uses when the key is left out, as JSON
+    meaning: str
+
+
+def markdown_table(options: Iterable[Option]) -> str:
+    """A board's option table for docs/boards.md, made from its declarations."""
+    rows = ["| option | default | meaning |", "|---|---|---|"]
+    for option in options:
+        rows.append(f"| `{option.name}` | `{json.dumps(option.default)}` | {option.meaning} |")
+    return "\n".join(rows)
 
 
 class BoardOptions:

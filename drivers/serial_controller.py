@@ -28,8 +28,8 @@ from typing import Any
 from drivers import serial_protocol as protocol
 from drivers.base import Board, DriverError, import_library
 from drivers.channel_board import ChannelBoard
-from drivers.options import BoardOptions, Requirement
-from drivers.wiring import Wiring, read_wiring
+from drivers.options import BoardOptions, Option, Requirement
+from drivers.wiring import Wiring, read_wiring, wiring_options
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,18 @@ STOP = b"S"
 HEARTBEAT = b"H"
 BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 TTL_VERSION = 3  # the first protocol version with TTLs on M and the encoder report E
+# option: (default, low, high) in milliseconds, and what it is
+TIMES = {
+    "heartbeat_ms": (200, 20, 5000, "how often the Pi proves it is alive"),
+    "reply_timeout_ms": (250, 10, 5000, "how long to wait for each reply"),
+    "connect_timeout_ms": (
+        3000,
+        100,
+        60000,
+        "how long to wait for the controller after opening the port; covers an Arduino's "
+        "reset on open",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -259,14 +271,8 @@ def _settings(options: dict[str, Any]) -> Settings:
     wiring = read_wiring(opts, CHANNELS)
     port = opts.get("port", Settings.port, str)
     baudrate = opts.get("baudrate", Settings.baudrate, int, choices=BAUDRATES)
-    times = {
-        # option: (default, low, high) in milliseconds
-        "heartbeat_ms": (200, 20, 5000),
-        "reply_timeout_ms": (250, 10, 5000),
-        "connect_timeout_ms": (3000, 100, 60000),
-    }
     seconds = {}
-    for key, (default, low, high) in times.items():
+    for key, (default, low, high, _) in TIMES.items():
         value = opts.get(key, default, int)
         if not low <= value <= high:
             opts.fail(key, value, f"must be from {low} to {high} (milliseconds)")
@@ -334,4 +340,28 @@ BOARD = Board(
     create=create,
     requires=(Requirement(module="serial", pip="pyserial", apt="python3-serial", extra="serial"),),
     probe=probe,
+    options=(
+        Option(
+            "port",
+            Settings.port,
+            "the device; prefer its `/dev/serial/by-id/…` path, which survives re-plugging",
+        ),
+        Option(
+            "baudrate",
+            Settings.baudrate,
+            ", ".join(str(rate) for rate in BAUDRATES[:-1]) + f" or {BAUDRATES[-1]}",
+        ),
+        *(
+            Option(key, default, f"{meaning} ({low}..{high})")
+            for key, (default, low, high, meaning) in TIMES.items()
+        ),
+        *wiring_options(CHANNELS, "controller channel"),
+        Option(
+            "encoder_counts_per_metre",
+            None,
+            "wheel encoders wired to the controller: counts per metre of travel (counts per "
+            "revolution / wheel circumference); telemetry's odometry is then `measured`. "
+            f"Needs protocol version {TTL_VERSION}",
+        ),
+    ),
 )

@@ -12,10 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from drivers.base import clamp
-from drivers.options import BoardOptions
-
-# The channel names of a board whose wheels are fixed by its pins (no left/right options).
-WHEELS = ("left", "right")
+from drivers.options import BoardOptions, Option
 
 
 @dataclass(frozen=True)
@@ -56,3 +53,22 @@ def read_wiring(opts: BoardOptions, channels: Sequence[str] | None = None) -> Wi
             f"{channels[0]!r})",
         )
     return Wiring(left, right, invert_left, invert_right)
+
+
+def wiring_options(
+    channels: Sequence[str] | None = None, what: str = "channel"
+) -> tuple[Option, ...]:
+    """The declarations of what :func:`read_wiring` reads, for the board's option table."""
+    inverts = (
+        Option("invert_left", False, "reverse the left wheel"),
+        Option("invert_right", False, "reverse the right wheel"),
+    )
+    if channels is None:
+        return inverts
+    names = [f'`"{channel}"`' for channel in channels]
+    shown = " or ".join(names) if len(names) == 2 else f"{names[0]} … {names[-1]}"
+    return (
+        Option("left", channels[0], f"{what} of the left wheel: {shown}"),
+        Option("right", channels[1], f"{what} of the right wheel"),
+        *inverts,
+    )

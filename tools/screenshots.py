@@ -1,4 +1,4 @@
-"""The README's pictures of the operator console, taken from the simulated stack in headless
+"""The docs' pictures of the operator console, taken from the simulated stack in headless
 Chromium.
 
     .venv/bin/python tools/screenshots.py      # writes docs/img/console*.png
@@ -48,7 +48,7 @@ def main() -> None:
     ):
         page = open_console(browser, console_url(stack))
         wait_for_path(page, "datachannel")
-        page.wait_for_function("window.robotConsole.stats.figures !== null")
+        page.wait_for_function("window.robotConsole.state.video?.figures")
         drive_a_curve(page)
         page.screenshot(path=OUT / "console.png")
         page.keyboard.up("ArrowUp")
@@ -63,7 +63,7 @@ def main() -> None:
         phone = browser.new_page(**PHONE)
         phone.goto(console_url(stack))
         wait_for_frames(phone, 30)
-        phone.wait_for_function("window.robotConsole.stats.figures !== null")
+        phone.wait_for_function("window.robotConsole.state.video?.figures")
         phone.screenshot(path=OUT / "console-phone.png")
         phone.close()
 

@@ -1,27 +1,24 @@
 // Commands to the robot and telemetry from it.
 //
 // Over the `control` data channel of the video connection when the robot has welcomed us on
-// it (peer to peer: no cloud round trip), else through POST /publish. The channel speaks
-// JSON text: we say {"type": "hello", "token"}, the robot answers {"type": "welcome", robot,
-// drive, admin} or {"type": "denied", reason}; after the welcome, commands go as POST
-// /publish takes them, and the robot's telemetry (state, rejected) comes back as it is
-// published. An emergency stop goes both ways at once: whichever arrives first stops.
+// it (peer to peer: no cloud round trip) and the operator allows it, else through POST
+// /publish. The channel speaks JSON text: we say {"type": "hello", "token"}, the robot
+// answers {"type": "welcome", robot, drive, admin} or {"type": "denied", reason}; after the
+// welcome, commands go as POST /publish takes them, and the robot's telemetry (state,
+// rejected) comes back as it is published. An emergency stop goes both ways at once:
+// whichever arrives first stops. The link and the telemetry go into the state object.
+
+import { record } from "./telemetry.js";
 
 const TTL_MS = 300; // how long a drive command stays valid: streaming at 10 Hz renews it
 
 export class Control {
-  constructor({ api, token, robot, report, onTelemetry, onPath }) {
-    Object.assign(this, { api, token, robot, report, onTelemetry, onPath });
+  constructor({ api, token, robot, state }) {
+    Object.assign(this, { api, token, robot, state });
     this.channel = null; // the welcomed data channel, if any
-    this.welcome = null;
-    this.peerToPeer = true; // the operator may prefer /publish
+    this.closed = false;
     this.sequence = 0;
     this.prefix = Math.random().toString(36).slice(2, 8);
-    this.sent = []; // [{id, path, at}] of the latest commands, for the tests and benchmark
-  }
-
-  get path() {
-    return this.channel && this.peerToPeer ? "datachannel" : "publish";
   }
 
   // A new video connection's data channel: say hello when it opens.
@@ -29,13 +26,14 @@ export class Control {
     channel.onopen = () => channel.send(JSON.stringify({ type: "hello", token: this.token }));
     channel.onmessage = (event) => this.receive(channel, event.data);
     channel.onclose = () => {
-      if (this.channel !== channel) return;
+      if (this.closed || this.channel !== channel) return;
       this.channel = null;
-      this.onPath(this.path);
+      this.state.update({ channel: false });
     };
   }
 
   receive(channel, text) {
+    if (this.closed) return; // a robot left behind
     let message;
     try {
       message = JSON.parse(text);
@@ -44,22 +42,17 @@ export class Control {
     }
     if (message.type === "welcome") {
       this.channel = channel;
-      this.welcome = message;
-      this.onPath(this.path);
+      this.state.update({ channel: true, welcome: message });
     } else if (message.type === "denied") {
-      this.report(`the robot refused the data channel: ${message.reason}`);
-      this.onTelemetry({ type: "rejected", reason: message.reason, path: "datachannel" });
+      this.state.update({ status: `the robot refused the data channel: ${message.reason}` });
+      record(this.state, { type: "rejected", reason: message.reason, path: "datachannel" });
     } else if (message.type === "state" || message.type === "rejected") {
-      this.onTelemetry(message);
+      record(this.state, message);
     }
   }
 
-  setPeerToPeer(enabled) {
-    this.peerToPeer = enabled;
-    this.onPath(this.path);
-  }
-
   close() {
+    this.closed = true;
     if (this.channel) this.channel.close();
     this.channel = null;
   }
@@ -83,9 +76,8 @@ export class Control {
   }
 
   overChannel(command) {
-    if (this.path !== "datachannel" || this.channel.readyState !== "open") return false;
+    if (this.state.path !== "datachannel" || !this.channel || this.channel.readyState !== "open") return false;
     this.channel.send(JSON.stringify(command));
-    this.note(command, "datachannel");
     return true;
   }
 
@@ -94,14 +86,9 @@ export class Control {
     return { ...fields, id: `${this.prefix}-${this.sequence}` };
   }
 
-  note(command, path) {
-    this.sent.push({ id: command.id, action: command.action, path, at: performance.now() });
-    if (this.sent.length > 50) this.sent.shift();
-  }
-
   async publish(command) {
     const route = this.robot ? `/robots/${encodeURIComponent(this.robot)}/publish` : "/publish";
-    this.note(command, "publish");
+    const refused = (reason) => record(this.state, { type: "rejected", reason, id: command.id, path: "publish" });
     try {
       const response = await fetch(this.api + route, {
         method: "POST",
@@ -110,10 +97,9 @@ export class Control {
       });
       if (response.ok) return;
       const body = await response.json().catch(() => ({}));
-      const reason = body.reason || body.message || `POST ${route}: ${response.status}`;
-      this.onTelemetry({ type: "rejected", reason, id: command.id, path: "publish" });
+      refused(body.reason || body.message || `POST ${route}: ${response.status}`);
     } catch (error) {
-      this.onTelemetry({ type: "rejected", reason: `not sent: ${error.message}`, id: command.id, path: "publish" });
+      refused(`not sent: ${error.message}`);
     }
   }
 }

@@ -16,7 +16,6 @@ const KEYS = {
   ArrowRight: [0, -1], KeyD: [0, -1],
 };
 const ESTOP_KEYS = new Set(["Space", "Escape"]);
-const TYPING = "input[type=text], input[type=password], textarea";
 
 export class Driver {
   constructor({ control, speed }) {
@@ -81,39 +80,45 @@ export class Driver {
   }
 }
 
-export function bindKeyboard(driver, estop) {
-  const held = new Set();
-  const wish = () => {
+// The keys held down, as one wish. `down` says whether the key is the console's (then the
+// page should neither scroll nor type).
+export class Keyboard {
+  constructor(driver, estop) {
+    Object.assign(this, { driver, estop });
+    this.held = new Set();
+  }
+
+  down(code) {
+    if (ESTOP_KEYS.has(code)) {
+      this.estop();
+      return true;
+    }
+    if (!KEYS[code]) return false;
+    if (this.held.has(code)) return true; // the key's own auto-repeat: ours keeps time
+    this.held.add(code);
+    this.wish();
+    return true;
+  }
+
+  up(code) {
+    if (this.held.delete(code)) this.wish();
+  }
+
+  // The window lost focus or was hidden: no key-up will come.
+  letGo() {
+    this.held.clear();
+    this.driver.release();
+  }
+
+  wish() {
     let linear = 0;
     let angular = 0;
-    for (const code of held) {
+    for (const code of this.held) {
       linear += KEYS[code][0];
       angular += KEYS[code][1];
     }
-    driver.set("keys", Math.sign(linear), Math.sign(angular));
-  };
-  addEventListener("keydown", (event) => {
-    if (event.target.matches && event.target.matches(TYPING)) return; // a token being pasted
-    if (event.ctrlKey || event.metaKey || event.altKey) return; // the browser's shortcuts
-    if (ESTOP_KEYS.has(event.code)) {
-      event.preventDefault();
-      estop();
-    } else if (KEYS[event.code]) {
-      event.preventDefault();
-      if (held.has(event.code)) return; // the key's own auto-repeat: ours keeps time
-      held.add(event.code);
-      wish();
-    }
-  });
-  addEventListener("keyup", (event) => {
-    if (held.delete(event.code)) wish();
-  });
-  const letGo = () => {
-    held.clear();
-    driver.release();
-  };
-  addEventListener("blur", letGo);
-  document.addEventListener("visibilitychange", () => { if (document.hidden) letGo(); });
+    this.driver.set("keys", Math.sign(linear), Math.sign(angular));
+  }
 }
 
 // A stick axis with the dead zone cut out and the rest stretched back to -1..1.
@@ -124,15 +129,15 @@ export function deadZone(value) {
 }
 
 // The Gamepad API has no events for axes: poll. Standard mapping: left stick (axes 0, 1)
-// drives, button 1 (B, circle) is the emergency stop.
-export function bindGamepad(driver, estop, show) {
+// drives, button 1 (B, circle) is the emergency stop. The pad's name goes to the state.
+export function pollGamepad(driver, estop, state) {
   let pressed = false;
   let name = "";
   setInterval(() => {
     const pad = [...(navigator.getGamepads ? navigator.getGamepads() : [])].find(Boolean);
     if ((pad ? pad.id : "") !== name) {
       name = pad ? pad.id : "";
-      show(name ? `gamepad: ${name}` : "");
+      state.update({ gamepad: name });
       if (!pad) driver.set("gamepad", 0, 0);
     }
     if (!pad) return;
@@ -143,30 +148,13 @@ export function bindGamepad(driver, estop, show) {
   }, GAMEPAD_POLL_MS);
 }
 
-// A thumb (or a mouse) on the round pad: up drives forward, left turns left.
-export function bindJoystick(driver, pad, knob) {
-  const rest = () => { knob.style.transform = ""; };
-  function move(event) {
-    const box = pad.getBoundingClientRect();
-    const radius = box.width / 2;
-    let x = (event.clientX - box.left - radius) / radius;
-    let y = (event.clientY - box.top - radius) / radius;
-    const length = Math.hypot(x, y);
-    if (length > 1) [x, y] = [x / length, y / length];
-    knob.style.transform = `translate(${x * radius * 0.6}px, ${y * radius * 0.6}px)`;
-    driver.set("touch", -deadZone(y), -deadZone(x));
-  }
-  pad.addEventListener("pointerdown", (event) => {
-    pad.setPointerCapture(event.pointerId);
-    pad.classList.add("active");
-    move(event);
-  });
-  pad.addEventListener("pointermove", (event) => { if (pad.hasPointerCapture(event.pointerId)) move(event); });
-  const end = () => {
-    pad.classList.remove("active");
-    rest();
-    driver.set("touch", 0, 0);
-  };
-  pad.addEventListener("pointerup", end);
-  pad.addEventListener("pointercancel", end);
+// A thumb (or a mouse) at (x, y) on the round pad whose box is `box`: up drives forward, left
+// turns left. The wish, and where the knob goes (px from its rest).
+export function joystick(x, y, box) {
+  const radius = box.width / 2;
+  let across = (x - box.left - radius) / radius;
+  let down = (y - box.top - radius) / radius;
+  const length = Math.hypot(across, down);
+  if (length > 1) [across, down] = [across / length, down / length];
+  return { linear: -deadZone(down), angular: -deadZone(across), knob: [across * radius * 0.6, down * radius * 0.6] };
 }

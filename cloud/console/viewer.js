@@ -3,7 +3,9 @@
 // RTCPeerConnection; the messages are KVS's: {action, messagePayload: base64(JSON)}.
 // When the video stalls or the connection fails (the robot's producer restarted), it
 // joins again, with a fresh presigned URL. Each connection also carries the `control` data
-// channel (ordered), which `onConnection(pc, channel)` hands to whoever drives over it.
+// channel (ordered), which `onConnection(pc, channel)` hands to whoever drives over it. The
+// video's stream and how it goes are the state object's `stream` and `status`; the view
+// tells `frame()` of every frame it presents.
 
 const STALL_MS = 1000; // no new frame for this long (30 would have come): join again
 const ANSWER_MS = 3000; // no answer to the offer in this time: the robot is not there yet
@@ -13,24 +15,18 @@ const encode = (value) => btoa(JSON.stringify(value));
 const decode = (text) => JSON.parse(atob(text));
 
 export class Viewer {
-  constructor({ api, token, robot, video, report, onConnection = () => {} }) {
-    Object.assign(this, { api, token, robot, video, report, onConnection });
+  constructor({ api, token, robot, state, onConnection = () => {} }) {
+    Object.assign(this, { api, token, robot, state, onConnection });
     this.frames = 0;
-    this.firstFrameMs = null; // since the page began to load
-    this.joins = 0;
-    this.frameJoin = 0; // which join the latest frame came through
-    this.joinFirstFrameWall = null; // epoch ms of the first frame of the latest join
     this.lastFrameAt = 0;
     this.session = null;
-    this.marks = {}; // when each step of the latest join happened (performance.now() ms)
   }
 
-  mark(step) {
-    this.marks[step] = performance.now();
+  report(status) {
+    this.state.update({ status });
   }
 
   start() {
-    this.video.requestVideoFrameCallback(this.onFrame.bind(this));
     this.join();
     this.stallTimer = setInterval(() => this.checkStall(), 250);
   }
@@ -40,26 +36,19 @@ export class Viewer {
     clearInterval(this.stallTimer);
     if (this.session) this.session.close();
     this.session = null;
-    this.video.srcObject = null;
+    this.state.update({ stream: null });
   }
 
   get pc() {
     return this.session && this.session.pc;
   }
 
-  onFrame(now, metadata) {
+  frame() {
     if (this.stopped) return;
     this.frames += 1;
     this.lastFrameAt = performance.now();
-    if (this.firstFrameMs === null) this.firstFrameMs = this.lastFrameAt;
-    if (this.frameJoin !== this.joins) {
-      this.mark("first-frame");
-      this.frameJoin = this.joins;
-      this.joinFirstFrameWall = Date.now();
-    }
     if (this.frames === 1 || this.stalled) this.report("watching");
     this.stalled = false;
-    this.video.requestVideoFrameCallback(this.onFrame.bind(this));
   }
 
   checkStall() {
@@ -83,7 +72,6 @@ export class Viewer {
     if (this.session || this.stopped) return;
     const session = new Session(this);
     this.session = session;
-    this.joins += 1;
     try {
       await session.open();
     } catch (error) {
@@ -100,11 +88,10 @@ class Session {
   }
 
   async open() {
-    const { api, token, robot, video, report } = this.viewer;
+    const { api, token, robot } = this.viewer;
+    const report = (status) => this.viewer.report(status);
     const path = robot ? `/robots/${encodeURIComponent(robot)}/viewer` : "/viewer";
     report("asking for the camera…");
-    this.viewer.marks = {};
-    this.viewer.mark("join");
     const response = await fetch(api + path, {
       method: "POST",
       headers: { Authorization: `Bearer ${token}` },
@@ -112,16 +99,14 @@ class Session {
     const join = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${join.error || ""}`);
     if (this.closed) return;
-    this.viewer.mark("viewer-route");
     const pc = new RTCPeerConnection({ iceServers: join.iceServers || [] });
     this.pc = pc;
     pc.addTransceiver("video", { direction: "recvonly" });
     this.viewer.onConnection(pc, pc.createDataChannel("control", { ordered: true }));
     pc.ontrack = (event) => {
-      video.srcObject = event.streams[0] || new MediaStream([event.track]);
+      if (!this.closed) this.viewer.state.update({ stream: event.streams[0] || new MediaStream([event.track]) });
     };
     pc.onconnectionstatechange = () => {
-      this.viewer.mark(pc.connectionState);
       if (["failed", "closed"].includes(pc.connectionState) && !this.closed) {
         this.viewer.rejoin(`connection ${pc.connectionState}`);
       }
@@ -132,7 +117,6 @@ class Session {
       ws.onopen = resolve;
       ws.onerror = () => reject(new Error("the signaling channel refused us"));
     });
-    this.viewer.mark("signaling-open");
     ws.onclose = () => { if (!this.closed && pc.connectionState !== "connected") this.fail("signaling closed"); };
     const send = (action, payload) =>
       ws.send(JSON.stringify({ action, messagePayload: encode(payload), correlationId: `c${Date.now()}` }));
@@ -159,7 +143,6 @@ class Session {
     send("SDP_OFFER", { type: "offer", sdp: pc.localDescription.sdp });
     report("waiting for the robot…");
     await answered;
-    this.viewer.mark("answer");
     report("connecting…");
   }
 

@@ -1,17 +1,9 @@
 """The publish Lambda: ``POST /publish {"action": "forward"}`` becomes an MQTT message.
 
 ``POST /publish`` drives the stack's own robot (``ROBOT_NAME``); ``POST /robots/{name}/publish``
-drives any robot of the fleet: the own robot and the names starting with ``FLEET_NAME_PREFIX``
-(403 for any other, which the Lambda's IAM policy would refuse anyway). The body is checked
-with the same protocol module the robot uses, so an invalid command is refused here with a
-400 and never reaches the robot. The JWT authorizer has already checked the token; its
-context says which scopes and robots the caller has, and each command is checked against
-them here (403 if not allowed).
-
-The endpoint stamps every command it forwards with ``operator`` (the token's subject, so
-the robot can say who latched an e-stop) and ``received_ts`` (this Lambda's clock, which AWS
-keeps synchronised, so the robot can judge freshness without trusting the sender's clock).
-A ``ts`` further ahead of that clock than the protocol's skew is refused.
+drives any robot of the fleet: the own robot and the names starting with ``FLEET_NAME_PREFIX``.
+Each body is parsed by the robot's own protocol module and admitted by the one admission rule
+(robot/contracts/admission.py), which stamps it; the answers and stamps are docs/protocol.md's.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""``robot stop-motors``: stop the configured motor board and exit.
-
-A motor board keeps generating its last output when the process that set it dies, so a
-killed daemon could leave the wheels turning. The systemd unit runs this after the daemon
-has stopped, however it stopped (ExecStopPost in deploy/robot.service).
+"""``robot stop-motors``: stop the configured motor board and exit (the systemd unit's
+ExecStopPost; why: docs/protocol.md, "Every way the wheels stop").
 """
 
 from __future__ import annotations

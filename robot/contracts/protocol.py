@@ -1,35 +1,8 @@
-"""The command protocol: one definition shared by the robot daemon and the publish Lambda.
+"""The command protocol: one strict parser shared by the robot daemon and the publish Lambda,
+so every path gives a payload the same verdict. The wire contract (actions, fields, ranges,
+strictness, stamps) is docs/protocol.md.
 
-A command is a JSON object. The AWS sample's form is kept forever::
-
-    {"action": "forward" | "backwards" | "left" | "right" | "stop"}
-
-and continuous driving adds::
-
-    {"action": "drive", "linear": -1..1, "angular": -1..1}
-
-Every command may also carry ``speed`` (0..1), ``ttl_ms`` (how long it stays valid),
-``id`` (echoed in telemetry) and ``ts`` (sender time in epoch milliseconds). An optional
-field is either left out or given a value: ``null`` is refused, not read as "left out".
-
-The wire format is strict, and the same for every path a command takes (the publish Lambda
-and the robot): UTF-8 only (no byte order mark, no guessing of UTF-16 or UTF-32), one JSON
-object, no key twice. Reasons quote what the sender wrote escaped (``escape``), so they are
-safe to log and to send back.
-
-``{"action": "estop"}`` stops the wheels and latches until ``{"action": "clear_estop"}``.
-
-One operator drives at a time (the robot's drive lease, robot/daemon/session.py); the
-session actions move the lease: ``request_control``, ``accept_control`` and
-``decline_control`` (both with ``to``, the requester the driver answers, as telemetry's
-``session.requested_by`` names it), ``release_control`` and ``take_control`` (an admin's).
-They carry no motion fields.
-The publish endpoint adds ``operator`` (the subject of the caller's token) and
-``received_ts`` (its own clock when the request came in, epoch milliseconds); a sender
-must not set them itself.
-
-This module has no dependencies beyond the standard library, so the Lambda can ship it
-as it is.
+Standard library only, so the Lambda ships this module as it is.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Every key is declared once, on the :class:`Config` field it fills: its name in the file,
 its kind (a :class:`KeyKind`), range, default, meaning and any old name it is still read
-under. That one declaration drives the checker, the defaults, the README's table
+under. That one declaration drives the checker, the defaults, the table in docs/config.md
 (:func:`markdown_table`) and the example ``config.json``.
 """
 
@@ -375,7 +375,7 @@ def _operator_token_problems(config: Config) -> list[str]:
 
 
 def markdown_table() -> str:
-    """The README's table of keys, made from the declarations above."""
+    """The table of keys in docs/config.md, made from the declarations above."""
     rows = ["| key | default | meaning |", "|---|---|---|"]
     for key in KEYS.values():
         if key.required:

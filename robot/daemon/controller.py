@@ -1,16 +1,6 @@
-"""The motion controller: the latest valid command drives the wheels until its TTL lapses.
-
-There is no queue: a command replaces the previous one the moment it arrives, and a
-deadman timer stops the wheels when no fresh command has come within its TTL. A held key
-(a stream of commands) keeps pushing the deadline out, so the wheels never stutter.
-
-Between moving commands the outputs ramp at the configured limits (robot/daemon/ramp.py): the
-first step is taken on receipt, the rest on a timer that runs only while ramping. Every
-stop is at once, whatever the limits: a ``stop`` or ``estop`` command, an expired TTL, a
-lost link, a shutdown, a driver error. Safety over comfort.
-
-An ``estop`` latches (robot/daemon/estop.py): until a ``clear_estop``, every motion command is
-refused with the reason ``estop latched``.
+"""The motion controller: the latest valid command drives the wheels until its TTL lapses, with
+no queue; the outputs ramp at the configured limits (robot/daemon/ramp.py), and every stop is at
+once. The rules are docs/protocol.md's ("Every way the wheels stop", "The emergency stop").
 """
 
 from __future__ import annotations

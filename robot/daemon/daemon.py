@@ -6,10 +6,8 @@ The daemon reads both links the same way; each command is parsed, admitted by th
 (robot/contracts/admission.py), checked against the drive lease (robot/daemon/session.py),
 checked for freshness and applied, and every telemetry message goes out on both links.
 
-Every way out of ``serve`` (SIGINT, SIGTERM, a lost link, an exception) passes through
-the ``finally`` that stops the wheels and closes the board. SIGKILL cannot be caught:
-the systemd unit runs ``robot stop-motors`` after the daemon for that, and its watchdog
-(robot/daemon/systemd.py) kills a daemon whose event loop is stuck.
+Every way out of ``run`` passes through the ``finally`` that stops the wheels and closes the
+board (the rules: docs/protocol.md, "Every way the wheels stop").
 """
 
 from __future__ import annotations

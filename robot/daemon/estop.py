@@ -1,8 +1,6 @@
-"""The emergency-stop latch, kept in a file so it holds through a restart and a reboot.
-
-The file is replaced in one step (robot.posix.files.write_atomic): a crash leaves the old state
-or the new one, never half of either. A file that exists but cannot be read counts as
-latched: safety over comfort.
+"""The emergency-stop latch, kept in a file so it holds through a restart and a reboot (the rule:
+docs/protocol.md, "The emergency stop"). The file is replaced in one step
+(robot.posix.files.write_atomic); a file that exists but cannot be read counts as latched.
 """
 
 from __future__ import annotations

@@ -1,19 +1,6 @@
-"""Is a command fresh? Judged by the robot's clock when it is synchronised, and without
-trusting it when it is not.
-
-A command may carry two stamps: ``ts``, the sender's clock, and ``received_ts``, the
-publish endpoint's clock (AWS keeps it synchronised). With a synchronised clock the robot
-refuses a stamp further in the future than the allowed skew, and a command older than its
-TTL by either stamp.
-
-A Pi has no real-time clock: until NTP has set it, its wall clock can be off by months, and
-judging stamps by it would refuse everything or accept anything. Then the robot judges only
-``received_ts``, and only *relatively*: the difference between the robot's monotonic clock
-and the stamp is the same for every command except for delivery time, so a command whose
-difference exceeds the smallest seen by more than its TTL was delayed longer than its TTL.
-The first command after a start sets that baseline and is taken as fresh (the link never
-replays old commands: no persistent session, no offline queue). ``ts`` alone cannot be
-judged then; such a command drives for its TTL like any other.
+"""Is a command fresh? The freshness gate applies the time rules of docs/protocol.md ("Time"):
+by the robot's clock while it is synchronised, and relative to the smallest delivery delay
+seen while it is not (a Pi has no real-time clock).
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ The producer runs in its own process group and dies with the daemon, even when t
 daemon is SIGKILLed (``PR_SET_PDEATHSIG``). Its output is read line by line as it comes
 (a producer never blocks on a full pipe; a line longer than ``max_line_bytes`` is cut) and
 tells readiness, viewers and trouble. A producer that exits, never becomes ready, or
-reports a fatal error is stopped and started again after a backoff (1 s doubling to 60 s);
-after ``failed_after`` failures in a row the state is ``failed`` and it keeps retrying at
-the longest backoff. Stopping sends SIGINT to the group, then SIGKILL after a grace period.
+reports a fatal error is stopped and started again after a backoff (``Timing``); after
+``failed_after`` failures in a row the state is ``failed`` and it keeps retrying at the
+longest backoff. Stopping sends SIGINT to the group, then SIGKILL after a grace period.
 
 A producer that takes a control socket (``ProducerSpec.control_flag``) gets a fresh one per
 run (robot/contracts/control.py); the daemon's end goes to ``control`` (the console link) for

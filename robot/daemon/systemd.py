@@ -1,11 +1,9 @@
 """The systemd notify protocol: readiness, status lines and the watchdog, from the event loop.
 
 systemd passes ``NOTIFY_SOCKET`` (a datagram socket; ``@`` starts an abstract name) and,
-with ``WatchdogSec=``, ``WATCHDOG_USEC``. The daemon says ``READY=1`` once the board is
-stopped and the link is up, ``STATUS=…`` when the link or the e-stop changes, and
-``WATCHDOG=1`` from a task on the event loop itself: a loop that is blocked sends nothing,
-systemd kills the daemon, and ``ExecStopPost`` (``robot stop-motors``) stops the wheels.
-Without ``NOTIFY_SOCKET`` (run by hand, in the simulator) every call does nothing.
+with ``WatchdogSec=``, ``WATCHDOG_USEC``. ``WATCHDOG=1`` is sent from a task on the event loop
+itself, so a blocked loop sends nothing (what follows: docs/protocol.md, "Every way the wheels
+stop"). Without ``NOTIFY_SOCKET`` (run by hand, in the simulator) every call does nothing.
 """
 
 from __future__ import annotations

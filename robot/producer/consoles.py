@@ -1,13 +1,11 @@
 """Consoles on the data channel: who they are, and their commands on to the daemon.
 
-A console opens a data channel labelled ``control`` on the connection it has for video, and
-says first ``{"type": "hello", "token": "<JWT>"}``. The token is verified with the
-authorizer's own code (robot/contracts/verify.py, with the robot's ``JWT_*`` settings); a token that
-may watch this robot gets ``{"type": "welcome", "robot", "drive", "admin"}``, anything else
-``{"type": "denied", "reason"}`` and the channel is closed. Nothing else is taken before the
-welcome. After it, each message is a command payload, passed to the daemon with the token's
-grants: the daemon parses it and checks the grants as the publish Lambda does. Whenever a
-console is welcomed or goes, the daemon is told who watches (the welcomed tokens' subjects).
+Speaks the data channel's hello/welcome/denied messages (docs/protocol.md, "The data
+channel"): a token is verified with the authorizer's own code (robot/contracts/verify.py,
+with the robot's ``JWT_*`` settings); after the welcome each message is a command payload,
+passed to the daemon with the token's grants over the control socket; the daemon admits it.
+Whenever a console is welcomed or goes, the daemon is told who watches (the welcomed tokens'
+subjects).
 Telemetry from the daemon goes to every welcomed console as it comes.
 
 Runs in the producer's process, on its loop; verifying a token may fetch the identity

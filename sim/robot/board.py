@@ -22,7 +22,7 @@ from typing import Any
 
 from drivers.base import Board
 from drivers.channel_board import ChannelBoard
-from drivers.options import BoardOptions
+from drivers.options import BoardOptions, Option
 from drivers.wiring import Wiring
 from robot.posix.files import write_atomic
 from sim.robot.kinematics import DiffDrive, Pose
@@ -144,4 +144,25 @@ BOARD = Board(
     check_options=check_options,
     create=create,
     probe=probe,
+    options=(
+        Option("wheel_base", 0.15, "metres between the wheels"),
+        Option("top_speed", 0.5, "metres per second of a wheel at output 1"),
+        Option(
+            "state_file",
+            None,
+            "a file the wheel outputs (and the pose) are written to on every change; it keeps "
+            "showing the last outputs after the process dies, as a real board would",
+        ),
+        Option(
+            "mismatch",
+            0.02,
+            "how much faster the right wheel runs than the left (-0.5..0.5), so that "
+            "dead reckoning drifts as on a real robot",
+        ),
+        Option(
+            "encoders",
+            False,
+            "report wheel travel as encoders would: telemetry's odometry is then `measured`",
+        ),
+    ),
 )

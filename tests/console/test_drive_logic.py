@@ -1,22 +1,17 @@
 """Properties of the console's driving logic (cloud/console/drive.js), run in Chromium on the
 module itself: the stick's dead zone, and the driver that turns wishes from the keys, a
 gamepad and the joystick into commands. The page is the console's folder served as plain
-static files; each example calls the module with a recording stand-in for the command path."""
+static files (the `modules` fixture); each example calls the module with a recording stand-in
+for the command path."""
 
 from __future__ import annotations
 
-import functools
 import itertools
-import threading
-from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from sim.aws.console_site import ROOT
 
 PROPERTY = settings(max_examples=80, deadline=None)
 BIG_CHANGE = 0.25  # drive.js: smaller changes wait for the next repeat
@@ -40,27 +35,10 @@ RUN_DRIVER = """async (steps) => {
 }"""
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def page(browser: Any) -> Iterator[Any]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(ROOT)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    page = browser.new_page()
-    page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
-    yield page
-    page.close()
-    server.shutdown()
-    server.server_close()
-
-
 @PROPERTY
 @given(st.floats(-1, 1))
-def test_the_dead_zone_keeps_sign_range_and_order(page: Any, value: float) -> None:
-    cut, beyond = page.evaluate(
+def test_the_dead_zone_keeps_sign_range_and_order(modules: Any, value: float) -> None:
+    cut, beyond = modules.evaluate(
         "async ([v]) => { const { deadZone } = await import('/drive.js');"
         " return [deadZone(v), deadZone(v + (v >= 0 ? 0.01 : -0.01))]; }",
         [value],
@@ -77,9 +55,9 @@ step = st.tuples(st.sampled_from(["keys", "gamepad", "touch"]), axis, axis)
 @PROPERTY
 @given(st.lists(step, max_size=12))
 def test_the_driver_sends_what_is_wished_and_stops_when_nothing_is(
-    page: Any, steps: list[tuple[str, float, float]]
+    modules: Any, steps: list[tuple[str, float, float]]
 ) -> None:
-    result = page.evaluate(RUN_DRIVER, [list(s) for s in steps])
+    result = modules.evaluate(RUN_DRIVER, [list(s) for s in steps])
     sent, (linear, angular) = result["sent"], result["wish"]
     moving = linear != 0 or angular != 0
     assert result["repeating"] == moving  # a wish is repeated exactly while there is one
@@ -100,3 +78,74 @@ def test_the_driver_sends_what_is_wished_and_stops_when_nothing_is(
     latest = [(lin, ang) for source, lin, ang in steps if lin or ang]
     if moving:
         assert (linear, angular) in latest
+
+
+# Presses and releases `steps` ([down|up|blur, code] each) on a Keyboard over a recording
+# driver: what the driver was told, whether each key was the console's, and e-stops.
+RUN_KEYS = """async (steps) => {
+  const { Keyboard } = await import("/drive.js");
+  const told = [];
+  let released = 0;
+  let estops = 0;
+  const driver = {
+    set: (source, linear, angular) => told.push([source, linear, angular]),
+    release: () => { released += 1; },
+  };
+  const keyboard = new Keyboard(driver, () => { estops += 1; });
+  const press = {
+    down: (code) => keyboard.down(code),
+    up: (code) => keyboard.up(code),
+    blur: () => keyboard.letGo(),
+  };
+  const ours = steps.map(([what, code]) => press[what](code));
+  return { told, ours, released, estops };
+}"""
+
+
+def test_keys_wish_together_and_repeat_is_ignored(modules: Any) -> None:
+    result = modules.evaluate(
+        RUN_KEYS,
+        [
+            ["down", "ArrowUp"],
+            ["down", "ArrowUp"],  # the key's own auto-repeat
+            ["down", "KeyA"],
+            ["down", "KeyQ"],  # not a driving key
+            ["up", "ArrowUp"],
+            ["up", "KeyA"],
+        ],
+    )
+    assert result["told"] == [["keys", 1, 0], ["keys", 1, 1], ["keys", 0, 1], ["keys", 0, 0]]
+    assert result["ours"][:4] == [True, True, True, False]
+    assert result["estops"] == 0
+
+
+def test_space_and_escape_stop_and_losing_focus_lets_go(modules: Any) -> None:
+    result = modules.evaluate(
+        RUN_KEYS, [["down", "ArrowDown"], ["down", "Space"], ["down", "Escape"], ["blur", ""]]
+    )
+    assert result["estops"] == 2 and result["ours"][:3] == [True, True, True]
+    assert result["released"] == 1
+    # After letting go the key counts as up: pressing it again wishes again.
+    again = modules.evaluate(RUN_KEYS, [["down", "KeyS"], ["blur", ""], ["down", "KeyS"]])
+    assert again["told"] == [["keys", -1, 0], ["keys", -1, 0]]
+
+
+@PROPERTY
+@given(st.floats(-1.5, 1.5), st.floats(-1.5, 1.5))
+def test_the_joystick_drives_the_way_the_thumb_leans(
+    modules: Any, across: float, down: float
+) -> None:
+    # A 140 px pad at (10, 20); the thumb at (across, down) radii from its middle.
+    wish = modules.evaluate(
+        "async ([x, y]) => { const { joystick } = await import('/drive.js');"
+        " return joystick(80 + x * 70, 90 + y * 70, { left: 10, top: 20, width: 140 }); }",
+        [across, down],
+    )
+    length = max(1.0, (across**2 + down**2) ** 0.5)  # the knob stays on the pad
+    assert wish["knob"][0] == pytest.approx(across / length * 42, abs=1e-6)
+    assert wish["knob"][1] == pytest.approx(down / length * 42, abs=1e-6)
+    assert -1 <= wish["linear"] <= 1 and -1 <= wish["angular"] <= 1
+    assert wish["linear"] * down <= 0  # up (negative y) drives forward
+    assert wish["angular"] * across <= 0  # left turns left
+    if abs(down / length) > 0.15:
+        assert wish["linear"] != 0

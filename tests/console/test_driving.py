@@ -54,7 +54,7 @@ def hold_key_and_release(page: Any, stack: RecordingStack, path: str) -> None:
     # The page sees it too (telemetry comes on the channel, whichever way commands go).
     page.wait_for_function(
         "(({ wheels, odometry }) => wheels.left === 0 && wheels.right === 0"
-        " && odometry.x > 0.1)(window.robotConsole.panel.latest)",
+        " && odometry.x > 0.1)(window.robotConsole.state.telemetry)",
         timeout=5_000,
     )
 
@@ -63,7 +63,7 @@ def test_a_held_key_drives_over_the_data_channel(page: Any, stack: RecordingStac
     wait_for_path(page, "datachannel")
     assert page.text_content("#path") == "peer to peer"
     hold_key_and_release(page, stack, "datachannel")
-    ids = page.evaluate("window.robotConsole.control.sent.map(s => s.path)")
+    ids = page.evaluate("window.robotConsole.sent.map(s => s.path)")
     assert set(ids[-5:]) == {"datachannel"}
 
 
@@ -80,14 +80,12 @@ def test_without_peer_to_peer_a_held_key_drives_through_publish(
 
 
 def test_keys_stream_at_ten_hertz_while_held(page: Any, stack: RecordingStack) -> None:
-    before = page.evaluate("window.robotConsole.control.sequence")
+    before = page.evaluate("window.robotConsole.sent.length")
     page.keyboard.down("ArrowLeft")
     page.wait_for_timeout(1000)
     page.keyboard.up("ArrowLeft")
     stack.wait_for_telemetry(lambda m: (m.get("command") or {}).get("action") == "stop", 5)
-    sent = page.evaluate(
-        f"window.robotConsole.control.sent.filter(s => Number(s.id.split('-')[1]) > {before})"
-    )
+    sent = page.evaluate(f"window.robotConsole.sent.slice({before})")
     drives = [s for s in sent if s["action"] == "drive"]
     gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(drives)]
     # One at the press, then one every 100 ms (the median: a loaded machine delays some).
@@ -115,7 +113,7 @@ def test_the_gamepad_stick_drives_with_a_dead_zone(page: Any, stack: RecordingSt
         timeout=5,
     )
     assert page.text_content("#gamepad") == "gamepad: stand-in gamepad (standard mapping)"
-    command = page.evaluate("window.robotConsole.control.sent.at(-1)")
+    command = page.evaluate("window.robotConsole.sent.at(-1)")
     assert command["action"] == "drive"
     page.evaluate("window.testGamepad.axes[1] = -0.1")  # inside the dead zone: let go
     stopped = stack.wait_for_telemetry(lambda m: m.get("reason") == "stop", timeout=5)

@@ -62,15 +62,15 @@ def test_a_drive_token_cannot_clear_it_by_either_path(
     page.click("#estop")
     stack.wait_for_telemetry(latched, timeout=5)
     stack.drain_telemetry()
-    path = page.evaluate("window.robotConsole.control.send({action: 'clear_estop'})")
+    path = page.evaluate("window.robotConsole.send({action: 'clear_estop'})")
     assert path == "datachannel"
     refused = stack.wait_for_telemetry(lambda m: m.get("type") == "rejected", timeout=5)
     assert access.SCOPE_ADMIN in refused["reason"]
 
     page.uncheck("#p2p")
-    path = page.evaluate("window.robotConsole.control.send({action: 'clear_estop'})")
+    path = page.evaluate("window.robotConsole.send({action: 'clear_estop'})")
     assert path == "publish"
-    shown = page.evaluate("window.robotConsole.panel.rejections.at(-1)")
+    shown = page.evaluate("window.robotConsole.state.rejections.at(-1)")
     assert shown["path"] == "publish" and access.SCOPE_ADMIN in shown["reason"]
     page.wait_for_timeout(500)
     assert all(latched(m) for m in stack.drain_telemetry() if m.get("type") == "state")

@@ -58,7 +58,7 @@ def test_picking_a_robot_switches_video_and_driving_to_it(
     assert f"robot={other}" in page.url
     assert page.get_attribute(f'#fleet button[data-robot="{other}"]', "class") == "current"
     assert f"POST {stack.url}/robots/{other}/viewer" in requests
-    assert page.evaluate("window.robotConsole.control.path") == "publish"
+    assert page.evaluate("window.robotConsole.state.path") == "publish"
 
     page.click(f'#fleet button[data-robot="{stack.thing_name}"]')
     wait_for_frames(page, 10)

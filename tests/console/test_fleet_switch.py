@@ -34,7 +34,7 @@ def test_picking_the_second_robot_watches_and_drives_it(
 
     page.click(f'#fleet button[data-robot="{SECOND}"]')
     page.wait_for_function(
-        f"window.robotConsole.control.welcome?.robot === {SECOND!r}", timeout=15_000
+        f"window.robotConsole.state.welcome?.robot === {SECOND!r}", timeout=15_000
     )
     wait_for_frames(page, 30)
     assert page.text_content("#robot-name") == SECOND
@@ -56,5 +56,5 @@ def test_picking_the_second_robot_watches_and_drives_it(
     assert moving["command"]["action"] == "drive"
     assert still["wheels"] == {"left": 0.0, "right": 0.0}
     page.wait_for_function(  # the page shows the second robot's telemetry
-        "window.robotConsole.panel.latest.odometry.x > 0", timeout=5_000
+        "window.robotConsole.state.telemetry.odometry.x > 0", timeout=5_000
     )

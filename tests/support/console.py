@@ -55,5 +55,5 @@ def wait_for_frames(page: Any, more: int, timeout_ms: int = 30_000) -> None:
 def wait_for_path(page: Any, path: str, timeout_ms: int = 15_000) -> None:
     """Wait until drive commands take ``path`` (``datachannel`` or ``publish``)."""
     page.wait_for_function(
-        f"window.robotConsole && window.robotConsole.control.path === {path!r}", timeout=timeout_ms
+        f"window.robotConsole && window.robotConsole.state.path === {path!r}", timeout=timeout_ms
     )

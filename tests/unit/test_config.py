@@ -230,9 +230,9 @@ def test_check_config_accepts_a_good_config(
     assert json.loads(path.read_text())["IOT_THINGNAME"] in out
 
 
-def test_the_readme_table_is_the_declared_keys() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert config_module.markdown_table() in readme
+def test_the_config_doc_table_is_the_declared_keys() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "config.md").read_text()
+    assert config_module.markdown_table() in page
 
 
 def test_the_example_config_json_holds_the_declared_defaults() -> None:

@@ -2,7 +2,8 @@
 // time it was drawn, in a strip of 48 black/white blocks across its top 16 rows (44 bits of
 // epoch milliseconds, most significant first, then 4 check bits: the sum of the value's
 // eleven nibbles modulo 16; robot/producer/timestamp.py draws it). For each frame the browser
-// presents, this reads the strip and subtracts it from the time of presentation.
+// presents, this reads the strip and subtracts it from the time of presentation. A benchmark
+// tool, not the console's: test pages get it at /latency.js (tests/support/browser.py).
 
 const BLOCKS = 48;
 const ROW = 8;

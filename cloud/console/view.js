@@ -1,0 +1,175 @@
+// The page: the only module that touches the document. It renders the state object (each
+// part when a field it shows changes) and hands the operator's input to the console's
+// handlers (main.js). Everything is shown as text, never parsed as HTML.
+
+import { listed } from "./fleet.js";
+import { joystick } from "./drive.js";
+import { overlay } from "./stats.js";
+import { describe, drawMap, wheelBar } from "./telemetry.js";
+
+const $ = (id) => document.getElementById(id);
+const TYPING = "input[type=text], input[type=password], textarea";
+
+// [the fields a part shows, how it shows them]
+const PARTS = [
+  [["phase", "problem", "oidc"], signIn],
+  [["phase", "operator", "scopes"], signedIn],
+  [["channel", "p2p", "scopes"], path],
+  [["robot", "welcome", "fleet"], robot],
+  [["estop", "scopes", "welcome"], latch],
+  [["telemetry", "estop", "rejections", "channel"], telemetry],
+  [["trail"], map],
+  [["speed", "p2p"], settings],
+  [["status"], (state) => { $("status").textContent = state.status; }],
+  [["video"], (state) => { $("stats").textContent = overlay(state.video); }],
+  [["stream"], (state) => { $("video").srcObject = state.stream; }],
+  [["gamepad"], (state) => { $("gamepad").textContent = state.gamepad ? `gamepad: ${state.gamepad}` : ""; }],
+];
+
+function render(state, changed) {
+  for (const [fields, part] of PARTS) if (fields.some((field) => changed.has(field))) part(state);
+}
+
+function signIn(state) {
+  $("sign-in").hidden = state.phase !== "signing-in";
+  $("sign-in-error").textContent = state.problem;
+  $("oidc").hidden = !state.oidc;
+}
+
+function signedIn(state) {
+  const on = state.phase === "signed-in";
+  for (const id of ["console", "sign-out", "path"]) $(id).hidden = !on;
+  $("who").textContent = on ? `${state.operator || "?"} (${[...state.scopes].join(" ") || "no scopes"})` : "";
+  $("controls").hidden = !state.drives; // the robot would refuse every command of this token
+  $("safety").hidden = !(on && state.drives);
+}
+
+function path(state) {
+  const badge = $("path");
+  badge.textContent = !state.drives ? "watching only" : state.path === "datachannel" ? "peer to peer" : "via /publish";
+  badge.className = `badge ${state.drives ? state.path : ""}`;
+}
+
+function robot(state) {
+  $("robot-name").textContent = state.robotName || "(this stack's robot)";
+  const { robots, note } = listed(state.fleet, state.robotName);
+  if (note) {
+    const item = document.createElement("li");
+    item.className = "muted";
+    item.textContent = note;
+    $("fleet").replaceChildren(item);
+    return;
+  }
+  $("fleet").replaceChildren(...robots.map((each) => fleetItem(each, each.name === state.robotName)));
+}
+
+function fleetItem(robot, current) {
+  const item = document.createElement("li");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.dataset.robot = robot.name;
+  button.className = current ? "current" : "";
+  const since = robot.since ? ` since ${new Date(robot.since * 1000).toLocaleTimeString()}` : "";
+  button.title = `${robot.link}${since}`;
+  const dot = document.createElement("span");
+  dot.className = `dot ${robot.link}`;
+  const label = document.createElement("span");
+  label.textContent = `${robot.name} — ${robot.link}`;
+  button.append(dot, label);
+  button.addEventListener("click", () => handlers.pick(robot.name));
+  item.append(button);
+  return item;
+}
+
+function latch(state) {
+  $("estop").classList.toggle("latched", state.latched);
+  $("clear-estop").hidden = !(state.latched && state.admin);
+}
+
+function telemetry(state) {
+  const text = describe(state);
+  for (const field of ["link", "video", "estop", "wheels", "reason", "rejected"]) $(`t-${field}`).textContent = text[field];
+  $("t-estop").className = state.latched ? "latched" : "";
+  const wheels = state.telemetry && state.telemetry.wheels;
+  if (wheels) for (const side of ["left", "right"]) bar($(`t-${side}`), wheelBar(wheels[side]));
+  // Telemetry comes on the data channel: without one, what the panel shows is old.
+  $("telemetry").classList.toggle("stale", !state.channel);
+}
+
+function bar(element, { left, width, back }) {
+  element.style.left = `${left}%`;
+  element.style.width = `${width}%`;
+  element.className = back ? "back" : "";
+}
+
+function map(state) {
+  $("t-pose").textContent = describe(state).pose;
+  drawMap($("map").getContext("2d"), state.trail, (state.telemetry && state.telemetry.odometry) || null);
+}
+
+function settings(state) {
+  $("speed").value = state.speed;
+  $("speed-value").textContent = `${Math.round(state.speed * 100)} %`;
+  $("p2p").checked = state.p2p;
+}
+
+let handlers = null;
+
+// Show `state` from now on, and hand the operator's input to `given` (main.js): sign-in, the
+// buttons and settings, the keys, the joystick, the fleet list; and each presented frame.
+export function start(state, given) {
+  handlers = given;
+  state.subscribe((changed) => render(state, changed));
+  render(state, new Set(PARTS.flatMap(([fields]) => fields)));
+  $("login").addEventListener("submit", (event) => {
+    event.preventDefault();
+    handlers.signIn($("token").value.trim());
+  });
+  $("oidc").addEventListener("click", () => handlers.signInWithProvider());
+  $("sign-out").addEventListener("click", () => handlers.signOut());
+  $("estop").addEventListener("click", () => handlers.estop());
+  $("clear-estop").addEventListener("click", () => handlers.clearEstop());
+  $("speed").addEventListener("input", (event) => handlers.choose({ speed: Number(event.target.value) }));
+  $("p2p").addEventListener("change", (event) => handlers.choose({ p2p: event.target.checked }));
+  bindKeys();
+  bindJoystick($("joystick"), $("knob"));
+  const video = $("video");
+  const onFrame = () => {
+    handlers.frame();
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+}
+
+function bindKeys() {
+  addEventListener("keydown", (event) => {
+    if (event.target.matches && event.target.matches(TYPING)) return; // a token being pasted
+    if (event.ctrlKey || event.metaKey || event.altKey) return; // the browser's shortcuts
+    if (handlers.keyDown(event.code)) event.preventDefault();
+  });
+  addEventListener("keyup", (event) => handlers.keyUp(event.code));
+  addEventListener("blur", () => handlers.letGo());
+  document.addEventListener("visibilitychange", () => { if (document.hidden) handlers.letGo(); });
+}
+
+// A thumb (or a mouse) on the round pad.
+function bindJoystick(pad, knob) {
+  function move(event) {
+    const { linear, angular, knob: [x, y] } = joystick(event.clientX, event.clientY, pad.getBoundingClientRect());
+    knob.style.transform = `translate(${x}px, ${y}px)`;
+    handlers.joystick(linear, angular);
+  }
+  pad.addEventListener("pointerdown", (event) => {
+    pad.setPointerCapture(event.pointerId);
+    pad.classList.add("active");
+    move(event);
+  });
+  pad.addEventListener("pointermove", (event) => { if (pad.hasPointerCapture(event.pointerId)) move(event); });
+  const end = () => {
+    pad.classList.remove("active");
+    knob.style.transform = "";
+    handlers.joystick(0, 0);
+  };
+  pad.addEventListener("pointerup", end);
+  pad.addEventListener("pointercancel", end);
+}
