@@ -71,10 +71,8 @@ class GuestEndpoint:
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            robot = api.robot_name(event, self.settings.robot_name)
-            if not access.in_fleet(robot, self.settings.robot_name, self.settings.fleet_prefix):
-                raise access.AccessDenied(f'robot "{robot}" is not of this stack\'s fleet')
-            grants = access.Grants.from_context(event.get("requestContext", {}).get("authorizer"))
+            robot = api.fleet_robot(event, self.settings.robot_name, self.settings.fleet_prefix)
+            grants = api.grants(event)
             access.check_admin(grants, robot)
             name, drive, ttl_s = read_request(event.get("body"))
             if not self.settings.secret_id:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from robot.cli.policy import OK, error
-from robot.contracts import tokens
 from robot.posix import files
 
 
@@ -66,6 +65,8 @@ def init_keys(
 ) -> NewKeys:
     """Make a key pair: the public key into ``out_dir``, the private key into Secrets
     Manager (``secret_id``) or, without one, into ``out_dir`` with mode 0600."""
+    from robot.contracts import tokens  # PyJWT and cryptography: operators' tools only
+
     key = tokens.generate_private_key(algorithm)
     public_path = out_dir / "public.pem"
     private_path = None if secret_id else out_dir / "private.pem"
@@ -90,6 +91,8 @@ def init_keys(
 
 def instructions(keys: NewKeys) -> str:
     """What to tell the person who ran ``robot keys init``."""
+    from robot.contracts import tokens
+
     if keys.secret_arn:
         where = (
             f"Private key: in Secrets Manager. Mint tokens with\n  robot token "

@@ -6,14 +6,12 @@ cannot drive, clear an e-stop or reach another robot; an expired link is refused
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from robot.contracts import access, tokens
-from sim.aws import dev_identity
+from robot.contracts import access
 from tests.support.console import console_url, open_console, token_with, wait_for_path
 from tests.support.http import post
 from tests.support.stack import RecordingStack
@@ -175,22 +173,14 @@ def test_a_guest_link_made_in_the_console_opens_it_view_only(
 
 
 def test_an_expired_guest_link_is_refused(browser: Any, stack: RecordingStack) -> None:
-    expired = tokens.mint_guest(
-        dev_identity.dev_key(stack.state_dir),
-        "Ann",
-        stack.thing_name,
-        600,
-        issuer=dev_identity.DEV_ISSUER,
-        audience=dev_identity.DEV_AUDIENCE,
-        now=time.time() - 3600,
-    )
+    expired = stack.expired_guest_token()
     page = browser.new_page()
     try:
-        page.goto(f"{stack.url}/#token={expired.token}")
+        page.goto(f"{stack.url}/#token={expired}")
         page.wait_for_selector("#sign-in", state="visible", timeout=10_000)
         shows(page, "#sign-in-error", "expired")
         assert page.is_hidden("#console")
     finally:
         page.close()
-    bearer = {"Authorization": f"Bearer {expired.token}"}
+    bearer = {"Authorization": f"Bearer {expired}"}
     assert post(stack.url + "/viewer", {}, bearer)[0] == 401

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 
-from robot.contracts import access, tokens
+from robot.contracts import access
 from sim.aws import dev_identity
 from tests.support.http import post, request
 from tests.support.stack import RecordingStack
@@ -91,15 +90,6 @@ def test_only_an_admin_mints_guest_links(stack: RecordingStack) -> None:
 
 
 def test_an_expired_guest_link_is_refused(stack: RecordingStack) -> None:
-    key = dev_identity.dev_key(stack.state_dir)
-    expired = tokens.mint_guest(
-        key,
-        "Ann",
-        stack.thing_name,
-        600,
-        issuer=dev_identity.DEV_ISSUER,
-        audience=dev_identity.DEV_AUDIENCE,
-        now=time.time() - 3600,
-    )
-    status, _, _ = post(stack.url + "/viewer", {}, {"Authorization": f"Bearer {expired.token}"})
+    expired = stack.expired_guest_token()
+    status, _, _ = post(stack.url + "/viewer", {}, {"Authorization": f"Bearer {expired}"})
     assert status == 401
