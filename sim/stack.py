@@ -397,6 +397,8 @@ class SimStack:
             **sim_camera_config(robot.wheels_file),
             # Consoles on the data channel sign in with the simulator's development tokens.
             **operator_tokens(self.identity),
+            # The simulator's authorizer runs with FLEET_TOKENS false, as a stack deploys.
+            "UNSCOPED_TOKENS": "accepted" if robot is self.robot else "refused",
         }
         robot.config_path.write_text(json.dumps(settings, indent=2) + "\n")
 

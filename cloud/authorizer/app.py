@@ -15,14 +15,13 @@ never logged, and what the sender wrote is escaped in the log.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from cloud.authorizer import policy
-from robot.contracts import access, verify
+from robot.contracts import access, admission, verify
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)
@@ -79,10 +78,10 @@ class Authorizer:
     def scoped(self, grants: access.Grants) -> access.Grants:
         """Grants of a token without a ``robots`` claim: every robot only for fleet tokens,
         else the stack's own robot (none if the stack names none)."""
-        if grants.robots is not None or self.fleet_tokens:
-            return grants
+        if self.fleet_tokens:
+            return admission.confine_unscoped(grants, None)
         own = frozenset({self.default_robot}) if self.default_robot else frozenset()
-        return dataclasses.replace(grants, robots=own)
+        return admission.confine_unscoped(grants, own)
 
 
 def _secrets_client() -> Any:

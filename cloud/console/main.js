@@ -3,7 +3,8 @@
 // touches the page), and the handlers of the operator's input, which drive the rest.
 //
 // Settings: `console/config.json` beside the page ({api, oidc}), which the address fragment
-// may override: #api=<REST API URL>&robot=<name> (a fragment never reaches a server).
+// may override: #api=<REST API URL>&robot=<name> (a fragment never reaches a server; #api=
+// only within chooseApi's list).
 import * as auth from "./auth.js";
 import { Control } from "./control.js";
 import { Driver, Keyboard, pollGamepad } from "./drive.js";
@@ -26,6 +27,19 @@ async function loadConfig() {
 
 const fragment = () => new URLSearchParams(location.hash.slice(1));
 
+// The API the token goes to: the configured one, or what #api= names only when that is the
+// page's own origin, the configured API or one of config.json's "allowedApis". A link with
+// any other #api= would hand the operator's token to whoever it names.
+function chooseApi(requested, config) {
+  const bare = (url) => String(url).replace(/\/$/, "");
+  const configured = bare(config.api || location.origin);
+  if (!requested) return configured;
+  const allowed = [configured, location.origin, ...(config.allowedApis || [])].map(bare);
+  if (allowed.includes(bare(requested))) return bare(requested);
+  console.warn(`ignoring #api=${requested}: not this console's API`);
+  return configured;
+}
+
 class Console {
   constructor(state) {
     this.state = state;
@@ -39,7 +53,7 @@ class Console {
 
   async start() {
     const config = await loadConfig();
-    this.api = (fragment().get("api") || config.api || location.origin).replace(/\/$/, "");
+    this.api = chooseApi(fragment().get("api"), config);
     const oidc = config.oidc || null;
     let token = null;
     let problem = "";

@@ -20,6 +20,29 @@ class CommandPath(StrEnum):
     DATACHANNEL = "datachannel"  # a console's data channel, through the video producer
 
 
+class UnscopedTokens(StrEnum):
+    """What a token without a ``robots`` claim reaches: the stack's ``FleetTokens`` choice,
+    as one robot sees it (a robot's ``UNSCOPED_TOKENS`` key)."""
+
+    ACCEPTED = "accepted"  # the stack's own robot, or any robot when FleetTokens=true
+    REFUSED = "refused"  # a fleet robot of a stack with FleetTokens=false
+
+
+def confine_unscoped(grants: access.Grants, reach: frozenset[str] | None) -> access.Grants:
+    """The unscoped-token rule: grants of a token without a ``robots`` claim reach the robots
+    of ``reach`` (None: every robot); a token with the claim keeps it. The authorizer passes
+    the stack's own robot (or None with FleetTokens=true), a robot its own name or nothing
+    (:func:`robot_reach`), so REST and the data channel agree."""
+    if grants.robots is not None or reach is None:
+        return grants
+    return dataclasses.replace(grants, robots=reach)
+
+
+def robot_reach(robot: str, policy: UnscopedTokens) -> frozenset[str]:
+    """The ``reach`` of :func:`confine_unscoped` on ``robot`` itself."""
+    return frozenset({robot}) if policy is UnscopedTokens.ACCEPTED else frozenset()
+
+
 def admit(
     command: Command,
     path: CommandPath,

@@ -7,6 +7,7 @@ Standard library only, so the Lambda ships this module as it is.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import uuid
@@ -159,6 +160,16 @@ def check_not_ahead(command: Command, now_ms: int) -> None:
                 f'"{name}" is {stamp - now_ms} ms in the future; '
                 f"clocks may differ by at most {MAX_CLOCK_SKEW_MS} ms"
             )
+
+
+def command_id(payload: bytes | str) -> str | None:
+    """The sender's id of a rejected command, when the payload can be read, to echo back
+    (read as strictly as a command: a payload the protocol cannot decode has no id)."""
+    with contextlib.suppress(ProtocolError):
+        data = decode(payload)
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            return data["id"][:MAX_ID_LENGTH]
+    return None
 
 
 def decode(payload: bytes | str) -> Any:

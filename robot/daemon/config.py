@@ -278,6 +278,15 @@ class Config:
         "their public key, PEM or its one-line base64 body (as `robot keys init` prints it)",
         default="",
     )
+    unscoped_tokens: str = _key(
+        "UNSCOPED_TOKENS",
+        "choice",
+        "whether a token without a `robots` claim may reach this robot over the data channel, "
+        "as the authorizer rules for REST: `accepted` on the stack's own robot (`RobotName`) or "
+        "with `FleetTokens=true`, `refused` on any other robot of the fleet",
+        default="accepted",
+        choices=("accepted", "refused"),
+    )
 
     @property
     def action_topic(self) -> str:

@@ -13,7 +13,6 @@ board (the rules: docs/protocol.md, "Every way the wheels stop").
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
@@ -121,7 +120,7 @@ class Daemon:
             log.info("rejected command: %s", exc.reason)
             # MQTT cannot tell a direct publish from the publish Lambda's before it is read.
             reported_path = None if path is CommandPath.MQTT else path
-            self._send(rejection_message(exc, _command_id(payload), reported_path))
+            self._send(rejection_message(exc, protocol.command_id(payload), reported_path))
             return
         if self.controller.latched != latched:
             self.announce()
@@ -168,6 +167,10 @@ class Daemon:
         asyncio.get_running_loop().call_soon(self._report, state)
 
     def _report(self, state: MotionState) -> None:
+        if state is not self.controller.state:
+            # Replaced in the same loop turn (a forward, then an estop): the e-stop read below
+            # is today's, so this message would mix two moments; the newer state is queued.
+            return
         now = time.monotonic()
         travel = self.driver.wheel_travel()
         if travel is not None:
@@ -204,16 +207,6 @@ class Daemon:
         while True:
             await asyncio.sleep(interval)
             self.report()
-
-
-def _command_id(payload: bytes | str) -> str | None:
-    """The sender's id of a rejected command, when the payload can be read, to echo back
-    (read as strictly as a command: a payload the protocol cannot decode has no id)."""
-    with contextlib.suppress(protocol.ProtocolError):
-        data = protocol.decode(payload)
-        if isinstance(data, dict) and isinstance(data.get("id"), str):
-            return data["id"][: protocol.MAX_ID_LENGTH]
-    return None
 
 
 async def run(config: Config, notifier: Notifier | None = None) -> None:

@@ -82,6 +82,8 @@ def python_producer(config: Config, environ: dict[str, str]) -> ProducerSpec:
         json.dumps(config.video_options),
         "--codec",
         config.video_codec,
+        "--unscoped-tokens",
+        config.unscoped_tokens,
     ]
     if config.kvs_endpoint_url:
         argv += ["--kvs-endpoint-url", config.kvs_endpoint_url]

@@ -14,6 +14,8 @@ frames rather than queueing them when a viewer falls behind. Messages:
 A lost socket is reconnected with a backoff; peer connections live on meanwhile. The
 producer reports readiness and the number of connected viewers on its output. A data channel
 a viewer opens goes to ``operators`` (robot/producer/consoles.py): consoles drive through it.
+Each peer holds a slot (robot/producer/slots.py): lent while it connects and proves itself,
+taken back when it does not, so that nobody who may only watch can keep drivers out.
 """
 
 from __future__ import annotations
@@ -42,10 +44,11 @@ from aiortc.sdp import candidate_from_sdp
 from robot.producer.consoles import Operators
 from robot.producer.credentials import CredentialsError
 from robot.producer.kvs import ChannelEndpoints, IceServer, SignalingChannel
+from robot.producer.slots import DEFAULT_LIMITS, SlotLimits, Slots
 
 log = logging.getLogger(__name__)
 
-MAX_VIEWERS = 10  # what KVS allows on one channel
+SWEEP_S = 1.0  # how often peers whose slot's loan ran out are looked for
 RECONNECT_ATTEMPTS = 5
 # What a reconnect may run into: the network, the service, the credentials provider.
 RETRYABLE = (
@@ -71,9 +74,13 @@ class Master:
         codec: str = "h264",
         report: Callable[[str, Any], None] | None = None,
         operators: Operators | None = None,
+        limits: SlotLimits = DEFAULT_LIMITS,
     ) -> None:
         self.channel = channel
         self.operators = operators
+        self.slots = Slots(limits, consoles=operators is not None)
+        if operators is not None:
+            operators.host = self
         self.camera = camera
         self.codec = CODECS[codec]
         self.report = report or (lambda kind, value: None)
@@ -83,11 +90,13 @@ class Master:
         self._endpoints: ChannelEndpoints | None = None  # once a connection got that far
         self._viewers = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._serial = 0
 
     async def serve(self) -> None:
         """Connect and answer viewers until cancelled. Raises SignalingLost when the channel
         cannot be reached at the start, or after ``RECONNECT_ATTEMPTS`` tries in a row."""
         failures = 0
+        sweeper = asyncio.create_task(self._sweep())
         async with aiohttp.ClientSession() as http:
             try:
                 while True:
@@ -101,7 +110,23 @@ class Master:
                         log.warning("signaling lost (%s); reconnecting", exc)
                         await asyncio.sleep(min(2 ** (failures - 1), 16))
             finally:
+                sweeper.cancel()
                 await asyncio.gather(*(peer.close() for peer in list(self.peers.values())))
+
+    async def _sweep(self) -> None:
+        """Close the peers whose slot's loan ran out."""
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            for key in self.slots.overdue():
+                peer = self._peer(key)
+                log.warning("closing viewer %s: it did not prove itself in time", key)
+                if peer is None:
+                    self.slots.release(key)
+                else:
+                    await peer.close()
+
+    def _peer(self, key: str) -> _Peer | None:
+        return next((peer for peer in self.peers.values() if peer.key == key), None)
 
     async def _connect_and_serve(self, http: aiohttp.ClientSession) -> None:
         endpoints = await self.channel.endpoints()
@@ -153,11 +178,14 @@ class Master:
     ) -> None:
         old = self.peers.pop(viewer, None)
         if old is not None:
+            self.slots.release(old.key)
             self.spawn(old.close())
-        if len(self.peers) >= MAX_VIEWERS:
-            log.warning("refusing viewer %s: %d viewers already", viewer, MAX_VIEWERS)
+        self._serial += 1
+        key = f"{viewer}#{self._serial}"
+        if not self.slots.offer(key):
+            log.warning("refusing viewer %s: every slot is taken", viewer)
             return
-        peer = _Peer(self, viewer)
+        peer = _Peer(self, viewer, key)
         self.peers[viewer] = peer
         self.spawn(peer.answer(socket, offer))
 
@@ -174,17 +202,30 @@ class Master:
             self.report("viewers", viewers)
 
     def forget(self, peer: _Peer) -> None:
+        self.slots.release(peer.key)
         if self.peers.get(peer.viewer) is peer:
             del self.peers[peer.viewer]
         self.peer_changed()
+
+    # The consoles' Host (robot/producer/consoles.py).
+    def welcomed(self, peer: str, subject: str, drives: bool) -> str | None:
+        return self.slots.welcome(peer, subject, drives)
+
+    def farewell(self, peer: str, subject: str, last: bool) -> None:
+        self.slots.farewell(peer, subject)
+        found = self._peer(peer)
+        if last and found is not None:
+            log.info("viewer %s: its last console ended; closing it", peer)
+            self.spawn(found.close())
 
 
 class _Peer:
     """One viewer's connection."""
 
-    def __init__(self, master: Master, viewer: str) -> None:
+    def __init__(self, master: Master, viewer: str, key: str) -> None:
         self.master = master
         self.viewer = viewer
+        self.key = key  # its slot, and its consoles' peer
         self.connected = False
         self._pending: list[dict[str, Any]] | None = []  # candidates before the offer is in
         config = RTCConfiguration(
@@ -196,7 +237,8 @@ class _Peer:
         self.pc = RTCPeerConnection(config)
         self.pc.on("connectionstatechange", self._state_changed)
         if master.operators is not None:
-            self.pc.on("datachannel", master.operators.attach)
+            operators = master.operators
+            self.pc.on("datachannel", lambda channel: operators.attach(channel, key))
 
     async def answer(self, socket: aiohttp.ClientWebSocketResponse, offer: dict[str, Any]) -> None:
         try:
@@ -233,6 +275,8 @@ class _Peer:
             await self.close()
 
     def candidate(self, payload: dict[str, Any]) -> None:
+        if not self.master.slots.candidate(self.key):
+            return  # past the cap: each one is checks sent to an address the viewer chose
         if self._pending is not None:
             self._pending.append(payload)
         else:
@@ -252,6 +296,8 @@ class _Peer:
         state = self.pc.connectionState
         log.info("viewer %s: %s", self.viewer, state)
         self.connected = state == "connected"
+        if self.connected:
+            self.master.slots.connected(self.key)
         if state in ("failed", "closed"):
             await self.close()
         else:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from robot.contracts import signals
+from robot.contracts.admission import UnscopedTokens
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -58,6 +59,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=None,
         help="the daemon's control socket, inherited: consoles drive over a data channel",
+    )
+    parser.add_argument(
+        "--unscoped-tokens",
+        choices=[str(policy) for policy in UnscopedTokens],
+        default=str(UnscopedTokens.ACCEPTED),
+        help="whether a console's token without a robots claim may reach this robot",
     )
     parser.add_argument(
         "--kvs-endpoint-url",
@@ -105,7 +112,12 @@ async def serve_with_consoles(args: argparse.Namespace, channel: Any, camera: An
     from robot.producer.master import Master
 
     control = await ControlSocket.open(socket.socket(fileno=args.control_fd))
-    operators = Operators(args.thing, verifier_from(os.environ), control.send)
+    operators = Operators(
+        args.thing,
+        verifier_from(os.environ),
+        control.send,
+        unscoped=UnscopedTokens(args.unscoped_tokens),
+    )
 
     async def relay_telemetry() -> None:
         async for line in control.lines():  # each line one telemetry message, passed as it is

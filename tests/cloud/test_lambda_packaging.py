@@ -171,6 +171,8 @@ def test_the_authorizer_runs_from_its_folder(tmp_path, keys, make_token):
         "cloud/authorizer/__init__.py",
         "cloud/authorizer/app.py",
         "cloud/authorizer/policy.py",
+        "robot/contracts/admission.py",
+        "robot/contracts/protocol.py",
         "robot/contracts/verify.py",
     }
     libraries = library_dir(tmp_path, RUNTIME_LIBRARIES + AUTHORIZER_LIBRARIES)

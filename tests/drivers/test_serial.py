@@ -543,6 +543,11 @@ def test_the_daemon_measures_odometry_from_a_serial_controllers_encoders(tmp_pat
 
     async def body() -> dict[str, Any]:
         daemon = Daemon(config, motors, link, estop=EStop(tmp_path / "state"))  # type: ignore[arg-type]
+        # A report reads the encoders: the driver's and the odometry's zero point, taken here
+        # while the wheels stand, not at whatever moment the first report after the forward
+        # happens to run.
+        daemon.report()
+        assert controller.counts == [0, 0]
         daemon.handle(json.dumps({"action": "forward", "speed": 1, "ttl_ms": 5000}).encode())
         assert await until(lambda: controller.counts[0] >= 1000)  # a quarter of a metre
         daemon.handle(b'{"action": "stop"}')

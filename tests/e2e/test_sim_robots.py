@@ -4,6 +4,7 @@ lists them all, and the healing supervisor restarts any of them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -14,7 +15,10 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from robot.contracts import tokens
+from sim.aws import dev_identity
 from sim.robot.board import read_state
+from tests.support.datachannel import ConsolePeer
 from tests.support.http import get, post
 from tests.support.stack import RecordingStack
 
@@ -117,3 +121,32 @@ def test_the_supervisor_restarts_the_second_robots_daemon(fleet) -> None:
         time.sleep(0.1)
     assert second.process is not process and second.process.poll() is None
     assert stack.daemon is not None and stack.daemon.poll() is None  # the first one untouched
+
+
+def test_a_token_without_a_robots_claim_is_refused_on_a_fleet_robots_data_channel(fleet) -> None:
+    """As the authorizer rules for REST (FLEET_TOKENS false): such a token reaches the stack's
+    own robot only, even with a viewer session for another robot of the fleet in hand."""
+    stack, _ = fleet
+    claimless = tokens.mint(
+        dev_identity.dev_key(stack.state_dir),
+        "mallory",
+        ["robot:drive"],
+        600,
+        issuer=dev_identity.DEV_ISSUER,
+        audience=dev_identity.DEV_AUDIENCE,
+    )
+    streaming = ("ready", "streaming")
+    for robot in stack.robots:
+        stack.wait_for_telemetry(
+            lambda message: (message.get("video") or {}).get("state") in streaming, 30, robot
+        )
+
+    async def hello(robot: str) -> dict:
+        viewer = dev_identity.dev_token(stack.state_dir, robot, scopes=["robot:view"])
+        async with ConsolePeer(stack.url, viewer, robot=robot) as console:
+            return await console.hello(claimless)
+
+    refused = asyncio.run(hello(SECOND))
+    assert refused["type"] == "denied" and SECOND in refused["reason"]
+    own = asyncio.run(hello(stack.thing_name))
+    assert own["type"] == "welcome" and own["drive"] is True

@@ -44,8 +44,11 @@ def viewer_session(url: str, token: str, robot: str | None = None) -> dict[str, 
 class ConsolePeer:
     """``async with ConsolePeer(front_url, token) as peer``: connected, channel open."""
 
-    def __init__(self, url: str, token: str, robot: str | None = None) -> None:
+    def __init__(
+        self, url: str, token: str, robot: str | None = None, answer_timeout: float = 15
+    ) -> None:
         self.url, self.token, self.robot = url, token, robot
+        self.answer_timeout = answer_timeout
         self.pc = RTCPeerConnection()
         self.received: asyncio.Queue[tuple[float, dict[str, Any]]] = asyncio.Queue()
         self.closed = asyncio.Event()
@@ -63,8 +66,12 @@ class ConsolePeer:
         self.pc.addTransceiver("video", direction="recvonly")
         self.http = aiohttp.ClientSession()
         self.ws = await self.http.ws_connect(session["signalingUrl"])
-        await negotiate(self.pc, self.ws)
-        await asyncio.wait_for(opened.wait(), 15)
+        try:
+            await negotiate(self.pc, self.ws, self.answer_timeout)
+            await asyncio.wait_for(opened.wait(), 15)
+        except BaseException:
+            await self.__aexit__()
+            raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -91,3 +98,39 @@ class ConsolePeer:
     def drain(self) -> None:
         while not self.received.empty():
             self.received.get_nowait()
+
+
+class LoopbackConsole:
+    """A console's ``control`` channel to a robot-side RTCPeerConnection in the same process
+    (real aiortc both ends, over loopback): ``attach`` gets the robot's end of each channel.
+    ``async with LoopbackConsole(attach) as console``: the channel is open."""
+
+    def __init__(self, attach: Any) -> None:
+        self.robot = RTCPeerConnection()
+        self.robot.on("datachannel", attach)
+        self.pc = RTCPeerConnection()
+        self.channel = self.pc.createDataChannel("control", ordered=True)
+        self.received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.closed = asyncio.Event()
+
+    async def __aenter__(self) -> LoopbackConsole:
+        opened = asyncio.Event()
+        self.channel.on("open", opened.set)
+        self.channel.on("close", self.closed.set)
+        self.channel.on("message", lambda text: self.received.put_nowait(json.loads(text)))
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        await self.robot.setRemoteDescription(self.pc.localDescription)
+        await self.robot.setLocalDescription(await self.robot.createAnswer())
+        await self.pc.setRemoteDescription(self.robot.localDescription)
+        await asyncio.wait_for(opened.wait(), 15)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.pc.close()
+        await self.robot.close()
+
+    def send(self, message: dict[str, Any] | str) -> None:
+        self.channel.send(message if isinstance(message, str) else json.dumps(message))
+
+    async def next(self, timeout: float = 10) -> dict[str, Any]:
+        return await asyncio.wait_for(self.received.get(), timeout)

@@ -152,3 +152,21 @@ def test_the_wheels_move_before_the_report_is_sent(daemon_parts: Parts, payload:
     asyncio.run(body())
     assert reports_at_drive == [0]
     assert seen == [0, 1]  # reported after the handler, on the next turn of the loop
+
+
+def test_a_forward_and_an_estop_in_one_loop_turn_report_one_moment_each(
+    daemon_parts: Parts,
+) -> None:
+    daemon, _, link = daemon_parts
+
+    async def body() -> None:
+        daemon.handle(b'{"action": "forward", "id": "f"}')
+        daemon.handle(b'{"action": "estop", "id": "e"}')
+
+    asyncio.run(body())
+    states = [message for message in link.messages() if message["type"] == "state"]
+    assert states, "nothing reported"
+    for state in states:  # never "moving, by a command, while latched"
+        assert not (state["estop"]["latched"] and state["reason"] == "command"), state
+    assert states[-1]["reason"] == "estop" and states[-1]["estop"]["latched"]
+    assert states[-1]["wheels"] == {"left": 0.0, "right": 0.0}
