@@ -155,8 +155,11 @@ def main() -> None:
         warm_up(stack)
         print("Simulated stack, measured on this machine:")
         # (what, samples, {percentile: target in ms or None})
+        publish_series = publish_to_actuation(stack)
+        # One driver at a time: the token's operator lets go before the MQTT sender drives.
+        http_command(stack, "release_control")
         series = [
-            ("POST /publish -> actuation", publish_to_actuation(stack), {50: None, 99: 10}),
+            ("POST /publish -> actuation", publish_series, {50: None, 99: 10}),
             ("MQTT command -> actuation", mqtt_to_actuation(stack), {50: 1.5, 99: None}),
             (
                 "command -> its telemetry received",
@@ -173,6 +176,7 @@ def main() -> None:
                     "" if target is None else f"<= {target:g} ms",
                     target is None or value <= target,
                 )
+        stack.publish_command(b'{"action":"release_control"}')  # the MQTT sender lets go
         bursts = [burst_at_50hz(stack) for _ in range(5)]
         row(
             "50 commands at 50 Hz: last sent -> actuated, worst of 5",

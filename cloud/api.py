@@ -30,6 +30,20 @@ def robot_name(event: dict[str, Any], default: str) -> str:
     return name
 
 
+def fleet_robot(event: dict[str, Any], own_robot: str, fleet_prefix: str) -> str:
+    """The robot a fleet route is for (``robot_name``), refused with AccessDenied unless it is
+    of this stack's fleet (``access.in_fleet``)."""
+    robot = robot_name(event, own_robot)
+    if not access.in_fleet(robot, own_robot, fleet_prefix):
+        raise access.AccessDenied(f'robot "{robot}" is not of this stack\'s fleet')
+    return robot
+
+
+def grants(event: dict[str, Any]) -> access.Grants:
+    """What the authorizer's context grants the caller (nothing, without one)."""
+    return access.Grants.from_context(event.get("requestContext", {}).get("authorizer"))
+
+
 def response(
     status: int, body: dict[str, Any], cors_origin: str = "", methods: str = "OPTIONS,POST"
 ) -> dict[str, Any]:

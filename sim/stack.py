@@ -26,9 +26,20 @@ from typing import Any
 from cloud.authorizer.app import Authorizer
 from cloud.fleet.app import FleetEndpoint
 from cloud.fleet.app import Settings as FleetSettings
+from cloud.guests.app import GuestEndpoint
+from cloud.guests.app import Settings as GuestSettings
 from cloud.publish.app import PublishEndpoint
 from cloud.publish.app import Settings as PublishSettings
-from sim.aws import authorization, console_site, dev_identity, iot_data, mqtt, sigv4
+from robot.contracts import tokens
+from sim.aws import (
+    authorization,
+    console_site,
+    dev_identity,
+    iot_data,
+    mqtt,
+    secrets_manager,
+    sigv4,
+)
 from sim.aws.api_gateway import Front
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.fleet_index import TelemetryLinks
@@ -43,6 +54,9 @@ log = logging.getLogger(__name__)
 THING_NAME = "sim-robot"
 START_TIMEOUT_S = 15
 REGION = "us-east-1"
+# The guest-link Lambda's key, and who alone may read it (its execution role, in AWS).
+GUEST_KEY_SECRET = "sim/guest-link-key"
+GUESTS_PRINCIPAL = "guests-lambda"
 # Healing: how often the supervisor looks, and its backoff between restarts of one child
 # (doubling from the first to the longest; a child that ran this long starts over).
 SUPERVISE_POLL_S = 0.2
@@ -330,6 +344,7 @@ class SimStack:
             ),
             self.links,
         )
+        front.lambda_routes["POST /robots/{name}/guests"] = self._guests(front, store)
         self.video.allow_pages_of(front.origins)
         assert self.video.signaling is not None
         site = console_site.site(front.url, self.video.signaling.url)
@@ -340,6 +355,25 @@ class SimStack:
         front.authorize = authorization.front_authorizer(authorization.cached(authorizer))
         front.start()
         return front
+
+    def _guests(self, front: Front, store: sigv4.CredentialStore) -> GuestEndpoint:
+        """The guest-link Lambda, its key (the dev key) in a Secrets Manager on the front that
+        lets it, and only it, read that secret."""
+        credentials = sigv4.issue_random(store, GUESTS_PRINCIPAL)
+        manager = secrets_manager.SecretsManager(store, REGION)
+        key = tokens.private_pem(dev_identity.dev_key(self.state_dir))
+        manager.create(GUEST_KEY_SECRET, key, {GUESTS_PRINCIPAL})
+        front.serve_secrets(manager)
+        settings = GuestSettings(
+            secret_id=GUEST_KEY_SECRET,
+            robot_name=self.thing_name,
+            fleet_prefix=f"{self.thing_name}-",
+            issuer=dev_identity.DEV_ISSUER,
+            audience=dev_identity.DEV_AUDIENCE,
+            console_url=front.url,
+        )
+        client = sigv4.boto3_client("secretsmanager", front.url, credentials, REGION)
+        return GuestEndpoint(settings, client)
 
     def _on_telemetry(self, client: Any, userdata: Any, message: Any) -> None:
         name = message.topic.split("/")[0]

@@ -27,6 +27,7 @@ ROUTES: tuple[tuple[str, str, str | None, frozenset[str]], ...] = (
     ("POST", "robots/{name}/publish", "name", access.DRIVE_SCOPES),
     ("POST", "viewer", None, access.VIEW_SCOPES),
     ("POST", "robots/{name}/viewer", "name", access.VIEW_SCOPES),
+    ("POST", "robots/{name}/guests", "name", frozenset({access.SCOPE_ADMIN})),
 )
 
 

@@ -9,6 +9,7 @@ import * as auth from "./auth.js";
 import { Control } from "./control.js";
 import { Driver, Keyboard, pollGamepad } from "./drive.js";
 import { Fleet } from "./fleet.js";
+import { invite } from "./session.js";
 import { State } from "./state.js";
 import { VideoStats } from "./stats.js";
 import * as view from "./view.js";
@@ -67,10 +68,12 @@ class Console {
 
   open(token) {
     const { state } = this;
+    const claims = auth.claims(token) || {};
     state.update({
       phase: "signed-in",
       token,
-      operator: (auth.claims(token) || {}).sub || "",
+      operator: claims.sub || "",
+      guest: typeof claims.guest === "string" ? claims.guest : "",
       scopes: auth.scopes(token),
     });
     this.fleet = new Fleet({ api: this.api, token, state });
@@ -94,7 +97,7 @@ class Console {
     history.replaceState(null, "", `${location.pathname}${location.search}${address.size ? `#${address}` : ""}`);
     const { api, state } = this;
     const { token } = state;
-    state.update({ robot, welcome: null, channel: false, estop: null, telemetry: null, trail: [], video: null });
+    state.update({ robot, welcome: null, channel: false, estop: null, telemetry: null, trail: [], video: null, invitation: null });
     this.control = new Control({ api, token, robot, state });
     this.driver.control = this.control;
     this.viewer = new Viewer({ api, token, robot, state, onConnection: (pc, channel) => this.control.attach(channel) });
@@ -129,6 +132,16 @@ class Console {
       },
       estop: () => this.estop(),
       clearEstop: () => this.send({ action: "clear_estop" }),
+      session: (command) => this.send(command), // the hand-over's steps
+      invite: async (name, drive, hours) => {
+        const { api, state } = this;
+        try {
+          const link = await invite({ api, token: state.token, robot: state.robotName, name, drive, hours });
+          state.update({ invitation: { url: link.url, expires: link.expires } });
+        } catch (error) {
+          state.update({ invitation: { error: error.message } });
+        }
+      },
       choose: (changes) => this.state.update(changes), // the speed limit, peer to peer
       pick: (robot) => this.connect(robot),
       keyDown: (code) => Boolean(this.keyboard && this.keyboard.down(code)),

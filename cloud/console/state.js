@@ -9,7 +9,8 @@ export class State {
     this.problem = ""; // why signing in failed
     this.oidc = null; // the identity provider to sign in with, if the stack has one
     this.token = null;
-    this.operator = ""; // the token's subject, for display
+    this.operator = ""; // the token's subject: who the robot's drive lease names
+    this.guest = ""; // a guest link's token: the guest's name (its guest claim)
     this.scopes = new Set();
     this.robot = ""; // the robot asked for: "" is the stack's own (POST /publish's)
     this.welcome = null; // the robot's welcome on the data channel: {robot, drive, admin}
@@ -25,6 +26,7 @@ export class State {
     this.video = null; // {connection, figures}: the video's link and its latest figures
     this.gamepad = ""; // the connected gamepad's name
     this.fleet = { robots: [], error: null };
+    this.invitation = null; // the latest guest link made here: {url, expires}, or {error}
     this.listeners = new Set();
   }
 

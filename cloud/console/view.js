@@ -4,6 +4,7 @@
 
 import { listed } from "./fleet.js";
 import { joystick } from "./drive.js";
+import { person, seat } from "./session.js";
 import { overlay } from "./stats.js";
 import { describe, drawMap, wheelBar } from "./telemetry.js";
 
@@ -13,7 +14,9 @@ const TYPING = "input[type=text], input[type=password], textarea";
 // [the fields a part shows, how it shows them]
 const PARTS = [
   [["phase", "problem", "oidc"], signIn],
-  [["phase", "operator", "scopes"], signedIn],
+  [["phase", "operator", "scopes", "guest"], signedIn],
+  [["telemetry", "operator", "scopes", "welcome", "channel"], session],
+  [["invitation", "scopes", "welcome"], invitation],
   [["channel", "p2p", "scopes"], path],
   [["robot", "welcome", "fleet"], robot],
   [["estop", "scopes", "welcome"], latch],
@@ -39,7 +42,9 @@ function signIn(state) {
 function signedIn(state) {
   const on = state.phase === "signed-in";
   for (const id of ["console", "sign-out", "path"]) $(id).hidden = !on;
-  $("who").textContent = on ? `${state.operator || "?"} (${[...state.scopes].join(" ") || "no scopes"})` : "";
+  const name = state.guest || person(state.operator).name || "?";
+  $("who").textContent = on ? `${name} (${[...state.scopes].join(" ") || "no scopes"})` : "";
+  $("guest-badge").hidden = !(on && state.guest);
   $("controls").hidden = !state.drives; // the robot would refuse every command of this token
   $("safety").hidden = !(on && state.drives);
 }
@@ -79,6 +84,45 @@ function fleetItem(robot, current) {
   button.addEventListener("click", () => handlers.pick(robot.name));
   item.append(button);
   return item;
+}
+
+function session(state) {
+  const shown = seat(state);
+  $("s-role").textContent = shown.known ? shown.role : "—";
+  $("s-role").className = `role ${shown.role === "driving" ? "driving" : ""}`;
+  $("s-driver").replaceChildren(...(shown.driver ? named(shown.driver) : [text("nobody")]));
+  $("s-watchers").replaceChildren(...shown.watchers.map((each) => {
+    const item = document.createElement("li");
+    item.append(...named(each));
+    return item;
+  }));
+  $("handover").hidden = !shown.asking;
+  $("handover-text").textContent = shown.asking ? `${shown.asking.name}${shown.asking.guest ? " (guest)" : ""} asks for control` : "";
+  $("accept-control").dataset.to = shown.asking ? shown.asking.subject : "";
+  $("decline-control").dataset.to = shown.asking ? shown.asking.subject : "";
+  $("request-control").hidden = !shown.offers.request;
+  $("requested").hidden = !shown.offers.requested;
+  $("take-control").hidden = !shown.offers.take;
+  $("release-control").hidden = !shown.offers.release;
+}
+
+// A person's name, and a badge when they are a guest.
+function named({ name, guest }) {
+  if (!guest) return [text(name)];
+  const badge = document.createElement("span");
+  badge.className = "badge guest";
+  badge.textContent = "guest";
+  return [text(`${name} `), badge];
+}
+
+const text = (value) => document.createTextNode(value);
+
+function invitation(state) {
+  $("invite").hidden = !state.admin;
+  const made = state.invitation;
+  $("guest-link").hidden = !(made && made.url);
+  $("guest-link").value = made && made.url ? made.url : "";
+  $("guest-error").textContent = made && made.error ? made.error : "";
 }
 
 function latch(state) {
@@ -129,6 +173,16 @@ export function start(state, given) {
   $("sign-out").addEventListener("click", () => handlers.signOut());
   $("estop").addEventListener("click", () => handlers.estop());
   $("clear-estop").addEventListener("click", () => handlers.clearEstop());
+  $("request-control").addEventListener("click", () => handlers.session({ action: "request_control" }));
+  $("take-control").addEventListener("click", () => handlers.session({ action: "take_control" }));
+  $("release-control").addEventListener("click", () => handlers.session({ action: "release_control" }));
+  for (const [id, action] of [["accept-control", "accept_control"], ["decline-control", "decline_control"]]) {
+    $(id).addEventListener("click", (event) => handlers.session({ action, to: event.target.dataset.to }));
+  }
+  $("invite").addEventListener("submit", (event) => {
+    event.preventDefault();
+    handlers.invite($("guest-name").value.trim(), $("guest-drive").checked, Number($("guest-hours").value));
+  });
   $("speed").addEventListener("input", (event) => handlers.choose({ speed: Number(event.target.value) }));
   $("p2p").addEventListener("change", (event) => handlers.choose({ p2p: event.target.checked }));
   bindKeys();

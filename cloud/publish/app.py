@@ -57,10 +57,8 @@ class PublishEndpoint:
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            robot = api.robot_name(event, self.settings.robot_name)
-            if not access.in_fleet(robot, self.settings.robot_name, self.settings.fleet_prefix):
-                raise access.AccessDenied(f'robot "{robot}" is not of this stack\'s fleet')
-            grants = access.Grants.from_context(event.get("requestContext", {}).get("authorizer"))
+            robot = api.fleet_robot(event, self.settings.robot_name, self.settings.fleet_prefix)
+            grants = api.grants(event)
             received_ms = int(self.clock() * 1000)
             topic, command = publish_command(
                 request_body(event), robot, self.publish, grants, received_ms

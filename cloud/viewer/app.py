@@ -142,7 +142,7 @@ class Viewer:
         origin = self.settings.cors_allow_origin
         try:
             robot = api.robot_name(event, self.settings.robot_name)
-            grants = access.Grants.from_context(event.get("requestContext", {}).get("authorizer"))
+            grants = api.grants(event)
             access.check_view(grants, robot)
             answer = self.session(robot)
         except api.BadRequest as exc:

@@ -20,8 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 # What each function ships, as paths relative to the project root: the contracts it uses
-# (standard library only, but for verify.py's PyJWT) and itself. Parent packages get an empty
-# __init__.py rather than the real one, which may import what a Lambda lacks.
+# (standard library only, but for PyJWT in verify.py and tokens.py) and itself. Parent
+# packages get an empty __init__.py rather than the real one, which may import what a Lambda
+# lacks.
 ACCESS = ("robot/contracts/access.py", "robot/contracts/refusals.py")
 FUNCTIONS: dict[str, tuple[str, ...]] = {
     "publish": (
@@ -41,10 +42,11 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "endpoints": ("cloud/endpoints",),
     "viewer": (*ACCESS, "cloud/api.py", "cloud/viewer"),
     "fleet": (*ACCESS, "cloud/api.py", "cloud/fleet"),
+    "guests": (*ACCESS, "robot/contracts/tokens.py", "cloud/api.py", "cloud/guests"),
     "site": ("cloud/site", "cloud/console"),
 }
 # Functions that need the `cloud` extra's libraries besides boto3 (which the runtime has).
-NEEDS_REQUIREMENTS = {"authorizer"}
+NEEDS_REQUIREMENTS = {"authorizer", "guests"}
 
 # Must match the template's Runtime and Architectures (a test checks).
 LAMBDA_PYTHON = "3.13"

@@ -63,6 +63,18 @@ def viewer_url(stack) -> str:
     return f"{stack.url}/#token={stack.identity.token}"
 
 
+def operator_url(stack, subject: str, scope: str) -> str:
+    """The console signed in as another operator, ``subject`` with ``scope``, for every
+    robot of the simulator (to try one driver at a time, the hand-over and guest links)."""
+    from sim.aws import dev_identity
+
+    fleet = [robot.name for robot in stack.robots[1:]]
+    token = dev_identity.dev_token(
+        stack.state_dir, stack.thing_name, (scope,), subject=subject, fleet=fleet
+    )
+    return f"{stack.url}/#token={token}"
+
+
 def _banner(stack) -> str:
     others = [robot.name for robot in stack.robots[1:]]
     fleet = ""
@@ -74,6 +86,10 @@ Simulated robot "{stack.thing_name}" is up.{fleet}
 Open the operator console in a browser (signed in with a development token), to watch
 the camera and drive with the arrow keys, a gamepad or the on-screen joystick:
   {viewer_url(stack)}
+One operator drives at a time. A second operator, in another window, watches and may ask for
+control; an administrator may take over at once and make guest links:
+  {operator_url(stack, "sim-operator-2", "robot:drive")}
+  {operator_url(stack, "sim-admin", "robot:admin")}
 
   REST endpoint  {stack.url}/publish
   telemetry      {stack.url}/telemetry

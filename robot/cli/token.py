@@ -16,7 +16,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Print a signed JWT. The private key comes from --secret-id "
         "(or $JWT_PRIVATE_KEY_SECRET_ID) or --key (or $JWT_PRIVATE_KEY_FILE).",
     )
-    parser.add_argument("--subject", required=True, help="who the token is for (the sub claim)")
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--subject", help="who the token is for (the sub claim)")
+    who.add_argument(
+        "--guest",
+        metavar="NAME",
+        help="a guest link's token instead: for one --robot, robot:view (with --drive, "
+        "robot:drive too), at most 24 h, NAME in its guest claim",
+    )
+    parser.add_argument(
+        "--drive", action="store_true", help="with --guest: the guest may drive, too"
+    )
     parser.add_argument(
         "--scope",
         action="append",
@@ -29,7 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="limit the token to this robot; repeat for several (default: any)",
     )
-    parser.add_argument("--ttl", default="1h", help="lifetime: 30s, 15m, 1h, 7d (default 1h)")
+    parser.add_argument(
+        "--ttl",
+        default="1h",
+        help="lifetime: 30s, 15m, 1h, 7d (default 1h; a guest's: 24h at most)",
+    )
     parser.add_argument(
         "--secret-id",
         default=os.environ.get("JWT_PRIVATE_KEY_SECRET_ID"),
@@ -57,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
 
     if bool(args.secret_id) == bool(args.key):
         return error("token", "give the private key by exactly one of --secret-id and --key", USAGE)
+    if args.guest is not None and len(args.robot or ()) != 1:
+        return error("token", "a guest link is for exactly one --robot", USAGE)
+    if args.drive and args.guest is None:
+        return error("token", "--drive belongs to --guest (give others --scope)", USAGE)
     try:
         if args.secret_id:
             import boto3
@@ -65,16 +83,31 @@ def run(args: argparse.Namespace) -> int:
             pem = tokens.read_secret(client, args.secret_id)
         else:
             pem = Path(args.key).read_text()
-        token = tokens.mint(
-            tokens.load_private_key(pem),
-            args.subject,
-            args.scope or ["robot:drive"],
-            tokens.parse_ttl(args.ttl),
-            robots=args.robot,
-            algorithm=args.alg,
-            issuer=args.issuer or tokens.DEFAULT_ISSUER,
-            audience=args.audience or tokens.DEFAULT_AUDIENCE,
-        )
+        key, ttl = tokens.load_private_key(pem), tokens.parse_ttl(args.ttl)
+        issuer = args.issuer or tokens.DEFAULT_ISSUER
+        audience = args.audience or tokens.DEFAULT_AUDIENCE
+        if args.guest is not None:
+            token = tokens.mint_guest(
+                key,
+                args.guest,
+                args.robot[0],
+                ttl,
+                drive=args.drive,
+                issuer=issuer,
+                audience=audience,
+                algorithm=args.alg,
+            ).token
+        else:
+            token = tokens.mint(
+                key,
+                args.subject,
+                args.scope or ["robot:drive"],
+                ttl,
+                robots=args.robot,
+                algorithm=args.alg,
+                issuer=issuer,
+                audience=audience,
+            )
     except (OSError, ValueError, TypeError) as exc:
         return error("token", exc)
     print(token)

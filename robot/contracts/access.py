@@ -21,9 +21,10 @@ KNOWN_SCOPES = (SCOPE_VIEW, SCOPE_DRIVE, SCOPE_ADMIN)
 VIEW_SCOPES = frozenset(KNOWN_SCOPES)
 DRIVE_SCOPES = frozenset({SCOPE_DRIVE, SCOPE_ADMIN})
 
-# Commands only an administrator may send (e.g. clearing an emergency stop, once the
-# protocol has one). Every other command needs robot:drive or robot:admin.
-ADMIN_ACTIONS: frozenset[str] = frozenset({"clear_estop"})
+# Commands only an administrator may send: clearing an emergency stop, and taking the drive
+# lease from its holder at once. Every other command (asking for the lease, answering an
+# ask, releasing it) needs robot:drive or robot:admin.
+ADMIN_ACTIONS: frozenset[str] = frozenset({"clear_estop", "take_control"})
 
 # The characters a thing name, an MQTT topic level and a KVS channel name all accept.
 # Never '*' or '?', which would be wildcards inside a policy's resource ARN.
@@ -101,6 +102,14 @@ def check_command(grants: Grants, robot: str, action: str) -> None:
     needed = required_scope(action)
     if needed not in grants.scopes and SCOPE_ADMIN not in grants.scopes:
         raise AccessDenied(f'"{action}" needs the scope {needed}')
+
+
+def check_admin(grants: Grants, robot: str) -> None:
+    """Raise AccessDenied unless ``grants`` administer ``robot`` (e.g. to invite guests)."""
+    if not grants.covers(robot):
+        raise AccessDenied(f'this token may not administer robot "{robot}"')
+    if SCOPE_ADMIN not in grants.scopes:
+        raise AccessDenied(f"this needs the scope {SCOPE_ADMIN}")
 
 
 def check_view(grants: Grants, robot: str) -> None:

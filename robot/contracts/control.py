@@ -2,7 +2,8 @@
 both ways. The daemon sends every telemetry message it publishes, encoded once (the producer
 passes each line as it is to the consoles on their data channels); the producer sends the
 commands consoles send on their data channel, with what the operator's token grants
-(``command_message``, read back by ``read_command``).
+(``command_message``, read back by ``read_command``), and who watches whenever that changes
+(``watchers_message``, read back by ``read_watchers``).
 
 The supervisor makes one socketpair per run of the producer, which gets its end as an
 inherited file descriptor (``--control-fd``). Standard library only.
@@ -15,7 +16,7 @@ import contextlib
 import json
 import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from robot.contracts.access import Grants
@@ -87,6 +88,21 @@ class ControlSocket:
 def command_message(payload: str, grants: Grants) -> dict[str, Any]:
     """A console's command, with what its operator's token grants."""
     return {"type": "command", "payload": payload, "grants": grants.context()}
+
+
+def watchers_message(subjects: Iterable[str]) -> dict[str, Any]:
+    """The subjects of the welcomed consoles, all of them, each once."""
+    return {"type": "watchers", "subjects": sorted(set(subjects))}
+
+
+def read_watchers(message: dict[str, Any]) -> frozenset[str] | None:
+    """The subjects of a ``watchers_message``; None for anything else (or a malformed one)."""
+    subjects = message.get("subjects")
+    if message.get("type") != "watchers" or not isinstance(subjects, list):
+        return None
+    if not all(isinstance(subject, str) for subject in subjects):
+        return None
+    return frozenset(subjects)
 
 
 def read_command(message: dict[str, Any]) -> tuple[str, Grants] | None:

@@ -28,12 +28,15 @@ MAX_CLOCK_SKEW_MS = 1000
 
 DISCRETE_ACTIONS = ("forward", "backwards", "left", "right", "stop")
 LATCH_ACTIONS = ("estop", "clear_estop")
-ACTIONS = (*DISCRETE_ACTIONS, "drive", *LATCH_ACTIONS)
+# Move the drive lease; ANSWER_ACTIONS name the requester they answer in ``to``.
+ANSWER_ACTIONS = ("accept_control", "decline_control")
+SESSION_ACTIONS = ("request_control", *ANSWER_ACTIONS, "release_control", "take_control")
+ACTIONS = (*DISCRETE_ACTIONS, "drive", *LATCH_ACTIONS, *SESSION_ACTIONS)
 # What an emergency stop refuses until it is cleared.
 MOTION_ACTIONS = ("forward", "backwards", "left", "right", "drive")
 # Set by the publish endpoint, never by the sender.
 ENDPOINT_FIELDS = ("operator", "received_ts")
-_FIELDS = {"action", "linear", "angular", "speed", "ttl_ms", "id", "ts", *ENDPOINT_FIELDS}
+_FIELDS = {"action", "linear", "angular", "speed", "ttl_ms", "id", "ts", "to", *ENDPOINT_FIELDS}
 _UTF8_BOM = b"\xef\xbb\xbf"
 _MAX_NAMES_SHOWN = 5
 
@@ -55,6 +58,7 @@ class Command:
     ts: int | None = None
     operator: str | None = None
     received_ts: int | None = None
+    to: str | None = None  # accept_control, decline_control: the requester answered
 
     def to_dict(self) -> dict[str, Any]:
         """The command as JSON-ready fields, leaving out the ones not given."""
@@ -108,6 +112,15 @@ def parse(payload: bytes | str | dict[str, Any]) -> Command:
         data.get("speed") is not None or data.get("ttl_ms") is not None
     ):
         raise ProtocolError(f'"{action}" takes no "speed" or "ttl_ms": it holds until cleared')
+    if action in SESSION_ACTIONS and (
+        data.get("speed") is not None or data.get("ttl_ms") is not None
+    ):
+        raise ProtocolError(f'"{action}" takes no "speed" or "ttl_ms": it moves no wheels')
+    to = _printable(data, "to", MAX_OPERATOR_LENGTH)
+    if action in ANSWER_ACTIONS and to is None:
+        raise ProtocolError(f'"{action}" needs "to": the operator who asked for control')
+    if action not in ANSWER_ACTIONS and to is not None:
+        raise ProtocolError(f'"to" belongs to {" and ".join(ANSWER_ACTIONS)}, not "{action}"')
 
     return Command(
         action=action,
@@ -119,6 +132,7 @@ def parse(payload: bytes | str | dict[str, Any]) -> Command:
         ts=_integer(data, "ts", 0, 2**53),
         operator=_printable(data, "operator", MAX_OPERATOR_LENGTH),
         received_ts=_integer(data, "received_ts", 0, 2**53),
+        to=to,
     )
 
 

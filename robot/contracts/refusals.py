@@ -15,6 +15,7 @@ class RefusalKind(StrEnum):
     ACCESS = "access"  # the sender's grants do not allow it (robot.contracts.access)
     STALE = "stale"  # too old, or stamped ahead of the clock (robot.daemon.freshness)
     ESTOP = "estop"  # the e-stop latch forbids it (robot.daemon.controller)
+    LEASE = "lease"  # another operator holds the drive lease (robot.daemon.session)
 
 
 class Refusal(Exception):

@@ -23,6 +23,7 @@ class MotionReason(StrEnum):
     LINK_LOST = "link-lost"  # the link that carries the commands dropped
     SHUTDOWN = "shutdown"  # the daemon is stopping
     DRIVER_ERROR = "driver-error"  # the board failed; it was told to stop
+    HANDOVER = "handover"  # the drive lease changed hands while its old holder drove
 
 
 class Motion(Protocol):

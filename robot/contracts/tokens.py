@@ -2,7 +2,8 @@
 authorizer trusts, and short-lived JWTs signed with the private half.
 
 The private key lives in Secrets Manager or in a local PEM file; the authorizer only ever
-sees the public key.
+sees the public key. No file access here (``robot keys init`` writes keys): the guest-link
+Lambda ships this module.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from robot.contracts import access
-from robot.posix import files
 
 # The template's JwtIssuer and JwtAudience defaults (a test keeps them equal).
 DEFAULT_ISSUER = "urn:telepresence-robot:operators"
@@ -100,9 +99,10 @@ def mint(
     robots: Iterable[str] | None = None,
     algorithm: str | None = None,
     now: float | None = None,
+    claims: dict[str, Any] | None = None,
 ) -> str:
     """A signed JWT with ``sub``, ``scope``, ``iat``/``nbf``/``exp``, ``iss``, ``aud`` and a
-    ``jti``; with ``robots``, only those robots may be driven with it."""
+    ``jti``; with ``robots``, only those robots may be driven with it; ``claims`` besides."""
     scopes = sorted(set(scopes))
     unknown = [scope for scope in scopes if scope not in access.KNOWN_SCOPES]
     if not subject or unknown or not scopes:
@@ -111,7 +111,8 @@ def mint(
             + (f" (unknown: {', '.join(unknown)})" if unknown else "")
         )
     issued = int(time.time() if now is None else now)
-    claims: dict[str, Any] = {
+    claims = {
+        **(claims or {}),
         "sub": subject,
         "scope": " ".join(scopes),
         "iss": issuer,
@@ -133,67 +134,62 @@ def read_secret(client: Any, secret_id: str) -> str:
     return client.get_secret_value(SecretId=secret_id)["SecretString"]
 
 
+# Guest links: a token for one robot, view-only unless it may drive, short-lived, its guest's
+# name in the ``guest`` claim (which consoles show beside the name) and in its subject.
+GUEST_CLAIM = "guest"
+GUEST_SUBJECT_PREFIX = "guest:"
+DEFAULT_GUEST_TTL_SECONDS = 3600
+MAX_GUEST_TTL_SECONDS = 24 * 3600
+MAX_GUEST_NAME_LENGTH = 64
+
+
+def guest_name(name: object) -> str:
+    """A guest's name as a link carries it; ValueError for one it cannot."""
+    if not isinstance(name, str) or not name.strip() or not name.isprintable():
+        raise ValueError("the guest's name must be printable text")
+    if len(name.strip()) > MAX_GUEST_NAME_LENGTH:
+        raise ValueError(f"the guest's name may have at most {MAX_GUEST_NAME_LENGTH} characters")
+    return name.strip()
+
+
 @dataclass(frozen=True)
-class NewKeys:
-    public_pem: str
-    public_path: Path
-    private_path: Path | None  # None when the private key went to Secrets Manager
-    secret_arn: str | None
+class GuestToken:
+    token: str
+    subject: str
+    expires: int  # epoch seconds
 
 
-def init_keys(
-    out_dir: Path,
-    algorithm: str = "ES256",
-    secret_id: str | None = None,
-    secrets_client: Any = None,
-) -> NewKeys:
-    """Make a key pair: the public key into ``out_dir``, the private key into Secrets
-    Manager (``secret_id``) or, without one, into ``out_dir`` with mode 0600."""
-    key = generate_private_key(algorithm)
-    public_path = out_dir / "public.pem"
-    private_path = None if secret_id else out_dir / "private.pem"
-    for path in filter(None, (public_path, private_path)):
-        if path.exists():
-            raise FileExistsError(f"{path} exists; keep it, or move it away to make new keys")
-    arn = None
-    if secret_id:
-        arn = secrets_client.create_secret(
-            Name=secret_id,
-            SecretString=private_pem(key),
-            Description="Private key that signs telepresence-robot operator tokens",
-        )["ARN"]
-    else:
-        files.write_private(private_path, private_pem(key))
-        # Keys made inside a git checkout must not be committed by accident.
-        (out_dir / ".gitignore").write_text("private.pem\n")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    public_path.write_text(public_pem(key))
-    return NewKeys(public_pem(key), public_path, private_path, arn)
-
-
-def instructions(keys: NewKeys) -> str:
-    """What to tell the person who ran ``robot keys init``."""
-    if keys.secret_arn:
-        where = (
-            f"Private key: in Secrets Manager. Mint tokens with\n  robot token "
-            f"--secret-id {keys.secret_arn} --subject NAME --scope robot:drive --ttl 1h"
-        )
-    else:
-        where = (
-            f"Private key: {keys.private_path} (mode 0600; keep it off the robot). "
-            f"Mint tokens with\n  robot token --key {keys.private_path} "
-            "--subject NAME --scope robot:drive --ttl 1h"
-        )
-    return "\n".join(
-        [
-            f"Public key: {keys.public_path}",
-            where,
-            "",
-            "The authorizer needs the public key. Deploy with:",
-            f"  sam deploy --parameter-overrides JwtPublicKey={public_key_line(keys.public_pem)}",
-            "or give the authorizer (or the simulator) the environment:",
-            f"  JWT_ISSUER={DEFAULT_ISSUER}",
-            f"  JWT_AUDIENCE={DEFAULT_AUDIENCE}",
-            f'  JWT_PUBLIC_KEY="$(cat {keys.public_path})"',
-        ]
+def mint_guest(
+    key: Any,
+    name: str,
+    robot: str,
+    ttl_seconds: int = DEFAULT_GUEST_TTL_SECONDS,
+    *,
+    drive: bool = False,
+    issuer: str = DEFAULT_ISSUER,
+    audience: str = DEFAULT_AUDIENCE,
+    algorithm: str | None = None,
+    now: float | None = None,
+) -> GuestToken:
+    """A guest link's token for ``robot``: robot:view (and robot:drive with ``drive``, never
+    robot:admin), for at most MAX_GUEST_TTL_SECONDS; each link its own subject, so two
+    guests of one name are two operators."""
+    name = guest_name(name)
+    if not 0 < ttl_seconds <= MAX_GUEST_TTL_SECONDS:
+        raise ValueError(f"a guest link lives from 1 second to {MAX_GUEST_TTL_SECONDS // 3600} h")
+    scopes = [access.SCOPE_VIEW, access.SCOPE_DRIVE] if drive else [access.SCOPE_VIEW]
+    subject = f"{GUEST_SUBJECT_PREFIX}{name}:{uuid.uuid4().hex[:8]}"
+    issued = int(time.time() if now is None else now)
+    token = mint(
+        key,
+        subject,
+        scopes,
+        ttl_seconds,
+        issuer=issuer,
+        audience=audience,
+        robots=[robot],
+        algorithm=algorithm,
+        now=issued,
+        claims={GUEST_CLAIM: name},
     )
+    return GuestToken(token, subject, issued + ttl_seconds)

@@ -151,6 +151,22 @@ class Config:
         low=100,
         high=60000,
     )
+    drive_lease_s: float = _key(
+        "DRIVE_LEASE_S",
+        KeyKind.NUMBER,
+        "seconds without a command after which the driver's lease lapses",
+        default=15.0,
+        low=1,
+        high=3600,
+    )
+    handover_timeout_s: float = _key(
+        "HANDOVER_TIMEOUT_S",
+        KeyKind.NUMBER,
+        "seconds an idle driver has to answer a request for control before it passes",
+        default=10.0,
+        low=1,
+        high=3600,
+    )
     state_dir: Path = _key(
         "STATE_DIR",
         KeyKind.DIRECTORY,

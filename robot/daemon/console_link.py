@@ -1,6 +1,7 @@
 """The consoles' command link: what consoles send on their data channels, which the video
-producer passes on over its control socket (robot/contracts/control.py), and the telemetry
-that goes back to them the same way. One of the daemon's two command links (links.py).
+producer passes on over its control socket (robot/contracts/control.py), who watches through
+them, and the telemetry that goes back to them the same way. One of the daemon's two command
+links (links.py).
 
 The producer is restarted now and then; the media supervisor hands this link the daemon's
 end of each run's control socket (``attach``) and takes it back when the run ends
@@ -16,8 +17,8 @@ import socket
 from collections.abc import AsyncIterator
 
 from robot.contracts.admission import CommandPath
-from robot.contracts.control import ControlSocket, read_command
-from robot.daemon.links import Delivery, LinkEvent, LinkStatus
+from robot.contracts.control import ControlSocket, read_command, read_watchers
+from robot.daemon.links import Delivery, LinkEvent, LinkStatus, Watchers
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class ConsoleLink:
         await self.detach()
 
     async def events(self) -> AsyncIterator[LinkEvent]:
-        """Each console's command, and each change of the link, as they come."""
+        """Each console's command, each change of who watches and of the link, as they come."""
         while True:
             yield await self._events.get()
 
@@ -69,14 +70,21 @@ class ConsoleLink:
         self._events.put_nowait(LinkStatus(online=True))
         try:
             async for message in control.messages():
-                command = read_command(message)
-                if command is None:
-                    log.warning("control socket: not a command: %.120r", message)
-                    continue
-                payload, grants = command
-                self._events.put_nowait(Delivery(payload, CommandPath.DATACHANNEL, grants))
+                self._read(message)
         finally:
             if self._control is control:
                 self._control = None
                 self._events.put_nowait(LinkStatus(online=False))
             await control.close()
+
+    def _read(self, message: dict) -> None:
+        command = read_command(message)
+        if command is not None:
+            payload, grants = command
+            self._events.put_nowait(Delivery(payload, CommandPath.DATACHANNEL, grants))
+            return
+        watchers = read_watchers(message)
+        if watchers is not None:
+            self._events.put_nowait(Watchers(watchers))
+            return
+        log.warning("control socket: neither a command nor watchers: %.120r", message)

@@ -3,8 +3,8 @@
 Commands come over MQTT (robot/daemon/mqtt_link.py) and from consoles' data channels, which
 the video producer holds and passes on over its control socket (robot/daemon/console_link.py).
 The daemon reads both links the same way; each command is parsed, admitted by the one rule
-(robot/contracts/admission.py), checked for freshness and applied, and every telemetry
-message goes out on both links.
+(robot/contracts/admission.py), checked against the drive lease (robot/daemon/session.py),
+checked for freshness and applied, and every telemetry message goes out on both links.
 
 Every way out of ``run`` passes through the ``finally`` that stops the wheels and closes the
 board (the rules: docs/protocol.md, "Every way the wheels stop").
@@ -29,10 +29,11 @@ from robot.daemon.console_link import ConsoleLink
 from robot.daemon.controller import MotionController, MotionState
 from robot.daemon.estop import EStop
 from robot.daemon.freshness import FreshnessGate
-from robot.daemon.links import CommandLink, Delivery
+from robot.daemon.links import CommandLink, Delivery, Watchers
 from robot.daemon.mqtt_link import IoTLink
 from robot.daemon.odometry import Odometry
 from robot.daemon.producers import supervise
+from robot.daemon.session import Session, operator_of
 from robot.daemon.supervisor import MediaStatus
 from robot.daemon.systemd import Notifier
 
@@ -72,6 +73,7 @@ class Daemon:
             limits=config.limits,
             estop=estop or EStop(config.state_dir),
         )
+        self.session = Session(config.drive_lease_s, config.handover_timeout_s)
         self.video: dict | None = None  # the media supervisor's status, once it runs
         self._rejections = rejection_log or LogBudget(REJECTION_LOG_S)
 
@@ -92,6 +94,9 @@ class Daemon:
         async for event in link.events():
             if isinstance(event, Delivery):
                 self.handle(event.payload, event.path, event.grants)
+            elif isinstance(event, Watchers):
+                self.session.see(event.subjects)
+                self.report()
             else:
                 self._link_changed(link, event.online)
 
@@ -108,9 +113,15 @@ class Daemon:
             command = protocol.parse(payload)
             command = admission.admit(command, path, self.config.thing_name, grants)
             arrived = admission.arrival_path(command, path)
+            operator = operator_of(command)
+            self.session.check(operator, command.action)
             if command.action not in _ALWAYS_FRESH:
                 self.gate.check(command, self.controller.ttl_ms(command))
+            if command.action in protocol.SESSION_ACTIONS:
+                self._move_lease(operator, command)
+                return
             self.controller.apply(command, arrived)
+            self.session.drove(operator, command.action)
         except Refusal as exc:
             held = self._rejections.allow()
             if held is not None:
@@ -122,6 +133,16 @@ class Daemon:
         if self.controller.latched != latched:
             self.announce()
 
+    def _move_lease(self, operator: str, command: protocol.Command) -> None:
+        driver = self.session.driver
+        self.session.act(operator, command)
+        moving = self.controller.state.reason is MotionReason.COMMAND
+        if self.session.driver != driver and moving:
+            # The wheels obey the driver who lost the lease: the new one starts from a stop.
+            self.controller.stop(MotionReason.HANDOVER)
+        else:
+            asyncio.get_running_loop().call_soon(self.report)
+
     def announce(self, *lines: str) -> None:
         """Tell systemd how the robot is (``systemctl status robot`` shows it), with
         ``lines`` (such as READY=1) in the same message."""
@@ -130,6 +151,8 @@ class Daemon:
         self.notifier.notify(*lines, f"STATUS=link {link}, e-stop {estop}")
 
     def _link_changed(self, link: CommandLink, online: bool) -> None:
+        if not online and link.path is CommandPath.DATACHANNEL:
+            self.session.see(())  # the consoles went with their link
         if online:
             log.info("%s link up", link.path)
             self.report()
@@ -170,6 +193,7 @@ class Daemon:
                     "estop": self.controller.estop.status(),
                     "odometry": self.odometry.report(now),
                     "clock": "synced" if self.gate.synced else "unsynced",
+                    "session": self.session.report(time.time()),
                     **({"video": self.video} if self.video is not None else {}),
                     **self.driver.status(),
                 },

@@ -4,7 +4,8 @@ Two links implement one small interface, and the daemon consumes both the same w
 aiomqtt's client is consumed)::
 
     async with link:
-        async for event in link.events():   # a Delivery per command, a LinkStatus on a change
+        async for event in link.events():   # a Delivery per command, a LinkStatus on a change,
+                                            # Watchers when who watches changes
             ...
         link.send(telemetry)                 # a telemetry message, never waiting
 
@@ -37,7 +38,14 @@ class LinkStatus:
     online: bool
 
 
-LinkEvent = Delivery | LinkStatus
+@dataclass(frozen=True)
+class Watchers:
+    """Who watches the robot through this link now: the subjects of its welcomed consoles."""
+
+    subjects: frozenset[str]
+
+
+LinkEvent = Delivery | LinkStatus | Watchers
 
 
 class CommandLink(Protocol):

@@ -10,7 +10,9 @@ other consoles), an admitted one passed to the daemon with the grants over the c
 socket; the daemon admits it again. Past ``COMMAND_RATE`` a second (``COMMAND_BURST`` at once)
 the channel is closed, after passing on an ``estop`` that overflowed; at the token's ``exp``
 too, and the connection with it when no other console on it is welcomed (the ``Host``, the
-signaling master, does that). Telemetry from the daemon goes to every welcomed console.
+signaling master, does that). Whenever a console is welcomed or goes, the daemon is told who
+watches (the welcomed tokens' subjects). Telemetry from the daemon goes to every welcomed
+console.
 
 Runs in the producer's process, on its loop; verifying a token may fetch the identity
 provider's keys, so it runs in a worker thread.
@@ -29,7 +31,7 @@ import jwt
 
 from robot.contracts import access, admission, protocol, verify
 from robot.contracts.admission import CommandPath, UnscopedTokens
-from robot.contracts.control import command_message
+from robot.contracts.control import command_message, watchers_message
 from robot.contracts.ratelimit import LogBudget, TokenBucket
 from robot.contracts.refusals import Refusal
 from robot.contracts.telemetry import rejection_message
@@ -106,6 +108,11 @@ class Operators:
     def welcomed_on(self, peer: str) -> bool:
         console = self._channels.get(peer)
         return console is not None and console.grants is not None
+
+    def watchers_changed(self) -> None:
+        """Tell the daemon who watches now: the welcomed consoles' subjects."""
+        subjects = (console.grants.subject for console in self.consoles if console.grants)
+        self.to_daemon(watchers_message(subjects))
 
     def telemetry(self, text: str) -> None:
         """Pass one telemetry message, as the daemon encoded it, to every welcomed console."""
@@ -186,6 +193,7 @@ class Console:
             self.expires - operators.clock(), self.deny, "the token has expired; sign in again"
         )
         log.info("console of %s welcomed", grants.subject)
+        self.operators.watchers_changed()
         self.send(
             {
                 "type": "welcome",
@@ -257,6 +265,8 @@ class Console:
         if self._expiry is not None:
             self._expiry.cancel()
         self.operators.detach(self)
+        if was is not None:
+            self.operators.watchers_changed()
         if was is not None and self.operators.host is not None:
             last = not self.operators.welcomed_on(self.peer)
             self.operators.host.farewell(self.peer, was.subject, last)

@@ -6,13 +6,15 @@ Two route tables, filled before ``start()``; adding a route is one line:
   the front runs the authorizer, turns the request into a proxy event and hands it to the
   handler (the stack maps ``POST /publish`` and ``POST /robots/{name}/publish`` to the real
   publish Lambda, ``POST /viewer`` and ``POST /robots/{name}/viewer`` to the viewer Lambda,
-  ``GET /robots`` to the fleet Lambda, and ``GET /`` and ``GET /{file+}`` to the console
+  ``GET /robots`` to the fleet Lambda, ``POST /robots/{name}/guests`` to the guest-link
+  Lambda, and ``GET /`` and ``GET /{file+}`` to the console
   Lambda, ``sim/aws/console_site.py``). Routes named in ``open_routes`` skip the
   authorizer, as the console's do in the template; a resource matches before a greedy one.
 - ``local_routes``: ``"METHOD /path"`` -> an aiohttp handler, for what is not API Gateway:
-  ``POST /topics/{topic+}``, the IoT data plane (``sim/aws/iot_data.py``), and
+  ``POST /topics/{topic+}``, the IoT data plane (``sim/aws/iot_data.py``),
   ``GET /telemetry``, the robot's latest telemetry (``sim/robot/telemetry_view.py``), for a
-  token that may watch the robot (the authorizer's answer for ``POST /viewer``).
+  token that may watch the robot (the authorizer's answer for ``POST /viewer``), and, once
+  ``serve_secrets`` is called, ``POST /``, Secrets Manager (``sim/aws/secrets_manager.py``).
 
 It is an aiohttp server on its own event loop thread: bodies up to MAX_BODY_BYTES (413
 beyond), a request whose headers or body do not arrive within ``read_timeout_s`` is dropped,
@@ -40,9 +42,10 @@ from typing import Any
 
 from aiohttp import web
 
-from sim.aws import authorization, iot_data
+from sim.aws import authorization, sigv4
 from sim.aws.authorization import CORS_HEADERS
 from sim.aws.iot_data import IotDataPlane
+from sim.aws.secrets_manager import SecretsManager
 from sim.robot.telemetry_view import LatestTelemetry
 
 log = logging.getLogger(__name__)
@@ -239,20 +242,35 @@ class Front:
     async def _publish_to_topic(
         self, request: web.Request, parameters: dict[str, str]
     ) -> web.StreamResponse:
-        body = await self._read_body(request)
+        wire = await self._wire(request)
         loop = asyncio.get_running_loop()
-        wire = iot_data.Request(
+        status, answer = await loop.run_in_executor(
+            None, self.data_plane.publish, parameters["topic"], wire
+        )
+        return _json(status, answer)
+
+    def serve_secrets(self, manager: SecretsManager) -> None:
+        """Answer Secrets Manager's calls (``POST /``, the AWS JSON protocol) from ``manager``."""
+
+        async def call(request: web.Request, _: dict[str, str]) -> web.StreamResponse:
+            wire = await self._wire(request)
+            status, answer = await asyncio.get_running_loop().run_in_executor(
+                None, manager.call, wire
+            )
+            return _json(status, answer, {"Content-Type": "application/x-amz-json-1.1"})
+
+        self.local_routes["POST /"] = call
+
+    async def _wire(self, request: web.Request) -> sigv4.WireRequest:
+        """A signed request as it came over the wire, for a service to verify."""
+        return sigv4.WireRequest(
             request.method,
             request.host,  # the guard has checked it names this front
             request.raw_path.split("?", 1)[0],
             request.rel_url.raw_query_string,
             request.headers,
-            body,
+            await self._read_body(request),
         )
-        status, answer = await loop.run_in_executor(
-            None, self.data_plane.publish, parameters["topic"], wire
-        )
-        return _json(status, answer)
 
     async def _telemetry(self, request: web.Request, _: dict[str, str]) -> web.StreamResponse:
         if self.authorize is not None:

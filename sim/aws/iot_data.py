@@ -8,12 +8,8 @@ nothing.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
-import secrets
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
@@ -28,26 +24,10 @@ PUBLISHER = "publish-lambda"
 MqttPublish = Callable[[str, bytes, int], None]
 
 
-@dataclass(frozen=True)
-class Request:
-    """A data-plane request as it came over the wire: the path and query still encoded."""
-
-    method: str
-    host: str
-    raw_path: str
-    raw_query: str
-    headers: Mapping[str, str]
-    body: bytes
-
-
 def issue_credentials(store: sigv4.CredentialStore) -> sigv4.IssuedCredentials:
     """Fresh random credentials for the publish Lambda, the only caller the data plane takes
     (its execution role's, in AWS)."""
-    return store.add_static(
-        "AKIA" + secrets.token_hex(8).upper(),
-        base64.b64encode(secrets.token_bytes(30)).decode(),
-        PUBLISHER,
-    )
+    return sigv4.issue_random(store, PUBLISHER)
 
 
 class IotDataPlane:
@@ -58,7 +38,7 @@ class IotDataPlane:
         self.credentials = credentials
         self.region = region
 
-    def publish(self, topic: str, request: Request) -> tuple[int, dict[str, Any]]:
+    def publish(self, topic: str, request: sigv4.WireRequest) -> tuple[int, dict[str, Any]]:
         """Publish the request's body to ``topic``: the (status, body) the data plane answers."""
         try:
             self._verify(request)
@@ -75,35 +55,11 @@ class IotDataPlane:
             return HTTPStatus.SERVICE_UNAVAILABLE, {"message": "broker unavailable"}
         return HTTPStatus.OK, {}
 
-    def _verify(self, request: Request) -> None:
-        verified = sigv4.verify_request(
-            self.credentials,
-            SERVICE,
-            request.method,
-            request.host,
-            request.raw_path,
-            request.raw_query,
-            request.headers,
-            request.body,
-        )
-        if verified.region != self.region:
-            raise sigv4.SignatureError("InvalidSignatureException", f"not for {self.region}")
-        # A signed payload hash stands for the body in the signature: it must be this body's.
-        declared = {k.lower(): v for k, v in request.headers.items()}.get("x-amz-content-sha256")
-        if declared is not None and declared != hashlib.sha256(request.body).hexdigest():
-            raise sigv4.SignatureError("InvalidSignatureException", "the body was not signed")
+    def _verify(self, request: sigv4.WireRequest) -> None:
+        sigv4.verify_wire(self.credentials, SERVICE, self.region, request)
 
 
 def boto3_client(endpoint_url: str, credentials: sigv4.IssuedCredentials, region: str) -> Any:
     """A boto3 ``iot-data`` client for this data plane at ``endpoint_url``: boto3's real
     request path, signed with ``credentials``."""
-    import boto3
-
-    return boto3.client(
-        "iot-data",
-        endpoint_url=endpoint_url,
-        region_name=region,
-        aws_access_key_id=credentials.access_key_id,
-        aws_secret_access_key=credentials.secret_access_key,
-        aws_session_token=credentials.session_token,
-    )
+    return sigv4.boto3_client("iot-data", endpoint_url, credentials, region)

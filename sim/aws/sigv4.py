@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import hmac
 import re
 import secrets
@@ -168,6 +169,66 @@ def verify_request(
     return _verified(
         request, credentials, service, region, timestamp, match["signed"], match["signature"]
     )
+
+
+def issue_random(store: CredentialStore, principal: str) -> IssuedCredentials:
+    """Fresh random static credentials for ``principal`` (a Lambda's execution role's)."""
+    return store.add_static(
+        "AKIA" + secrets.token_hex(8).upper(),
+        base64.b64encode(secrets.token_bytes(30)).decode(),
+        principal,
+    )
+
+
+def boto3_client(
+    service: str, endpoint_url: str, credentials: IssuedCredentials, region: str
+) -> Any:
+    """A boto3 client of ``service`` at ``endpoint_url``, signing with ``credentials``."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+        aws_session_token=credentials.session_token,
+    )
+
+
+@dataclass(frozen=True)
+class WireRequest:
+    """A signed request as it came over the wire: the path and query still encoded."""
+
+    method: str
+    host: str
+    raw_path: str
+    raw_query: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def verify_wire(
+    store: CredentialStore, service: str, region: str, request: WireRequest
+) -> Verified:
+    """``verify_request``, for ``region`` only, and a signed payload hash must be the body's
+    (it stands for the body in the signature)."""
+    verified = verify_request(
+        store,
+        service,
+        request.method,
+        request.host,
+        request.raw_path,
+        request.raw_query,
+        request.headers,
+        request.body,
+    )
+    if verified.region != region:
+        raise SignatureError("InvalidSignatureException", f"not for {region}")
+    declared = {k.lower(): v for k, v in request.headers.items()}.get("x-amz-content-sha256")
+    if declared is not None and declared != hashlib.sha256(request.body).hexdigest():
+        raise SignatureError("InvalidSignatureException", "the body was not signed")
+    return verified
 
 
 def verify_presigned(

@@ -267,6 +267,45 @@ def test_the_viewer_runs_from_its_folder(tmp_path, loopback):
     assert_loaded_from(artifact, out)
 
 
+def test_the_guest_lambda_runs_from_its_folder_and_reads_its_key_from_secrets_manager(
+    tmp_path, loopback, keys
+):
+    artifact = build("guests", tmp_path / "guests")
+    assert files_in(artifact) == {
+        "cloud/__init__.py",
+        "robot/__init__.py",
+        "robot/contracts/__init__.py",
+        "robot/contracts/access.py",
+        "robot/contracts/refusals.py",
+        "robot/contracts/tokens.py",
+        "cloud/api.py",
+        "cloud/guests/__init__.py",
+        "cloud/guests/app.py",
+    }
+    libraries = library_dir(tmp_path, RUNTIME_LIBRARIES + AUTHORIZER_LIBRARIES)
+    pem = tokens.private_pem(keys["ES256"])
+    loopback.reply = (200, {"Name": "guest-key", "SecretString": pem, "ARN": "arn:x"})
+    event = fleet_request("robot:admin", body=json.dumps({"name": "Ann"}))
+    env = {
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": loopback.url,
+        "GUEST_KEY_SECRET_ID": "guest-key",
+        "ROBOT_NAME": "r1",
+        "FLEET_NAME_PREFIX": "r",
+        "JWT_ISSUER": ISSUER,
+        "JWT_AUDIENCE": AUDIENCE,
+        "CONSOLE_URL": "https://robots.example",
+    }
+    out = invoke(artifact, libraries, "cloud.guests.app", event, env)
+    assert out["result"]["statusCode"] == 200, out["result"]
+    body = json.loads(out["result"]["body"])
+    assert body["url"] == f"https://robots.example/#token={body['token']}"
+    [request] = loopback.requests
+    assert request.headers["X-Amz-Target"] == "secretsmanager.GetSecretValue"
+    assert json.loads(request.body) == {"SecretId": "guest-key"}
+    ours = {name: file for name, file in out["modules"].items() if not name.startswith("jwt")}
+    assert_loaded_from(artifact, {"modules": ours})  # PyJWT: from pip, in a real build
+
+
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_the_makefile_target_sam_runs_builds_the_same_folder(tmp_path):
     # sam build runs `make build-<LogicalId>` from the project root with ARTIFACTS_DIR set.

@@ -223,3 +223,39 @@ def test_an_expired_minted_token_is_refused(authorizer, keys):
     )
     with pytest.raises(app.Unauthorized):
         authorize(authorizer, token)
+
+
+def test_token_guest_mints_a_guest_link_token_for_one_robot(aws, capsys, keys):
+    boto3.client("secretsmanager").create_secret(
+        Name="k", SecretString=tokens.private_pem(keys["ES256"])
+    )
+    argv = ["token", "--secret-id", "k", "--guest", "Ann", "--robot", "r1"]
+    assert run(token_command, argv) == 0
+    claims = jwt.decode(
+        capsys.readouterr().out.strip(),
+        keys["ES256"].public_key(),
+        algorithms=["ES256"],
+        audience=tokens.DEFAULT_AUDIENCE,
+    )
+    assert (claims["guest"], claims["scope"], claims["robots"]) == ("Ann", "robot:view", ["r1"])
+    assert claims["exp"] - claims["iat"] == 3600
+    assert run(token_command, [*argv, "--drive", "--ttl", "24h"]) == 0
+    claims = jwt.decode(capsys.readouterr().out.strip(), options={"verify_signature": False})
+    assert claims["scope"] == "robot:drive robot:view"
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        (["--guest", "Ann"], "exactly one --robot"),
+        (["--guest", "Ann", "--robot", "r1", "--robot", "r2"], "exactly one --robot"),
+        (["--guest", "Ann", "--robot", "r1", "--ttl", "25h"], "24 h"),
+        (["--subject", "ops", "--drive"], "--drive belongs to --guest"),
+    ],
+)
+def test_token_guest_refuses_what_a_guest_link_may_not_be(aws, capsys, keys, extra, reason):
+    boto3.client("secretsmanager").create_secret(
+        Name="k", SecretString=tokens.private_pem(keys["ES256"])
+    )
+    assert run(token_command, ["token", "--secret-id", "k", *extra]) != 0
+    assert reason in capsys.readouterr().err

@@ -73,7 +73,7 @@ def test_the_sam_transform_succeeds_offline(transformed):
 def test_functions_use_a_current_runtime_matching_the_packaging(transformed):
     package = _package_module()
     functions = resources_of(transformed, "AWS::Lambda::Function")
-    assert len(functions) == 6
+    assert len(functions) == 7
     for function in functions.values():
         assert function["Properties"]["Runtime"] == f"python{package.LAMBDA_PYTHON}"
         arch = function["Properties"]["Architectures"]
@@ -248,14 +248,33 @@ def test_every_function_has_a_build_target_and_a_package(source):
         assert module.split(".")[1] in package.FUNCTIONS
 
 
-def test_the_authorizer_reads_a_secret_only_when_one_is_named(transformed):
-    role = transformed["Resources"]["AuthorizerFunctionRole"]
+@pytest.mark.parametrize(
+    ("function", "condition", "parameter"),
+    [
+        ("AuthorizerFunction", "KeyInSecret", "JwtPublicKeySecretId"),
+        ("GuestsFunction", "HasGuestKey", "GuestKeySecretId"),
+    ],
+)
+def test_a_function_reads_its_one_secret_only_when_one_is_named(
+    transformed, function, condition, parameter
+):
+    role = transformed["Resources"][f"{function}Role"]
     (conditional,) = role["Properties"]["Policies"]
-    condition, when_set, when_not = conditional["Fn::If"]
-    assert condition == "KeyInSecret" and when_not == {"Ref": "AWS::NoValue"}
+    named, when_set, when_not = conditional["Fn::If"]
+    assert named == condition and when_not == {"Ref": "AWS::NoValue"}
     (statement,) = when_set["PolicyDocument"]["Statement"]
     assert statement["Action"] == "secretsmanager:GetSecretValue"
-    assert statement["Resource"]["Fn::Sub"].endswith(":secret:${JwtPublicKeySecretId}-??????")
+    assert statement["Resource"]["Fn::Sub"].endswith(f":secret:${{{parameter}}}-??????")
+
+
+def test_the_guest_lambda_signs_for_the_authorizers_issuer_and_audience(transformed):
+    env = transformed["Resources"]["GuestsFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["JWT_ISSUER"] == {"Ref": "JwtIssuer"}
+    assert env["JWT_AUDIENCE"] == {"Ref": "JwtAudience"}
+    assert env["GUEST_KEY_SECRET_ID"] == {"Ref": "GuestKeySecretId"}
+
+
+def test_the_authorizer_has_the_settings_it_reads(transformed):
     env = transformed["Resources"]["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
     assert set(env) == {
         "JWT_ISSUER",

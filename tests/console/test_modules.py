@@ -419,3 +419,86 @@ def test_only_the_view_touches_the_document() -> None:
             continue
         assert not touching.search(source), module.name
         assert "const $ = " not in source, module.name
+
+
+def test_the_session_panel_follows_the_lease_and_who_this_operator_is(modules: Any) -> None:
+    seats = modules.evaluate(
+        """async () => {
+          const { State } = await import("/state.js");
+          const { seat } = await import("/session.js");
+          const state = new State();
+          const at = (session, operator, scopes) => {
+            const telemetry = { type: "state", session };
+            state.update({ operator, scopes: new Set(scopes), telemetry });
+            const { role, driver, watchers, asking, offers } = seat(state);
+            return { role, driver, watchers, asking, offers };
+          };
+          const watchers = ["bob", "guest:Ann:1a2b"];
+          const asked = { driver: "alice", requested_by: "bob", watchers };
+          return {
+            unknown: seat(state).known,
+            driver: at(asked, "alice", ["robot:drive"]),
+            asker: at(asked, "bob", ["robot:drive"]),
+            admin: at(asked, "root", ["robot:admin"]),
+            guest: at(asked, "guest:Ann:1a2b", ["robot:view"]),
+            free: at({ driver: null, requested_by: null, watchers: [] }, "bob", ["robot:drive"]),
+          };
+        }"""
+    )
+    assert seats["unknown"] is False
+    driver = seats["driver"]
+    assert driver["role"] == "driving"
+    assert driver["asking"] == {"subject": "bob", "name": "bob", "guest": False}
+    assert driver["watchers"] == [{"name": "bob", "guest": False}, {"name": "Ann", "guest": True}]
+    assert driver["offers"] == {
+        "request": False,
+        "requested": False,
+        "take": False,
+        "release": True,
+    }
+    asker = seats["asker"]
+    assert (asker["role"], asker["asking"], asker["driver"]) == (
+        "watching",
+        None,
+        {"name": "alice", "guest": False},
+    )
+    assert asker["offers"] == {"request": False, "requested": True, "take": False, "release": False}
+    assert seats["admin"]["offers"] == {
+        "request": True,
+        "requested": False,
+        "take": True,
+        "release": False,
+    }
+    assert seats["guest"]["role"] == "watching only"
+    assert not any(seats["guest"]["offers"].values())
+    assert seats["free"]["role"].startswith("nobody drives")
+    assert not any(seats["free"]["offers"].values())
+
+
+def test_a_guest_link_request_says_why_it_was_refused(modules: Any) -> None:
+    said = modules.evaluate(
+        """async () => {
+          const { invite } = await import("/session.js");
+          const sent = [];
+          window.fetch = async (url, options) => {
+            sent.push({ url, body: JSON.parse(options.body), auth: options.headers.Authorization });
+            return new Response(JSON.stringify({ error: "forbidden", reason: "needs robot:admin" }),
+                                { status: 403 });
+          };
+          try {
+            const request = { name: "Ann", drive: true, hours: 4 };
+            await invite({ api: "https://api", token: "T", robot: "r 1", ...request });
+            return { sent, error: null };
+          } catch (error) {
+            return { sent, error: error.message };
+          }
+        }"""
+    )
+    assert said["error"] == "needs robot:admin"
+    assert said["sent"] == [
+        {
+            "url": "https://api/robots/r%201/guests",
+            "body": {"name": "Ann", "drive": True, "ttl_s": 14400},
+            "auth": "Bearer T",
+        }
+    ]

@@ -68,6 +68,15 @@ def test_robot_sim_drives_with_its_printed_curl_line_and_stops_clean(tmp_path: P
             assert b"<video" in page.read()
         status, _, answer = request("POST", url, body.encode(), headers)
         assert status == 200, answer
+        # Two more operators, for the hand-over: another driver and an administrator, who
+        # may make a guest link.
+        tokens = re.findall(r"^  http://\S+/#token=(\S+)$", banner, re.M)
+        assert len(tokens) == 3 and len(set(tokens)) == 3
+        admin = {"Authorization": f"Bearer {tokens[2]}", "Content-Type": "application/json"}
+        status, _, link = request(
+            "POST", f"http://127.0.0.1:{port}/robots/sim-robot/guests", b'{"name": "Ann"}', admin
+        )
+        assert status == 200 and link["url"].startswith(f"http://127.0.0.1:{port}/#token="), link
         deadline = time.monotonic() + 5
         telemetry = f"http://127.0.0.1:{port}/telemetry"
         while get(telemetry, headers)[2].get("pose", {}).get("x", 0) <= 0:

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from robot.contracts import access
 from sim.aws import dev_identity
 from tests.support.http import post, request
 from tests.support.stack import RecordingStack
@@ -59,3 +60,37 @@ def test_an_unauthenticated_request_to_the_data_plane_is_403(stack: RecordingSta
     )
     assert status == 403, body
     refused_and_still(stack, {"Origin": "http://attacker.example"}, 403)
+
+
+def invite(stack: RecordingStack, scopes: tuple[str, ...], **body: object) -> tuple[int, dict]:
+    admin = dev_identity.dev_token(stack.state_dir, robot=stack.thing_name, scopes=scopes)
+    status, _, answer = post(
+        stack.url + f"/robots/{stack.thing_name}/guests",
+        {"name": "Ann", **body},
+        {"Authorization": f"Bearer {admin}"},
+    )
+    return status, answer
+
+
+def test_an_admin_mints_a_guest_link_that_watches_and_never_drives(stack: RecordingStack) -> None:
+    status, link = invite(stack, (access.SCOPE_ADMIN,))
+    assert status == 200, link
+    assert link["url"] == f"{stack.url}/#token={link['token']}"
+    guest = {"Authorization": f"Bearer {link['token']}"}
+    refused_and_still(stack, guest, 403)  # no /publish
+    for action in ("clear_estop", "stop"):
+        status, _, _ = post(stack.url + "/publish", {"action": action}, guest)
+        assert status == 403
+    other = f"{stack.url}/robots/{stack.thing_name}-2/viewer"
+    assert post(other, {}, guest)[0] == 403  # nor another robot
+    assert post(stack.url + f"/robots/{stack.thing_name}/guests", {"name": "B"}, guest)[0] == 403
+
+
+def test_only_an_admin_mints_guest_links(stack: RecordingStack) -> None:
+    assert invite(stack, (access.SCOPE_DRIVE,))[0] == 403
+
+
+def test_an_expired_guest_link_is_refused(stack: RecordingStack) -> None:
+    expired = stack.expired_guest_token()
+    status, _, _ = post(stack.url + "/viewer", {}, {"Authorization": f"Bearer {expired}"})
+    assert status == 401

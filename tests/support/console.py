@@ -29,9 +29,17 @@ def console_url(stack: SimStack, token: str | None = None, robot: str | None = N
     return f"{stack.url}/#{fragment}" + (f"&robot={robot}" if robot else "")
 
 
-def token_with(stack: SimStack, *scopes: str, robot: str | None = None) -> str:
-    """A dev token for the stack's robot (or ``robot``) with exactly ``scopes``."""
-    return dev_identity.dev_token(stack.state_dir, robot or stack.thing_name, scopes)
+def token_with(
+    stack: SimStack,
+    *scopes: str,
+    robot: str | None = None,
+    subject: str = dev_identity.DEV_SUBJECT,
+) -> str:
+    """A dev token for the stack's robot (or ``robot``) with exactly ``scopes``, for
+    ``subject`` (another operator than the dev token's, say)."""
+    return dev_identity.dev_token(
+        stack.state_dir, robot or stack.thing_name, scopes, subject=subject
+    )
 
 
 def open_console(browser: Any, url: str, init_script: str | None = None) -> Any:

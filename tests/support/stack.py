@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from robot.contracts import tokens
 from robot.daemon.config import KEYS_BY_NAME
+from sim.aws import dev_identity
 from sim.daemons import RobotDaemon
 from sim.stack import SimStack, Telemetry
 
@@ -47,6 +50,20 @@ class RecordingStack(SimStack):
             timeout=5,
         )
         assert moving["reason"] == "command"
+
+    def expired_guest_token(self) -> str:
+        """A guest link's token for the stack's robot, signed with the dev key an hour ago
+        for ten minutes."""
+        guest = tokens.mint_guest(
+            dev_identity.dev_key(self.state_dir),
+            "Ann",
+            self.thing_name,
+            600,
+            issuer=dev_identity.DEV_ISSUER,
+            audience=dev_identity.DEV_AUDIENCE,
+            now=time.time() - 3600,
+        )
+        return guest.token
 
     def auth_headers(self) -> dict[str, str]:
         """The headers that authorize a request to the REST endpoint, with the dev token."""

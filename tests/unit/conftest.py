@@ -22,11 +22,13 @@ import drivers
 from robot.contracts.admission import CommandPath
 from robot.contracts.protocol import (
     ACTIONS,
+    ANSWER_ACTIONS,
     ENDPOINT_FIELDS,
     LATCH_ACTIONS,
     MAX_ID_LENGTH,
     MAX_TTL_MS,
     MIN_TTL_MS,
+    SESSION_ACTIONS,
     Command,
 )
 from robot.daemon import config as robot_config
@@ -219,7 +221,8 @@ def commands(draw: st.DrawFn, actions: tuple[str, ...] = ACTIONS, with_ts: bool 
     """Valid commands: any action, with or without each optional field."""
     action = draw(st.sampled_from(actions))
     driving = action == "drive"
-    latching = action in LATCH_ACTIONS  # held until cleared: no speed, no TTL
+    # Held until cleared, or moving no wheels: no speed, no TTL.
+    latching = action in LATCH_ACTIONS or action in SESSION_ACTIONS
     return Command(
         action=action,
         linear=draw(unit_floats) if driving else None,
@@ -228,6 +231,7 @@ def commands(draw: st.DrawFn, actions: tuple[str, ...] = ACTIONS, with_ts: bool 
         ttl_ms=None if latching else draw(st.none() | ttls),
         id=draw(st.none() | command_ids),
         ts=draw(st.none() | st.integers(0, 2**53)) if with_ts else None,
+        to=draw(command_ids) if action in ANSWER_ACTIONS else None,
     )
 
 
@@ -238,7 +242,7 @@ json_values = st.recursive(
     ),
     max_leaves=8,
 )
-FIELD_NAMES = ("action", "linear", "angular", "speed", "ttl_ms", "id", "ts", *ENDPOINT_FIELDS)
+FIELD_NAMES = ("action", "linear", "angular", "speed", "ttl_ms", "id", "ts", "to", *ENDPOINT_FIELDS)
 # Objects that look like commands: known fields (and now and then another) with any values.
 command_like = st.dictionaries(
     st.sampled_from(FIELD_NAMES) | st.text(max_size=8),

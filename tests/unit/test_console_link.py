@@ -9,10 +9,10 @@ import socket
 
 from robot.contracts import access
 from robot.contracts.admission import CommandPath
-from robot.contracts.control import ControlSocket, command_message
+from robot.contracts.control import ControlSocket, command_message, watchers_message
 from robot.daemon.config import Config
 from robot.daemon.console_link import ConsoleLink
-from robot.daemon.links import Delivery, LinkStatus
+from robot.daemon.links import Delivery, LinkStatus, Watchers
 from tests.unit.conftest import make_daemon, wait_until
 
 GRANTS = access.Grants("alice", frozenset({access.SCOPE_DRIVE}), None)
@@ -29,7 +29,9 @@ def test_a_runs_commands_come_out_as_deliveries_and_telemetry_goes_back_as_it_is
             producer.send(command_message('{"action": "stop"}', GRANTS))
             producer.send({"type": "something else"})  # skipped
             producer.send(command_message('{"action": "left"}', GRANTS))
-            got = [await anext(events), await anext(events)]
+            producer.send(watchers_message(["bob", "alice", "bob"]))
+            producer.send({"type": "watchers", "subjects": [1]})  # malformed: skipped
+            got = [await anext(events), await anext(events), await anext(events)]
             assert link.send(b'{"type":"state"}')
             line = await anext(producer.lines())
             await producer.close()  # the run ends
@@ -41,6 +43,7 @@ def test_a_runs_commands_come_out_as_deliveries_and_telemetry_goes_back_as_it_is
     assert got == [
         Delivery('{"action": "stop"}', CommandPath.DATACHANNEL, GRANTS),
         Delivery('{"action": "left"}', CommandPath.DATACHANNEL, GRANTS),
+        Watchers(frozenset({"alice", "bob"})),
         LinkStatus(online=False),
     ]
     assert line == b'{"type":"state"}'

@@ -109,6 +109,8 @@ def expected_to_move(daemon: Daemon, payload: bytes) -> bool:
         return False
     if command.action in protocol.LATCH_ACTIONS:  # they stop the wheels
         return False
+    if command.action in protocol.SESSION_ACTIONS:  # they move the lease, not the wheels
+        return False
     return mixing.wheel_outputs(command, daemon.config.default_speed) != (0.0, 0.0)
 
 

@@ -53,12 +53,42 @@ def token(*scopes: str, robots: list[str] | None = None, ttl: int = 600, now: fl
 
 
 def operators(
-    clock: Any = time.time, unscoped: UnscopedTokens = UnscopedTokens.ACCEPTED
+    clock: Any = time.time,
+    unscoped: UnscopedTokens = UnscopedTokens.ACCEPTED,
+    watchers: list[list[str]] | None = None,
 ) -> tuple[Operators, list[dict]]:
+    """Consoles of ROBOT, and the commands they pass to the daemon (who watches goes to
+    ``watchers``, when given)."""
     sent: list[dict] = []
+
+    def to_daemon(message: dict) -> bool:
+        if message["type"] == "watchers":
+            (watchers if watchers is not None else []).append(message["subjects"])
+        else:
+            sent.append(message)
+        return True
+
     verifier = verify.Verifier(verify.static_key(KEY.public_key()), ISSUER, AUDIENCE)
-    ops = Operators(ROBOT, verifier, lambda message: sent.append(message) or True, clock, unscoped)
-    return ops, sent
+    return Operators(ROBOT, verifier, to_daemon, clock, unscoped), sent
+
+
+def test_the_daemon_hears_who_watches_as_consoles_are_welcomed_and_go():
+    heard: list[list[str]] = []
+    ops, _ = operators(watchers=heard)
+
+    async def body() -> None:
+        async with LoopbackConsole(lambda channel: ops.attach(channel, "p1")) as first:
+            first.send({"type": "hello", "token": token("robot:view")})
+            await first.next()
+            async with LoopbackConsole(lambda channel: ops.attach(channel, "p2")) as second:
+                second.send({"type": "hello", "token": "not a token"})
+                assert (await second.next())["type"] == "denied"  # never watched: no news
+        async with asyncio.timeout(5):
+            while len(heard) < 2:
+                await asyncio.sleep(0.01)
+
+    run(body)
+    assert heard == [["alice"], []]
 
 
 def run(body: Any) -> Any:

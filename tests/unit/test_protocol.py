@@ -271,3 +271,34 @@ ACCEPTED = [
 @pytest.mark.parametrize(("fields", "expected"), ACCEPTED, ids=lambda v: str(v)[:40])
 def test_each_bound_is_accepted_as_written(fields: dict[str, Any], expected: Command) -> None:
     assert parse(json.dumps(fields)) == expected
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"action": "request_control"}, Command("request_control")),
+        ({"action": "release_control", "id": "r"}, Command("release_control", id="r")),
+        ({"action": "take_control"}, Command("take_control")),
+        ({"action": "accept_control", "to": "bob"}, Command("accept_control", to="bob")),
+        ({"action": "decline_control", "to": "bob"}, Command("decline_control", to="bob")),
+    ],
+)
+def test_the_session_actions_parse(fields: dict[str, Any], expected: Command) -> None:
+    assert parse(payload(**fields)) == expected
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"action": "accept_control"}, '"accept_control" needs "to"'),
+        ({"action": "decline_control", "to": ""}, '"to" must be a printable string'),
+        ({"action": "request_control", "to": "bob"}, '"to" belongs to accept_control'),
+        ({"action": "forward", "to": "bob"}, '"to" belongs to'),
+        ({"action": "take_control", "ttl_ms": 100}, "moves no wheels"),
+        ({"action": "request_control", "speed": 1}, "moves no wheels"),
+        ({"action": "release_control", "linear": 0, "angular": 0}, '"linear" and "angular"'),
+    ],
+)
+def test_session_actions_are_read_strictly(fields: dict[str, Any], reason: str) -> None:
+    with pytest.raises(ProtocolError, match=reason):
+        parse(payload(**fields))
