@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from robot.cli.policy import OK, error
+from robot.cli.policy import OK, error, missing_extra
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,12 +33,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_init(args: argparse.Namespace) -> int:
-    from robot.contracts import tokens
+    try:
+        from robot.contracts import tokens
 
+        if args.secret_id:
+            import boto3
+    except ModuleNotFoundError as exc:
+        return missing_extra("keys", "cloud", exc)
     client = None
     if args.secret_id:
-        import boto3
-
         client = boto3.client("secretsmanager", region_name=args.region)
     try:
         keys = tokens.init_keys(args.out, args.alg, args.secret_id, client)
