@@ -343,7 +343,8 @@ def check_camera(settings: config.Config) -> Finding:
         check=False,
     )
     if result.returncode != 0:
-        return fail("camera", f"libcamera failed: {result.stderr.strip().splitlines()[-1:]}")
+        last = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
+        return fail("camera", f"libcamera failed: {last}")
     cameras = [line for line in result.stdout.splitlines() if line]
     if not cameras:
         return fail(
