@@ -97,7 +97,10 @@ def image(log: Path) -> tuple[Path, bool]:
 
 
 def _build(target: Path, log: Path) -> None:
-    sudoers = f"echo '{USER} ALL=(ALL) NOPASSWD: ALL' > \"$1/etc/sudoers.d/010_pi-nopasswd\""
+    sudoers = (
+        f"echo '{USER} ALL=(ALL) NOPASSWD: ALL' > \"$1/etc/sudoers.d/010_pi-nopasswd\" && "
+        'chmod 440 "$1/etc/sudoers.d/010_pi-nopasswd"'
+    )
     hooks = [
         # Raspberry Pi OS's default user, who may sudo without a password.
         f'chroot "$1" useradd --create-home --shell /bin/bash {USER}',

@@ -47,6 +47,7 @@ CHECKOUT = f"{HOME}/telepresence-robot"
 VENV_PYTHON = f"{CHECKOUT}/.venv/bin/python"
 INSTALL_TIMEOUT_S = 1200  # pip under emulation, on a fresh machine; a safety net
 READY_TIMEOUT_S = 240  # aiortc's imports under emulation take a while
+HOST_CA_BUNDLE = ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt"
 SYSTEM_NUMPY = "/usr/lib/python3/dist-packages/numpy/__init__.py"
 # A board that cannot be reached off a Pi, a camera that is not there, a service not running:
 # what doctor must say, and nothing else, in an emulated root on a machine that is not a Pi.
@@ -116,6 +117,12 @@ def pi(tmp_path_factory: pytest.TempPathFactory) -> arm64.Chroot:
     sources.parent.mkdir(parents=True)
     sources.write_text("deb [trusted=yes] file:/srv/pi-archive ./\n")
     shutil.copy("/etc/resolv.conf", pi.path("/etc/resolv.conf"))
+    # pip reaches PyPI through this machine's network, trusting what this machine trusts (its
+    # CA bundle; on a Pi, Debian's): for every user, sudo's included, as /etc/pip.conf does.
+    bundle = pi.path("/etc/ssl/certs/this-machine.pem")
+    bundle.parent.mkdir(parents=True)
+    shutil.copy(HOST_CA_BUNDLE, bundle)
+    pi.path("/etc/pip.conf").write_text("[global]\ncert = /etc/ssl/certs/this-machine.pem\n")
     checkout = pi.path(CHECKOUT)
     shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(*SKIPPED_IN_COPIES))
     subprocess.run(["chown", "-R", "1000:1000", str(pi.path(HOME))], check=True)
