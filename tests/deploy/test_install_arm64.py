@@ -45,8 +45,6 @@ REGION = "eu-west-1"
 HOME = f"/home/{arm64.USER}"
 CHECKOUT = f"{HOME}/telepresence-robot"
 VENV_PYTHON = f"{CHECKOUT}/.venv/bin/python"
-INSTALL_TIMEOUT_S = 1200  # pip under emulation, on a fresh machine; a safety net
-READY_TIMEOUT_S = 240  # aiortc's imports under emulation take a while
 HOST_CA_BUNDLE = ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt"
 SYSTEM_NUMPY = "/usr/lib/python3/dist-packages/numpy/__init__.py"
 # A board that cannot be reached off a Pi, a camera that is not there, a service not running:
@@ -108,9 +106,10 @@ def pi(tmp_path_factory: pytest.TempPathFactory) -> arm64.Chroot:
         pytest.skip(f"no arm64 emulation here: {exc}")
     folder = tmp_path_factory.mktemp("arm64")
     started = time.monotonic()
-    lower, built = arm64.image(folder / "mmdebstrap.log")
+    deadline = started + arm64.TIME_LIMIT_S
+    lower, built = arm64.image(folder / "mmdebstrap.log", deadline)
     print(f"\narm64 root: {'built' if built else 'cached'} in {time.monotonic() - started:.0f} s")
-    pi = arm64.Chroot(lower, folder)
+    pi = arm64.Chroot(lower, folder, deadline)
     # Raspberry Pi's archive, served by the stand-ins, and Debian's security updates.
     build_archive(pi.path("/srv/pi-archive"))
     sources = pi.path("/etc/apt/sources.list.d/raspi.list")
@@ -186,7 +185,7 @@ def robot_config(pi: arm64.Chroot, certs: SimCerts, cloud: dict[str, object]) ->
 
 def install(pi: arm64.Chroot, *args: str, board: str) -> subprocess.CompletedProcess[str]:
     started = time.monotonic()
-    result = pi.run(f"{CHECKOUT}/install.sh", *args, timeout=INSTALL_TIMEOUT_S, MOTOR_DRIVER=board)
+    result = pi.run(f"{CHECKOUT}/install.sh", *args, MOTOR_DRIVER=board)
     print(f"install.sh {' '.join(args)} ({board}): {time.monotonic() - started:.0f} s")
     assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -254,7 +253,7 @@ def test_the_producer_streams_its_test_pattern_on_arm64(pi, robot_config, certs,
         argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as producer:
         try:
-            wait_for_line(producer, "media-status", READY_TIMEOUT_S)
+            wait_for_line(producer, "media-status", pi.remaining())
             python = first_child(producer.pid)
             print(f"producer on arm64 (under qemu), ready: RSS {rss_mb(python):.0f} MB")
         finally:
@@ -285,7 +284,7 @@ def test_the_daemon_connects_on_arm64(pi, robot_config):
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
         address = f"\0telepresence-robot-arm64-{os.getpid()}"
         notify.bind(address)
-        notify.settimeout(READY_TIMEOUT_S)
+        notify.settimeout(pi.remaining())
         argv = pi.argv(
             [f"{CHECKOUT}/.venv/bin/robot", "run", "--config", robot_config],
             MOTOR_DRIVER="sim",
@@ -299,7 +298,7 @@ def test_the_daemon_connects_on_arm64(pi, robot_config):
                 while "READY=1" not in messages:
                     messages += notify.recv(4096).decode().splitlines()
                 robot = first_child(daemon.pid)
-                producer = first_child(robot, timeout=READY_TIMEOUT_S)  # video is on
+                producer = first_child(robot, timeout=pi.remaining())  # video is on
                 print(
                     f"daemon on arm64 (under qemu), connected: RSS {rss_mb(robot):.0f} MB; "
                     f"its producer: RSS {rss_mb(producer):.0f} MB"
