@@ -111,7 +111,6 @@ def _build(target: Path, log: Path, deadline: float) -> None:
         # Raspberry Pi OS's default user, who may sudo without a password.
         f'chroot "$1" useradd --create-home --shell /bin/bash {USER}',
         sudoers,
-        'printf "127.0.0.1 localhost\\n::1 localhost\\n" > "$1/etc/hosts"',
         # install.sh's packages, downloaded now; apt-get install unpacks them in each run.
         'chroot "$1" apt-get install --download-only -y -qq ' + " ".join(INSTALLED_BY_SCRIPT),
     ]

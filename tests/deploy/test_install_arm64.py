@@ -18,6 +18,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -46,6 +47,7 @@ HOME = f"/home/{arm64.USER}"
 CHECKOUT = f"{HOME}/telepresence-robot"
 VENV_PYTHON = f"{CHECKOUT}/.venv/bin/python"
 HOST_CA_BUNDLE = ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt"
+STOP_TIMEOUT_S = 60  # the daemon stops its producer first; under emulation that takes seconds
 SYSTEM_NUMPY = "/usr/lib/python3/dist-packages/numpy/__init__.py"
 # A board that cannot be reached off a Pi, a camera that is not there, a service not running:
 # what doctor must say, and nothing else, in an emulated root on a machine that is not a Pi.
@@ -69,6 +71,19 @@ def first_child(pid: int, timeout: float = 0) -> int:
                     return int(children[0])
         assert time.monotonic() < deadline, f"process {pid} has no child"
         time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """SIGTERM to the command itself (unshare, its parent, ignores SIGTERM), as systemd would
+    stop it; SIGKILL through unshare (--kill-child) if it does not end in time."""
+    with contextlib.suppress(AssertionError, ProcessLookupError):
+        os.kill(first_child(process.pid), signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
 
 
 def build_archive(folder: Path) -> Path:
@@ -116,6 +131,10 @@ def pi(tmp_path_factory: pytest.TempPathFactory) -> arm64.Chroot:
     sources.parent.mkdir(parents=True)
     sources.write_text("deb [trusted=yes] file:/srv/pi-archive ./\n")
     shutil.copy("/etc/resolv.conf", pi.path("/etc/resolv.conf"))
+    # The chroot has this machine's host name; sudo looks it up.
+    pi.path("/etc/hosts").write_text(
+        f"127.0.0.1 localhost\n::1 localhost\n127.0.1.1 {socket.gethostname()}\n"
+    )
     # pip reaches PyPI through this machine's network, trusting what this machine trusts (its
     # CA bundle; on a Pi, Debian's): for every user, sudo's included, as /etc/pip.conf does.
     bundle = pi.path("/etc/ssl/certs/this-machine.pem")
@@ -257,8 +276,7 @@ def test_the_producer_streams_its_test_pattern_on_arm64(pi, robot_config, certs,
             python = first_child(producer.pid)
             print(f"producer on arm64 (under qemu), ready: RSS {rss_mb(python):.0f} MB")
         finally:
-            producer.terminate()
-            producer.wait(timeout=30)
+            stop(producer)
 
 
 def test_doctor_reports_only_what_is_missing_off_a_pi(pi, robot_config):
@@ -304,8 +322,7 @@ def test_the_daemon_connects_on_arm64(pi, robot_config):
                     f"its producer: RSS {rss_mb(producer):.0f} MB"
                 )
             finally:
-                daemon.terminate()
-                daemon.wait(timeout=60)
+                stop(daemon)
 
 
 @pytest.mark.parametrize("board", ["adafruit", "gpiozero", "serial"])
