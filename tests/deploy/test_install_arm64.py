@@ -316,11 +316,8 @@ def test_the_daemon_connects_on_arm64(pi, robot_config):
                 while "READY=1" not in messages:
                     messages += notify.recv(4096).decode().splitlines()
                 robot = first_child(daemon.pid)
-                producer = first_child(robot, timeout=pi.remaining())  # video is on
-                print(
-                    f"daemon on arm64 (under qemu), connected: RSS {rss_mb(robot):.0f} MB; "
-                    f"its producer: RSS {rss_mb(producer):.0f} MB"
-                )
+                first_child(robot, timeout=pi.remaining())  # video is on: its producer
+                print(f"daemon on arm64 (under qemu), connected: RSS {rss_mb(robot):.0f} MB")
             finally:
                 stop(daemon)
 
