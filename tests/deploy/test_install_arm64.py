@@ -280,7 +280,11 @@ def test_the_producer_streams_its_test_pattern_on_arm64(pi, robot_config, certs,
 
 
 def test_doctor_reports_only_what_is_missing_off_a_pi(pi, robot_config):
-    result = pi.run(f"{CHECKOUT}/.venv/bin/robot", "doctor", "--config", robot_config)
+    # With the Pi's camera: picamera2 (the stand-in, on apt's numpy) imports, and finds none.
+    settings = json.loads(pi.path(robot_config).read_text())
+    camera_config = f"{CHECKOUT}/config-picamera2.json"
+    pi.path(camera_config).write_text(json.dumps({**settings, "VIDEO_SOURCE": "picamera2"}))
+    result = pi.run(f"{CHECKOUT}/.venv/bin/robot", "doctor", "--config", camera_config)
     failed = {
         line[5:].split(":")[0] for line in result.stdout.splitlines() if line.startswith("FAIL")
     }
@@ -292,7 +296,8 @@ def test_doctor_reports_only_what_is_missing_off_a_pi(pi, robot_config):
     lines = result.stdout
     assert "ok   IoT endpoint: mutual TLS with localhost:" in lines
     assert "ok   credentials provider:" in lines
-    assert "ok   video producer: python, source testpattern" in lines
+    assert "ok   video producer: python, source picamera2" in lines
+    assert "FAIL camera: none detected" in lines
     assert "FAIL board: no Raspberry Pi GPIO chip" in lines
     assert "FAIL service: robot.service is not installed" in lines
 
