@@ -5,8 +5,8 @@
 #                           and everything the tests need
 #   ./install.sh            a Raspberry Pi (Raspberry Pi OS Bookworm): the apt packages of the
 #                           board named by $MOTOR_DRIVER (default explorerhat) and the camera,
-#                           I2C if the board needs it, .venv seeing apt's packages, Amazon's
-#                           root CA in certs/
+#                           I2C if the board needs it, .venv seeing apt's packages (and keeping
+#                           apt's numpy), Amazon's root CA in certs/
 #   ./install.sh --service  the same, then the daemon as a systemd service: docs/raspberry-pi.md
 #   ./install.sh --kvs-sample   also build AWS's KVS WebRTC C SDK sample (release
 #                           $KVS_SDK_VERSION) with IoT credentials: VIDEO_PRODUCER=kvs-c-sample
@@ -30,7 +30,11 @@ done
 
 # What only a Pi has, named so a test can point it elsewhere.
 device_tree_model=${DEVICE_TREE_MODEL:-/proc/device-tree/model}
+# Amazon Root CA 1 ships in Debian's ca-certificates; the download is the fallback. Either is
+# taken only with the certificate's SHA-256 fingerprint (as Amazon publishes it).
+amazon_root_ca_file=${AMAZON_ROOT_CA_FILE:-/usr/share/ca-certificates/mozilla/Amazon_Root_CA_1.crt}
 amazon_root_ca_url=${AMAZON_ROOT_CA_URL:-https://www.amazontrust.com/repository/AmazonRootCA1.pem}
+amazon_root_ca_sha256=8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e
 # Where --service puts things (docs/raspberry-pi.md).
 service_user=${ROBOT_USER:-robot}
 robot_home=${ROBOT_HOME:-/opt/telepresence-robot}
@@ -69,25 +73,85 @@ system_site_venv() {
     [ -x "$venv/bin/python" ] || "$@" "$python" -m venv --system-site-packages "$venv"
 }
 
-# install_robot VENV OPTION [PREFIX...]: the package (OPTION -e: editable) and its board's
-# library into VENV, pip run through PREFIX (as_root, say).
+# install_robot VENV SOURCE [PREFIX...]: the package from SOURCE (the checkout ".", installed
+# editable, or a wheel) with its board's and video's extras into VENV, pip run through PREFIX
+# (as_root, say). apt's numpy, which picamera2's C extensions are built against, is kept.
 install_robot() {
-    local pip=$1/bin/pip option=$2
+    local pip=$1/bin/pip source=$2
     shift 2
     local install=("$@" "$pip" install --quiet --disable-pip-version-check)
+    [ -s "$constraints" ] && install+=(--constraint "$constraints")
+    local extras=()
+    # explorerhat's library is installed below, without its dependencies.
+    [ "$board" = explorerhat ] || extras+=("$board")
     # Video (aiortc): PyAV has wheels for 64-bit ARM and x86 only; on a 32-bit OS choose
     # VIDEO_PRODUCER=kvs-c-sample (--kvs-sample) or off.
-    local video=""
-    case "$(dpkg --print-architecture)" in arm64|amd64) video=video ;; esac
+    case "$(dpkg --print-architecture)" in arm64|amd64) extras+=(video) ;; esac
+    local spec=$source
+    [ "${#extras[@]}" -eq 0 ] || spec="${source}[$(IFS=,; echo "${extras[*]}")]"
+    if [ "$source" = . ]; then
+        "${install[@]}" -e "$spec"
+    else
+        "${install[@]}" "$spec"
+        # The same version number again is a new build of the checkout: replace it.
+        "${install[@]}" --no-deps --force-reinstall "$source"
+    fi
     if [ "$board" = explorerhat ]; then
         # explorerhat needs cap1xxx, which requires the distribution "RPi.GPIO": apt's
         # python3-rpi-lgpio provides that module under another name, so pip would build
         # RPi.GPIO from source (and fail on Lite). The apt packages cover their imports.
-        "${install[@]}" ${option:+"$option"} ".${video:+[$video]}"
         "${install[@]}" --no-deps "explorerhat==0.5.1" "cap1xxx==0.1.4"
-    else
-        "${install[@]}" ${option:+"$option"} ".[$board${video:+,$video}]"
     fi
+}
+
+# certs/cacert.pem: Amazon Root CA 1 from ca-certificates, else downloaded (with a timeout,
+# three tries), each only with the right fingerprint.
+install_root_ca() {
+    local target=certs/cacert.pem
+    "$python" - "$amazon_root_ca_file" "$amazon_root_ca_url" "$amazon_root_ca_sha256" \
+        "$target" <<'PYTHON'
+import hashlib, os, ssl, sys, time, urllib.request
+
+local, url, expected, target = sys.argv[1:]
+
+def fingerprint(pem):
+    try:
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+    except ValueError:
+        return None
+
+def from_file():
+    try:
+        with open(local) as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+def download():
+    for attempt in range(3):
+        try:
+            with urllib.request.urlopen(url, timeout=20) as answer:
+                return answer.read().decode("ascii", "replace")
+        except (OSError, ValueError) as exc:
+            print(f"  {url}: {exc}" + ("; trying again" if attempt < 2 else ""))
+            time.sleep(2 * (attempt + 1) if attempt < 2 else 0)
+    return None
+
+for where, fetch in ((local, from_file), (url, download)):
+    pem = fetch()
+    if pem is None:
+        continue
+    if fingerprint(pem) != expected:
+        print(f"  {where}: not Amazon Root CA 1 (SHA-256 {fingerprint(pem)}); not used")
+        continue
+    with open(target + ".part", "w") as handle:
+        handle.write(pem)
+    os.replace(target + ".part", target)
+    print(f"Amazon's root CA from {where} in {target}")
+    sys.exit(0)
+sys.exit(f"install.sh: no Amazon Root CA 1 (neither {local} nor {url}): install "
+         f"ca-certificates, or put AmazonRootCA1.pem at {target}, then run ./install.sh again")
+PYTHON
 }
 
 python=${PYTHON:-python3}
@@ -139,21 +203,28 @@ esac
 apt_install "${packages[@]}"
 
 # The Adafruit HAT is an I2C chip (the Explorer HAT's motors are plain GPIO).
-if [ "$board" = adafruit ] && [ "$(as_root raspi-config nonint get_i2c)" != 0 ]; then
-    echo "enabling I2C"
-    as_root raspi-config nonint do_i2c 0
+if [ "$board" = adafruit ]; then
+    if ! command -v raspi-config >/dev/null; then
+        echo "warning: no raspi-config here, so I2C is left as it is: if it is off, add" \
+            "dtparam=i2c_arm=on to /boot/firmware/config.txt and reboot (robot doctor checks it)"
+    elif [ "$(as_root raspi-config nonint get_i2c)" != 0 ]; then
+        echo "enabling I2C"
+        as_root raspi-config nonint do_i2c 0
+    fi
 fi
+
+# pip keeps apt's numpy (python3-picamera2 brings it): a numpy 2 in .venv would hide it, and
+# picamera2's C extensions (simplejpeg) are built against apt's.
+constraints=$(mktemp)
+trap 'rm -rf "$constraints" ${build:+"$build"}' EXIT
+"$python" -c 'import numpy; print("numpy==" + numpy.__version__)' >"$constraints" 2>/dev/null ||
+    : >"$constraints"
 
 system_site_venv .venv
-install_robot .venv -e
+install_robot .venv .
 
 mkdir -p certs && chmod 700 certs
-if [ ! -s certs/cacert.pem ]; then
-    echo "fetching Amazon's root CA into certs/cacert.pem"
-    "$python" -c 'import sys, urllib.request; urllib.request.urlretrieve(*sys.argv[1:])' \
-        "$amazon_root_ca_url" certs/cacert.pem.part
-    mv certs/cacert.pem.part certs/cacert.pem
-fi
+[ -s certs/cacert.pem ] || install_root_ca
 
 if [ "$kvs_sample" = yes ]; then
     # AWS's KVS WebRTC C SDK at a pinned release, built with IoT credentials (the cmake flag
@@ -196,10 +267,19 @@ as_root usermod -a -G gpio,i2c,dialout,video "$service_user"
 service_group=$(id -gn "$service_user")
 
 # Its own venv, outside any home folder (the unit cannot see /home), not tied to this
-# checkout: installed from it, not linked to it.
+# checkout: a wheel built by this user from a clean copy of it (no build/ or egg-info of root's
+# in the checkout, no stale build/lib carrying deleted modules), installed by root.
+build=$(mktemp -d)
+tar -c --exclude=./.git --exclude=./.venv --exclude=./build --exclude='./*.egg-info' \
+    --exclude=./certs --exclude=./.sim --exclude=./state . | tar -x -C "$build"
+echo "building the package's wheel"
+.venv/bin/pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir "$build/dist" \
+    "$build" >/dev/null
+wheel=$(echo "$build"/dist/telepresence_robot-*.whl)
+chmod -R a+rX "$build"  # root may be another user on a network share
 as_root mkdir -p "$robot_home"
 system_site_venv "$robot_home/venv" as_root
-install_robot "$robot_home/venv" "" as_root
+install_robot "$robot_home/venv" "$wheel" as_root
 
 # Config and certificates in one place, the daemon's own and nobody else's.
 as_root install -d -m 700 -o "$service_user" -g "$service_group" "$robot_etc" "$robot_etc/certs" \
@@ -218,7 +298,7 @@ sed -e "s|/opt/telepresence-robot|$robot_home|g" -e "s|/etc/telepresence-robot|$
     -e "s|^User=robot$|User=$service_user|" -e "s|^Group=robot$|Group=$service_group|" \
     deploy/robot.service | as_root tee "$unit_dir/robot.service" >/dev/null
 as_root systemctl daemon-reload
-as_root systemctl enable --quiet systemd-time-wait-sync.service robot.service
+as_root systemctl enable --quiet robot.service
 if as_root "$robot_home/venv/bin/robot" check-config --config "$robot_etc/config.json"; then
     as_root systemctl restart robot.service
     echo "the robot service is running: journalctl -u robot -f"

@@ -3,18 +3,22 @@ failure says the fix. Nothing moves; every network check gives up after a few se
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
 import ssl
 import stat
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import drivers
+from robot.contracts.cameras import CAMERA_GROUP
 from robot.daemon import config
 from robot.daemon.freshness import kernel_clock_synced
 from robot.producer.credentials import CredentialsError, CredentialsProvider
@@ -50,9 +54,11 @@ def skip(check: str, detail: str) -> Finding:
 
 
 def examine(path: Path | str) -> Iterator[Finding]:
-    """Every check, in the order a person would fix them."""
+    """Every check, in the order a person would fix them. Each check that does not need
+    another's result runs whatever the others found; one that does says which it waits for."""
     try:
-        settings = config.load(path)
+        # The board's own problems (a library not installed) are the board check's.
+        settings = config.load(path, check_board=False)
     except config.ConfigError as exc:
         for problem in exc.problems:
             yield fail("config", problem)
@@ -61,17 +67,38 @@ def examine(path: Path | str) -> Iterator[Finding]:
     yield ok("config", f"{path}: thing {settings.thing_name}, board {settings.motor_driver}")
     for deprecation in settings.deprecations:
         yield warn("config", deprecation)
-    certificate = list(check_certificate(settings))
+    certificate = list(guarded("certificate", check_certificate, settings))
     yield from certificate
-    yield check_clock(settings)
+    yield from guarded("clock", check_clock, settings)
+    video = settings.video_producer != "off"
     if any(finding.status == "FAIL" for finding in certificate):
-        yield skip("IoT endpoint, credentials provider", "need a working certificate")
+        yield skip("IoT endpoint", "needs a working certificate")
+        if video:
+            yield skip("credentials provider", "needs a working certificate")
     else:
-        yield check_iot_endpoint(settings)
-        yield check_credentials(settings)
-    yield check_board(settings)
-    yield check_camera(settings)
-    yield check_service(settings)
+        yield from guarded("IoT endpoint", check_iot_endpoint, settings)
+        if video:
+            yield from guarded("credentials provider", check_credentials, settings)
+    yield from guarded("board", check_board, settings)
+    if video:
+        yield from guarded("video producer", check_producer, settings)
+        yield from guarded("camera", check_camera, settings)
+    else:
+        yield skip("video", "VIDEO_PRODUCER is off: no credentials provider, producer or camera")
+    yield from guarded("service", check_service, settings)
+
+
+def guarded(
+    name: str,
+    check: Callable[[config.Config], Finding | Iterator[Finding]],
+    settings: config.Config,
+) -> Iterator[Finding]:
+    """The check's findings; one that breaks is a failure of that check, and the rest still run."""
+    try:
+        found = check(settings)
+        yield from [found] if isinstance(found, Finding) else list(found)
+    except Exception as exc:  # a check's own failure must not hide the other checks
+        yield fail(name, f"could not be checked ({type(exc).__name__}: {exc})")
 
 
 def check_certificate(settings: config.Config) -> Iterator[Finding]:
@@ -167,9 +194,10 @@ def check_iot_endpoint(settings: config.Config) -> Finding:
 
 def check_credentials(settings: config.Config) -> Finding:
     if not settings.credential_endpoint or not settings.role_alias:
-        return skip(
+        return fail(
             "credentials provider",
-            "IOT_GET_CREDENTIAL_ENDPOINT or ROLE_ALIAS is empty: no video",
+            "IOT_GET_CREDENTIAL_ENDPOINT or ROLE_ALIAS is empty, and video needs them: "
+            "robot provision writes them, or set VIDEO_PRODUCER to off",
         )
     provider = CredentialsProvider(
         settings.credential_endpoint,
@@ -209,20 +237,150 @@ def check_board(settings: config.Config) -> Finding:
         return fail("board", str(exc))
 
 
-def check_camera(settings: config.Config) -> Finding:
-    if settings.motor_driver == SIMULATED:
-        return skip("camera", "the simulated robot has no camera to detect")
+# What ``python -m robot.producer`` imports before it streams (robot/producer/run.py); the
+# camera source's module is added from its entry point.
+PRODUCER_IMPORTS = (
+    "robot.producer.master",
+    "robot.producer.kvs",
+    "robot.producer.consoles",
+    "botocore.credentials",  # robot.producer.credentials, when it refreshes
+)
+# Imported in a child, as the producer would: a module that crashes at import (a C extension
+# built against another numpy) must not take the doctor with it.
+IMPORT_PROBE = """
+import importlib, sys
+for name in sys.argv[1:]:
     try:
-        from picamera2 import Picamera2
-    except ImportError:
-        return fail("camera", "no picamera2: sudo apt install python3-picamera2")
-    cameras = Picamera2.global_camera_info()
+        importlib.import_module(name)
+    except BaseException as exc:
+        print(f"{name}: {type(exc).__name__}: {exc}".splitlines()[0])
+        sys.exit(1)
+"""
+IMPORT_TIMEOUT_S = 120.0  # aiortc and PyAV take seconds to import on a Pi Zero 2 W
+
+
+def first_import_failure(modules: list[str]) -> str | None:
+    """The first of ``modules`` that does not import in this Python, as "module: error"."""
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE, *modules],
+        capture_output=True,
+        text=True,
+        timeout=IMPORT_TIMEOUT_S,
+        check=False,
+    )
+    if result.returncode == 0:
+        return None
+    lines = (result.stdout or result.stderr).strip().splitlines()
+    return lines[-1] if lines else f"exit code {result.returncode}"
+
+
+def check_producer(settings: config.Config) -> Finding:
+    if settings.video_producer == "kvs-c-sample":
+        program = settings.kvs_sample_path
+        if "/" in program:
+            found = (settings.path.parent / program).resolve()
+            located = str(found) if os.access(found, os.X_OK) else None
+        else:
+            located = shutil.which(program)
+        if located is None:
+            return fail(
+                "video producer",
+                f"KVS_SAMPLE_PATH = {program!r}: not found or not executable: build it "
+                "(./install.sh --kvs-sample) or set KVS_SAMPLE_PATH",
+            )
+        return ok("video producer", f"kvs-c-sample: {located}")
+    source = next(iter(entry_points(group=CAMERA_GROUP, name=settings.video_source)))
+    modules = [*PRODUCER_IMPORTS, source.module]
+    failure = first_import_failure(modules)
+    if failure is not None:
+        return fail(
+            "video producer",
+            f"python -m robot.producer cannot import {failure}: install the video extra "
+            "(./install.sh does; by hand: pip install -e '.[video]' in the robot's venv)",
+        )
+    return ok("video producer", f"python, source {settings.video_source}: its modules import")
+
+
+def check_camera(settings: config.Config) -> Finding:
+    source = settings.video_source
+    if settings.video_producer == "kvs-c-sample":
+        if source == "testpattern":
+            return ok("camera", "the sample's test source (testsrc): no camera needed")
+        return skip("camera", "the KVS sample finds its camera itself (autovideosrc)")
+    if source == SIMULATED:
+        return skip("camera", "the simulated robot draws its camera")
+    if source == "testpattern":
+        return ok("camera", "VIDEO_SOURCE is testpattern: no camera needed")
+    if source == "v4l2":
+        device = Path(settings.video_options.get("device", "/dev/video0"))
+        if not device.exists():
+            return fail(
+                "camera",
+                f"no {device}: plug the USB camera in, or set VIDEO_OPTIONS' device",
+            )
+        if not os.access(device, os.R_OK | os.W_OK):
+            return fail(
+                "camera", f"no permission to open {device}: add the user to the video group"
+            )
+        return ok("camera", f"{device}")
+    if source != "picamera2":
+        return skip("camera", f"VIDEO_SOURCE {source!r} has no check here")
+    shadowed = shadowed_system_numpy()
+    if shadowed:
+        return fail("camera", shadowed)
+    failure = first_import_failure(["picamera2"])
+    if failure is not None:
+        if failure.startswith("picamera2: ModuleNotFoundError"):
+            return fail("camera", f"no picamera2 ({failure}): sudo apt install python3-picamera2")
+        return fail(
+            "camera", f"picamera2 does not import ({failure}): ./install.sh keeps apt's numpy"
+        )
+    result = subprocess.run(
+        [sys.executable, "-c", CAMERA_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=IMPORT_TIMEOUT_S,
+        check=False,
+    )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
+        return fail("camera", f"libcamera failed: {last}")
+    cameras = [line for line in result.stdout.splitlines() if line]
     if not cameras:
         return fail(
             "camera",
             "none detected: check the ribbon cable (contacts towards the board), then reboot",
         )
-    return ok("camera", ", ".join(camera.get("Model", "camera") for camera in cameras))
+    return ok("camera", ", ".join(cameras))
+
+
+CAMERA_PROBE = """
+from picamera2 import Picamera2
+for camera in Picamera2.global_camera_info():
+    print(camera.get("Model", "camera"))
+"""
+
+
+def shadowed_system_numpy() -> str | None:
+    """Why this venv's numpy hides apt's, which picamera2's C extensions are built against
+    (raspberrypi/picamera2 #1088); None when it does not."""
+    spec = importlib.util.find_spec("numpy")
+    if spec is None or spec.origin is None or sys.prefix == sys.base_prefix:
+        return None
+    own = Path(spec.origin).resolve()
+    venv = Path(sys.prefix).resolve()
+    if not own.is_relative_to(venv):
+        return None  # it is the system's
+    for entry in sys.path:
+        folder = Path(entry)
+        if folder.resolve().is_relative_to(venv):
+            continue
+        if (folder / "numpy" / "__init__.py").is_file():
+            return (
+                f"the venv's numpy ({own.parent}) hides apt's ({folder / 'numpy'}), which "
+                "picamera2 is built against: run ./install.sh again (it keeps apt's numpy)"
+            )
+    return None
 
 
 def check_service(settings: config.Config) -> Finding:

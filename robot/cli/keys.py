@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from robot.cli.policy import OK, error
+from robot.cli.policy import OK, error, missing_extra
 from robot.posix import files
 
 
@@ -36,10 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_init(args: argparse.Namespace) -> int:
+    try:
+        from robot.contracts import tokens  # noqa: F401 (PyJWT and cryptography: the cloud extra)
+
+        if args.secret_id:
+            import boto3
+    except ModuleNotFoundError as exc:
+        return missing_extra("keys", "cloud", exc)
     client = None
     if args.secret_id:
-        import boto3
-
         client = boto3.client("secretsmanager", region_name=args.region)
     try:
         keys = init_keys(args.out, args.alg, args.secret_id, client)

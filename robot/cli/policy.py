@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from robot.daemon import config
 
@@ -36,6 +37,21 @@ def error(command: str, message: object, code: int = FAILED) -> int:
     """Say on stderr why ``robot <command>`` failed; the exit code to return."""
     print(f"robot {command}: {message}", file=sys.stderr)
     return code
+
+
+def missing_extra(command: str, extra: str, exc: ModuleNotFoundError) -> int:
+    """Say in one line that ``robot <command>`` needs an extra that is not installed, and how to
+    install it; the exit code to return. A robot's install has only its board and video."""
+    checkout = Path(__file__).resolve().parents[2]
+    pip = Path(sys.executable).parent / "pip"
+    if (checkout / "pyproject.toml").is_file():  # installed from this checkout (editable)
+        how = f"cd {checkout} && {pip} install -e '.[{extra}]'"
+    else:
+        how = f"from the project's checkout: {pip} install '.[{extra}]'"
+    return error(
+        command,
+        f"needs the {extra} extra (the Python package {exc.name!r} is not installed): {how}",
+    )
 
 
 def load_config(path: str, command: str) -> config.Config | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from robot.cli.policy import OK, USAGE, error
+from robot.cli.policy import OK, USAGE, error, missing_extra
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,7 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import boto3
+    try:
+        import boto3
+    except ModuleNotFoundError as exc:
+        return missing_extra("provision", "cloud", exc)
 
     from robot.cli import iot_provisioning as provision
     from robot.contracts import access

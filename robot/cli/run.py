@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from robot.cli.policy import OK, USAGE, config_command, load_config
+from robot.cli.policy import OK, USAGE, config_command, error, load_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,7 +16,11 @@ def run(args: argparse.Namespace) -> int:
     settings = load_config(args.config, "run")
     if settings is None:
         return USAGE
+    import drivers
     from robot.daemon import daemon
 
-    asyncio.run(daemon.run(settings))
+    try:
+        asyncio.run(daemon.run(settings))
+    except drivers.DriverError as exc:  # one line in the journal, not a traceback per restart
+        return error("run", f"board {settings.motor_driver}: {exc}")
     return OK

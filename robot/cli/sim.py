@@ -7,7 +7,7 @@ import signal
 import threading
 from pathlib import Path
 
-from robot.cli.policy import OK, error
+from robot.cli.policy import OK, error, missing_extra
 
 # Each robot is a daemon and a video producer: a bound that keeps a typo from forking hundreds.
 MAX_ROBOTS = 50
@@ -42,8 +42,11 @@ def _robot_count(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sim.aws.iot_core import BrokerError
-    from sim.stack import SimStack, StackError
+    try:
+        from sim.aws.iot_core import BrokerError
+        from sim.stack import SimStack, StackError
+    except ModuleNotFoundError as exc:
+        return missing_extra("sim", "sim", exc)
 
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from robot.cli.policy import OK, USAGE, error
+from robot.cli.policy import OK, USAGE, error, missing_extra
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -67,8 +67,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from robot.contracts import tokens
-
     if bool(args.secret_id) == bool(args.key):
         return error("token", "give the private key by exactly one of --secret-id and --key", USAGE)
     if args.guest is not None and len(args.robot or ()) != 1:
@@ -76,9 +74,14 @@ def run(args: argparse.Namespace) -> int:
     if args.drive and args.guest is None:
         return error("token", "--drive belongs to --guest (give others --scope)", USAGE)
     try:
+        from robot.contracts import tokens
+
         if args.secret_id:
             import boto3
-
+    except ModuleNotFoundError as exc:
+        return missing_extra("token", "cloud", exc)
+    try:
+        if args.secret_id:
             client = boto3.client("secretsmanager", region_name=args.region)
             pem = tokens.read_secret(client, args.secret_id)
         else:

@@ -3,8 +3,8 @@
 What only a Pi has is replaced by named stand-ins (tests/deploy/standins/: apt-get and
 dpkg-query for the Pi's apt repository, raspi-config, dpkg's architecture, and systemctl,
 useradd, groupadd, usermod, sudo, which would change this machine) and by install.sh's
-overrides (the device tree's model, the root CA's URL, where the service goes). Python, pip,
-the venvs and the package install are real.
+overrides (the device tree's model, the root CA's file and URL, where the service goes).
+Python, pip, the venvs and the package install are real.
 """
 
 from __future__ import annotations
@@ -23,7 +23,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 STANDINS = Path(__file__).parent / "standins"
 INSTALL_TIMEOUT_S = 600  # pip downloads on a fresh machine; a safety net, not a timing check
-CA_TEXT = "-----BEGIN CERTIFICATE-----\nnot Amazon's, a test's\n-----END CERTIFICATE-----\n"
+# Amazon Root CA 1, as Debian's ca-certificates ships it (a public certificate).
+AMAZON_CA = Path(__file__).parent / "AmazonRootCA1.pem"
+# What a fresh clone does not have: a copy of the checkout leaves these out.
+SKIPPED_IN_COPIES = (
+    ".git",
+    ".venv",
+    ".sim",
+    "build",
+    "certs",
+    "operator-keys",
+    "__pycache__",
+    "*.egg-info",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    ".aws-sam",
+)
 
 
 def run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -37,19 +53,7 @@ def checkout(tmp_path: Path) -> Path:
     shutil.copytree(
         ROOT,
         clone,
-        ignore=shutil.ignore_patterns(
-            ".git",
-            ".venv",
-            ".sim",
-            "certs",
-            "operator-keys",
-            "__pycache__",
-            "*.egg-info",
-            ".pytest_cache",
-            ".ruff_cache",
-            ".hypothesis",
-            ".aws-sam",
-        ),
+        ignore=shutil.ignore_patterns(*SKIPPED_IN_COPIES),
     )
     return clone
 
@@ -58,11 +62,13 @@ def checkout(tmp_path: Path) -> Path:
 def install(tmp_path: Path, checkout: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     state = tmp_path / "standin-state"
     state.mkdir()
-    ca = tmp_path / "AmazonRootCA1.pem"
-    ca.write_text(CA_TEXT)
 
     def install(
-        *args: str, model: str = "Raspberry Pi 4 Model B Rev 1.5", arch: str = "arm64", **env: str
+        *args: str,
+        model: str = "Raspberry Pi 4 Model B Rev 1.5",
+        arch: str = "arm64",
+        succeeds: bool = True,
+        **env: str,
     ) -> subprocess.CompletedProcess[str]:
         model_file = tmp_path / "device-tree-model"
         model_file.write_bytes(model.encode() + b"\0")  # as the kernel writes it
@@ -73,7 +79,8 @@ def install(tmp_path: Path, checkout: Path) -> Callable[..., subprocess.Complete
             "STANDIN_ARCH": arch,
             "PYTHON": sys.executable,
             "DEVICE_TREE_MODEL": str(model_file),
-            "AMAZON_ROOT_CA_URL": ca.as_uri(),
+            "AMAZON_ROOT_CA_FILE": str(AMAZON_CA),
+            "AMAZON_ROOT_CA_URL": (tmp_path / "nothing-here.pem").as_uri(),
             "ROBOT_USER": run("id", "-un").stdout.strip(),
             "ROBOT_HOME": str(tmp_path / "opt" / "telepresence-robot"),
             "ROBOT_ETC": str(tmp_path / "etc" / "telepresence-robot"),
@@ -88,7 +95,7 @@ def install(tmp_path: Path, checkout: Path) -> Callable[..., subprocess.Complete
             cwd=tmp_path,
             timeout=INSTALL_TIMEOUT_S,
         )
-        assert result.returncode == 0, result.stdout + result.stderr
+        assert (result.returncode == 0) == succeeds, result.stdout + result.stderr
         return result
 
     return install
@@ -135,7 +142,11 @@ def test_the_sts_pi_kit_on_a_pi_4_without_compiling_rpi_gpio(install, calls, che
     installed = distributions(venv)
     assert {"explorerhat", "cap1xxx", "telepresence-robot"} <= installed
     assert "rpi.gpio" not in installed  # apt's rpi-lgpio shim provides the module on a Pi
-    assert (checkout / "certs" / "cacert.pem").read_text() == CA_TEXT
+    assert (checkout / "certs" / "cacert.pem").read_text() == AMAZON_CA.read_text()
+    assert f"Amazon's root CA from {AMAZON_CA} in certs/cacert.pem" in result.stdout
+    # apt's numpy (here: the Python that made the venv) is kept, not shadowed by pip's.
+    where = run(str(venv / "bin" / "python"), "-c", "import numpy; print(numpy.__file__)")
+    assert not Path(where.stdout.strip()).is_relative_to(venv), where.stdout + where.stderr
     assert mode(checkout / "certs") == 0o700
     assert not any(call.startswith("systemctl") for call in calls())
     assert "computer: Raspberry Pi 4 Model B Rev 1.5" in result.stdout
@@ -146,7 +157,7 @@ def test_the_sts_pi_kit_on_a_pi_4_without_compiling_rpi_gpio(install, calls, che
     assert calls() == before
     assert (venv / "pyvenv.cfg").stat().st_ino == venv_id
     assert "installing with apt" not in again.stdout
-    assert "fetching" not in again.stdout
+    assert "root CA" not in again.stdout
 
 
 def write_valid_config(checkout: Path, board: str) -> None:
@@ -186,8 +197,42 @@ def test_the_adafruit_hat_on_a_pi_5_as_a_service(install, calls, checkout, tmp_p
     for private in ("config.json", "certs/private.pem.key", "certs/cacert.pem"):
         assert mode(etc / private) == 0o600, private
     assert "systemctl daemon-reload" in made
-    assert "systemctl enable --quiet systemd-time-wait-sync.service robot.service" in made
+    assert "systemctl enable --quiet robot.service" in made  # no waiting for NTP
     assert made[-1] == "systemctl restart robot.service"  # its config checked out
+    # Installed from a wheel built from a clean copy, not from the checkout in place (the
+    # egg-info there is the user's editable install's).
+    assert not (checkout / "build").exists()
+    [site] = (home / "venv").glob("lib/python*/site-packages")
+    assert (site / "robot" / "__init__.py").is_file()
+    [dist] = site.glob("telepresence_robot-*.dist-info")
+    assert '"archive_info"' in (dist / "direct_url.json").read_text()  # a wheel, not editable
+
+
+def test_the_root_ca_is_downloaded_when_ca_certificates_lacks_it(install, checkout, tmp_path):
+    result = install(
+        MOTOR_DRIVER="serial",
+        AMAZON_ROOT_CA_FILE=str(tmp_path / "no-such.crt"),
+        AMAZON_ROOT_CA_URL=AMAZON_CA.as_uri(),
+    )
+    assert f"Amazon's root CA from {AMAZON_CA.as_uri()}" in result.stdout
+    assert (checkout / "certs" / "cacert.pem").read_text() == AMAZON_CA.read_text()
+
+
+def test_a_root_ca_with_another_fingerprint_is_refused_in_one_line(install, checkout, tmp_path):
+    other = tmp_path / "other.pem"
+    other.write_text(
+        (Path(__file__).parent / "pi-archive" / "README.md").read_text()  # not a certificate
+    )
+    result = install(
+        MOTOR_DRIVER="serial",
+        AMAZON_ROOT_CA_FILE=str(other),
+        AMAZON_ROOT_CA_URL=(tmp_path / "missing.pem").as_uri(),
+        succeeds=False,
+    )
+    assert "not Amazon Root CA 1" in result.stdout
+    assert result.stderr.strip().splitlines()[-1].startswith("install.sh: no Amazon Root CA 1")
+    assert "Traceback" not in result.stderr
+    assert not (checkout / "certs" / "cacert.pem").exists()
 
 
 def test_32_bit_raspberry_pi_os_is_told_what_it_gets(install):

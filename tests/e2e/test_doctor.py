@@ -28,6 +28,7 @@ CHECKS = [
     "IoT endpoint",
     "credentials provider",
     "board",
+    "video producer",
     "camera",
     "service",
 ]
@@ -138,7 +139,8 @@ def test_a_key_of_another_certificate_fails(stack, tmp_path):
     assert result.returncode == 1, result.stderr
     [failure] = lines(result, "FAIL")
     assert "do not belong together" in failure
-    assert "skip IoT endpoint, credentials provider: need a working certificate" in result.stdout
+    assert "skip IoT endpoint: needs a working certificate" in result.stdout
+    assert "skip credentials provider: needs a working certificate" in result.stdout
 
 
 def test_an_old_key_name_is_a_warning_and_the_robot_still_passes(stack, tmp_path):
@@ -151,3 +153,63 @@ def test_an_old_key_name_is_a_warning_and_the_robot_still_passes(stack, tmp_path
         "warn config: WHEEL_BASE = 0.2: deprecated, now called WHEEL_SEPARATION; "
         f"rename WHEEL_BASE to WHEEL_SEPARATION in {path.name}"
     ]
+
+
+def test_video_off_checks_no_camera_and_no_credentials(stack, tmp_path):
+    result = doctor(broken(stack, tmp_path, VIDEO_PRODUCER="off"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    checked = {line[5:].split(":")[0] for line in result.stdout.splitlines()}
+    assert not {"credentials provider", "video producer", "camera"} & checked
+    assert "skip video: VIDEO_PRODUCER is off" in result.stdout
+
+
+def test_a_missing_board_library_does_not_stop_the_other_checks(stack, tmp_path):
+    # The sim's config with a real board whose library this venv lacks (nobody installs
+    # explorerhat's smbus here), on the v4l2 camera of a device that is not there.
+    result = doctor(
+        broken(
+            stack,
+            tmp_path,
+            MOTOR_DRIVER="explorerhat",
+            VIDEO_SOURCE="v4l2",
+            VIDEO_OPTIONS={"device": str(tmp_path / "video9")},
+        )
+    )
+    assert result.returncode == 1
+    failures = lines(result, "FAIL")
+    assert [failure.split(":")[0] for failure in failures] == [
+        *(["FAIL clock"] if "FAIL clock" in result.stdout else []),
+        "FAIL board",
+        "FAIL camera",
+        "FAIL service",
+    ], result.stdout
+    assert 'needs the Python package "smbus"' in result.stdout
+    assert f"FAIL camera: no {tmp_path / 'video9'}: plug the USB camera in" in result.stdout
+    assert "ok   IoT endpoint: mutual TLS with localhost:" in result.stdout
+    assert "ok   video producer: python, source v4l2" in result.stdout
+
+
+def test_a_camera_library_that_breaks_at_import_is_a_failure_not_a_crash(stack, tmp_path):
+    # A picamera2 that fails at import as Raspberry Pi's does under a numpy it was not built
+    # against (simplejpeg's error), first on the path.
+    fake = tmp_path / "site" / "picamera2"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        'raise ValueError("numpy.dtype size changed, may indicate binary incompatibility")\n'
+    )
+    path = broken(stack, tmp_path, VIDEO_SOURCE="picamera2")
+    result = subprocess.run(
+        [sys.executable, "-m", "robot.cli", "doctor", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(fake.parent)},
+    )
+    assert result.returncode == 1
+    assert (
+        "FAIL camera: picamera2 does not import (picamera2: ValueError: numpy.dtype size changed"
+        in result.stdout
+    ), result.stdout + result.stderr
+    assert "service:" in result.stdout  # the checks after it ran

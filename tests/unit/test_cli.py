@@ -53,3 +53,19 @@ def test_the_readme_documents_the_exit_codes() -> None:
     readme = (ROOT / "README.md").read_text()
     for code in (commands.OK, commands.FAILED, commands.USAGE):
         assert f"\n| {code} | " in readme
+
+
+def test_a_board_that_fails_is_one_line_on_stderr_and_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.unit.conftest import write_config
+
+    monkeypatch.delenv("MOTOR_DRIVER", raising=False)
+    port = tmp_path / "no-such-tty"  # pyserial, real, opening a port that is not there
+    path = write_config(
+        tmp_path, MOTOR_DRIVER="serial", MOTOR_OPTIONS={"serial": {"port": str(port)}}
+    )
+    assert cli.main(["run", "--config", str(path)]) == commands.FAILED
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("robot run: board serial: ")
+    assert str(port) in line
