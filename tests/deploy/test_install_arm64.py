@@ -4,9 +4,9 @@ has (tests/deploy/pi-archive/), run as the Pi's user for each board, then as a s
 
 Everything else is real: Debian's arm64 packages, PyPI's aarch64 wheels, sudo, systemctl
 (offline, as no systemd runs as PID 1 here: it enables units and starts none), the producer
-streaming its test pattern to the simulator's KVS signaling service and credentials provider, and the daemon connecting with
-mutual TLS to the simulator's broker, both of them on this machine's loopback, which the chroot
-shares. RSS figures are printed for the notes (qemu's own memory is in them; see the doc).
+streaming its test pattern to the simulator's KVS signaling service and credentials
+provider, and the daemon connecting with mutual TLS to the simulator's broker, both of them on
+this machine's loopback, which the chroot shares. RSS figures are printed for the notes (qemu's own memory is in them; see the doc).
 """
 
 from __future__ import annotations
