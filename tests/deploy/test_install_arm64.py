@@ -6,7 +6,8 @@ Everything else is real: Debian's arm64 packages, PyPI's aarch64 wheels, sudo, s
 (offline, as no systemd runs as PID 1 here: it enables units and starts none), the producer
 streaming its test pattern to the simulator's KVS signaling service and credentials
 provider, and the daemon connecting with mutual TLS to the simulator's broker, both of them on
-this machine's loopback, which the chroot shares. RSS figures are printed for the notes (qemu's own memory is in them; see the doc).
+this machine's loopback, which the chroot shares. RSS figures are printed for the notes
+(qemu's own memory is in them; see the doc).
 """
 
 from __future__ import annotations
