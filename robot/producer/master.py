@@ -1,8 +1,8 @@
 """The signaling master: answers viewers' offers with aiortc, several viewers at once.
 
 One WebSocket to the channel at a time. Each viewer (by its client id) gets its own
-``RTCPeerConnection`` fed from the one camera through aiortc's ``MediaRelay``, which drops
-frames rather than queueing them when a viewer falls behind. Messages:
+``RTCPeerConnection`` fed from the one camera's feed (robot/producer/feeds.py), which tells
+the video what the viewer's feedback asks (a key frame, a bitrate). Messages:
 
 - ``SDP_OFFER`` from a viewer: a new peer connection (replacing that viewer's old one);
   the answer carries every local candidate (aiortc gathers before answering);
@@ -31,19 +31,18 @@ from typing import Any
 import aiohttp
 import botocore.exceptions
 from aiortc import (
-    MediaStreamTrack,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
 )
-from aiortc.contrib.media import MediaRelay
 from aiortc.sdp import candidate_from_sdp
 
-from robot.producer import candidates
+from robot.producer import candidates, feedback
 from robot.producer.consoles import Operators
 from robot.producer.credentials import CredentialsError
+from robot.producer.feeds import VideoFeed
 from robot.producer.kvs import ChannelEndpoints, IceServer, SignalingChannel
 from robot.producer.slots import DEFAULT_LIMITS, SlotLimits, Slots
 
@@ -71,7 +70,7 @@ class Master:
     def __init__(
         self,
         channel: SignalingChannel,
-        camera: MediaStreamTrack,
+        video: VideoFeed,
         codec: str = "h264",
         report: Callable[[str, Any], None] | None = None,
         operators: Operators | None = None,
@@ -86,10 +85,9 @@ class Master:
         self.slots = Slots(limits, consoles=operators is not None)
         if operators is not None:
             operators.host = self
-        self.camera = camera
+        self.video = video
         self.codec = CODECS[codec]
         self.report = report or (lambda kind, value: None)
-        self.relay = MediaRelay()
         self.peers: dict[str, _Peer] = {}
         self._ice: list[IceServer] = []
         self._endpoints: ChannelEndpoints | None = None  # once a connection got that far
@@ -249,10 +247,9 @@ class _Peer:
         try:
             # The transceiver and its codec go in before the offer: aiortc settles the
             # codecs while it applies the offer, and takes this transceiver for its video.
-            transceiver = self.pc.addTransceiver(
-                self.master.relay.subscribe(self.master.camera, buffered=False),
-                direction="sendonly",
-            )
+            track, video = self.master.video.subscribe()
+            transceiver = self.pc.addTransceiver(track, direction="sendonly")
+            feedback.listen(transceiver.sender, video)
             transceiver.setCodecPreferences(
                 [
                     codec
