@@ -30,13 +30,15 @@ class PicameraEncoder:
     def __init__(self, camera: Any, encoder: Any) -> None:
         self.camera = camera
         self.encoder = encoder
+        self._told = False
 
     def force_key_frame(self) -> None:
         force = getattr(self.encoder, "force_key_frame", None)
-        if force is None:  # picamera2 before 0.3.32: key frames come every iperiod only
-            log.warning("this picamera2 cannot make a key frame on request; upgrade it")
-            return
-        force()
+        if force is not None:
+            force()
+        elif not self._told:  # picamera2 before 0.3.32: key frames come every iperiod only
+            self._told = True
+            log.warning("picamera2 before 0.3.32 makes no key frame on request; upgrade it")
 
     def set_bitrate(self, bps: int) -> None:
         # picamera2 reads it when recording starts; while it records, the Pi 4's V4L2
