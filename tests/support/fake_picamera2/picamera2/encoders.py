@@ -63,7 +63,8 @@ class H264Encoder:
     def _run(self, width: int, height: int, fps: int, output: Any) -> None:
         codec = av.CodecContext.create("libx264", "w")
         codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
-        codec.time_base = fractions.Fraction(1, 1_000_000)
+        codec.time_base = fractions.Fraction(1, 1_000_000)  # picamera2's timestamps
+        codec.framerate = fractions.Fraction(fps)  # what libx264's rate control spreads over
         codec.bit_rate = self.bitrate or 1_500_000
         if self.profile is not None:
             codec.profile = PROFILES[self.profile.lower()]
