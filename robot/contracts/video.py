@@ -72,22 +72,21 @@ def problems(source: str, codec: str, options: Mapping[str, Any]) -> list[str]:
     found = []
     low, high = allowed_range(source, codec)
     encoder = "the Pi's encoder" if encodes_itself(source) else f"aiortc's {codec} encoder"
-    names = ("min_bitrate", "max_bitrate", "bitrate") if encodes_itself(source) else ()
-    for name in names or ("min_bitrate", "max_bitrate"):
+    for name in ("min_bitrate", "max_bitrate", "bitrate"):
         if name not in options:
             continue
         value = options[name]
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        if name == "bitrate" and not encodes_itself(source):
+            found.append(
+                f"VIDEO_OPTIONS bitrate = {value!r}: {encoder} starts at its own bitrate and "
+                "follows the viewer's estimate; delete it, or bound it with min_bitrate and "
+                "max_bitrate"
+            )
+        elif isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             found.append(
                 f"VIDEO_OPTIONS {name} = {value!r}: {encoder} takes a whole number of bits "
                 f"per second from {low} to {high}; set one in that range"
             )
-    if not names and "bitrate" in options:
-        found.append(
-            f"VIDEO_OPTIONS bitrate = {options['bitrate']!r}: aiortc's encoder starts at its "
-            "own bitrate and follows the viewer's estimate; delete it, or bound it with "
-            "min_bitrate and max_bitrate"
-        )
     if not found:
         chosen = bitrates(source, codec, options)
         if chosen.low > chosen.high:

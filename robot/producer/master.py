@@ -31,6 +31,7 @@ from typing import Any
 import aiohttp
 import botocore.exceptions
 from aiortc import (
+    MediaStreamTrack,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -231,6 +232,7 @@ class _Peer:
         self.key = key  # its slot, and its consoles' peer
         self.connected = False
         self._pending: list[dict[str, Any]] | None = []  # candidates before the offer is in
+        self._track: MediaStreamTrack | None = None  # its video, once it has one
         config = RTCConfiguration(
             iceServers=[
                 RTCIceServer(server.urls, server.username, server.credential)
@@ -247,8 +249,8 @@ class _Peer:
         try:
             # The transceiver and its codec go in before the offer: aiortc settles the
             # codecs while it applies the offer, and takes this transceiver for its video.
-            track, video = self.master.video.subscribe()
-            transceiver = self.pc.addTransceiver(track, direction="sendonly")
+            self._track, video = self.master.video.subscribe()
+            transceiver = self.pc.addTransceiver(self._track, direction="sendonly")
             feedback.listen(transceiver.sender, video)
             transceiver.setCodecPreferences(
                 [
@@ -311,5 +313,7 @@ class _Peer:
 
     async def close(self) -> None:
         self.connected = False
+        if self._track is not None:  # aiortc stops it only if its sender ever started
+            self._track.stop()
         self.master.forget(self)
         await self.pc.close()
