@@ -32,6 +32,16 @@ async def camera() -> AsyncIterator[tuple[Any, EncodedFeed, str, Any]]:
             yield fake.cameras[-1].encoder, video, url, master
 
 
+async def abandon(viewer: KvsViewer, joining: asyncio.Task[Any]) -> None:
+    """Close a viewer whose joining may not have finished."""
+    joining.cancel()
+    await asyncio.gather(joining, return_exceptions=True)
+    await viewer.pc.close()
+    for part in ("ws", "http"):
+        if hasattr(viewer, part):
+            await getattr(viewer, part).close()
+
+
 def nal_types(payload: bytes) -> set[int]:
     """The H.264 NAL unit types an RTP payload (RFC 6184) carries or starts."""
     kind = payload[0] & 0x1F
@@ -123,11 +133,7 @@ async def test_a_viewer_behind_starts_again_at_a_key_frame_and_the_other_loses_n
             frames = await slow.frames(10)
             fast_frames = await fast.frames(10)
         finally:
-            if joining.done() and not joining.exception():
-                await slow.__aexit__(None, None, None)
-            else:
-                joining.cancel()
-                await slow.pc.close()
+            await abandon(slow, joining)
     # Its first packet starts a key frame (SPS, PPS, IDR), not a frame whose reference went.
     assert first and first[0] & {5, 7}
     for got in (frames, fast_frames):  # whole pictures, in order
@@ -154,3 +160,21 @@ async def test_a_picture_loss_request_brings_a_key_frame_from_aiortcs_encoder() 
         await kf.send_pli(master, viewer)
         _, _, skipped = await kf.next_key_frame(viewer, limit=30)
     assert skipped < 30
+
+
+async def test_a_viewer_that_never_connects_leaves_no_queue_behind() -> None:
+    async with camera() as (_, video, url, master):
+        viewer = KvsViewer(url, kf.THING, kf.VIEWER_KEYS)
+        never = asyncio.Event()
+
+        async def withhold(description: Any) -> None:
+            await never.wait()
+
+        viewer.pc.setRemoteDescription = withhold
+        joining = asyncio.create_task(viewer.__aenter__())
+        try:
+            await kf.until(lambda: len(video.viewers) == 1 and viewer.client_id in master.peers)
+            await master.peers[viewer.client_id].close()  # as the master's sweep closes it
+            assert not video.viewers
+        finally:
+            await abandon(viewer, joining)

@@ -453,3 +453,14 @@ def test_the_bitrate_bounds_a_config_gives_the_producer(
 def test_a_source_that_is_not_ours_to_check_is_not_refused_a_codec(tmp_path: Path) -> None:
     # The AWS sample's producer picks its own codec and bitrate.
     load(write_config(tmp_path, VIDEO_PRODUCER="kvs-c-sample", VIDEO_CODEC="vp8"), environ={})
+
+
+def test_check_config_names_the_codec_the_camera_cannot_send(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("MOTOR_DRIVER", raising=False)
+    path = write_config(tmp_path, VIDEO_SOURCE="picamera2", VIDEO_CODEC="vp8")
+    assert cli.main(["check-config", "--config", str(path)]) == 2
+    assert (
+        "VIDEO_CODEC = 'vp8': VIDEO_SOURCE 'picamera2' sends h264 only" in capsys.readouterr().err
+    )
