@@ -89,6 +89,17 @@ async def send_remb(master: Master, viewer: Any, bps: int) -> None:
     await receiver._send_rtcp(RtcpPsfbPacket(RTCP_PSFB_APP, 1, 0, fci))
 
 
+async def estimate_until(
+    master: Master, viewer: Any, bps: int, condition: Callable[[], bool], timeout: float = 20
+) -> None:
+    """Send the estimate ``bps`` until ``condition`` holds: again and again, as a browser
+    does, since the viewer's own estimates go out between ours."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await send_remb(master, viewer, bps)
+            await asyncio.sleep(0.05)
+
+
 async def next_key_frame(
     viewer: Any, limit: int = 90, timeout: float = 20
 ) -> tuple[Any, float, int]:
