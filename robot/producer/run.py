@@ -80,7 +80,7 @@ def report(kind: str, value: Any) -> None:
 
 
 async def produce(args: argparse.Namespace) -> None:
-    from robot.contracts.video import bitrates
+    from robot.contracts.video import bitrates, problems
     from robot.producer.cameras import open_camera
     from robot.producer.credentials import CredentialsProvider
     from robot.producer.feeds import feed
@@ -95,6 +95,9 @@ async def produce(args: argparse.Namespace) -> None:
         args.private_key,
         args.root_ca,
     )
+    refused = problems(args.source, args.codec, args.source_options)
+    if refused:  # the daemon's config check says the same; this is for a producer run by hand
+        raise ValueError("; ".join(refused))
     credentials = await asyncio.to_thread(provider.credentials)
     camera = open_camera(args.source, args.source_options)
     video = feed(camera, bitrates(args.source, args.codec, args.source_options))
