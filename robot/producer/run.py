@@ -96,7 +96,9 @@ async def produce(args: argparse.Namespace) -> None:
     credentials = await asyncio.to_thread(provider.credentials)
     camera = open_camera(args.source, args.source_options)
     try:
-        channel = SignalingChannel(args.thing, args.region, credentials, args.kvs_endpoint_url)
+        channel = SignalingChannel(
+            args.thing, args.region, credentials, args.kvs_endpoint_url, args.root_ca
+        )
         if args.control_fd is None:
             await Master(channel, camera, args.codec, report, **_local(args)).serve()
         else:

@@ -18,6 +18,7 @@ from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
+from tests.support import tls
 from tests.support.datachannel import negotiate
 from tests.support.stamps import read_stamp
 
@@ -76,7 +77,7 @@ class KvsViewer:
         # botocore blocks: off the loop, which may be serving the signaling service too.
         self.url = await asyncio.to_thread(viewer_url, *self._join)
         self.http = aiohttp.ClientSession()
-        self.ws = await self.http.ws_connect(self.url)
+        self.ws = await self.http.ws_connect(self.url, ssl=tls.context())
         self.pc.on("track", lambda track: self.track.done() or self.track.set_result(track))
         self.pc.addTransceiver("video", direction="recvonly")
         self.codec = negotiated_codec(await negotiate(self.pc, self.ws))

@@ -25,6 +25,7 @@ from sim.aws.sigv4 import CredentialStore
 from sim.robot.board import SimMotors
 from tests.media.conftest import Watcher
 from tests.media.kvs_viewer import Frame, KvsViewer
+from tests.support import tls
 
 THING = "camerabot"
 ROLE_ALIAS = "camerabot-camera"
@@ -64,14 +65,20 @@ def producer_spec(
 
 @asynccontextmanager
 async def streaming(
-    certs: SimCerts, source: str = "testpattern", options: dict | None = None, codec: str = "h264"
+    certs: SimCerts,
+    source: str = "testpattern",
+    options: dict | None = None,
+    codec: str = "h264",
+    channels: tuple[str, ...] = (THING,),
 ) -> AsyncIterator[tuple[KvsSignalingService, Watcher]]:
-    """The local AWS services and a supervised producer that has reported ready."""
+    """The local AWS services and a supervised producer that has reported ready;
+    ``channels``: those that exist before it starts."""
+    tls.trust(certs.ca)
     store = CredentialStore()
     store.add_static(*VIEWER_KEYS[:2], "viewer", Permissions(VIEWER_ACTIONS))
     grants = {ROLE_ALIAS: lambda thing: Permissions(MASTER_ACTIONS, thing)}
     async with (
-        KvsSignalingService(store, region=REGION, channels=[THING]) as kvs,
+        KvsSignalingService(store, certs.server, region=REGION, channels=channels) as kvs,
         CredentialsProvider(
             store, grants, ca=certs.ca, server_cert=certs.server.cert, server_key=certs.server.key
         ) as provider,
