@@ -66,8 +66,10 @@ class KvsViewer:
         channel: str,
         credentials: ReadOnlyCredentials,
         region: str = "us-east-1",
+        answer_timeout: float = 15,
     ) -> None:
         self.client_id = f"viewer-{uuid.uuid4().hex[:8]}"
+        self.answer_timeout = answer_timeout
         self._join = (control_plane, channel, credentials, region, self.client_id)
         self.pc = RTCPeerConnection()
         self.track: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -80,7 +82,11 @@ class KvsViewer:
         self.ws = await self.http.ws_connect(self.url, ssl=tls.context())
         self.pc.on("track", lambda track: self.track.done() or self.track.set_result(track))
         self.pc.addTransceiver("video", direction="recvonly")
-        self.codec = negotiated_codec(await negotiate(self.pc, self.ws))
+        try:
+            self.codec = negotiated_codec(await negotiate(self.pc, self.ws, self.answer_timeout))
+        except BaseException:
+            await self.__aexit__()
+            raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
