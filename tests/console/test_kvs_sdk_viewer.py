@@ -46,4 +46,3 @@ def test_a_page_opened_before_the_robot_streams_gets_video_when_it_does(
     stack.start_daemon()
     wait_for_frames(page, 10, timeout_ms=60_000)
     assert page.evaluate("window.robotViewer.joins") == 1, "the queued offer was answered"
-
