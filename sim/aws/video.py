@@ -1,6 +1,7 @@
 """The simulator's video services, together: the local IoT credentials provider and KVS
-signaling service on a loop thread of their own, a channel per robot (named after its
-thing), and the viewer Lambda wired to them with explicit settings and clients.
+signaling service on a loop thread of their own, and the viewer Lambda wired to them with
+explicit settings and clients. Only the stack's own robot has a channel from the start, as
+the SAM template makes only that one: the other robots' producers create theirs.
 
     with LocalVideo(thing_name, certs) as video:
         config.update(video.robot_config())   # what the robot's producer needs to reach them
@@ -10,7 +11,6 @@ thing), and the viewer Lambda wired to them with explicit settings and clients.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 
 import botocore.session
 
@@ -18,7 +18,15 @@ from cloud.viewer import app as viewer
 from sim.aws.background import BackgroundLoop
 from sim.aws.certs import SimCerts
 from sim.aws.credentials_provider import CredentialsProvider
-from sim.aws.kvs_signaling import MASTER_ACTIONS, VIEWER_ACTIONS, KvsSignalingService, Permissions
+from sim.aws.kvs_signaling import (
+    DEFAULT_LIMITS,
+    MASTER_ACTIONS,
+    VIEWER_ACTIONS,
+    KvsSignalingService,
+    Limits,
+    Permissions,
+    Role,
+)
 from sim.aws.sigv4 import CredentialStore
 
 REGION = "us-east-1"
@@ -30,11 +38,15 @@ VIEWER_ACCESS_KEY = "AKIDSIMVIEWERLAMBDA"
 
 class LocalVideo:
     def __init__(
-        self, thing_name: str, certs: SimCerts, region: str = REGION, fleet: Sequence[str] = ()
+        self,
+        thing_name: str,
+        certs: SimCerts,
+        region: str = REGION,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
-        """``thing_name``: the stack's own robot (``POST /viewer``'s); ``fleet``: the others."""
+        """``thing_name``: the stack's own robot (``POST /viewer``'s)."""
         self.thing_name = thing_name
-        self.fleet = tuple(fleet)
+        self.limits = limits
         self.certs = certs
         self.region = region
         # The template names the robots' role alias so; its credentials are each thing's own.
@@ -54,8 +66,10 @@ class LocalVideo:
             self.signaling = self.loop.enter(
                 KvsSignalingService(
                     self.store,
+                    self.certs.server,
                     region=self.region,
-                    channels=[self.thing_name, *self.fleet],
+                    channels=[self.thing_name],
+                    limits=self.limits,
                     origins=frozenset(),  # no browser page until the front names its own
                 )
             )
@@ -88,6 +102,11 @@ class LocalVideo:
             "AWS_DEFAULT_REGION": self.region,
             "KVS_ENDPOINT_URL": self.signaling.url,
         }
+
+    def viewer_origin(self) -> str:
+        """Where a browser viewer's WebSocket goes (the console's policy must allow it)."""
+        assert self.signaling is not None
+        return self.signaling.wss(Role.VIEWER)
 
     def allow_pages_of(self, origins: frozenset[str]) -> None:
         """Let browser pages of ``origins`` (the console's) open the signaling WebSocket."""

@@ -18,6 +18,7 @@ from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
+from tests.support import tls
 from tests.support.datachannel import negotiate
 from tests.support.stamps import read_stamp
 
@@ -65,8 +66,10 @@ class KvsViewer:
         channel: str,
         credentials: ReadOnlyCredentials,
         region: str = "us-east-1",
+        answer_timeout: float = 15,
     ) -> None:
         self.client_id = f"viewer-{uuid.uuid4().hex[:8]}"
+        self.answer_timeout = answer_timeout
         self._join = (control_plane, channel, credentials, region, self.client_id)
         self.pc = RTCPeerConnection()
         self.track: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -76,10 +79,14 @@ class KvsViewer:
         # botocore blocks: off the loop, which may be serving the signaling service too.
         self.url = await asyncio.to_thread(viewer_url, *self._join)
         self.http = aiohttp.ClientSession()
-        self.ws = await self.http.ws_connect(self.url)
+        self.ws = await self.http.ws_connect(self.url, ssl=tls.context())
         self.pc.on("track", lambda track: self.track.done() or self.track.set_result(track))
         self.pc.addTransceiver("video", direction="recvonly")
-        self.codec = negotiated_codec(await negotiate(self.pc, self.ws))
+        try:
+            self.codec = negotiated_codec(await negotiate(self.pc, self.ws, self.answer_timeout))
+        except BaseException:
+            await self.__aexit__()
+            raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
