@@ -98,6 +98,8 @@ control; an administrator may take over at once and make guest links:
   telemetry      {stack.url}/telemetry
   robot config   {stack.config_path}
   daemon log     {stack.daemon_log}
+  TURN (coturn)  {" ".join(stack.turn.uris)}
+                 credentials by GetIceServerConfig, valid {stack.turn.ttl_s} s
 
 Drive it (the token is a development token for this simulator, valid 12 hours):
   curl -d '{{"action":"forward"}}' -H "Content-Type: application/json" \\

@@ -8,7 +8,8 @@ frames rather than queueing them when a viewer falls behind. Messages:
   the answer carries every local candidate (aiortc gathers before answering);
 - ``ICE_CANDIDATE`` from a viewer: added to its connection (kept until the offer is in);
 - ``GO_AWAY``: the service wants this socket closed: reconnect at once, keeping the peers;
-- ``RECONNECT_ICE_SERVER``: fetch the ICE servers again for the connections to come;
+- ``RECONNECT_ICE_SERVER``: fetch the ICE servers again for the connections to come (they are
+  also fetched again before their credentials expire: robot/producer/ice.py);
 - ``STATUS_RESPONSE``: an error the service reports about a message we sent (logged).
 
 A lost socket is reconnected with a backoff; peer connections live on meanwhile. The
@@ -44,7 +45,8 @@ from aiortc.sdp import candidate_from_sdp
 from robot.producer import candidates
 from robot.producer.consoles import Operators
 from robot.producer.credentials import CredentialsError
-from robot.producer.kvs import ChannelEndpoints, IceServer, SignalingChannel
+from robot.producer.ice import IceServers
+from robot.producer.kvs import ChannelEndpoints, SignalingChannel
 from robot.producer.slots import DEFAULT_LIMITS, SlotLimits, Slots
 
 log = logging.getLogger(__name__)
@@ -91,7 +93,7 @@ class Master:
         self.report = report or (lambda kind, value: None)
         self.relay = MediaRelay()
         self.peers: dict[str, _Peer] = {}
-        self._ice: list[IceServer] = []
+        self.ice: IceServers | None = None  # once a connection got that far
         self._endpoints: ChannelEndpoints | None = None  # once a connection got that far
         self._viewers = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -135,7 +137,8 @@ class Master:
 
     async def _connect_and_serve(self, http: aiohttp.ClientSession) -> None:
         endpoints = await self.channel.endpoints()
-        self._ice = await self.channel.ice_servers(endpoints)
+        self.ice = IceServers(lambda: self.channel.ice_servers(endpoints))
+        await self.ice.current()  # before the first viewer: it need not wait for them
         url = await self.channel.presigned_url(endpoints)
         self._endpoints = endpoints
         async with http.ws_connect(
@@ -159,8 +162,8 @@ class Master:
             return None
         if kind == "GO_AWAY":
             return kind
-        if kind == "RECONNECT_ICE_SERVER" and self._endpoints is not None:
-            self._ice = await self.channel.ice_servers(self._endpoints)
+        if kind == "RECONNECT_ICE_SERVER" and self.ice is not None:
+            await self.ice.refresh()
         elif kind == "STATUS_RESPONSE":
             log.warning("signaling refused a message: %s", message.get("statusResponse"))
         elif kind in ("SDP_OFFER", "ICE_CANDIDATE"):
@@ -232,21 +235,32 @@ class _Peer:
         self.viewer = viewer
         self.key = key  # its slot, and its consoles' peer
         self.connected = False
+        self.closed = False
         self._pending: list[dict[str, Any]] | None = []  # candidates before the offer is in
+        self.pc: RTCPeerConnection | None = None  # made in answer(), with fresh ICE servers
+
+    async def _connection(self) -> RTCPeerConnection:
+        assert self.master.ice is not None
+        servers = await self.master.ice.current()
         config = RTCConfiguration(
             iceServers=[
-                RTCIceServer(server.urls, server.username, server.credential)
-                for server in master._ice
+                RTCIceServer(server.urls, server.username, server.credential) for server in servers
             ]
         )
-        self.pc = RTCPeerConnection(config)
-        self.pc.on("connectionstatechange", self._state_changed)
-        if master.operators is not None:
-            operators = master.operators
-            self.pc.on("datachannel", lambda channel: operators.attach(channel, key))
+        pc = RTCPeerConnection(config)
+        pc.on("connectionstatechange", self._state_changed)
+        if self.master.operators is not None:
+            operators, key = self.master.operators, self.key
+            pc.on("datachannel", lambda channel: operators.attach(channel, key))
+        return pc
 
     async def answer(self, socket: aiohttp.ClientWebSocketResponse, offer: dict[str, Any]) -> None:
         try:
+            pc = await self._connection()
+            if self.closed:  # while the servers were fetched
+                await pc.close()
+                return
+            self.pc = pc
             # The transceiver and its codec go in before the offer: aiortc settles the
             # codecs while it applies the offer, and takes this transceiver for its video.
             transceiver = self.pc.addTransceiver(
@@ -299,9 +313,11 @@ class _Peer:
                 return
             candidate.sdpMid = payload.get("sdpMid")
             candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
+            assert self.pc is not None  # candidates are added after the answer
             await self.pc.addIceCandidate(candidate)
 
     async def _state_changed(self) -> None:
+        assert self.pc is not None
         state = self.pc.connectionState
         log.info("viewer %s: %s", self.viewer, state)
         self.connected = state == "connected"
@@ -314,5 +330,7 @@ class _Peer:
 
     async def close(self) -> None:
         self.connected = False
+        self.closed = True
         self.master.forget(self)
-        await self.pc.close()
+        if self.pc is not None:
+            await self.pc.close()

@@ -1,8 +1,9 @@
 """The simulator's video services, together: the local IoT credentials provider and KVS
 signaling service on a loop thread of their own, a channel per robot (named after its
-thing), and the viewer Lambda wired to them with explicit settings and clients.
+thing), the viewer Lambda wired to them with explicit settings and clients, and, given one,
+the TURN server whose URIs and fresh credentials ``GetIceServerConfig`` hands out.
 
-    with LocalVideo(thing_name, certs) as video:
+    with LocalVideo(thing_name, certs, turn=turn) as video:
         config.update(video.robot_config())   # what the robot's producer needs to reach them
         front.lambda_routes["POST /viewer"] = video.viewer_handler()
 """
@@ -20,6 +21,7 @@ from sim.aws.certs import SimCerts
 from sim.aws.credentials_provider import CredentialsProvider
 from sim.aws.kvs_signaling import MASTER_ACTIONS, VIEWER_ACTIONS, KvsSignalingService, Permissions
 from sim.aws.sigv4 import CredentialStore
+from sim.aws.turn import TurnServer
 
 REGION = "us-east-1"
 # The viewer Lambda's own credentials (its execution role's, in AWS): the key id is fixed, the
@@ -30,10 +32,17 @@ VIEWER_ACCESS_KEY = "AKIDSIMVIEWERLAMBDA"
 
 class LocalVideo:
     def __init__(
-        self, thing_name: str, certs: SimCerts, region: str = REGION, fleet: Sequence[str] = ()
+        self,
+        thing_name: str,
+        certs: SimCerts,
+        region: str = REGION,
+        fleet: Sequence[str] = (),
+        turn: TurnServer | None = None,
     ) -> None:
-        """``thing_name``: the stack's own robot (``POST /viewer``'s); ``fleet``: the others."""
+        """``thing_name``: the stack's own robot (``POST /viewer``'s); ``fleet``: the others;
+        ``turn``: a running TURN server (none: no relay, as on loopback none is needed)."""
         self.thing_name = thing_name
+        self.turn = turn
         self.fleet = tuple(fleet)
         self.certs = certs
         self.region = region
@@ -57,6 +66,7 @@ class LocalVideo:
                     region=self.region,
                     channels=[self.thing_name, *self.fleet],
                     origins=frozenset(),  # no browser page until the front names its own
+                    ice_servers=(lambda: [self.turn.ice_server()]) if self.turn else None,
                 )
             )
             self.provider = self.loop.enter(
@@ -95,14 +105,14 @@ class LocalVideo:
         self.signaling.origins = origins
 
     def viewer_handler(self) -> viewer.Handler:
-        """The real viewer Lambda, with botocore pointed at the local signaling service.
-        No STUN or TURN: on loopback, host candidates connect."""
+        """The real viewer Lambda, with botocore pointed at the local signaling service, and
+        the TURN server's STUN URI where AWS's Lambda names KVS's STUN server."""
         assert self.signaling is not None
         settings = viewer.Settings(
             robot_name=self.thing_name,
             region=self.region,
             kvs_endpoint_url=self.signaling.url,
-            stun_urls=(),
+            stun_urls=(self.turn.stun_uri,) if self.turn else (),
         )
         session = botocore.session.Session()
         session.set_credentials(VIEWER_ACCESS_KEY, self._viewer_secret)
