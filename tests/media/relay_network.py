@@ -46,7 +46,7 @@ def relayed(
     folder: Path, ttl_s: int = 300, source_options: dict[str, Any] | None = None
 ) -> Iterator[Relayed]:
     """The network, the cloud (TURN credentials valid ``ttl_s``) and a producer that has
-    reported ready, streaming the test pattern."""
+    reported ready, streaming the test pattern (``source_options``: its options)."""
     certs = make_certs(folder / "certs", THING, server_addresses=(SERVICES,))
     with RelayNetwork() as net:
         cloud = net.start_reading(
@@ -131,7 +131,16 @@ class Watched:
         return self.joined_s + (self.frames[0][1] - self.joined_at_ms) / 1000
 
     def since(self, ms: float) -> list[tuple[int | None, float, float]]:
+        """The frames that arrived from ``ms`` on."""
         return [frame for frame in self.frames if frame[1] >= ms]
+
+    def clean_after(self, ms: float, clean: float) -> float | None:
+        """When the first clean frame drawn from ``ms`` on arrived (ms), or None."""
+        return next(
+            (arrived for stamp, arrived, damage in self.frames
+             if stamp and stamp >= ms and damage < clean),
+            None,
+        )  # fmt: skip
 
     def kbit_s(self, from_ms: float) -> float:
         window = [sample for sample in self.received if sample[0] >= from_ms]

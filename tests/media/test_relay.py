@@ -50,26 +50,10 @@ def test_at_3_percent_loss_the_picture_recovers_after_a_blackout(tmp_path: Path)
         net.net.loss("viewer", 3)
         resumed_ms = time.time() * 1000
         watched = watch(viewer, 12)
-    after = watched.since(resumed_ms)
-    assert after, "frames came after the blackout"
-    clean = [frame for frame in after if frame[2] < CLEAN]
-    assert clean, "the picture came back clean"
+    assert watched.clean_after(resumed_ms, CLEAN), "a clean picture drawn after the blackout"
     settled = watched.since(resumed_ms + 3000)
     assert len(settled) >= 60, "frames keep arriving at 3 % loss"
     assert sum(frame[2] < CLEAN for frame in settled) / len(settled) >= 0.9
-
-
-def test_under_a_1_mbit_cap_frames_keep_arriving_below_it(tmp_path: Path) -> None:
-    with relayed(tmp_path) as net:
-        net.net.cap("robot", 1000)
-        viewer = net.viewer(12)
-        viewer.next(lambda line: '"frame"' in line, FRAME_WAIT_S)
-        watched = watch(viewer, 12)
-    start_ms = watched.frames[0][1]
-    settled = watched.since(start_ms + 5000)
-    span_s = (settled[-1][1] - settled[0][1]) / 1000
-    assert span_s > 3 and len(settled) / span_s >= 15, "frames keep arriving"
-    assert watched.kbit_s(start_ms + 5000) < 1000
 
 
 pytestmark = pytest.mark.timeout(180)
