@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bootstrap the robot. Safe to run again: each step is skipped when already done.
 #
-#   ./install.sh --sim      a laptop or CI: mosquitto, .venv, the package with the simulator
+#   ./install.sh --sim      a laptop or CI: mosquitto, coturn, .venv, the package with the simulator
 #                           and everything the tests need
 #   ./install.sh            a Raspberry Pi (Raspberry Pi OS Bookworm): the apt packages of the
 #                           board named by $MOTOR_DRIVER (default explorerhat) and the camera,
@@ -169,6 +169,9 @@ if [ "$mode" = sim ]; then
     command -v chromium >/dev/null || apt_install chromium
     # The console's KVS WebRTC JS SDK comes from npm when the console is built.
     command -v npm >/dev/null || apt_install npm
+    # The simulator's TURN server; the network tests' namespaces, packet loss and bandwidth
+    # caps (ip, tc; nft). apt_install skips what is there already.
+    apt_install coturn iproute2 nftables
     [ -d .venv ] || "$python" -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check -e ".[dev]"
     # The real explorerhat library, run by the tests against simulated GPIO and I2C; its

@@ -5,7 +5,7 @@ services (IoT credentials provider, KVS signaling), and the real daemon.
         print(stack.url)      # POST {url}/publish drives the simulated robot
 
 Leaving the block stops everything and leaves no process behind. While it runs, the stack
-heals as the robot's service does: a broker or daemon that dies is started again, with
+heals as the robot's service does: a broker, TURN server or daemon that dies is started again, with
 backoff, and each restart is said on the console (``SimStack.console``).
 """
 
@@ -45,6 +45,7 @@ from sim.aws.certs import SimCerts, make_certs
 from sim.aws.fleet_index import TelemetryLinks
 from sim.aws.iot_core import Broker
 from sim.aws.iot_data import IotDataPlane
+from sim.aws.turn import TurnServer
 from sim.aws.video import LocalVideo
 from sim.daemons import RobotDaemon
 from sim.robot import presence
@@ -101,6 +102,7 @@ class SimStack:
         self.broker: Broker | None = None
         self.front: Front | None = None
         self.video: LocalVideo | None = None
+        self.turn: TurnServer | None = None
         # Called with each telemetry message of the first robot, on the MQTT client's thread:
         # hand over, return.
         self.telemetry_listeners: list[Callable[[Telemetry], None]] = []
@@ -158,7 +160,10 @@ class SimStack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         names = [robot.name for robot in self.robots]
         self.certs = make_certs(self.state_dir / "certs", *names)
-        self.video = self._stack.enter_context(LocalVideo(self.thing_name, self.certs, REGION))
+        self.turn = self._stack.enter_context(TurnServer(self.state_dir / "turn"))
+        self.video = self._stack.enter_context(
+            LocalVideo(self.thing_name, self.certs, REGION, turn=self.turn)
+        )
         self.broker = self._stack.enter_context(
             Broker(self.state_dir / "broker", self.certs, *names)
         )
@@ -273,10 +278,14 @@ class SimStack:
                 self._supervisor.join()
 
     def _supervise(self) -> None:
-        restarts = {name: _Restarts() for name in ["broker", *(r.name for r in self.robots)]}
+        services = {"broker": self.broker, "TURN server": self.turn}
+        restarts = {name: _Restarts() for name in [*services, *(r.name for r in self.robots)]}
         while not self._stopping.wait(SUPERVISE_POLL_S):
-            if self.broker is not None and self.broker.exited():
-                self._restart("broker", restarts["broker"], self.broker.returncode)
+            exited = [name for name, service in services.items() if service and service.exited()]
+            if exited:
+                service = services[exited[0]]
+                assert service is not None
+                self._restart(exited[0], restarts[exited[0]], service.returncode)
                 continue
             for robot in self.robots:
                 if robot.exited():
@@ -296,9 +305,12 @@ class SimStack:
             if self._stopping.is_set():
                 return
             try:
-                if isinstance(child, str):
+                if child == "broker":
                     assert self.broker is not None
                     self.broker.restart()
+                elif child == "TURN server":
+                    assert self.turn is not None
+                    self.turn.restart()
                 else:
                     self.start_daemon(child)
             except Exception as exc:  # said, and tried again after a longer backoff

@@ -99,6 +99,8 @@ control; an administrator may take over at once and make guest links:
   robot config   {stack.config_path}
   daemon log     {stack.daemon_log}
   KVS signaling  {stack.video.viewer_origin()} (wss://: the browser must trust {stack.certs.ca})
+  TURN (coturn)  {" ".join(stack.turn.uris)}
+                 credentials by GetIceServerConfig, valid {stack.turn.ttl_s} s
 
 Drive it (the token is a development token for this simulator, valid 12 hours):
   curl -d '{{"action":"forward"}}' -H "Content-Type: application/json" \\

@@ -55,6 +55,7 @@ class IceServer:
     urls: list[str]
     username: str | None = None
     credential: str | None = None
+    ttl_s: int | None = None  # how long the credential lives (KVS: 300 s); None: no end
 
 
 class SignalingChannel:
@@ -139,7 +140,7 @@ class SignalingChannel:
         )
         answer = client.get_ice_server_config(ChannelARN=endpoints.arn, Service="TURN")
         servers = [
-            IceServer(item["Uris"], item.get("Username"), item.get("Password"))
+            IceServer(item["Uris"], item.get("Username"), item.get("Password"), item.get("Ttl"))
             for item in answer.get("IceServerList", [])
         ]
         # KVS's own STUN server is not in the answer; clients of AWS's KVS add it. A

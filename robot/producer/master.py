@@ -11,7 +11,8 @@ the video what the viewer's feedback asks (a key frame, a bitrate). Messages:
   offer (KVS does not keep the order) waits for it, per sender; an empty one is the viewer's
   end-of-candidates, passed on to aiortc, whose ICE can only fail after it;
 - ``GO_AWAY``: the service wants this socket closed: reconnect at once, keeping the peers;
-- ``RECONNECT_ICE_SERVER``: fetch the ICE servers again for the connections to come;
+- ``RECONNECT_ICE_SERVER``: fetch the ICE servers again for the connections to come (they are
+  also fetched again before their credentials expire: robot/producer/ice.py);
 - ``STATUS_RESPONSE``: an error the service reports about a message we sent, each of which
   carries a correlation id: logged with what it was.
 
@@ -53,7 +54,8 @@ from robot.producer import candidates, feedback
 from robot.producer.consoles import Operators
 from robot.producer.credentials import CredentialsError
 from robot.producer.feeds import VideoFeed
-from robot.producer.kvs import ChannelEndpoints, IceServer, SignalingChannel
+from robot.producer.ice import IceServers
+from robot.producer.kvs import ChannelEndpoints, SignalingChannel
 from robot.producer.slots import DEFAULT_LIMITS, SlotLimits, Slots
 
 log = logging.getLogger(__name__)
@@ -111,7 +113,7 @@ class Master:
         self.codec = CODECS[codec]
         self.report = report or (lambda kind, value: None)
         self.peers: dict[str, _Peer] = {}
-        self._ice: list[IceServer] = []
+        self.ice: IceServers | None = None  # once a connection got that far
         self._endpoints: ChannelEndpoints | None = None  # once a connection got that far
         self._viewers = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -159,7 +161,8 @@ class Master:
 
     async def _connect_and_serve(self, http: aiohttp.ClientSession) -> None:
         endpoints = await self.channel.endpoints()
-        self._ice = await self.channel.ice_servers(endpoints)
+        self.ice = IceServers(lambda: self.channel.ice_servers(endpoints))
+        await self.ice.current()  # before the first viewer: it need not wait for them
         url = await self.channel.presigned_url(endpoints)
         self._endpoints = endpoints
         async with http.ws_connect(
@@ -186,8 +189,8 @@ class Master:
             return None
         if kind == "GO_AWAY":
             return kind
-        if kind == "RECONNECT_ICE_SERVER" and self._endpoints is not None:
-            self._ice = await self.channel.ice_servers(self._endpoints)
+        if kind == "RECONNECT_ICE_SERVER" and self.ice is not None:
+            await self.ice.refresh()
         elif kind == "STATUS_RESPONSE":
             status = message.get("statusResponse") or {}
             about = self._sent.get(str(status.get("correlationId")), "an unknown message")
@@ -314,22 +317,33 @@ class _Peer:
         self.viewer = viewer
         self.key = key  # its slot, and its consoles' peer
         self.connected = False
+        self.closed = False
         self._pending: list[dict[str, Any]] | None = []  # candidates before the offer is in
         self._track: MediaStreamTrack | None = None  # its video, once it has one
+        self.pc: RTCPeerConnection | None = None  # made in answer(), with fresh ICE servers
+
+    async def _connection(self) -> RTCPeerConnection:
+        assert self.master.ice is not None
+        servers = await self.master.ice.current()
         config = RTCConfiguration(
             iceServers=[
-                RTCIceServer(server.urls, server.username, server.credential)
-                for server in master._ice
+                RTCIceServer(server.urls, server.username, server.credential) for server in servers
             ]
         )
-        self.pc = RTCPeerConnection(config)
-        self.pc.on("connectionstatechange", self._state_changed)
-        if master.operators is not None:
-            operators = master.operators
-            self.pc.on("datachannel", lambda channel: operators.attach(channel, key))
+        pc = RTCPeerConnection(config)
+        pc.on("connectionstatechange", self._state_changed)
+        if self.master.operators is not None:
+            operators, key = self.master.operators, self.key
+            pc.on("datachannel", lambda channel: operators.attach(channel, key))
+        return pc
 
     async def answer(self, socket: aiohttp.ClientWebSocketResponse, offer: dict[str, Any]) -> None:
         try:
+            pc = await self._connection()
+            if self.closed:  # while the servers were fetched
+                await pc.close()
+                return
+            self.pc = pc
             # The transceiver and its codec go in before the offer: aiortc settles the
             # codecs while it applies the offer, and takes this transceiver for its video.
             self._track, video = self.master.video.subscribe()
@@ -381,9 +395,11 @@ class _Peer:
                 return
             candidate.sdpMid = payload.get("sdpMid")
             candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
+            assert self.pc is not None  # candidates are added after the answer
             await self.pc.addIceCandidate(candidate)
 
     async def _state_changed(self) -> None:
+        assert self.pc is not None
         state = self.pc.connectionState
         log.info("viewer %s: %s", self.viewer, state)
         self.connected = state == "connected"
@@ -396,7 +412,9 @@ class _Peer:
 
     async def close(self) -> None:
         self.connected = False
+        self.closed = True
         if self._track is not None:  # aiortc stops it only if its sender ever started
             self._track.stop()
         self.master.forget(self)
-        await self.pc.close()
+        if self.pc is not None:
+            await self.pc.close()

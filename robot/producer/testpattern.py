@@ -1,4 +1,9 @@
-"""The ``testpattern`` camera: colour bars with a moving bar, needing no camera at all."""
+"""The ``testpattern`` camera: colour bars with a moving bar, needing no camera at all.
+
+Options: ``width``, ``height``, ``fps``; ``noise`` (true: the bottom quarter is new noise in
+every frame, so that the encoder needs a camera's bitrate, not a flat picture's few dozen
+kbit/s: for bandwidth tests).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,9 @@ BARS = np.array(
 )
 
 
+NOISE = np.random.default_rng()
+
+
 def render(image: np.ndarray, now: float) -> None:
     width = image.shape[1]
     columns = np.arange(width) * len(BARS) // width
@@ -31,7 +39,16 @@ def render(image: np.ndarray, now: float) -> None:
     image[:, max(0, x - 8) : x + 8] = 255
 
 
+def render_noisy(image: np.ndarray, now: float) -> None:
+    render(image, now)
+    band = image[image.shape[0] * 3 // 4 :]
+    band[:] = NOISE.integers(96, 160, band.shape, np.uint8)
+
+
 def create(options: dict[str, Any]) -> RenderedTrack:
     return RenderedTrack(
-        render, options.get("width", 640), options.get("height", 480), options.get("fps", 30)
+        render_noisy if options.get("noise") else render,
+        options.get("width", 640),
+        options.get("height", 480),
+        options.get("fps", 30),
     )

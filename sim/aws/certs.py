@@ -46,9 +46,12 @@ class SimCerts:
     things: dict[str, Identity] = field(default_factory=dict)
 
 
-def make_certs(directory: Path, thing_name: str, *others: str) -> SimCerts:
+def make_certs(
+    directory: Path, thing_name: str, *others: str, server_addresses: tuple[str, ...] = ()
+) -> SimCerts:
     """Certificates in ``directory`` for ``thing_name`` and the ``others`` robots: reused if
-    still valid, else made anew."""
+    still valid, else made anew. The server's names localhost and 127.0.0.1, and
+    ``server_addresses`` (a test network's, where the services are not on loopback)."""
     directory = Path(directory)
     robot = _identity(directory, "robot")
     certs = SimCerts(
@@ -61,8 +64,8 @@ def make_certs(directory: Path, thing_name: str, *others: str) -> SimCerts:
             **{name: _identity(directory, f"robot-{name}") for name in others},
         },
     )
-    if not _reusable(certs):
-        _generate(directory, certs)
+    if not _reusable(certs, server_addresses):
+        _generate(directory, certs, server_addresses)
     return certs
 
 
@@ -79,9 +82,13 @@ def _identity(directory: Path, stem: str) -> Identity:
     return Identity(cert=directory / f"{stem}.pem", key=directory / f"{stem}.key")
 
 
-def _reusable(certs: SimCerts) -> bool:
+def _reusable(certs: SimCerts, server_addresses: tuple[str, ...]) -> bool:
     try:
         ca = x509.load_pem_x509_certificate(certs.ca.read_bytes())
+        server = x509.load_pem_x509_certificate(certs.server.cert.read_bytes())
+        san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        if san != _server_profile(server_addresses).san:
+            return False
         deadline = datetime.datetime.now(datetime.UTC) + _MARGIN
         for identity in (certs.server, certs.publisher, *certs.things.values()):
             cert = x509.load_pem_x509_certificate(identity.cert.read_bytes())
@@ -93,7 +100,7 @@ def _reusable(certs: SimCerts) -> bool:
             name: _common_name(x509.load_pem_x509_certificate(identity.cert.read_bytes()))
             for name, identity in certs.things.items()
         }
-    except (OSError, ValueError, TypeError, InvalidSignature):
+    except (OSError, ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound):
         return False
     return all(name == cn for name, cn in names.items()) and ca.not_valid_after_utc >= deadline
 
@@ -103,13 +110,13 @@ def _common_name(cert: x509.Certificate) -> str:
     return str(names[0].value) if names else ""
 
 
-def _generate(directory: Path, certs: SimCerts) -> None:
+def _generate(directory: Path, certs: SimCerts, server_addresses: tuple[str, ...]) -> None:
     # mode only applies when the directory is new: an existing one is the caller's to manage.
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     # The CA key is never written: a new thing name simply gets a new CA and new certificates.
     ca_key, ca_cert = _new_ca(_CA_NAME)
     write_atomic(certs.ca, ca_cert.public_bytes(serialization.Encoding.PEM), 0o644)
-    _issue(directory, certs.server, ca_key, ca_cert, _server_profile())
+    _issue(directory, certs.server, ca_key, ca_cert, _server_profile(server_addresses))
     for name, identity in certs.things.items():
         _issue(directory, identity, ca_key, ca_cert, _client_profile(name))
     _issue(directory, certs.publisher, ca_key, ca_cert, _client_profile(PUBLISHER))
@@ -122,10 +129,9 @@ class _Profile:
     san: x509.SubjectAlternativeName | None = None
 
 
-def _server_profile() -> _Profile:
-    san = x509.SubjectAlternativeName(
-        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    )
+def _server_profile(addresses: tuple[str, ...] = ()) -> _Profile:
+    ips = [x509.IPAddress(ipaddress.ip_address(a)) for a in ("127.0.0.1", *addresses)]
+    san = x509.SubjectAlternativeName([x509.DNSName("localhost"), *ips])
     return _Profile("localhost", ExtendedKeyUsageOID.SERVER_AUTH, san)
 
 

@@ -33,8 +33,10 @@ Clients that send no ``Origin`` (the robot's producer, aiortc viewers) are not b
 Every signature is checked against a :class:`~sim.aws.sigv4.CredentialStore`: credentials the
 local IoT credentials provider issued, and static ones the simulator configured. Each
 credential also carries what it may do (:class:`Permissions`), mirroring the IAM policies
-of the SAM template. The control plane is plain ``http://`` on loopback; there is no TURN
-server: ``GetIceServerConfig`` answers an empty list.
+of the SAM template. The control plane is plain ``http://`` on loopback.
+``GetIceServerConfig`` answers what ``ice_servers`` makes, fresh for each call: the TURN
+server's URIs with a new time-limited credential and its ``Ttl`` (sim/aws/turn.py), or, with
+none given, an empty list.
 """
 
 from __future__ import annotations
@@ -222,8 +224,11 @@ class KvsSignalingService:
         port: int = 0,
         limits: Limits = DEFAULT_LIMITS,
         origins: frozenset[str] | None = None,
+        ice_servers: Callable[[], list[dict[str, Any]]] | None = None,
     ) -> None:
-        """``origins``: the pages whose WebSockets are accepted; None: any page's."""
+        """``origins``: the pages whose WebSockets are accepted; None: any page's.
+        ``ice_servers``: the ``IceServerList`` of each ``GetIceServerConfig`` answer."""
+        self.ice_servers = ice_servers or (lambda: [])
         self.store = store
         self.origins = origins
         self.region = region
@@ -414,7 +419,7 @@ class KvsSignalingService:
         client_id = params.get("ClientId")
         if client_id is not None and not CLIENT_ID_RE.fullmatch(str(client_id)):
             raise KvsError("InvalidArgumentException", "invalid ClientId")
-        return {"IceServerList": []}  # no TURN server runs locally; loopback needs none
+        return {"IceServerList": self.ice_servers()}
 
     def _find(self, name: Any, arn: Any) -> Channel:
         if isinstance(name, str) and name in self.channels:

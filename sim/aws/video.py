@@ -1,9 +1,10 @@
 """The simulator's video services, together: the local IoT credentials provider and KVS
-signaling service on a loop thread of their own, and the viewer Lambda wired to them with
-explicit settings and clients. Only the stack's own robot has a channel from the start, as
-the SAM template makes only that one: the other robots' producers create theirs.
+signaling service on a loop thread of their own, the viewer Lambda wired to them with
+explicit settings and clients, and, given one, the TURN server whose URIs and fresh
+credentials ``GetIceServerConfig`` hands out. Only the stack's own robot has a channel from
+the start, as the SAM template makes only that one: the other robots' producers create theirs.
 
-    with LocalVideo(thing_name, certs) as video:
+    with LocalVideo(thing_name, certs, turn=turn) as video:
         config.update(video.robot_config())   # what the robot's producer needs to reach them
         front.lambda_routes["POST /viewer"] = video.viewer_handler()
 """
@@ -28,6 +29,7 @@ from sim.aws.kvs_signaling import (
     Role,
 )
 from sim.aws.sigv4 import CredentialStore
+from sim.aws.turn import TurnServer
 
 REGION = "us-east-1"
 # The viewer Lambda's own credentials (its execution role's, in AWS): the key id is fixed, the
@@ -43,10 +45,13 @@ class LocalVideo:
         certs: SimCerts,
         region: str = REGION,
         limits: Limits = DEFAULT_LIMITS,
+        turn: TurnServer | None = None,
     ) -> None:
-        """``thing_name``: the stack's own robot (``POST /viewer``'s)."""
+        """``thing_name``: the stack's own robot (``POST /viewer``'s); ``turn``: a running TURN
+        server (none: no relay, as on loopback none is needed)."""
         self.thing_name = thing_name
         self.limits = limits
+        self.turn = turn
         self.certs = certs
         self.region = region
         # The template names the robots' role alias so; its credentials are each thing's own.
@@ -71,6 +76,7 @@ class LocalVideo:
                     channels=[self.thing_name],
                     limits=self.limits,
                     origins=frozenset(),  # no browser page until the front names its own
+                    ice_servers=(lambda: [self.turn.ice_server()]) if self.turn else None,
                 )
             )
             self.provider = self.loop.enter(
@@ -114,14 +120,14 @@ class LocalVideo:
         self.signaling.origins = origins
 
     def viewer_handler(self) -> viewer.Handler:
-        """The real viewer Lambda, with botocore pointed at the local signaling service.
-        No STUN or TURN: on loopback, host candidates connect."""
+        """The real viewer Lambda, with botocore pointed at the local signaling service, and
+        the TURN server's STUN URI where AWS's Lambda names KVS's STUN server."""
         assert self.signaling is not None
         settings = viewer.Settings(
             robot_name=self.thing_name,
             region=self.region,
             kvs_endpoint_url=self.signaling.url,
-            stun_urls=(),
+            stun_urls=(self.turn.stun_uri,) if self.turn else (),
         )
         session = botocore.session.Session()
         session.set_credentials(VIEWER_ACCESS_KEY, self._viewer_secret)

@@ -1,6 +1,8 @@
 """A KVS WebRTC viewer written with aiortc, for tests: joins a channel as AWS's viewers do
 (GetSignalingChannelEndpoint as VIEWER, a presigned ConnectAsViewer URL, SDP offer, trickled
-candidates) and hands out the frames it receives with the time each arrived."""
+candidates) and hands out the frames it receives with the time each arrived. With ``relay``,
+it takes the TURN servers of GetIceServerConfig and uses only them (``iceTransportPolicy:
+"relay"``), as a viewer behind a strict NAT must."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from urllib.parse import quote
 import aiohttp
 import botocore.session
 import numpy as np
-from aiortc import RTCPeerConnection
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
+from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
@@ -23,23 +26,39 @@ from tests.support.datachannel import negotiate
 from tests.support.stamps import read_stamp
 
 
-def viewer_url(
-    control_plane: str, channel: str, credentials: ReadOnlyCredentials, region: str, client_id: str
-) -> str:
+def _join(
+    control_plane: str,
+    channel: str,
+    credentials: ReadOnlyCredentials,
+    region: str,
+    client_id: str,
+    relay: bool,
+) -> tuple[str, list[RTCIceServer]]:
+    """The presigned viewer URL, and with ``relay`` the TURN servers of GetIceServerConfig."""
     session = botocore.session.Session()
     session.set_credentials(*credentials)
     client = session.create_client("kinesisvideo", region_name=region, endpoint_url=control_plane)
     arn = client.describe_signaling_channel(ChannelName=channel)["ChannelInfo"]["ChannelARN"]
     endpoints = client.get_signaling_channel_endpoint(
         ChannelARN=arn,
-        SingleMasterChannelEndpointConfiguration={"Protocols": ["WSS"], "Role": "VIEWER"},
+        SingleMasterChannelEndpointConfiguration={"Protocols": ["WSS", "HTTPS"], "Role": "VIEWER"},
     )["ResourceEndpointList"]
-    wss = endpoints[0]["ResourceEndpoint"]
+    found = {item["Protocol"]: item["ResourceEndpoint"] for item in endpoints}
     request = AWSRequest(
-        "GET", f"{wss}?X-Amz-ChannelARN={quote(arn, safe='')}&X-Amz-ClientId={client_id}"
+        "GET", f"{found['WSS']}?X-Amz-ChannelARN={quote(arn, safe='')}&X-Amz-ClientId={client_id}"
     )
     SigV4QueryAuth(credentials, "kinesisvideo", region, expires=60).add_auth(request)
-    return request.url
+    servers = []
+    if relay:
+        signaling = session.create_client(
+            "kinesis-video-signaling", region_name=region, endpoint_url=found["HTTPS"]
+        )
+        answer = signaling.get_ice_server_config(ChannelARN=arn, ClientId=client_id)
+        servers = [
+            RTCIceServer(item["Uris"], item["Username"], item["Password"])
+            for item in answer["IceServerList"]
+        ]
+    return request.url, servers
 
 
 def negotiated_codec(sdp: str) -> str:
@@ -67,17 +86,22 @@ class KvsViewer:
         credentials: ReadOnlyCredentials,
         region: str = "us-east-1",
         answer_timeout: float = 15,
+        relay: bool = False,
     ) -> None:
         self.client_id = f"viewer-{uuid.uuid4().hex[:8]}"
         self.answer_timeout = answer_timeout
-        self._join = (control_plane, channel, credentials, region, self.client_id)
+        self._join = (control_plane, channel, credentials, region, self.client_id, relay)
+        self.relay = relay
         self.pc = RTCPeerConnection()
         self.track: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.codec = ""
 
     async def __aenter__(self) -> KvsViewer:
         # botocore blocks: off the loop, which may be serving the signaling service too.
-        self.url = await asyncio.to_thread(viewer_url, *self._join)
+        self.url, servers = await asyncio.to_thread(_join, *self._join)
+        if self.relay:
+            policy = RTCIceTransportPolicy.RELAY
+            self.pc = RTCPeerConnection(RTCConfiguration(servers, iceTransportPolicy=policy))
         self.http = aiohttp.ClientSession()
         self.ws = await self.http.ws_connect(self.url, ssl=tls.context())
         self.pc.on("track", lambda track: self.track.done() or self.track.set_result(track))

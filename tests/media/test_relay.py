@@ -1,0 +1,59 @@
+"""Video through a real TURN relay on real (namespaced) networks: the real producer on the
+robot's side, a relay-only aiortc viewer on the other, coturn between them and nothing else
+(tests/support/netns.py): every frame here went robot -> coturn -> viewer. Runs as root."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.media.relay_network import Watched, relayed
+
+CLEAN = 0.03  # below this share of pixels off the pattern: the bar's width in timing slack
+FRAME_WAIT_S = 30
+
+
+def watch(viewer, seconds: float) -> Watched:
+    viewer.wait(seconds + FRAME_WAIT_S)
+    return Watched.of(viewer)
+
+
+def test_relay_only_viewers_get_video_also_after_the_first_credentials_expired(
+    tmp_path: Path,
+) -> None:
+    with relayed(tmp_path, ttl_s=10) as net:
+        first = watch(net.viewer(3), 3)
+        # The credentials of the producer's first fetch, and the first viewer's, run out.
+        expired = time.time() + 10.5
+        while time.time() < expired:
+            time.sleep(0.2)
+        second = watch(net.viewer(3), 3)
+        fetches = sum(1 for message in net.cloud.messages() if "ice_config" in message)
+    for watched in (first, second):
+        assert watched.candidates == ["relay"], "the viewer offers only its relay"
+        assert len(watched.frames) >= 30, watched.frames[-3:]
+        assert all(stamp for stamp, _, _ in watched.frames[-10:])
+    # The producer's relay at connect and again for each peer, the viewers' one each.
+    assert fetches >= 4
+
+
+def test_at_3_percent_loss_the_picture_recovers_after_a_blackout(tmp_path: Path) -> None:
+    with relayed(tmp_path) as net:
+        net.net.loss("viewer", 3)
+        viewer = net.viewer(12)
+        viewer.next(lambda line: '"frame"' in line, FRAME_WAIT_S)
+        time.sleep(3)  # a fixed schedule of network conditions, not a wait for a result
+        net.net.loss("viewer", 100)  # the frames in flight, key frame or not, are lost
+        time.sleep(0.5)
+        net.net.loss("viewer", 3)
+        resumed_ms = time.time() * 1000
+        watched = watch(viewer, 12)
+    assert watched.clean_after(resumed_ms, CLEAN), "a clean picture drawn after the blackout"
+    settled = watched.since(resumed_ms + 3000)
+    assert len(settled) >= 60, "frames keep arriving at 3 % loss"
+    assert sum(frame[2] < CLEAN for frame in settled) / len(settled) >= 0.9
+
+
+pytestmark = pytest.mark.timeout(180)
