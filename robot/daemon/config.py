@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import drivers
-from robot.contracts import protocol
+from robot.contracts import protocol, video
 from robot.contracts.cameras import CAMERA_GROUP
 from robot.daemon import ramp
 
@@ -242,13 +242,20 @@ class Config:
     video_options: dict[str, Any] = _key(
         "VIDEO_OPTIONS",
         KeyKind.OBJECT,
-        "the camera's options: `width` (640), `height` (480), `fps` (30); `device` for `v4l2`",
+        "the camera's options: `width` (640), `height` (480), `fps` (30); `device` for `v4l2`; "
+        "`min_bitrate` and `max_bitrate`, the bounds the sending bitrate follows the viewers' "
+        "estimate within (bits per second: within "
+        f"{'..'.join(map(str, video.SOFTWARE_RANGES['h264']))} for `h264` and "
+        f"{'..'.join(map(str, video.SOFTWARE_RANGES['vp8']))} for `vp8` from aiortc's "
+        f"encoders, the default; {'..'.join(map(str, video.HARDWARE_RANGE))} for `picamera2`, "
+        f"default {'..'.join(map(str, video.HARDWARE_DEFAULTS))}); `bitrate`, where "
+        f"`picamera2` starts ({video.START_BITRATE})",
         default={},
     )
     video_codec: str = _key(
         "VIDEO_CODEC",
         KeyKind.CHOICE,
-        "what the `python` producer sends: `h264` or `vp8` (`picamera2` sends H.264 only)",
+        "what the `python` producer sends: `h264` or `vp8` (`picamera2` sends `h264` only)",
         default="h264",
         choices=("h264", "vp8"),
     )
@@ -372,6 +379,10 @@ def load(
         )
     config = Config(path=path, deprecations=tuple(checker.deprecations), **values)
     checker.problems.extend(_operator_token_problems(config))
+    if config.video_producer == "python":
+        checker.problems.extend(
+            video.problems(config.video_source, config.video_codec, config.video_options)
+        )
     if checker.problems:
         raise ConfigError(path, checker.problems)
     return config

@@ -1,8 +1,10 @@
 """Camera sources, found by name in the entry point group ``telepresence_robot.cameras``.
 
-A source is a factory ``create(options: dict) -> MediaStreamTrack`` that yields either
-``av.VideoFrame`` (aiortc encodes them) or already-encoded H.264 ``av.Packet`` (sent as they
-are). The simulator registers its own camera there, so robot code never imports it.
+A source is a factory ``create(options: dict)`` that returns either a ``MediaStreamTrack``
+of ``av.VideoFrame`` (aiortc encodes them, per viewer) or, for a camera that encodes by
+itself, an ``EncodedFeed`` of its packets (robot/producer/encoded.py, sent as they are;
+robot/contracts/video.py names such sources). The simulator registers its own camera
+there, so robot code never imports it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ def names() -> list[str]:
 
 
 def open_camera(name: str, options: dict[str, Any]) -> Any:
-    """The video track of the named source (aiortc's ``MediaStreamTrack``)."""
+    """What the named source makes: a track of frames, or an ``EncodedFeed``."""
     found = entry_points(group=GROUP, name=name)
     if not found:
         raise CameraError(f"no camera source {name!r}; installed: {', '.join(names())}")

@@ -1,8 +1,8 @@
 """The signaling master: answers viewers' offers with aiortc, several viewers at once.
 
 One WebSocket to the channel at a time. Each viewer (by its client id) gets its own
-``RTCPeerConnection`` fed from the one camera through aiortc's ``MediaRelay``, which drops
-frames rather than queueing them when a viewer falls behind. Messages:
+``RTCPeerConnection`` fed from the one camera's feed (robot/producer/feeds.py), which tells
+the video what the viewer's feedback asks (a key frame, a bitrate). Messages:
 
 - ``SDP_OFFER`` from a viewer: a new peer connection (replacing that viewer's old one);
   the answer carries every local candidate (aiortc gathers before answering);
@@ -39,12 +39,12 @@ from aiortc import (
     RTCRtpSender,
     RTCSessionDescription,
 )
-from aiortc.contrib.media import MediaRelay
 from aiortc.sdp import candidate_from_sdp
 
-from robot.producer import candidates
+from robot.producer import candidates, feedback
 from robot.producer.consoles import Operators
 from robot.producer.credentials import CredentialsError
+from robot.producer.feeds import VideoFeed
 from robot.producer.ice import IceServers
 from robot.producer.kvs import ChannelEndpoints, SignalingChannel
 from robot.producer.slots import DEFAULT_LIMITS, SlotLimits, Slots
@@ -73,7 +73,7 @@ class Master:
     def __init__(
         self,
         channel: SignalingChannel,
-        camera: MediaStreamTrack,
+        video: VideoFeed,
         codec: str = "h264",
         report: Callable[[str, Any], None] | None = None,
         operators: Operators | None = None,
@@ -88,10 +88,9 @@ class Master:
         self.slots = Slots(limits, consoles=operators is not None)
         if operators is not None:
             operators.host = self
-        self.camera = camera
+        self.video = video
         self.codec = CODECS[codec]
         self.report = report or (lambda kind, value: None)
-        self.relay = MediaRelay()
         self.peers: dict[str, _Peer] = {}
         self.ice: IceServers | None = None  # once a connection got that far
         self._endpoints: ChannelEndpoints | None = None  # once a connection got that far
@@ -237,6 +236,7 @@ class _Peer:
         self.connected = False
         self.closed = False
         self._pending: list[dict[str, Any]] | None = []  # candidates before the offer is in
+        self._track: MediaStreamTrack | None = None  # its video, once it has one
         self.pc: RTCPeerConnection | None = None  # made in answer(), with fresh ICE servers
 
     async def _connection(self) -> RTCPeerConnection:
@@ -263,10 +263,9 @@ class _Peer:
             self.pc = pc
             # The transceiver and its codec go in before the offer: aiortc settles the
             # codecs while it applies the offer, and takes this transceiver for its video.
-            transceiver = self.pc.addTransceiver(
-                self.master.relay.subscribe(self.master.camera, buffered=False),
-                direction="sendonly",
-            )
+            self._track, video = self.master.video.subscribe()
+            transceiver = self.pc.addTransceiver(self._track, direction="sendonly")
+            feedback.listen(transceiver.sender, video)
             transceiver.setCodecPreferences(
                 [
                     codec
@@ -331,6 +330,8 @@ class _Peer:
     async def close(self) -> None:
         self.connected = False
         self.closed = True
+        if self._track is not None:  # aiortc stops it only if its sender ever started
+            self._track.stop()
         self.master.forget(self)
         if self.pc is not None:
             await self.pc.close()

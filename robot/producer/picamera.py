@@ -1,80 +1,72 @@
 """The ``picamera2`` camera: a Raspberry Pi camera (CSI) through libcamera, on Bookworm.
 
 picamera2's ``H264Encoder`` uses the hardware H.264 block of a Pi 4 and older; the packets
-it writes go to aiortc as they are, with no decode or re-encode. A Pi 5 has no H.264
-block: picamera2 encodes in software there, by itself, and the packets take the same path.
-picamera2 comes from apt (``python3-picamera2``); ``install.sh`` makes the venv see it.
+it writes go to aiortc as they are, with no decode or re-encode (robot/producer/encoded.py).
+A Pi 5 has no H.264 block: picamera2 encodes in software there, by itself, and the packets
+take the same path. picamera2 comes from apt (``python3-picamera2``); ``install.sh`` makes
+the venv see it.
 
-Only H.264 can be negotiated with this source. A viewer that joins mid-stream waits for the
-next key frame: one a second (``iperiod`` = fps).
+Only H.264 can be negotiated with this source, and aiortc answers it as constrained baseline
+(profile-level-id 42e01f): the encoder is set to that profile. A key frame comes every second
+(``iperiod`` = fps), and whenever a viewer asks (``force_key_frame``, picamera2 0.3.32 on).
 """
 
 from __future__ import annotations
 
-import asyncio
-import fractions
+import fcntl
+import logging
 from typing import Any
 
-import av
-from aiortc import MediaStreamTrack
-from aiortc.mediastreams import MediaStreamError
+from robot.contracts import video
+from robot.producer.encoded import EncodedFeed
 
-MICROSECONDS = fractions.Fraction(1, 1_000_000)
-MAX_QUEUED = 30  # about a second: beyond that the viewer's decoder is better off re-syncing
+log = logging.getLogger(__name__)
+PROFILE = "constrained baseline"  # what aiortc's answer offers (picamera2's profile names)
 
 
-class EncodedTrack(MediaStreamTrack):
-    """H.264 packets handed over from picamera2's encoder thread."""
+class PicameraEncoder:
+    """picamera2's camera and encoder, as the feed asks things of them."""
 
-    kind = "video"
+    def __init__(self, camera: Any, encoder: Any) -> None:
+        self.camera = camera
+        self.encoder = encoder
+        self._told = False
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[av.Packet] = asyncio.Queue()
-        self._resync = False
-        self.camera: Any = None
+    def force_key_frame(self) -> None:
+        force = getattr(self.encoder, "force_key_frame", None)
+        if force is not None:
+            force()
+        elif not self._told:  # picamera2 before 0.3.32: key frames come every iperiod only
+            self._told = True
+            log.warning("picamera2 before 0.3.32 makes no key frame on request; upgrade it")
 
-    def put(self, data: bytes, keyframe: bool, timestamp_us: int) -> None:
-        """Called on the encoder's thread."""
-        self._loop.call_soon_threadsafe(self._put, bytes(data), keyframe, timestamp_us)
-
-    def _put(self, data: bytes, keyframe: bool, timestamp_us: int) -> None:
-        if self._queue.qsize() >= MAX_QUEUED:
-            # Nobody is keeping up: drop what waits and start again at a key frame, so the
-            # decoder never sees a frame whose reference was dropped.
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            self._resync = True
-        if self._resync and not keyframe:
+    def set_bitrate(self, bps: int) -> None:
+        # picamera2 reads it when recording starts; while it records, the Pi 4's V4L2
+        # encoder takes a new bitrate through the same control (the Pi 5's libav one
+        # does not: it keeps the bitrate it started with).
+        self.encoder.bitrate = bps
+        device = getattr(self.encoder, "vd", None)
+        if device is None or device.closed:
             return
-        self._resync = False
-        packet = av.Packet(data)
-        packet.pts = timestamp_us
-        packet.time_base = MICROSECONDS
-        self._queue.put_nowait(packet)
+        from videodev2 import V4L2_CID_MPEG_VIDEO_BITRATE, VIDIOC_S_CTRL, v4l2_control
 
-    async def recv(self) -> av.Packet:
-        if self.readyState != "live":
-            raise MediaStreamError
-        return await self._queue.get()
+        control = v4l2_control()
+        control.id, control.value = V4L2_CID_MPEG_VIDEO_BITRATE, bps
+        fcntl.ioctl(device, VIDIOC_S_CTRL, control)
 
-    def stop(self) -> None:
-        super().stop()
-        if self.camera is not None:
-            self.camera.stop_recording()
-            self.camera.close()
-            self.camera = None
+    def close(self) -> None:
+        self.camera.stop_recording()
+        self.camera.close()
 
 
-def create(options: dict[str, Any]) -> EncodedTrack:
+def create(options: dict[str, Any]) -> EncodedFeed:
     from picamera2 import Picamera2
     from picamera2.encoders import H264Encoder
     from picamera2.outputs import Output
 
-    track = EncodedTrack()
+    feed = EncodedFeed(video.bitrates("picamera2", "h264", options))
 
-    class ToTrack(Output):
+    class ToFeed(Output):
         def outputframe(
             self,
             frame: bytes,
@@ -83,7 +75,7 @@ def create(options: dict[str, Any]) -> EncodedTrack:
             *args: Any,
             **kwargs: Any,
         ) -> None:
-            track.put(frame, keyframe, timestamp or 0)
+            feed.put(frame, keyframe, timestamp or 0)
 
     width, height = options.get("width", 640), options.get("height", 480)
     fps = options.get("fps", 30)
@@ -95,7 +87,7 @@ def create(options: dict[str, Any]) -> EncodedTrack:
         )
     )
     # repeat: SPS and PPS before every key frame, so a viewer can start at any of them.
-    encoder = H264Encoder(bitrate=options.get("bitrate", 1_500_000), repeat=True, iperiod=fps)
-    camera.start_recording(encoder, ToTrack())
-    track.camera = camera
-    return track
+    encoder = H264Encoder(bitrate=feed.bitrate, repeat=True, iperiod=fps, profile=PROFILE)
+    camera.start_recording(encoder, ToFeed())
+    feed.encoder = PicameraEncoder(camera, encoder)
+    return feed

@@ -80,8 +80,10 @@ def report(kind: str, value: Any) -> None:
 
 
 async def produce(args: argparse.Namespace) -> None:
+    from robot.contracts.video import bitrates, problems
     from robot.producer.cameras import open_camera
     from robot.producer.credentials import CredentialsProvider
+    from robot.producer.feeds import feed
     from robot.producer.kvs import SignalingChannel
     from robot.producer.master import Master
 
@@ -93,19 +95,23 @@ async def produce(args: argparse.Namespace) -> None:
         args.private_key,
         args.root_ca,
     )
+    refused = problems(args.source, args.codec, args.source_options)
+    if refused:  # the daemon's config check says the same; this is for a producer run by hand
+        raise ValueError("; ".join(refused))
     credentials = await asyncio.to_thread(provider.credentials)
     camera = open_camera(args.source, args.source_options)
+    video = feed(camera, bitrates(args.source, args.codec, args.source_options))
     try:
         channel = SignalingChannel(args.thing, args.region, credentials, args.kvs_endpoint_url)
         if args.control_fd is None:
-            await Master(channel, camera, args.codec, report, **_local(args)).serve()
+            await Master(channel, video, args.codec, report, **_local(args)).serve()
         else:
-            await serve_with_consoles(args, channel, camera)
+            await serve_with_consoles(args, channel, video)
     finally:
-        camera.stop()
+        video.stop()
 
 
-async def serve_with_consoles(args: argparse.Namespace, channel: Any, camera: Any) -> None:
+async def serve_with_consoles(args: argparse.Namespace, channel: Any, video: Any) -> None:
     """Serve viewers, and consoles' data channels linked to the daemon's control socket."""
     from robot.contracts.control import ControlSocket
     from robot.producer.consoles import Operators, verifier_from
@@ -125,7 +131,7 @@ async def serve_with_consoles(args: argparse.Namespace, channel: Any, camera: An
 
     relay = asyncio.create_task(relay_telemetry())
     try:
-        await Master(channel, camera, args.codec, report, operators, **_local(args)).serve()
+        await Master(channel, video, args.codec, report, operators, **_local(args)).serve()
     finally:
         relay.cancel()
         await control.close()

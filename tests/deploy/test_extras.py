@@ -37,6 +37,7 @@ ENTRY_POINTS = {
         "botocore.credentials",  # credentials.py imports it when it refreshes
         "robot.producer.kvs",
         "robot.producer.master",
+        "robot.producer.feeds",
         "robot.producer.consoles",
         "robot.producer.testpattern",
         "robot.producer.v4l2",

@@ -16,6 +16,7 @@ from robot.contracts.signals import SampleLogReader, Signal
 from robot.daemon import config as config_module
 from robot.daemon.producers import VideoOff, producer_spec
 from robot.daemon.supervisor import MediaSupervisor
+from robot.producer import run
 from tests.media.conftest import FAST, STANDINS, Watcher
 
 
@@ -132,3 +133,14 @@ def test_bad_video_keys_are_named(tmp_path: Path, key: str, value: object, probl
     with pytest.raises(config_module.ConfigError) as caught:
         write_config(tmp_path, **{key: value})
     assert any(p.startswith(f"{key} = ") and problem in p for p in caught.value.problems)
+
+
+def test_the_producer_run_by_hand_refuses_a_codec_its_camera_cannot_send(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["--thing", "camerabot", "--region", "us-east-1", "--role-alias", "alias"]
+    args += ["--credential-endpoint", "localhost:1", "--certificate", "c.pem"]
+    args += ["--private-key", "k.pem", "--root-ca", "ca.pem", "--codec", "vp8"]
+    assert run.main([*args, "--source", "picamera2"]) == 1
+    out = capsys.readouterr().out
+    assert "VIDEO_CODEC = 'vp8': VIDEO_SOURCE 'picamera2' sends h264 only" in out

@@ -12,6 +12,7 @@ import pytest
 
 from robot import cli
 from robot.cli.examine import examine
+from robot.contracts import video
 from robot.daemon import config as config_module
 from robot.daemon.config import DEFAULTS, REQUIRED_KEYS, ConfigError, load
 from tests.unit.conftest import REMOVE, sample_config, write_config
@@ -384,3 +385,82 @@ def test_doctor_warns_of_the_old_name_after_passing_the_config(tmp_path: Path) -
     assert next(findings).status == "ok"
     warning = next(findings)
     assert str(warning).startswith("warn config: WHEEL_BASE = 0.15: deprecated")
+
+
+VIDEO_PROBLEMS = [
+    (
+        {"VIDEO_SOURCE": "picamera2", "VIDEO_CODEC": "vp8"},
+        ["VIDEO_CODEC = 'vp8'", "VIDEO_SOURCE 'picamera2' sends h264 only", "set VIDEO_CODEC"],
+    ),
+    (
+        {"VIDEO_SOURCE": "picamera2", "VIDEO_OPTIONS": {"max_bitrate": 90_000_000}},
+        ["VIDEO_OPTIONS max_bitrate = 90000000", "from 100000 to 25000000"],
+    ),
+    (
+        {"VIDEO_SOURCE": "testpattern", "VIDEO_OPTIONS": {"min_bitrate": 100_000}},
+        ["VIDEO_OPTIONS min_bitrate = 100000", "aiortc's h264 encoder", "500000 to 3000000"],
+    ),
+    (
+        {
+            "VIDEO_SOURCE": "testpattern",
+            "VIDEO_CODEC": "vp8",
+            "VIDEO_OPTIONS": {"max_bitrate": "1M"},
+        },
+        ["VIDEO_OPTIONS max_bitrate = '1M'", "a whole number", "250000 to 1500000"],
+    ),
+    (
+        {"VIDEO_SOURCE": "testpattern", "VIDEO_OPTIONS": {"bitrate": 1_000_000}},
+        ["VIDEO_OPTIONS bitrate = 1000000", "delete it"],
+    ),
+    (
+        {
+            "VIDEO_SOURCE": "picamera2",
+            "VIDEO_OPTIONS": {"min_bitrate": 2_000_000, "max_bitrate": 1_000_000},
+        },
+        ["VIDEO_OPTIONS min_bitrate = 2000000", "above max_bitrate (1000000)"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "expected"), VIDEO_PROBLEMS)
+def test_check_config_refuses_video_the_source_cannot_send(
+    tmp_path: Path, changes: dict[str, Any], expected: list[str]
+) -> None:
+    [problem] = problems_of(write_config(tmp_path, **changes))
+    for text in expected:
+        assert text in problem
+
+
+@pytest.mark.parametrize(
+    ("changes", "bounds"),
+    [
+        ({"VIDEO_SOURCE": "picamera2"}, (300_000, 3_000_000, 1_500_000)),
+        ({"VIDEO_SOURCE": "testpattern", "VIDEO_CODEC": "vp8"}, (250_000, 1_500_000, 1_500_000)),
+        (
+            {"VIDEO_SOURCE": "picamera2", "VIDEO_OPTIONS": {"max_bitrate": 1_000_000}},
+            (300_000, 1_000_000, 1_000_000),
+        ),
+    ],
+)
+def test_the_bitrate_bounds_a_config_gives_the_producer(
+    tmp_path: Path, changes: dict[str, Any], bounds: tuple[int, int, int]
+) -> None:
+    loaded = load(write_config(tmp_path, **changes), environ={})
+    chosen = video.bitrates(loaded.video_source, loaded.video_codec, loaded.video_options)
+    assert (chosen.low, chosen.high, chosen.start) == bounds
+
+
+def test_a_source_that_is_not_ours_to_check_is_not_refused_a_codec(tmp_path: Path) -> None:
+    # The AWS sample's producer picks its own codec and bitrate.
+    load(write_config(tmp_path, VIDEO_PRODUCER="kvs-c-sample", VIDEO_CODEC="vp8"), environ={})
+
+
+def test_check_config_names_the_codec_the_camera_cannot_send(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("MOTOR_DRIVER", raising=False)
+    path = write_config(tmp_path, VIDEO_SOURCE="picamera2", VIDEO_CODEC="vp8")
+    assert cli.main(["check-config", "--config", str(path)]) == 2
+    assert (
+        "VIDEO_CODEC = 'vp8': VIDEO_SOURCE 'picamera2' sends h264 only" in capsys.readouterr().err
+    )
