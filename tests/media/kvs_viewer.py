@@ -61,6 +61,13 @@ def _join(
     return request.url, servers
 
 
+def viewer_url(
+    control_plane: str, channel: str, credentials: ReadOnlyCredentials, region: str, client_id: str
+) -> str:
+    """The presigned viewer URL alone."""
+    return _join(control_plane, channel, credentials, region, client_id, relay=False)[0]
+
+
 def negotiated_codec(sdp: str) -> str:
     """The codec the answer chose for video: the first payload type of its m=video line."""
     lines = sdp.splitlines()

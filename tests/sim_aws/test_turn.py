@@ -64,9 +64,11 @@ def test_an_expired_or_forged_credential_is_refused(turn: TurnServer) -> None:
         asyncio.run(allocate(turn, fresh["Username"], "bm90IHRoZSBwYXNzd29yZA=="))
 
 
-def test_get_ice_server_config_hands_out_fresh_credentials(loop, store, turn) -> None:
+def test_get_ice_server_config_hands_out_fresh_credentials(loop, store, certs, turn) -> None:
     kvs = loop.enter(
-        KvsSignalingService(store, channels=[ROBOT], ice_servers=lambda: [turn.ice_server()])
+        KvsSignalingService(
+            store, certs.server, channels=[ROBOT], ice_servers=lambda: [turn.ice_server()]
+        )
     )
     kinesisvideo = client("kinesisvideo", kvs.url, ROBOT_KEYS)
     arn = kinesisvideo.describe_signaling_channel(ChannelName=ROBOT)["ChannelInfo"]["ChannelARN"]

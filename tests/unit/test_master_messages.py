@@ -16,7 +16,10 @@ import pytest
 from aiortc import RTCPeerConnection
 from botocore.credentials import Credentials
 
+from robot.contracts.video import bitrates
 from robot.producer.cameras import open_camera
+from robot.producer.feeds import VideoFeed, feed
+from robot.producer.ice import IceServers
 from robot.producer.kvs import SignalingChannel
 from robot.producer.master import ANSWERS_PER_S, MAX_BACKOFF_S, Master, backoff
 
@@ -48,6 +51,14 @@ async def trickled_offer() -> tuple[RTCPeerConnection, str, list[str]]:
     return viewer, "\r\n".join(kept), found
 
 
+def test_pattern() -> VideoFeed:
+    return feed(open_camera("testpattern", {}), bitrates("testpattern", "h264", {}))
+
+
+async def no_ice_servers() -> list:
+    return []
+
+
 async def until(condition: Any, timeout: float = 10) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
@@ -58,9 +69,10 @@ def test_candidates_before_the_offer_and_their_end_reach_the_peer(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     async def run() -> None:
-        camera = open_camera("testpattern", {})
+        video = test_pattern()
         channel = SignalingChannel("r1", "us-east-1", Credentials("AKID", "secret"))
-        master = Master(channel, camera, loopback_candidates=True)
+        master = Master(channel, video, loopback_candidates=True)
+        master.ice = IceServers(no_ice_servers)  # as if connected to a channel without TURN
         socket = FakeSocket()
         viewer, sdp, trickled = await trickled_offer()
         try:
@@ -93,20 +105,20 @@ def test_candidates_before_the_offer_and_their_end_reach_the_peer(
             await viewer.close()
             for peer in list(master.peers.values()):
                 await peer.close()
-            camera.stop()
+            video.stop()
 
     asyncio.run(run())
 
 
 def test_answers_are_paced_under_the_services_rate() -> None:
     async def run() -> list[float]:
-        camera = open_camera("testpattern", {})
-        master = Master(SignalingChannel("r1", "us-east-1", Credentials("AKID", "secret")), camera)
+        video = test_pattern()
+        master = Master(SignalingChannel("r1", "us-east-1", Credentials("AKID", "secret")), video)
         turns = []
         for _ in range(2 * ANSWERS_PER_S + 1):
             await master.answer_turn()
             turns.append(time.monotonic())
-        camera.stop()
+        video.stop()
         return turns
 
     turns = asyncio.run(run())
