@@ -134,7 +134,7 @@ class Daemon:
             self.session.check(operator, command.action)
             if command.action not in _ALWAYS_FRESH:
                 self.gate.check(command, self.controller.ttl_ms(command))
-                self.ages.arrived(command, time.time() * 1000, self.gate.synced)
+            self.ages.arrived(command, time.time() * 1000, self.gate.synced)
             if command.action in protocol.SESSION_ACTIONS:
                 self._move_lease(operator, command)
                 return
