@@ -16,13 +16,22 @@ export function linkGrade(figures) {
   return "fair";
 }
 
-// The link indicator's text and title for the video's state ({connection, figures}).
-export function linkIndicator(video, grade) {
+// The link indicator's text and title for the video's state ({connection, figures}), with what
+// the robot measures of its side (its Wi-Fi signal, its commands' age) from its health report.
+export function linkIndicator(video, grade, health) {
+  const wifi = health && health.wifi;
+  const age = health && health.control_link && health.control_link.command_age_ms;
+  const robotSide = [
+    wifi && wifi.signal_dbm !== null ? `robot Wi-Fi ${wifi.signal_dbm} dBm` : "",
+    typeof age === "number" ? `commands ${Math.round(age)} ms old on arrival` : "",
+  ].filter(Boolean);
   if (!video || video.connection !== "connected" || !grade) {
-    return { grade: "none", text: "link —", title: video ? `video ${video.connection}` : "no video yet" };
+    const title = [video ? `video ${video.connection}` : "no video yet", ...robotSide].join(" · ");
+    return { grade: "none", text: "link —", title };
   }
   const { rttMs, lossPct, kbps } = video.figures;
-  return { grade, text: `link ${grade}`, title: `round trip ${rttMs} ms · loss ${lossPct} % · ${kbps} kbit/s` };
+  const title = [`round trip ${rttMs} ms`, `loss ${lossPct} %`, `${kbps} kbit/s`, ...robotSide].join(" · ");
+  return { grade, text: `link ${grade}`, title };
 }
 
 // One health report from the robot: {type: "health", battery?, wifi?, control_link?, …}.

@@ -26,7 +26,7 @@ const PARTS = [
   [["speed", "p2p"], settings],
   [["status"], (state) => { $("status").textContent = state.status; }],
   [["video"], (state) => { $("stats").textContent = overlay(state.video); }],
-  [["video"], link],
+  [["video", "health"], link],
   [["health"], battery],
   [["stream"], (state) => { $("video").srcObject = state.stream; }],
   [["gamepad"], (state) => { $("gamepad").textContent = state.gamepad ? `gamepad: ${state.gamepad}` : ""; }],
@@ -150,7 +150,7 @@ function bar(element, { left, width, back }) {
 }
 
 function link(state) {
-  const shown = linkIndicator(state.video, state.linkGrade);
+  const shown = linkIndicator(state.video, state.linkGrade, state.health);
   Object.assign($("link-quality"), { textContent: shown.text, title: shown.title, className: `badge link ${shown.grade}` });
 }
 

@@ -47,6 +47,9 @@ def test_the_console_shows_the_battery_and_the_link(browser: Any, low_stack: Rec
         assert page.text_content("#link-quality") in ("link good", "link fair")
         assert "round trip" in page.get_attribute("#link-quality", "title")
         assert "kbit/s" in page.get_attribute("#link-quality", "title")
+        page.wait_for_function(
+            "document.getElementById('link-quality').title.includes('robot Wi-Fi -')"
+        )
         # Forward from the console goes at a crawl, and telemetry says why.
         wait_for_path(page, "datachannel")
         low_stack.drain_telemetry()

@@ -17,11 +17,13 @@ from robot.daemon.battery import (
     percent_of_cell,
 )
 from robot.daemon.battery_cap import CRAWL, BatteryCap
+from robot.daemon.config import ConfigError, load
 from sim.robot.battery import SimBattery, cell_voltage
 from sim.robot.kinematics import DiffDrive
 from tests.silicon.i2c import I2CBus
 from tests.silicon.ina219 import CALIBRATION, INA219
 from tests.silicon.max17048 import MAX17048
+from tests.unit.conftest import write_config
 
 
 def test_the_ina219_library_reads_the_packs_volts_and_amps_from_the_chip():
@@ -144,3 +146,24 @@ def test_the_silicon_models_keep_the_chips_rules():
     assert chip.shunt_register() == 32000
     chip.write(bytes([CALIBRATION, 0x10, 0x01]))
     assert chip.calibration == 0x1000  # bit 0 is not writable
+
+
+def test_a_bad_battery_config_is_named_with_its_fix_and_a_good_one_read(tmp_path):
+    bad = write_config(tmp_path / "bad", BATTERY={"sensor": "max17048", "capacity_mah": -5})
+    with pytest.raises(ConfigError) as raised:
+        load(bad, environ={})
+    assert raised.value.problems == [
+        "BATTERY.capacity_mah = -5: must be a number from 10 to 1000000"
+    ]
+    good = write_config(
+        tmp_path / "good",
+        BATTERY={"sensor": "max17048", "capacity_mah": 3000, "address": 0x37},
+        HEALTH_SOURCE="off",
+        HEALTH_INTERVAL_MS=2000,
+    )
+    config = load(good, environ={})
+    assert config.battery == BatterySettings(
+        "max17048", capacity_mah=3000, address=0x37, options={}
+    )
+    assert (config.health_source, config.health_interval_ms) == ("off", 2000)
+    assert load(write_config(tmp_path / "none"), environ={}).battery is None
