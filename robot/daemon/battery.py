@@ -194,6 +194,22 @@ def open_gauge(settings: BatterySettings, driver: Any) -> Gauge:
     return entry.load()(settings, driver=driver)
 
 
+class OpenedOnRead:
+    """The gauge of ``settings``, opened at its first read and again at each read after an
+    open failed: a sensor that does not answer (a loose wire) is reported, and never keeps
+    the robot from starting."""
+
+    def __init__(self, settings: BatterySettings, driver: Any) -> None:
+        self.settings = settings
+        self.driver = driver
+        self.gauge: Gauge | None = None
+
+    def read(self) -> dict[str, Any]:
+        if self.gauge is None:
+            self.gauge = open_gauge(self.settings, self.driver)
+        return self.gauge.read()
+
+
 def create_ina219(settings: BatterySettings, driver: Any = None) -> INA219Gauge:
     return INA219Gauge(settings)
 

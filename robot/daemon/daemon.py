@@ -25,7 +25,7 @@ from robot.contracts.admission import CommandPath
 from robot.contracts.ratelimit import LogBudget
 from robot.contracts.refusals import Refusal
 from robot.contracts.telemetry import MotionReason, encode, rejection_message, state_message
-from robot.daemon.battery import Gauge, open_gauge
+from robot.daemon.battery import Gauge, OpenedOnRead
 from robot.daemon.battery_cap import BatteryCap
 from robot.daemon.config import Config
 from robot.daemon.console_link import ConsoleLink
@@ -80,11 +80,10 @@ class Daemon:
             on_change=self._changed,
             limits=config.limits,
             estop=estop or EStop(config.state_dir),
-            battery=BatteryCap(),
+            battery=(cap := BatteryCap()),
         )
         self.ages = CommandAges()
-        assert self.controller.battery is not None
-        self.health = HealthReport(health, gauge, self.controller.battery, self.ages, self._send)
+        self.health = HealthReport(health, gauge, cap, self.ages, self._send)
         self.session = Session(config.drive_lease_s, config.handover_timeout_s)
         self.video: dict | None = None  # the media supervisor's status, once it runs
         self._rejections = rejection_log or LogBudget(REJECTION_LOG_S)
@@ -238,7 +237,7 @@ class Daemon:
 def health_sources(config: Config, driver: drivers.MotorDriver) -> dict[str, Any]:
     """The health source and battery gauge config.json names, as Daemon's arguments."""
     health = None if config.health_source == "off" else load_source(config.health_source)
-    gauge = None if config.battery is None else open_gauge(config.battery, driver)
+    gauge = None if config.battery is None else OpenedOnRead(config.battery, driver)
     return {"health": health, "gauge": gauge}
 
 

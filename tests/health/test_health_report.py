@@ -16,7 +16,7 @@ import pytest
 
 import drivers
 from robot.contracts.admission import CommandPath
-from robot.daemon.battery import BatterySettings, open_gauge
+from robot.daemon.battery import BatterySettings, OpenedOnRead, open_gauge
 from robot.daemon.battery_cap import CRAWL
 from robot.daemon.daemon import Daemon
 from robot.daemon.estop import EStop
@@ -144,3 +144,22 @@ def test_publish_commands_ages_are_reported(sim_config, tmp_path):  # noqa: F811
     [health] = link.messages("health")
     assert health["control_link"]["samples"] == 3
     assert health["control_link"]["command_age_ms"] == pytest.approx(60, abs=20)
+
+
+def test_a_gauge_that_does_not_answer_is_reported_and_driving_goes_on(sim_config, tmp_path):  # noqa: F811
+    motors = drivers.load("sim")
+    absent = OpenedOnRead(BatterySettings("ina219"), motors)  # no INA219 on this computer
+    link = RecordingLink()
+    daemon = Daemon(sim_config, motors, link, estop=EStop(tmp_path), gauge=absent)  # type: ignore[arg-type]
+
+    async def body() -> None:
+        await daemon.health.once()
+        daemon.handle(FORWARD)
+        await asyncio.sleep(0)  # the state report goes out after the handling
+
+    with motors:
+        asyncio.run(body())
+        assert motors.robot.wheels[0] > 0
+    [health] = link.messages("health")
+    assert set(health["battery"]) == {"error"}
+    assert link.messages("state")[-1]["limited_by"] is None
