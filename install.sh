@@ -197,7 +197,8 @@ if [ "$(dpkg --print-architecture)" = armhf ]; then
 fi
 
 # GPIO through lgpio on every Pi: python3-rpi-lgpio is the RPi.GPIO module on top of it.
-packages=(python3-venv python3-pip ca-certificates python3-picamera2)
+# iw: the health report's Wi-Fi link (access point, rates), beside /proc/net/wireless.
+packages=(python3-venv python3-pip ca-certificates python3-picamera2 iw)
 case "$board" in
     explorerhat) packages+=(python3-smbus python3-lgpio python3-rpi-lgpio i2c-tools) ;;
     adafruit) packages+=(python3-lgpio python3-rpi-lgpio i2c-tools) ;;

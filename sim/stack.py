@@ -85,6 +85,7 @@ class SimStack:
         heal: bool = True,
         console: Callable[[str], None] | None = None,
         robots: int = 1,
+        robot_settings: dict[str, Any] | None = None,
     ) -> None:
         if robots < 1:
             raise StackError(f"a simulator needs at least one robot, not {robots}")
@@ -112,6 +113,7 @@ class SimStack:
         self._publisher: Any = None
         self.identity: dev_identity.DevIdentity | None = None
         self.heal = heal
+        self.robot_settings = dict(robot_settings or {})  # config.json keys over the defaults
         self.links = TelemetryLinks()  # fleet indexing's stand-in, for GET /robots
         self.console = console or _to_stderr
         self._stopping = threading.Event()
@@ -414,6 +416,7 @@ class SimStack:
             **operator_tokens(self.identity),
             # The simulator's authorizer runs with FLEET_TOKENS false, as a stack deploys.
             "UNSCOPED_TOKENS": "accepted" if robot is self.robot else "refused",
+            **self.robot_settings,
         }
         robot.config_path.write_text(json.dumps(settings, indent=2) + "\n")
 
@@ -479,4 +482,7 @@ def robot_config(thing_name: str, port: int, certs: SimCerts) -> dict[str, Any]:
         "PRIVATE_KEY_PATH": str(certs.things[thing_name].key),
         "MOTOR_DRIVER": "sim",
         "TELEMETRY_INTERVAL_MS": 200,  # a lively pose for people watching GET /telemetry
+        # The simulated Pi's health, and a 3-cell pack that drains with the wheels' work.
+        "HEALTH_SOURCE": "sim",
+        "BATTERY": {"sensor": "sim", "cells": 3, "capacity_mah": 2200},
     }

@@ -46,7 +46,7 @@ export class Control {
     } else if (message.type === "denied") {
       this.state.update({ status: `the robot refused the data channel: ${message.reason}` });
       record(this.state, { type: "rejected", reason: message.reason, path: "datachannel" });
-    } else if (message.type === "state" || message.type === "rejected") {
+    } else if (["state", "health", "rejected"].includes(message.type)) {
       record(this.state, message);
     }
   }

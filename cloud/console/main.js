@@ -97,7 +97,7 @@ class Console {
     history.replaceState(null, "", `${location.pathname}${location.search}${address.size ? `#${address}` : ""}`);
     const { api, state } = this;
     const { token } = state;
-    state.update({ robot, welcome: null, channel: false, estop: null, telemetry: null, trail: [], video: null, invitation: null });
+    state.update({ robot, welcome: null, channel: false, estop: null, telemetry: null, trail: [], video: null, health: null, invitation: null });
     this.control = new Control({ api, token, robot, state });
     this.driver.control = this.control;
     this.viewer = new Viewer({ api, token, robot, state, onConnection: (pc, channel) => this.control.attach(channel) });

@@ -1,7 +1,10 @@
 // The console's one state object: who is signed in, which robot, the operator's choices, the
 // link, what the robot last said. Modules change it with `update`, naming what changed; the
 // view (view.js) renders what changed. What follows from it (the path commands take, the
-// robot's name, whether this operator may clear the e-stop) is computed, never stored twice.
+// robot's name, whether this operator may clear the e-stop, the link's grade) is computed,
+// never stored twice.
+
+import { linkGrade } from "./health.js";
 
 export class State {
   constructor() {
@@ -24,6 +27,7 @@ export class State {
     this.status = "starting…";
     this.stream = null; // the video's MediaStream
     this.video = null; // {connection, figures}: the video's link and its latest figures
+    this.health = null; // the robot's latest health report (battery, Wi-Fi, temperature)
     this.gamepad = ""; // the connected gamepad's name
     this.fleet = { robots: [], error: null };
     this.invitation = null; // the latest guest link made here: {url, expires}, or {error}
@@ -58,6 +62,11 @@ export class State {
 
   get admin() {
     return this.scopes.has("robot:admin") || Boolean(this.welcome && this.welcome.admin);
+  }
+
+  // The link to the robot, good / fair / poor, from the video's figures (null without them).
+  get linkGrade() {
+    return linkGrade(this.video && this.video.figures);
   }
 
   get latched() {

@@ -10,7 +10,11 @@ export function figures(previous, inbound, rtt) {
   const seconds = (inbound.timestamp - previous.timestamp) / 1000;
   const emitted = inbound.jitterBufferEmittedCount - previous.jitterBufferEmittedCount;
   const buffered = emitted > 0 ? ((inbound.jitterBufferDelay - previous.jitterBufferDelay) / emitted) * 1000 : 0;
+  const lost = (inbound.packetsLost || 0) - (previous.packetsLost || 0);
+  const received = inbound.packetsReceived - previous.packetsReceived;
   return {
+    rttMs: Math.round((rtt || 0) * 1000),
+    lossPct: lost + received > 0 ? Math.round((Math.max(0, lost) / (lost + received)) * 1000) / 10 : 0,
     latencyMs: Math.round((rtt || 0) * 500 + buffered),
     fps: Math.round((inbound.framesDecoded - previous.framesDecoded) / seconds),
     kbps: Math.round(((inbound.bytesReceived - previous.bytesReceived) * 8) / seconds / 1000),

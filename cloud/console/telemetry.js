@@ -2,14 +2,21 @@
 // object (with its odometry trail), the panel's texts, and the trail drawn on a small map
 // that keeps the whole trail in view (grid lines every metre).
 
+import { recordHealth } from "./health.js";
+
 const TRAIL_POINTS = 2000;
 const REJECTIONS = 20;
 const MIN_SPAN_M = 2;
 
 const percent = (value) => `${Math.round(value * 100)} %`;
 
-// One message from the robot: {type: "state", …} or {type: "rejected", reason, path?}.
+// One message from the robot: {type: "state", …}, {type: "health", …} (health.js) or
+// {type: "rejected", reason, path?}.
 export function record(state, message) {
+  if (message.type === "health") {
+    recordHealth(state, message);
+    return;
+  }
   if (message.type === "rejected") {
     const rejections = [...state.rejections, message].slice(-REJECTIONS);
     state.update({ rejections });

@@ -4,6 +4,7 @@
 
 import { listed } from "./fleet.js";
 import { joystick } from "./drive.js";
+import { batteryBadge, linkIndicator } from "./health.js";
 import { person, seat } from "./session.js";
 import { overlay } from "./stats.js";
 import { describe, drawMap, wheelBar } from "./telemetry.js";
@@ -25,6 +26,8 @@ const PARTS = [
   [["speed", "p2p"], settings],
   [["status"], (state) => { $("status").textContent = state.status; }],
   [["video"], (state) => { $("stats").textContent = overlay(state.video); }],
+  [["video", "health"], link],
+  [["health"], battery],
   [["stream"], (state) => { $("video").srcObject = state.stream; }],
   [["gamepad"], (state) => { $("gamepad").textContent = state.gamepad ? `gamepad: ${state.gamepad}` : ""; }],
 ];
@@ -144,6 +147,16 @@ function bar(element, { left, width, back }) {
   element.style.left = `${left}%`;
   element.style.width = `${width}%`;
   element.className = back ? "back" : "";
+}
+
+function link(state) {
+  const shown = linkIndicator(state.video, state.linkGrade, state.health);
+  Object.assign($("link-quality"), { textContent: shown.text, title: shown.title, className: `badge link ${shown.grade}` });
+}
+
+function battery(state) {
+  const shown = batteryBadge(state.health);
+  Object.assign($("battery"), { hidden: shown.hidden, textContent: shown.text, title: shown.title, className: `badge battery ${shown.level}` });
 }
 
 function map(state) {

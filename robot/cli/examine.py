@@ -13,11 +13,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import drivers
+from robot.cli.findings import Finding, fail, ok, skip, warn
+from robot.cli.health_checks import check_battery, check_health
 from robot.contracts.cameras import CAMERA_GROUP
 from robot.daemon import config
 from robot.daemon.freshness import kernel_clock_synced
@@ -25,32 +26,6 @@ from robot.producer.credentials import CredentialsError, CredentialsProvider
 
 TIMEOUT_S = 5.0
 SIMULATED = "sim"  # the board of `robot sim`: this computer's clock, no camera, no service
-
-
-@dataclass(frozen=True)
-class Finding:
-    status: str  # "ok", "warn" (works, but needs a change), "FAIL" or "skip"
-    check: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.status:<4} {self.check}: {self.detail}"
-
-
-def ok(check: str, detail: str) -> Finding:
-    return Finding("ok", check, detail)
-
-
-def warn(check: str, detail: str) -> Finding:
-    return Finding("warn", check, detail)
-
-
-def fail(check: str, detail: str) -> Finding:
-    return Finding("FAIL", check, detail)
-
-
-def skip(check: str, detail: str) -> Finding:
-    return Finding("skip", check, detail)
 
 
 def examine(path: Path | str) -> Iterator[Finding]:
@@ -85,6 +60,8 @@ def examine(path: Path | str) -> Iterator[Finding]:
         yield from guarded("camera", check_camera, settings)
     else:
         yield skip("video", "VIDEO_PRODUCER is off: no credentials provider, producer or camera")
+    yield from guarded("health", check_health, settings)
+    yield from guarded("battery", check_battery, settings)
     yield from guarded("service", check_service, settings)
 
 

@@ -26,6 +26,24 @@ class MotionReason(StrEnum):
     HANDOVER = "handover"  # the drive lease changed hands while its old holder drove
 
 
+class LimitedBy(StrEnum):
+    """What holds the wheels below what the command asks, as a state message's
+    ``limited_by`` says."""
+
+    LINK = "link"
+    OBSTACLE = "obstacle"
+    BATTERY = "battery"
+
+
+class ThrottleFlag(StrEnum):
+    """What the Pi's firmware reports of its power and heat (``vcgencmd get_throttled``)."""
+
+    UNDER_VOLTAGE = "under-voltage"
+    FREQUENCY_CAPPED = "frequency-capped"
+    THROTTLED = "throttled"
+    SOFT_TEMPERATURE_LIMIT = "soft-temperature-limit"
+
+
 class Motion(Protocol):
     """What a state message reports of the wheels (the daemon's MotionState)."""
 
@@ -35,6 +53,7 @@ class Motion(Protocol):
     applied_at: float  # time.monotonic() when the command was applied
     reason: MotionReason
     path: str | None  # a CommandPath while a command drives the wheels
+    limited_by: LimitedBy | None  # what holds the wheels below what the command asks
 
 
 def state_message(
@@ -56,10 +75,16 @@ def state_message(
         "wheels": {"left": state.left, "right": state.right},
         "reason": state.reason,
         "command": active,
+        "limited_by": state.limited_by,
         "link": "online" if link_online else "offline",
         "board": board,
         **board_status,
     }
+
+
+def health_message(figures: dict[str, Any]) -> dict[str, Any]:
+    """A health report: the computer's figures, the battery's and the control link's."""
+    return {"type": "health", "t": time.time(), **figures}
 
 
 def rejection_message(

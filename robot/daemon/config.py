@@ -22,6 +22,7 @@ import drivers
 from robot.contracts import protocol, video
 from robot.contracts.cameras import CAMERA_GROUP
 from robot.daemon import ramp
+from robot.daemon.battery import BatterySettings, battery_settings
 
 DEFAULT_PATH = Path("config.json")
 REQUIRED = object()  # the default of a key the file must have
@@ -43,6 +44,7 @@ class KeyKind(StrEnum):
     CHOICE = "choice"  # one of the key's choices
     CAMERA = "camera"  # an installed camera source
     OBJECT = "object"  # any JSON object
+    BATTERY = "battery"  # a battery gauge's settings (robot/daemon/battery.py)
 
 
 @dataclass(frozen=True)
@@ -264,6 +266,30 @@ class Config:
         KeyKind.TEXT,
         "the `kvs-c-sample` producer's program (a name on PATH, or a path)",
         default="kvsWebrtcClientMasterGstSample",
+    )
+    health_source: str = _key(
+        "HEALTH_SOURCE",
+        KeyKind.CHOICE,
+        "where the health report's figures come from: `pi` (this computer's), `sim` "
+        "(`robot sim`'s), `off`",
+        default="pi",
+        choices=("pi", "sim", "off"),
+    )
+    health_interval_ms: int = _key(
+        "HEALTH_INTERVAL_MS",
+        KeyKind.WHOLE,
+        "how often the robot reports its health (temperature, throttling, Wi-Fi, battery)",
+        default=5000,
+        low=1000,
+        high=600000,
+    )
+    battery: BatterySettings | None = _key(
+        "BATTERY",
+        KeyKind.BATTERY,
+        "the battery gauge: `sensor` (`ina219`, `max17048`; `sim` in `robot sim`), `cells` in "
+        "series (1), `capacity_mah` (2000), `low_percent` (20), `critical_percent` (10: forward "
+        "at a crawl below it), `address` (the sensor's I2C address); `{}`: none",
+        default={},
     )
     # Operator tokens, verified on the robot as the authorizer verifies them, for the
     # console's data channel (robot/producer/consoles.py).
@@ -489,6 +515,10 @@ class _Checker:
                 return self._camera(key, value)
             case KeyKind.OBJECT:
                 return self._object(key, value)
+            case KeyKind.BATTERY:
+                settings, problems = battery_settings(value)
+                self.problems.extend(problems)
+                return settings
         raise AssertionError(f"{key.name}: no check for kind {key.kind}")
 
     def _as_written(self, key: Key) -> Key:

@@ -15,8 +15,9 @@ from drivers import MotorDriver
 from robot.contracts.admission import CommandPath
 from robot.contracts.protocol import MOTION_ACTIONS, Command
 from robot.contracts.refusals import Refusal, RefusalKind
-from robot.contracts.telemetry import MotionReason
+from robot.contracts.telemetry import LimitedBy, MotionReason
 from robot.daemon import ramp
+from robot.daemon.battery_cap import BatteryCap
 from robot.daemon.estop import EStop
 from robot.daemon.mixing import wheel_outputs
 
@@ -33,6 +34,7 @@ class MotionState:
     applied_at: float = 0.0  # time.monotonic() when it was applied
     reason: MotionReason = MotionReason.START  # why the wheels are as they are
     path: CommandPath | None = None  # how the command driving them came
+    limited_by: LimitedBy | None = None  # what holds the wheels below what the command asks
 
 
 class EStopRefusal(Refusal):
@@ -52,6 +54,7 @@ class MotionController:
         on_change: Callable[[MotionState], None] = lambda state: None,
         limits: ramp.Limits = ramp.Limits(),  # noqa: B008 (frozen, shared safely)
         estop: EStop | None = None,
+        battery: BatteryCap | None = None,
     ) -> None:
         self._driver = driver
         self._default_speed = default_speed
@@ -59,6 +62,8 @@ class MotionController:
         self._on_change = on_change
         self._limits = limits
         self.estop = estop
+        self.battery = battery
+        self._limited_by: LimitedBy | None = None  # of the command being applied
         self._deadline: asyncio.TimerHandle | None = None
         self._tick: asyncio.TimerHandle | None = None
         self._target = (0.0, 0.0)
@@ -103,6 +108,10 @@ class MotionController:
             return
         self.check_allowed(command)
         target = ramp.limit(wheel_outputs(command, self._default_speed), self._limits)
+        self._limited_by = None
+        if self.battery is not None:
+            target, limited = self.battery.limit(*target)
+            self._limited_by = self.battery.limited_by if limited else None
         self._cancel_timers()
         # Arm the timer before touching the hardware, so a driver error still ends in a stop.
         loop = asyncio.get_running_loop()
@@ -170,5 +179,6 @@ class MotionController:
             left, right, command, reason = 0.0, 0.0, None, MotionReason.DRIVER_ERROR
         applied_at = self.state.applied_at if reason is MotionReason.COMMAND else time.monotonic()
         path = self._path if command is not None else None
-        self.state = MotionState(left, right, command, applied_at, reason, path)
+        limited_by = self._limited_by if reason is MotionReason.COMMAND else None
+        self.state = MotionState(left, right, command, applied_at, reason, path, limited_by)
         self._on_change(self.state)

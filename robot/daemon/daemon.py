@@ -16,6 +16,7 @@ import asyncio
 import logging
 import signal
 import time
+from typing import Any
 
 import drivers
 from robot.contracts import admission, protocol
@@ -24,11 +25,16 @@ from robot.contracts.admission import CommandPath
 from robot.contracts.ratelimit import LogBudget
 from robot.contracts.refusals import Refusal
 from robot.contracts.telemetry import MotionReason, encode, rejection_message, state_message
+from robot.daemon.battery import Gauge, OpenedOnRead
+from robot.daemon.battery_cap import BatteryCap
 from robot.daemon.config import Config
 from robot.daemon.console_link import ConsoleLink
+from robot.daemon.control_link import CommandAges
 from robot.daemon.controller import MotionController, MotionState
 from robot.daemon.estop import EStop
 from robot.daemon.freshness import FreshnessGate
+from robot.daemon.health import HealthSource, load_source
+from robot.daemon.health_report import HealthReport
 from robot.daemon.links import CommandLink, Delivery, Watchers
 from robot.daemon.mqtt_link import IoTLink
 from robot.daemon.odometry import Odometry
@@ -57,6 +63,8 @@ class Daemon:
         gate: FreshnessGate | None = None,
         notifier: Notifier | None = None,
         rejection_log: LogBudget | None = None,
+        health: HealthSource | None = None,
+        gauge: Gauge | None = None,
     ) -> None:
         self.config = config
         self.driver = driver
@@ -72,7 +80,10 @@ class Daemon:
             on_change=self._changed,
             limits=config.limits,
             estop=estop or EStop(config.state_dir),
+            battery=(cap := BatteryCap()),
         )
+        self.ages = CommandAges()
+        self.health = HealthReport(health, gauge, cap, self.ages, self._send)
         self.session = Session(config.drive_lease_s, config.handover_timeout_s)
         self.video: dict | None = None  # the media supervisor's status, once it runs
         self._rejections = rejection_log or LogBudget(REJECTION_LOG_S)
@@ -80,13 +91,18 @@ class Daemon:
     async def serve(self) -> None:
         """Handle both links' commands until cancelled; what a handler raises ends it."""
         reporter = asyncio.create_task(self._report_periodically())
+        tasks = [reporter]
+        if self.health.source is not None or self.health.gauge is not None:
+            interval = self.config.health_interval_ms / 1000
+            tasks.append(asyncio.create_task(self.health.run(interval)))
         readers = [asyncio.create_task(self._follow(link)) for link in self.links]
         try:
             done, _ = await asyncio.wait(readers, return_when=asyncio.FIRST_EXCEPTION)
             for reader in done:
                 reader.result()
         finally:
-            reporter.cancel()
+            for task in tasks:
+                task.cancel()
             for reader in readers:
                 reader.cancel()
 
@@ -117,6 +133,7 @@ class Daemon:
             self.session.check(operator, command.action)
             if command.action not in _ALWAYS_FRESH:
                 self.gate.check(command, self.controller.ttl_ms(command))
+            self.ages.arrived(command, time.time() * 1000, self.gate.synced)
             if command.action in protocol.SESSION_ACTIONS:
                 self._move_lease(operator, command)
                 return
@@ -217,6 +234,13 @@ class Daemon:
             self.report()
 
 
+def health_sources(config: Config, driver: drivers.MotorDriver) -> dict[str, Any]:
+    """The health source and battery gauge config.json names, as Daemon's arguments."""
+    health = None if config.health_source == "off" else load_source(config.health_source)
+    gauge = None if config.battery is None else OpenedOnRead(config.battery, driver)
+    return {"health": health, "gauge": gauge}
+
+
 async def run(config: Config, notifier: Notifier | None = None) -> None:
     """Run the daemon until SIGINT or SIGTERM; the wheels are stopped on every way out."""
     loop = asyncio.get_running_loop()
@@ -235,8 +259,9 @@ async def run(config: Config, notifier: Notifier | None = None) -> None:
             # controller's heartbeat, and its own watchdog stops the wheels.
             board_keep_alive = asyncio.create_task(driver.keep_alive())
             try:
+                sources = health_sources(config, driver)
                 async with IoTLink(config, last_will=last_will) as link, ConsoleLink() as consoles:
-                    daemon = Daemon(config, driver, link, consoles, notifier=notifier)
+                    daemon = Daemon(config, driver, link, consoles, notifier=notifier, **sources)
                     daemon.report()
                     daemon.announce("READY=1")
                     # Video runs beside driving, on the same loop, never in its way; at the

@@ -37,6 +37,7 @@ class DiffDrive:
         self._wheels = (0.0, 0.0)
         self._since = now
         self._travel = (0.0, 0.0)  # metres each wheel has rolled, up to _since
+        self._work = 0.0  # wheel output-seconds (|left| + |right|), up to _since
 
     @property
     def wheels(self) -> tuple[float, float]:
@@ -45,6 +46,7 @@ class DiffDrive:
     def set_wheels(self, left: float, right: float, now: float) -> None:
         self._pose = self.pose(now)
         self._travel = self.travel(now)
+        self._work = self.work(now)
         self._since = max(now, self._since)
         self._wheels = (left, right)
 
@@ -52,6 +54,12 @@ class DiffDrive:
         """Metres each wheel has rolled (what wheel encoders would count)."""
         left, right = self._distances(now)
         return self._travel[0] + left, self._travel[1] + right
+
+    def work(self, now: float) -> float:
+        """How hard the motors have worked: the sum over both wheels of |output| x seconds
+        (what a simulated battery drains by)."""
+        left, right = self._wheels
+        return self._work + (abs(left) + abs(right)) * max(0.0, now - self._since)
 
     def pose(self, now: float) -> Pose:
         left, right = self._distances(now)

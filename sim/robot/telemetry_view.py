@@ -1,5 +1,5 @@
-"""What the simulator knows of the robot from its telemetry topic: its latest state and
-rejection (``GET /telemetry``), and whether it is connected at all."""
+"""What the simulator knows of the robot from its telemetry topic: its latest state, health
+report and rejection (``GET /telemetry``), and whether it is connected at all."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ class LatestTelemetry:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.state: dict[str, Any] | None = None
         self.rejection: dict[str, Any] | None = None
+        self.health: dict[str, Any] | None = None
         self._clock = clock
         self._state_at = 0.0
 
@@ -30,11 +31,13 @@ class LatestTelemetry:
             return
         if message.get("type") == "rejected":
             self.rejection = message
+        elif message.get("type") == "health":
+            self.health = message  # no word on the link: the state reports say that
         else:
             self.state, self._state_at = message, self._clock()
 
     def snapshot(self) -> dict[str, Any]:
-        return {**(self.state or {}), "last_rejection": self.rejection}
+        return {**(self.state or {}), "last_rejection": self.rejection, "last_health": self.health}
 
     def unavailable_reason(self, max_silence_s: float = MAX_SILENCE_S) -> str | None:
         """Why the robot cannot take a command now, or None if it is connected: it never

@@ -98,7 +98,9 @@ def test_a_held_key_is_said_at_once_then_kept_alive(page: Any, stack: RecordingS
 def test_losing_focus_stops(page: Any, stack: RecordingStack) -> None:
     stack.drain_telemetry()
     page.keyboard.down("ArrowDown")
-    backwards = stack.wait_for_telemetry(lambda m: m["wheels"]["left"] < 0, timeout=5)
+    backwards = stack.wait_for_telemetry(
+        lambda m: m.get("type") == "state" and m["wheels"]["left"] < 0, timeout=5
+    )
     page.evaluate("window.dispatchEvent(new Event('blur'))")
     stopped = stack.wait_for_telemetry(lambda m: m.get("reason") == "stop", timeout=5)
     page.keyboard.up("ArrowDown")
@@ -126,7 +128,10 @@ def test_the_gamepad_turns_the_way_the_stick_leans(page: Any, stack: RecordingSt
     stack.drain_telemetry()
     page.evaluate("window.testGamepad.axes[0] = -1")  # stick to the left: turn left
     turning = stack.wait_for_telemetry(
-        lambda m: m["wheels"]["right"] > 0.2 and m["wheels"]["left"] < -0.2, timeout=5
+        lambda m: (
+            m.get("type") == "state" and m["wheels"]["right"] > 0.2 and m["wheels"]["left"] < -0.2
+        ),
+        timeout=5,
     )
     page.evaluate("window.testGamepad.axes[0] = 0")
     stack.wait_for_telemetry(lambda m: m.get("reason") == "stop", timeout=5)
@@ -140,7 +145,9 @@ def test_the_touch_joystick_drives(page: Any, stack: RecordingStack) -> None:
     page.mouse.move(*middle)
     page.mouse.down()
     page.mouse.move(middle[0], box["y"] + 2, steps=4)  # thumb to the top edge: forwards
-    moving = stack.wait_for_telemetry(lambda m: m["wheels"]["left"] > 0.3, timeout=5)
+    moving = stack.wait_for_telemetry(
+        lambda m: m.get("type") == "state" and m["wheels"]["left"] > 0.3, timeout=5
+    )
     page.mouse.up()
     stopped = stack.wait_for_telemetry(lambda m: m.get("reason") == "stop", timeout=5)
     assert moving["wheels"]["left"] == pytest.approx(moving["wheels"]["right"], abs=0.05)

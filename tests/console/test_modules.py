@@ -303,17 +303,26 @@ def test_the_video_figures_and_the_overlay(modules: Any) -> None:
         """async () => {
           const { figures, overlay } = await import("/stats.js");
           const before = { timestamp: 1000, jitterBufferEmittedCount: 100, jitterBufferDelay: 1,
-                           framesDecoded: 100, bytesReceived: 0 };
+                           framesDecoded: 100, bytesReceived: 0, packetsReceived: 1000,
+                           packetsLost: 2 };
           const after = { timestamp: 2000, jitterBufferEmittedCount: 130, jitterBufferDelay: 1.6,
-                          framesDecoded: 130, bytesReceived: 250000,
-                          frameWidth: 640, frameHeight: 480 };
+                          framesDecoded: 130, bytesReceived: 250000, packetsReceived: 1196,
+                          packetsLost: 6, frameWidth: 640, frameHeight: 480 };
           const seen = figures(before, after, 0.004);
           return [seen, overlay({ connection: "connected", figures: seen }),
                   overlay({ connection: "connected", figures: { ...seen, kbps: 1500 } }),
                   overlay({ connection: "connecting", figures: seen }), overlay(null)];
         }"""
     )
-    assert shown[0] == {"latencyMs": 22, "fps": 30, "kbps": 2000, "width": 640, "height": 480}
+    assert shown[0] == {
+        "rttMs": 4,
+        "lossPct": 2.0,  # 4 of 200 packets
+        "latencyMs": 22,
+        "fps": 30,
+        "kbps": 2000,
+        "width": 640,
+        "height": 480,
+    }
     assert shown[1:] == [
         "22 ms · 30 fps · 2.0 Mbit/s · 640\N{MULTIPLICATION SIGN}480",
         "22 ms · 30 fps · 1.5 Mbit/s · 640\N{MULTIPLICATION SIGN}480",

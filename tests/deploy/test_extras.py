@@ -28,7 +28,12 @@ ENTRY_POINTS = {
         "robot.cli.examine",
         "drivers",
         "sim.robot.board",  # the sim board, which robot run drives in the simulator
+        "robot.daemon.health",
+        "sim.robot.health",  # HEALTH_SOURCE sim
+        "sim.robot.battery",  # BATTERY sensor sim
     ],
+    # BATTERY's sensors: robot/daemon/battery.py imports their libraries when it opens one.
+    "battery": ["adafruit_ina219", "adafruit_max1704x"],
     # python -m robot.producer and its camera sources (picamera2 itself comes from apt).
     "video": [
         "robot.producer.run",

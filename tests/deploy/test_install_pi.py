@@ -132,6 +132,7 @@ def test_the_sts_pi_kit_on_a_pi_4_without_compiling_rpi_gpio(install, calls, che
         "python3-picamera2",
         "python3-venv",
         "i2c-tools",
+        "iw",
         "--no-install-recommends",
     } <= packages
     assert not {"python3-dev", "python3-rpi.gpio", "build-essential"} & packages

@@ -30,6 +30,8 @@ CHECKS = [
     "board",
     "video producer",
     "camera",
+    "health",
+    "battery",
     "service",
 ]
 
