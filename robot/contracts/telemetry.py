@@ -26,6 +26,15 @@ class MotionReason(StrEnum):
     HANDOVER = "handover"  # the drive lease changed hands while its old holder drove
 
 
+class LimitedBy(StrEnum):
+    """Which limiter stage capped the wheels below what the command and the ramp asked for, as
+    a state message's ``limited_by`` says (``null`` when none did)."""
+
+    LINK = "link"
+    OBSTACLE = "obstacle"
+    BATTERY = "battery"
+
+
 class Motion(Protocol):
     """What a state message reports of the wheels (the daemon's MotionState)."""
 
@@ -35,6 +44,7 @@ class Motion(Protocol):
     applied_at: float  # time.monotonic() when the command was applied
     reason: MotionReason
     path: str | None  # a CommandPath while a command drives the wheels
+    limited_by: LimitedBy | None  # the limiter that capped the wheels, if any
 
 
 def state_message(
@@ -55,6 +65,7 @@ def state_message(
         "t": time.time(),  # epoch seconds of this report
         "wheels": {"left": state.left, "right": state.right},
         "reason": state.reason,
+        "limited_by": state.limited_by,
         "command": active,
         "link": "online" if link_online else "offline",
         "board": board,

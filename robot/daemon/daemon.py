@@ -13,22 +13,29 @@ board (the rules: docs/protocol.md, "Every way the wheels stop").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
+from collections.abc import Iterator
 
 import drivers
+from drivers import distance
 from robot.contracts import admission, protocol
 from robot.contracts.access import Grants
 from robot.contracts.admission import CommandPath
 from robot.contracts.ratelimit import LogBudget
 from robot.contracts.refusals import Refusal
 from robot.contracts.telemetry import MotionReason, encode, rejection_message, state_message
+from robot.daemon import obstacle_guard
+from robot.daemon.command_delay import CommandDelay
 from robot.daemon.config import Config
 from robot.daemon.console_link import ConsoleLink
 from robot.daemon.controller import MotionController, MotionState
 from robot.daemon.estop import EStop
 from robot.daemon.freshness import FreshnessGate
+from robot.daemon.limiters import Limiter
+from robot.daemon.link_limits import LinkLimiter, LinkReading, max_speed
 from robot.daemon.links import CommandLink, Delivery, Watchers
 from robot.daemon.mqtt_link import IoTLink
 from robot.daemon.odometry import Odometry
@@ -57,6 +64,7 @@ class Daemon:
         gate: FreshnessGate | None = None,
         notifier: Notifier | None = None,
         rejection_log: LogBudget | None = None,
+        distance_sensor: distance.DistanceSensor | None = None,
     ) -> None:
         self.config = config
         self.driver = driver
@@ -65,6 +73,16 @@ class Daemon:
         self.gate = gate or FreshnessGate()
         self.notifier = notifier or Notifier(None, None)
         self.odometry = Odometry(config.wheel_separation, config.top_speed, time.monotonic())
+        self.delay = CommandDelay()
+        self.link_limiter = LinkLimiter(config.link_speed_limits, self._link_reading)
+        guard = config.obstacle_guard
+        self.guard = (
+            None if guard is None else obstacle_guard.ObstacleGuard(guard.slow_m, guard.stop_m)
+        )
+        self.distance_sensor = distance_sensor
+        limiters: list[Limiter] = [self.link_limiter] if config.link_speed_limits else []
+        if self.guard is not None:
+            limiters.append(self.guard)
         self.controller = MotionController(
             driver,
             config.default_speed,
@@ -72,6 +90,7 @@ class Daemon:
             on_change=self._changed,
             limits=config.limits,
             estop=estop or EStop(config.state_dir),
+            limiters=limiters,
         )
         self.session = Session(config.drive_lease_s, config.handover_timeout_s)
         self.video: dict | None = None  # the media supervisor's status, once it runs
@@ -81,6 +100,14 @@ class Daemon:
         """Handle both links' commands until cancelled; what a handler raises ends it."""
         reporter = asyncio.create_task(self._report_periodically())
         readers = [asyncio.create_task(self._follow(link)) for link in self.links]
+        if self.guard is not None and self.distance_sensor is not None:
+            readers.append(
+                asyncio.create_task(
+                    obstacle_guard.watch(
+                        self.distance_sensor, self.guard, self.controller.limits_changed
+                    )
+                )
+            )
         try:
             done, _ = await asyncio.wait(readers, return_when=asyncio.FIRST_EXCEPTION)
             for reader in done:
@@ -117,6 +144,7 @@ class Daemon:
             self.session.check(operator, command.action)
             if command.action not in _ALWAYS_FRESH:
                 self.gate.check(command, self.controller.ttl_ms(command))
+                self.delay.observe(command, arrived, self.gate.synced)
             if command.action in protocol.SESSION_ACTIONS:
                 self._move_lease(operator, command)
                 return
@@ -132,6 +160,13 @@ class Daemon:
             return
         if self.controller.latched != latched:
             self.announce()
+
+    def _link_reading(self) -> LinkReading:
+        """The link of the command driving the wheels: its round trip, and whether it is up."""
+        # publish and mqtt both come over the robot's MQTT link
+        path = CommandPath.DATACHANNEL if self.controller.path is CommandPath.DATACHANNEL else None
+        link = next((link for link in self.links if link.path is path), self.link)
+        return LinkReading(self.delay.round_trip_ms(), lost=not link.online)
 
     def _move_lease(self, operator: str, command: protocol.Command) -> None:
         driver = self.session.driver
@@ -195,10 +230,25 @@ class Daemon:
                     "clock": "synced" if self.gate.synced else "unsynced",
                     "session": self.session.report(time.time()),
                     **({"video": self.video} if self.video is not None else {}),
+                    **self._limits_report(),
                     **self.driver.status(),
                 },
             )
         )
+
+    def _limits_report(self) -> dict:
+        """The limiters' inputs, for the console: the link's round trip and the speed it
+        allows; the distance ahead."""
+        report: dict = {}
+        if self.link_limiter.table:
+            reading = self._link_reading()
+            report["link_speed"] = {
+                "round_trip_ms": reading.round_trip_ms and round(reading.round_trip_ms, 1),
+                "max_speed": max_speed(self.link_limiter.table, reading),
+            }
+        if self.guard is not None:
+            report["obstacle"] = self.guard.report()
+        return report
 
     def video_changed(self, status: MediaStatus) -> None:
         """Report the video producer's state as it changes (called on the loop)."""
@@ -217,6 +267,25 @@ class Daemon:
             self.report()
 
 
+@contextlib.contextmanager
+def open_distance_sensor(config: Config) -> Iterator[distance.DistanceSensor | None]:
+    """The obstacle guard's sensor, closed on the way out; None without a guard. A sensor that
+    does not start is said, and the guard stays blind: no forward motion, turning and backing
+    away still allowed, so the robot can be driven home and looked at."""
+    guard = config.obstacle_guard
+    if guard is None:
+        yield None
+        return
+    try:
+        sensor = distance.load(guard.sensor, guard.options)
+    except drivers.DriverError as exc:
+        log.error("obstacle guard: the distance sensor did not start (%s); forward refused", exc)
+        yield None
+        return
+    with sensor:
+        yield sensor
+
+
 async def run(config: Config, notifier: Notifier | None = None) -> None:
     """Run the daemon until SIGINT or SIGTERM; the wheels are stopped on every way out."""
     loop = asyncio.get_running_loop()
@@ -229,14 +298,19 @@ async def run(config: Config, notifier: Notifier | None = None) -> None:
     last_will = encode({"type": "state", "link": "offline", "reason": MotionReason.LINK_LOST})
     try:
         # Leaving this block closes the board, and closing stops it, whatever the way out.
-        with drivers.load(config.motor_driver, config.board_options) as driver:
+        with (
+            drivers.load(config.motor_driver, config.board_options) as driver,
+            open_distance_sensor(config) as sensor,
+        ):
             driver.stop()  # a board may still hold what an earlier process left on it
             # On this loop, like the systemd watchdog: a blocked loop stops a serial
             # controller's heartbeat, and its own watchdog stops the wheels.
             board_keep_alive = asyncio.create_task(driver.keep_alive())
             try:
                 async with IoTLink(config, last_will=last_will) as link, ConsoleLink() as consoles:
-                    daemon = Daemon(config, driver, link, consoles, notifier=notifier)
+                    daemon = Daemon(
+                        config, driver, link, consoles, notifier=notifier, distance_sensor=sensor
+                    )
                     daemon.report()
                     daemon.announce("READY=1")
                     # Video runs beside driving, on the same loop, never in its way; at the
