@@ -195,7 +195,7 @@ BOARD = Board(
         Option(
             "world",
             "room",
-            "the walls and boxes around the robot: `room` (a wall 3 m ahead of the start, two "
+            "the walls and boxes around the robot: `room` (a wall 4 m ahead of the start, two "
             "boxes, walls all round) or `empty`",
         ),
     ),

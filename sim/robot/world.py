@@ -4,7 +4,7 @@ The simulated camera renders them (sim/robot/camera.py), the simulated distance 
 measures them by casting a ray (sim/robot/rangefinder.py), and the kinematics stop the robot
 where its round body touches one, counting the collision (sim/robot/kinematics.py).
 
-The room: the robot starts at the origin facing +x, with a wall 3 m ahead, a box ahead on its
+The room: the robot starts at the origin facing +x, with a wall 4 m ahead, a box ahead on its
 left and one behind it on the right, and the room's other walls beyond the camera's
 landmarks. Plain Python: the sim board runs in a daemon that has no numpy.
 """
@@ -78,10 +78,10 @@ def _room() -> World:
     thick = 0.2
     return World(
         (
-            Block(3.0, -5.0, 3.0 + thick, 5.0),  # ahead of the start
+            Block(4.0, -5.0, 4.0 + thick, 5.0),  # ahead of the start
             Block(-5.0 - thick, -5.0, -5.0, 5.0),  # behind
-            Block(-5.0, 5.0, 3.0, 5.0 + thick),  # left
-            Block(-5.0, -5.0 - thick, 3.0, -5.0),  # right
+            Block(-5.0, 5.0, 4.0, 5.0 + thick),  # left
+            Block(-5.0, -5.0 - thick, 4.0, -5.0),  # right
             Block(0.8, 1.2, 1.2, 1.6, 0.4, (170, 110, 60)),  # a box ahead on the left
             Block(-2.6, -2.0, -2.0, -1.4, 0.5, (120, 80, 160)),  # a box behind on the right
         )

@@ -48,7 +48,7 @@ def test_turning_moves_the_horizon() -> None:
 
 
 def test_the_wall_ahead_grows_as_the_robot_drives_towards_it() -> None:
-    far, near = view(Pose(), ROOM), view(Pose(x=2.4), ROOM)
+    far, near = view(Pose(), ROOM), view(Pose(x=3.4), ROOM)
     assert 0.05 < colour_share(far, WALL_COLOUR) < colour_share(near, WALL_COLOUR)
     assert colour_share(view(Pose(), EMPTY), WALL_COLOUR) == 0
 
