@@ -24,7 +24,7 @@ class HCSR04(DistanceSensor):
 
     def distance_m(self) -> float | None:
         # gpiozero reports max_distance when no echo comes back: nothing in range.
-        metres = self._sensor.distance * self._sensor.max_distance
+        metres = self._sensor.distance
         return None if metres >= self._sensor.max_distance else metres
 
     def close(self) -> None:

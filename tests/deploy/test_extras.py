@@ -28,6 +28,10 @@ ENTRY_POINTS = {
         "robot.cli.examine",
         "drivers",
         "sim.robot.board",  # the sim board, which robot run drives in the simulator
+        "sim.robot.rangefinder",  # the sim distance sensor, the simulator's obstacle guard
+        "drivers.distance",
+        "drivers.vl53l0x",  # the sensors import their libraries only when they start
+        "drivers.hcsr04",
     ],
     # python -m robot.producer and its camera sources (picamera2 itself comes from apt).
     "video": [
@@ -55,6 +59,8 @@ ENTRY_POINTS = {
         "cloud.fleet.app",
         "cloud.site.app",
     ],
+    # The obstacle guard's sensor libraries.
+    "obstacle": ["adafruit_vl53l0x", "gpiozero"],
     # robot sim: the stack, its stand-ins for AWS, its camera.
     "sim": ["sim.stack", "sim.aws.iot_data", "sim.robot.camera", "robot.producer.master"],
 }
