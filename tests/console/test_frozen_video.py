@@ -1,0 +1,71 @@
+"""A frozen picture stops the driving: the real simulator's video producer is paused
+(SIGSTOP: its frames stop, as on a Wi-Fi dead spot, while POST /publish still reaches the
+robot), and the console, driving through /publish with a key held, stops sending drive
+commands, sends one stop and says so on the picture; when frames come again it says so no
+more. Without the freeze rule the held key would keep the robot going (the REST path does
+not pass through the producer)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support.console import console_url, open_console, wait_for_frames, wait_for_path
+from tests.support.stack import RecordingStack
+
+VIDEO_STALE_MS = 700  # freeze.js
+
+
+@pytest.fixture
+def page(browser: Any, stack: RecordingStack) -> Iterator[Any]:
+    page = open_console(browser, console_url(stack))
+    yield page
+    page.close()
+
+
+def producer_pid(stack: RecordingStack) -> int:
+    return stack.wait_for_telemetry(
+        lambda m: (m.get("video") or {}).get("pid") is not None, timeout=10
+    )["video"]["pid"]
+
+
+def test_a_frozen_picture_stops_the_driving(page: Any, stack: RecordingStack) -> None:
+    page.uncheck("#p2p")
+    wait_for_path(page, "publish")
+    pid = producer_pid(stack)
+    page.keyboard.down("ArrowUp")
+    try:
+        stack.wait_for_telemetry(
+            lambda m: (m.get("command") or {}).get("path") == "publish" and m["wheels"]["left"] > 0,
+            timeout=5,
+        )
+        assert page.is_hidden("#frozen")
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            frozen_at = page.evaluate("performance.now()")
+            page.wait_for_selector("#frozen", state="visible", timeout=5_000)
+            seen_at = page.evaluate("performance.now()")
+            assert page.text_content("#frozen") == "video frozen: driving paused"
+            stopped = stack.wait_for_telemetry(
+                lambda m: (m.get("command") or {}).get("action") == "stop", timeout=5
+            )
+            assert stopped["wheels"] == {"left": 0.0, "right": 0.0}
+            # Still frozen, key still held: once the console saw it, nothing goes out but
+            # that one stop (the commands of the first VIDEO_STALE_MS are its keep-alives).
+            page.wait_for_timeout(1000)
+            sent = page.evaluate(f"window.robotConsole.sent.filter(s => s.at > {frozen_at})")
+            assert [c["action"] for c in sent if c["at"] > seen_at] == []
+            assert [c["action"] for c in sent].count("stop") == 1
+            assert sent[-1]["action"] == "stop"
+            assert sent[-1]["at"] > frozen_at
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        wait_for_frames(page, 5)
+        page.wait_for_selector("#frozen", state="hidden", timeout=5_000)
+    finally:
+        page.keyboard.up("ArrowUp")
+        page.check("#p2p")
