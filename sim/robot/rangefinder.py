@@ -22,14 +22,17 @@ PREFIX = "OBSTACLE_GUARD.options"
 
 
 class SimRangefinder(DistanceSensor):
-    def __init__(self, state_file: str, max_m: float = 2.0, world: str = "room") -> None:
+    def __init__(
+        self, state_file: str, max_m: float = 2.0, world: str = "room", fov_deg: float = 25.0
+    ) -> None:
         self._pose = pose_from_state_file(Path(state_file))
         self.max_m = max_m
         self.world = WORLDS[world]
+        self.fov_deg = fov_deg
 
     def distance_m(self) -> float | None:
         pose = self._pose(time.monotonic())
-        distance = ahead_of(self.world, pose.x, pose.y, pose.heading)
+        distance = ahead_of(self.world, pose.x, pose.y, pose.heading, self.fov_deg)
         return distance if distance <= self.max_m else None
 
 
@@ -39,7 +42,10 @@ def _settings(options: Mapping[str, Any]) -> dict[str, Any]:
         "state_file": opts.get("state_file", "", str),
         "max_m": opts.get("max_m", 2.0, (int, float)),
         "world": opts.get("world", "room", str, choices=tuple(WORLDS)),
+        "fov_deg": opts.get("fov_deg", 25.0, (int, float)),
     }
+    if not 0 <= settings["fov_deg"] <= 90:
+        opts.fail("fov_deg", settings["fov_deg"], "must be from 0 (one ray) to 90 degrees")
     if not settings["state_file"]:
         opts.fail("state_file", settings["state_file"], "name the sim board's state file")
     if not 0 < settings["max_m"] <= 10:
@@ -64,5 +70,11 @@ SENSOR = SensorKind(
         Option("state_file", "", "the sim board's state file, which holds the robot's pose"),
         Option("max_m", 2.0, "the longest distance it reports; beyond, nothing is in range"),
         Option("world", "room", "the world it measures, as the sim board's `world` option"),
+        Option(
+            "fov_deg",
+            25.0,
+            "its cone: the nearest thing within it counts (a VL53L0X sees 25 degrees, an "
+            "HC-SR04 about 30)",
+        ),
     ),
 )

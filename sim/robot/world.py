@@ -93,8 +93,15 @@ EMPTY = World()
 WORLDS = {"room": ROOM, "empty": EMPTY}  # by the sim board's `world` option
 
 
-def ahead_of(world: World, x: float, y: float, heading: float) -> float:
-    """Metres from the front of the robot's body at (x, y, heading) to what is ahead."""
+def ahead_of(
+    world: World, x: float, y: float, heading: float, field_of_view_deg: float = 0.0
+) -> float:
+    """Metres from the front of the robot's body at (x, y, heading) to the nearest thing in a
+    sensor's cone of ``field_of_view_deg`` around the heading (as a ranger reports its nearest
+    return): rays a degree or so apart across the cone, the shortest wins."""
     front_x = x + ROBOT_RADIUS_M * math.cos(heading)
     front_y = y + ROBOT_RADIUS_M * math.sin(heading)
-    return world.ray(front_x, front_y, heading)
+    side = math.ceil(field_of_view_deg / 3)  # rays on each side of the one straight ahead
+    step = math.radians(field_of_view_deg) / 2 / max(1, side)
+    bearings = (heading + step * i for i in range(-side, side + 1))
+    return min(world.ray(front_x, front_y, bearing) for bearing in bearings)
