@@ -2,8 +2,10 @@
 through Adafruit's CircuitPython library, which takes any busio-shaped I2C object (so it runs
 against simulated silicon in the tests, as the Motor HAT does).
 
-Each reading is one single-shot measurement (about 33 ms at the library's default timing
-budget). The chip answers 8190 mm or more when nothing returns the light: nothing in range.
+The chip ranges back to back (continuous mode, a range every ~33 ms at the library's default
+timing budget): a reading takes the latest range when one is ready and otherwise keeps the
+last, so it never waits in the library's busy loop. The chip answers 8190 mm or more when
+nothing returns the light: nothing in range.
 """
 
 from __future__ import annotations
@@ -26,12 +28,18 @@ class VL53L0X(DistanceSensor):
     def __init__(self, sensor: Any, max_m: float) -> None:
         self._sensor = sensor
         self.max_m = max_m
+        sensor.start_continuous()
+        self._millimetres = sensor.range  # the first range: waits for it, once
 
     def distance_m(self) -> float | None:
-        millimetres = self._sensor.range
-        if millimetres >= OUT_OF_RANGE_MM or millimetres / 1000 > self.max_m:
+        if self._sensor.data_ready:
+            self._millimetres = self._sensor.range
+        if self._millimetres >= OUT_OF_RANGE_MM or self._millimetres / 1000 > self.max_m:
             return None
-        return millimetres / 1000
+        return self._millimetres / 1000
+
+    def close(self) -> None:
+        self._sensor.stop_continuous()
 
 
 def _settings(options: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,14 +11,16 @@ on it: Pololu's, Adafruit's) write, so a driver that gets them wrong reads nothi
 - the reference-SPAD info: on page 7, with 0x94 = 0x6B written, writing 0x83 = 0x00 starts
   an NVM read that ends with 0x83 non-zero and the info in 0x92;
 - SYSRANGE_START (0x00): bit 0 starts a measurement (single shot: the bit clears when it
-  is done), 0x02 ranges back to back; a finished measurement sets RESULT_INTERRUPT_STATUS
-  (0x13, low bits) and the range in millimetres at 0x1E, until SYSTEM_INTERRUPT_CLEAR (0x0B);
+  is done), 0x02 ranges back to back, a new range every ``PERIOD_S`` (the default timing
+  budget); a finished measurement sets RESULT_INTERRUPT_STATUS (0x13, low bits) and the
+  range in millimetres at 0x1E, until SYSTEM_INTERRUPT_CLEAR (0x0B);
 - nothing within reach (``target_mm`` None or beyond ``REACH_MM``): the range reads 8190.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 ADDRESS = 0x29
@@ -28,6 +30,7 @@ RANGE_MM = 0x1E  # RESULT_RANGE_STATUS + 10
 SPAD_INFO = 0x92
 REACH_MM = 2000
 NO_TARGET_MM = 8190
+PERIOD_S = 0.033  # back to back, one range per timing budget
 # Power-on values the API reads back (timeouts and VCSEL periods, so the timing budget the
 # driver computes from them is the chip's ~33 ms).
 POWER_ON = {
@@ -56,6 +59,7 @@ class VL53L0X:
         self.page = 0
         self.measurements = 0
         self._continuous = False
+        self._measured_at = -PERIOD_S
         self._pointer = 0
         self._lock = threading.Lock()
 
@@ -72,8 +76,9 @@ class VL53L0X:
 
     def read(self, count: int) -> bytes:
         with self._lock:
-            if self._pointer == INTERRUPT_STATUS and self.page == 0 and self._continuous:
-                self._measure()  # back to back: a new range is always on its way
+            due = time.monotonic() - self._measured_at >= PERIOD_S
+            if self._pointer == INTERRUPT_STATUS and self.page == 0 and self._continuous and due:
+                self._measure()  # back to back: the next range is done
             data = bytes(self._load((self._pointer + i) & 0xFF) for i in range(count))
             self._pointer = (self._pointer + count) & 0xFF
             return data
@@ -111,3 +116,4 @@ class VL53L0X:
         page[RANGE_MM], page[RANGE_MM + 1] = millimetres >> 8, millimetres & 0xFF
         page[INTERRUPT_STATUS] = 0x04  # new sample ready
         self.measurements += 1
+        self._measured_at = time.monotonic()
