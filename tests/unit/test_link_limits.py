@@ -4,6 +4,9 @@ stamps, and LINK_SPEED_LIMITS checked in config.json."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,7 @@ from robot.contracts.telemetry import LimitedBy
 from robot.daemon.command_delay import WINDOW_S, CommandDelay
 from robot.daemon.config import DEFAULTS, ConfigError, load
 from robot.daemon.link_limits import LinkLimiter, LinkReading, LinkSpeedLimit, max_speed
-from tests.unit.conftest import PROPERTY, write_config
+from tests.unit.conftest import PROPERTY, make_daemon, write_config
 
 DEFAULT_TABLE = (LinkSpeedLimit(250, 0.5), LinkSpeedLimit(600, 0.2))
 
@@ -181,3 +184,32 @@ def test_a_bad_table_names_the_key_the_row_and_the_fix(
     [problem] = caught.value.problems
     assert problem.startswith("LINK_SPEED_LIMITS")
     assert says in problem
+
+
+# --- in the daemon -------------------------------------------------------------------------
+
+
+def test_a_late_command_over_publish_drives_at_the_links_speed(tmp_path: Path) -> None:
+    """The daemon's chain: a command whose received_ts says it took 400 ms (round trip 800 ms,
+    above the table's 600 ms) is applied at a fifth of its speed, and telemetry says why."""
+    settings = load(write_config(tmp_path, MAX_ACCELERATION=0), environ={})
+    daemon, motors, link = make_daemon(settings)
+
+    async def body() -> None:
+        now_ms = int(time.time() * 1000)
+        fast = {"action": "forward", "speed": 1.0, "operator": "alice", "received_ts": now_ms}
+        daemon.handle(json.dumps(fast).encode())
+        assert motors.robot.wheels == (1.0, 1.0)
+        late = {**fast, "received_ts": now_ms - 400}
+        daemon.handle(json.dumps(late).encode())
+        assert motors.robot.wheels == pytest.approx((0.2, 0.2))
+        daemon.report()
+        await asyncio.sleep(0)
+        state = link.messages("state")[-1]
+        assert state["limited_by"] == "link"
+        assert state["link_speed"]["max_speed"] == 0.2
+        assert state["link_speed"]["round_trip_ms"] >= 800
+        daemon.controller.stop(daemon.controller.state.reason)
+
+    with motors:
+        asyncio.run(body())
