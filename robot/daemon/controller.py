@@ -83,6 +83,11 @@ class MotionController:
         """How the command being applied (or last applied) came."""
         return self._path
 
+    def going_forward(self) -> bool:
+        """Whether a command asks the wheels forward now (what the obstacle guard watches)."""
+        left, right = self._target
+        return self.state.reason is MotionReason.COMMAND and left + right > 0
+
     def ttl_ms(self, command: Command) -> int:
         return self._default_ttl_ms if command.ttl_ms is None else command.ttl_ms
 

@@ -104,7 +104,10 @@ class Daemon:
             readers.append(
                 asyncio.create_task(
                     obstacle_guard.watch(
-                        self.distance_sensor, self.guard, self.controller.limits_changed
+                        self.distance_sensor,
+                        self.guard,
+                        self.controller.limits_changed,
+                        self.controller.going_forward,
                     )
                 )
             )

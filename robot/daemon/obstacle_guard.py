@@ -25,7 +25,8 @@ from robot.daemon.ramp import Wheels
 log = logging.getLogger(__name__)
 
 CRAWL = 0.1  # the slowest forward output inside slow_m, short of stop_m
-POLL_S = 0.05  # 20 readings a second: 2.5 cm of travel at 0.5 m/s between two
+POLL_S = 0.05  # 20 readings a second while going forward: 2.5 cm at 0.5 m/s between two
+IDLE_POLL_S = 0.2  # otherwise: fresh enough (STALE_S) for the first forward command
 STALE_S = 0.5  # a reading this old is no reading: ten polls missed
 FAILURE_LOG_S = 10.0  # at most one log line this often for a failing sensor
 
@@ -83,11 +84,15 @@ class ObstacleGuard:
 
 
 async def watch(
-    sensor: DistanceSensor, guard: ObstacleGuard, on_reading: Callable[[], None]
+    sensor: DistanceSensor,
+    guard: ObstacleGuard,
+    on_reading: Callable[[], None],
+    going_forward: Callable[[], bool] = lambda: True,
 ) -> None:
-    """Read ``sensor`` every ``POLL_S`` into ``guard`` until cancelled, off the event loop (a
-    measurement blocks for tens of milliseconds); ``on_reading`` after each try, so the wheels
-    follow at once, and a sensor that fails leaves the guard blind, which refuses forward."""
+    """Read ``sensor`` into ``guard`` until cancelled, off the event loop (a reading may block
+    on its bus), every ``POLL_S`` while ``going_forward()`` and every ``IDLE_POLL_S`` while
+    not; ``on_reading`` after each try, so the wheels follow at once, and a sensor that fails
+    leaves the guard blind, which refuses forward."""
     failures = LogBudget(FAILURE_LOG_S)
     while True:
         try:
@@ -97,4 +102,4 @@ async def watch(
             if held is not None:
                 log.warning("distance sensor failed: %s (%d more since)", exc, held)
         on_reading()
-        await asyncio.sleep(POLL_S)
+        await asyncio.sleep(POLL_S if going_forward() else IDLE_POLL_S)
