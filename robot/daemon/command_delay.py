@@ -1,6 +1,8 @@
-"""The control link's round trip, measured on the robot from the commands themselves: each
+"""The control link's round trip, measured on the robot: from the commands themselves, each
 stamped command (``ts`` from its sender, else ``received_ts`` from the publish endpoint) says
-how long it took to arrive, and a symmetric link's round trip is twice that.
+how long it took to arrive, and a symmetric link's round trip is twice that; a console's
+command over the data channel comes with its connection's round trip, which the video
+producer reads from the viewer's RTCP reports (robot/producer/master.py).
 
 By the robot's clock while it is synchronised; while it is not, relative to the fastest
 delivery seen on that path (as the freshness gate judges, robot/daemon/freshness.py), which
@@ -44,6 +46,12 @@ class CommandDelay:
             delay = offset - fastest
         now = self._monotonic()
         self._delays.append((now, delay))
+        self._forget(now)
+
+    def round_trip(self, milliseconds: float) -> None:
+        """A round trip measured by the link itself (a console's connection)."""
+        now = self._monotonic()
+        self._delays.append((now, milliseconds / 2))
         self._forget(now)
 
     def round_trip_ms(self) -> float | None:

@@ -123,6 +123,8 @@ class Daemon:
     async def _follow(self, link: CommandLink) -> None:
         async for event in link.events():
             if isinstance(event, Delivery):
+                if event.round_trip_ms is not None:
+                    self.delay.round_trip(event.round_trip_ms)
                 self.handle(event.payload, event.path, event.grants)
             elif isinstance(event, Watchers):
                 self.session.see(event.subjects)

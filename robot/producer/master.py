@@ -224,6 +224,9 @@ class Master:
             self.spawn(found.close())
 
 
+ROUND_TRIP_PERIOD_S = 1.0  # RTCP receiver reports come about once a second
+
+
 class _Peer:
     """One viewer's connection."""
 
@@ -241,9 +244,13 @@ class _Peer:
         )
         self.pc = RTCPeerConnection(config)
         self.pc.on("connectionstatechange", self._state_changed)
+        self.round_trip_ms: float | None = None  # from the viewer's RTCP reports on our video
         if master.operators is not None:
             operators = master.operators
-            self.pc.on("datachannel", lambda channel: operators.attach(channel, key))
+            self.pc.on(
+                "datachannel",
+                lambda channel: operators.attach(channel, key, lambda: self.round_trip_ms),
+            )
 
     async def answer(self, socket: aiohttp.ClientWebSocketResponse, offer: dict[str, Any]) -> None:
         try:
@@ -304,13 +311,25 @@ class _Peer:
     async def _state_changed(self) -> None:
         state = self.pc.connectionState
         log.info("viewer %s: %s", self.viewer, state)
-        self.connected = state == "connected"
+        was_connected, self.connected = self.connected, state == "connected"
         if self.connected:
             self.master.slots.connected(self.key)
+            if not was_connected:
+                self.master.spawn(self._measure_round_trip())
         if state in ("failed", "closed"):
             await self.close()
         else:
             self.master.peer_changed()
+
+    async def _measure_round_trip(self) -> None:
+        """The connection's round trip while it is up, from the receiver reports the viewer
+        sends about our video (aiortc's ``remote-inbound-rtp``): the same path its data
+        channel's commands take, so the daemon's link speed limit can judge them."""
+        while self.connected:
+            for report in (await self.pc.getStats()).values():
+                if report.type == "remote-inbound-rtp" and report.roundTripTime is not None:
+                    self.round_trip_ms = report.roundTripTime * 1000
+            await asyncio.sleep(ROUND_TRIP_PERIOD_S)
 
     async def close(self) -> None:
         self.connected = False

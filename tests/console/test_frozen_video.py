@@ -1,9 +1,10 @@
-"""A frozen picture stops the driving: the real simulator's video producer is paused
-(SIGSTOP: its frames stop, as on a Wi-Fi dead spot, while POST /publish still reaches the
-robot), and the console, driving through /publish with a key held, stops sending drive
-commands, sends one stop and says so on the picture; when frames come again it says so no
-more. Without the freeze rule the held key would keep the robot going (the REST path does
-not pass through the producer)."""
+"""What the console and the robot know of the video connection. A frozen picture stops the
+driving: the real simulator's video producer is paused (SIGSTOP: its frames stop, as on a
+Wi-Fi dead spot, while POST /publish still reaches the robot), and the console, driving
+through /publish with a key held, stops sending drive commands, sends one stop and says so on
+the picture; when frames come again it says so no more. Without the freeze rule the held key
+would keep the robot going (the REST path does not pass through the producer). And over the
+data channel, each command reaches the robot with its connection's round trip."""
 
 from __future__ import annotations
 
@@ -69,3 +70,25 @@ def test_a_frozen_picture_stops_the_driving(page: Any, stack: RecordingStack) ->
     finally:
         page.keyboard.up("ArrowUp")
         page.check("#p2p")
+
+
+def test_over_the_data_channel_the_robot_knows_the_connections_round_trip(
+    page: Any, stack: RecordingStack
+) -> None:
+    """The link speed limit judges data-channel commands by their connection's round trip,
+    which the producer reads from the browser's RTCP reports and passes on with each one."""
+    wait_for_path(page, "datachannel")
+    page.keyboard.down("ArrowUp")
+    try:
+        measured = stack.wait_for_telemetry(
+            lambda m: (
+                (m.get("command") or {}).get("path") == "datachannel"
+                and (m.get("link_speed") or {}).get("round_trip_ms") is not None
+            ),
+            timeout=15,
+        )
+    finally:
+        page.keyboard.up("ArrowUp")
+    # On loopback: a few milliseconds, far below the table's first row.
+    assert 0 <= measured["link_speed"]["round_trip_ms"] < 250
+    assert measured["link_speed"]["max_speed"] == 1.0

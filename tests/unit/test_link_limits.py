@@ -14,6 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from robot.contracts.access import Grants
+from robot.contracts.control import command_message, read_command
 from robot.contracts.protocol import Command
 from robot.contracts.telemetry import LimitedBy
 from robot.daemon.command_delay import WINDOW_S, CommandDelay
@@ -213,3 +215,26 @@ def test_a_late_command_over_publish_drives_at_the_links_speed(tmp_path: Path) -
 
     with motors:
         asyncio.run(body())
+
+
+def test_a_round_trip_the_link_measured_counts_as_it_is() -> None:
+    clocks = Clocks()
+    delay = delay_on(clocks)
+    delay.round_trip(420.0)
+    assert delay.round_trip_ms() == 420
+    clocks.monotonic += WINDOW_S + 0.1
+    assert delay.round_trip_ms() is None
+
+
+@pytest.mark.parametrize(
+    ("round_trip", "read"),
+    [(312.5, 312.5), (None, None), ("300", None), (True, None), (-1, None), (1e9, None)],
+)
+def test_the_control_socket_carries_a_consoles_round_trip(round_trip: Any, read: Any) -> None:
+    grants = Grants("alice", frozenset({"robot:drive"}), None)
+    message = command_message('{"action": "stop"}', grants)
+    if round_trip is not None:
+        message["round_trip_ms"] = round_trip
+    parsed = read_command(json.loads(json.dumps(message)))
+    assert parsed is not None
+    assert parsed[2] == read
