@@ -4,9 +4,11 @@ how long it took to arrive, and a symmetric link's round trip is twice that; a c
 command over the data channel comes with its connection's round trip, which the video
 producer reads from the viewer's RTCP reports (robot/producer/master.py).
 
-By the robot's clock while it is synchronised; while it is not, relative to the fastest
-delivery seen on that path (as the freshness gate judges, robot/daemon/freshness.py), which
-then counts only the delay a link adds when it gets worse. The worst of the last
+``received_ts`` (the endpoint's clock, kept right in AWS) is read by the robot's clock while
+that is synchronised; otherwise, and for a sender's own ``ts`` (a laptop's clock may be off by
+more than the delays that matter), a stamp counts relative to the fastest delivery seen on
+that path (as the freshness gate judges an unsynchronised robot, robot/daemon/freshness.py):
+only the delay a link adds when it gets worse. The worst of the last
 ``WINDOW_S`` counts: a link that hiccups is slow until it has been fast for that long.
 """
 
@@ -38,11 +40,12 @@ class CommandDelay:
         if stamp is None:
             return
         offset = self._wall_ms() - stamp
-        if clock_synced:
+        if clock_synced and command.ts is None:
             delay = max(0.0, offset)
         else:
-            fastest = min(offset, self._fastest.get(path, offset))
-            self._fastest[path] = fastest
+            source = f"{path} ts" if command.ts is not None else path
+            fastest = min(offset, self._fastest.get(source, offset))
+            self._fastest[source] = fastest
             delay = offset - fastest
         now = self._monotonic()
         self._delays.append((now, delay))

@@ -117,8 +117,18 @@ def test_by_the_synchronised_clock_the_round_trip_is_twice_the_commands_age() ->
     clocks = Clocks()
     delay = delay_on(clocks)
     assert delay.round_trip_ms() is None
-    delay.observe(Command("forward", ts=int(clocks.wall_ms) - 150), "datachannel", True)
+    delay.observe(Command("forward", received_ts=int(clocks.wall_ms) - 150), "publish", True)
     assert delay.round_trip_ms() == 300
+
+
+def test_a_senders_own_clock_is_judged_relatively_even_by_a_synchronised_robot() -> None:
+    clocks = Clocks()
+    delay = delay_on(clocks)
+    behind = 400  # the laptop's clock: within the TTL, but not a delay of the link
+    delay.observe(Command("forward", ts=int(clocks.wall_ms) - behind), "mqtt", True)
+    assert delay.round_trip_ms() == 0
+    delay.observe(Command("forward", ts=int(clocks.wall_ms) - behind - 100), "mqtt", True)
+    assert delay.round_trip_ms() == 200
 
 
 def test_the_worst_of_the_window_counts_until_it_is_forgotten() -> None:
