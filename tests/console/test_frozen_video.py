@@ -92,3 +92,22 @@ def test_over_the_data_channel_the_robot_knows_the_connections_round_trip(
     # On loopback: a few milliseconds, far below the table's first row.
     assert 0 <= measured["link_speed"]["round_trip_ms"] < 250
     assert measured["link_speed"]["max_speed"] == 1.0
+
+
+def test_the_panel_shows_what_the_guard_sees_ahead(page: Any, stack: RecordingStack) -> None:
+    """The simulated robot's guard reports the distance ahead (the room's wall is 3.9 m from
+    the start, beyond its sensor's 2 m: nothing in range until it has driven up to it), and the
+    panel shows it as the robot said it."""
+    shown = page.wait_for_function(
+        """() => {
+          const obstacle = (window.robotConsole.state.telemetry || {}).obstacle;
+          if (!obstacle) return null;
+          const said = obstacle.distance_m === null ? 'nothing in range'
+            : `${obstacle.distance_m.toFixed(2)} m`;
+          const text = document.getElementById('t-ahead').textContent;
+          return text === said ? text : null;
+        }""",
+        timeout=10_000,
+    ).json_value()
+    assert shown == "nothing in range" or shown.endswith(" m")
+    assert page.text_content("#t-limit") in ("—", "obstacle")
