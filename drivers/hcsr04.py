@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from drivers.base import import_library
+from drivers.base import DriverError, import_library
 from drivers.distance import DistanceSensor, SensorKind
 from drivers.options import BoardOptions, Option, Requirement
 
@@ -57,12 +57,19 @@ def create(options: Mapping[str, Any], pin_factory: Any = None) -> HCSR04:
     """The sensor; ``pin_factory`` is a gpiozero pin factory (gpiozero's default if None)."""
     settings = _settings(options)
     gpiozero = import_library("hcsr04", "gpiozero", "pip install 'telepresence-robot[obstacle]'")
-    sensor = gpiozero.DistanceSensor(
-        echo=settings["echo"],
-        trigger=settings["trigger"],
-        max_distance=settings["max_m"],
-        pin_factory=pin_factory,
-    )
+    try:
+        sensor = gpiozero.DistanceSensor(
+            echo=settings["echo"],
+            trigger=settings["trigger"],
+            max_distance=settings["max_m"],
+            pin_factory=pin_factory,
+        )
+    except Exception as exc:  # gpiozero's own errors: no pin factory, a pin in use...
+        raise DriverError(
+            f'distance sensor "hcsr04": cannot use GPIO {settings["trigger"]} and '
+            f"{settings['echo']} ({type(exc).__name__}: {exc}); on a Pi, install "
+            "python3-lgpio and check that no other program holds the pins"
+        ) from exc
     return HCSR04(sensor)
 
 

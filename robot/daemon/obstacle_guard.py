@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 CRAWL = 0.1  # the slowest forward output inside slow_m, short of stop_m
 POLL_S = 0.05  # 20 readings a second while going forward: 2.5 cm at 0.5 m/s between two
 IDLE_POLL_S = 0.2  # otherwise: fresh enough (STALE_S) for the first forward command
-STALE_S = 0.5  # a reading this old is no reading: ten polls missed
+STALE_S = 0.5  # a reading this old is no reading: ten missed while going forward
 FAILURE_LOG_S = 10.0  # at most one log line this often for a failing sensor
 
 
@@ -96,8 +96,9 @@ async def watch(
     failures = LogBudget(FAILURE_LOG_S)
     while True:
         try:
-            guard.reading(await asyncio.to_thread(sensor.distance_m))
-        except Exception as exc:  # a loose wire, a bus error: said, and tried again
+            # A read that hangs (a stuck bus) is given up on, so the guard turns blind.
+            guard.reading(await asyncio.wait_for(asyncio.to_thread(sensor.distance_m), STALE_S))
+        except Exception as exc:  # a loose wire, a bus error, a hang: said, and tried again
             held = failures.allow()
             if held is not None:
                 log.warning("distance sensor failed: %s (%d more since)", exc, held)

@@ -13,15 +13,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drivers.distance import DistanceSensor
 from robot.contracts.admission import CommandPath
 from robot.contracts.protocol import Command
 from robot.contracts.telemetry import LimitedBy
 from robot.daemon import ramp
 from robot.daemon.config import ConfigError, load
 from robot.daemon.controller import MotionController
+from robot.daemon.daemon import open_distance_sensor
 from robot.daemon.limiters import run_chain
 from robot.daemon.link_limits import LinkLimiter, LinkReading, LinkSpeedLimit
-from robot.daemon.obstacle_guard import CRAWL, STALE_S, GuardSettings, ObstacleGuard
+from robot.daemon.obstacle_guard import CRAWL, STALE_S, GuardSettings, ObstacleGuard, watch
 from tests.unit.conftest import PROPERTY, RecordingDriver, wait_until, write_config
 
 
@@ -174,3 +176,47 @@ def test_a_bad_guard_names_the_key_and_the_fix(tmp_path: Path, value: Any, says:
     [problem] = caught.value.problems
     assert problem.startswith("OBSTACLE_GUARD")
     assert says in problem
+
+
+class FailingSensor(DistanceSensor):
+    """A sensor that answers ``readings`` and then raises, as a loose wire would."""
+
+    def __init__(self, readings: list[float | None]) -> None:
+        self.readings = list(readings)
+
+    def distance_m(self) -> float | None:
+        if not self.readings:
+            raise OSError(121, "Remote I/O error")
+        return self.readings.pop(0)
+
+
+def test_a_sensor_that_fails_while_driving_stops_forward_motion() -> None:
+    async def body() -> None:
+        driver = RecordingDriver()
+        guard = ObstacleGuard(0.5, 0.2)
+        controller = MotionController(driver, 0.6, 5000, limiters=[guard])
+        watching = asyncio.create_task(
+            watch(FailingSensor([2.0, 2.0]), guard, controller.limits_changed)
+        )
+        await wait_until(lambda: not guard.blind)
+        controller.apply(Command("forward", speed=1.0), CommandPath.MQTT)
+        await wait_until(lambda: driver.output == (1.0, 1.0))
+        # The readings stop; once the last is STALE_S old the next try stops the wheels.
+        await wait_until(lambda: driver.output == (0.0, 0.0), timeout=5)
+        assert guard.blind and controller.state.limited_by is LimitedBy.OBSTACLE
+        watching.cancel()
+        controller.stop(controller.state.reason)
+
+    asyncio.run(body())
+
+
+def test_a_guard_whose_sensor_does_not_start_leaves_the_daemon_running_blind(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No I2C bus here for a VL53L0X: the daemon starts all the same, says why, and its guard
+    has no sensor, so it stays blind (forward refused) rather than guarding nothing."""
+    settings = load(write_config(tmp_path, OBSTACLE_GUARD={"sensor": "vl53l0x"}), environ={})
+    with open_distance_sensor(settings) as sensor:
+        assert sensor is None
+    assert "the distance sensor did not start" in caplog.text
+    assert ObstacleGuard(0.5, 0.2).max_forward() == 0.0  # what a guard without readings allows
