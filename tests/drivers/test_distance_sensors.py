@@ -4,8 +4,12 @@ gpiozero's DistanceSensor on its mock pin factory, whose trigger pin answers wit
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import time
+import tomllib
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from gpiozero.pins.mock import MockFactory, MockTriggerPin
@@ -14,6 +18,7 @@ from drivers import DriverError, distance, hcsr04, vl53l0x
 from tests.silicon.i2c import I2CBus
 from tests.silicon.vl53l0x import ADDRESS, PERIOD_S, VL53L0X
 
+ROOT = Path(__file__).resolve().parents[2]
 SPEED_OF_SOUND = 343.26  # m/s, gpiozero's figure
 PATIENCE_S = 10.0
 
@@ -115,3 +120,15 @@ def test_sensors_are_found_by_name_and_their_libraries_named_when_missing() -> N
     assert problem.extra == "obstacle"
     with pytest.raises(DriverError, match='unknown distance sensor "sonar"'):
         distance.load("sonar", {})
+
+
+@pytest.mark.parametrize("name", ["vl53l0x", "hcsr04"])
+def test_a_sensors_library_is_in_the_obstacle_extra_by_its_real_name(name: str) -> None:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    for needed in distance.kind(name).requires:
+        assert needed.extra == "obstacle"
+        assert any(spec.startswith(needed.pip) for spec in extras["obstacle"])
+        assert importlib.util.find_spec(needed.module) is not None
+        assert importlib.metadata.distribution(needed.pip).metadata["Name"].lower() == needed.pip
