@@ -247,8 +247,9 @@ class Daemon:
         report: dict = {}
         if self.link_limiter.table:
             reading = self._link_reading()
+            measured = reading.round_trip_ms
             report["link_speed"] = {
-                "round_trip_ms": reading.round_trip_ms and round(reading.round_trip_ms, 1),
+                "round_trip_ms": None if measured is None else round(measured, 1),
                 "max_speed": max_speed(self.link_limiter.table, reading),
             }
         if self.guard is not None:
