@@ -2,6 +2,12 @@
 
     .venv/bin/python benchmarks/command_path.py --aws-sample PATH
     .venv/bin/python benchmarks/command_path.py --stages
+    .venv/bin/python benchmarks/command_path.py --limiters
+
+With ``--limiters``, only our daemon runs, in turn without and with its limiter stages (the
+link speed table, measuring each command's ``ts``, and the obstacle guard reading the
+simulated rangefinder 20 times a second), off / on / off / on, so that the two "off" runs show
+the noise the "on" runs are judged against.
 
 With ``--stages``, only our daemon runs, with stamps along its command path
 (benchmarks/standin/stages.py): where the time goes from publishing to the motor call and
@@ -40,7 +46,7 @@ from benchmarks.proc import cpu_seconds
 from robot.posix.processes import stop_child
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.iot_core import Broker
-from sim.stack import robot_config
+from sim.stack import robot_config, sim_guard_config
 from tests.support.mqtt import connected
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,12 +105,15 @@ def running(
 
 
 class Bench:
-    def __init__(self, publisher, wheels: Wheels) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, publisher, wheels: Wheels, stamped: bool = False) -> None:  # type: ignore[no-untyped-def]
         self.publisher = publisher
         self.wheels = wheels
+        self.stamped = stamped  # each command carries its sender's clock, ``ts``
 
     def send(self, command: dict) -> float:
         sent = time.time()
+        if self.stamped:
+            command = {**command, "ts": int(sent * 1000)}
         self.publisher.publish(f"{THING}/action", json.dumps(command), 1)
         return sent
 
@@ -239,10 +248,14 @@ def standin_env(wheels: Wheels, **extra: str) -> dict[str, str]:
     }
 
 
-def write_our_config(work: Path, broker: Broker, certs: SimCerts) -> Path:
-    """Our daemon's config.json: the Explorer HAT board (the stand-in), default limits."""
+def write_our_config(
+    work: Path, broker: Broker, certs: SimCerts, settings: dict | None = None
+) -> Path:
+    """Our daemon's config.json: the Explorer HAT board (the stand-in), default limits, and
+    ``settings`` over them."""
     config = robot_config(THING, broker.port, certs)
     config.update({"MOTOR_DRIVER": "explorerhat", "STATE_DIR": str(work / "state")})
+    config.update(settings or {})
     config["TELEMETRY_INTERVAL_MS"] = 1000
     path = work / "config.json"
     path.write_text(json.dumps(config))
@@ -276,12 +289,54 @@ def row(name: str, ours: str, sample: str, target: str) -> None:
     print(f"  {name:<44} {ours:>12} {sample:>12}   {target}")
 
 
+def limiter_settings(work: Path) -> dict[str, dict]:
+    """The limiter stages off, and on: the default link table and the obstacle guard on the
+    simulated rangefinder (no sim board here: it sees the room from the start, nothing in
+    range, so it measures and judges every reading but never holds the wheels back)."""
+    guard = sim_guard_config(work / "no-sim-board.json")
+    return {"off": {"LINK_SPEED_LIMITS": [], "OBSTACLE_GUARD": {}}, "on": guard}
+
+
+def run_limiters(count: int) -> None:
+    wheels = Wheels()
+    results: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as temp:
+        work = Path(temp)
+        certs = make_certs(work / "certs", THING)
+        settings = limiter_settings(work)
+        with (
+            Broker(work / "broker", certs, THING) as broker,
+            connected(broker, certs.publisher) as publisher,
+        ):
+            bench = Bench(publisher, wheels, stamped=True)
+            for run, state in enumerate(["off", "on", "off", "on"]):
+                config = write_our_config(work, broker, certs, settings[state])
+                log = work / f"robot-{run}.log"
+                with running(our_robot(config), ROOT, standin_env(wheels), log):
+                    bench.ready(log)
+                    results.setdefault(state, []).append(percentile(bench.sparse(count, 0.3), 50))
+    off, on = results["off"], results["on"]
+    noise = abs(off[0] - off[1])
+    change = sum(on) / 2 - sum(off) / 2
+    print(f"MQTT command -> motor call, p50 of {count} sparse commands per run (ms):")
+    print(f"  limiters off: {off[0]:.3f}, {off[1]:.3f}   on: {on[0]:.3f}, {on[1]:.3f}")
+    verdict = "within noise" if abs(change) <= noise else "beyond noise"
+    print(
+        f"  on - off: {change:+.3f} ms; noise (off - off): {noise:.3f} ms -> {verdict}"
+        "   target: unchanged within noise"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--aws-sample", type=Path, help="its checkout or main.py")
     parser.add_argument("--stages", action="store_true", help="our command path, per stage")
+    parser.add_argument("--limiters", action="store_true", help="limiter stages off and on")
     parser.add_argument("--count", type=int, default=100, help="sparse commands per robot")
     args = parser.parse_args()
+    if args.limiters:
+        run_limiters(args.count)
+        return
     if args.stages:
         run_stages(args.count)
         return

@@ -93,7 +93,7 @@ def create(options: dict[str, Any], i2c: Any = None) -> MotorHat:
         "on Raspberry Pi OS run MOTOR_DRIVER=adafruit ./install.sh (python3-lgpio, I2C on)",
     )
     if i2c is None:
-        i2c = _pi_i2c_bus()
+        i2c = pi_i2c_bus('motor driver "adafruit"')
     try:
         kit = motorkit.MotorKit(
             address=settings.address, i2c=i2c, pwm_frequency=settings.pwm_frequency
@@ -108,14 +108,15 @@ def create(options: dict[str, Any], i2c: Any = None) -> MotorHat:
     return MotorHat(kit, settings)
 
 
-def _pi_i2c_bus() -> Any:
+def pi_i2c_bus(who: str) -> Any:
+    """The Pi's I2C bus 1, through Blinka; ``who`` wants it (named in the error)."""
     try:
         return importlib.import_module("board").I2C()
     except Exception as exc:
         # Blinka fails its own ways: no I2C on a platform it does not know (AttributeError),
         # NotImplementedError, a missing pin library (ImportError)...
         raise DriverError(
-            f'motor driver "adafruit": cannot open the I2C bus ({exc}); on a Raspberry Pi, '
+            f"{who}: cannot open the I2C bus ({exc}); on a Raspberry Pi, "
             "enable I2C (sudo raspi-config nonint do_i2c 0) and add the user to the i2c group"
         ) from exc
 

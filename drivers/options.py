@@ -60,8 +60,9 @@ class BoardOptions:
     opts.done()   # raises DriverError listing every problem and any unknown key
     """
 
-    def __init__(self, board: str, options: dict[str, Any]) -> None:
+    def __init__(self, board: str, options: dict[str, Any], prefix: str = "") -> None:
         self.board = board
+        self.prefix = prefix or f"MOTOR_OPTIONS.{board}"  # where the options are in config
         self._options = dict(options)
         self._seen: set[str] = set()
         self.problems: list[str] = []
@@ -91,11 +92,9 @@ class BoardOptions:
     def done(self) -> None:
         for key in sorted(set(self._options) - self._seen):
             known = ", ".join(sorted(self._seen)) or "none"
-            self.problems.append(
-                f"MOTOR_OPTIONS.{self.board}.{key}: unknown option; known options: {known}"
-            )
+            self.problems.append(f"{self.prefix}.{key}: unknown option; known options: {known}")
         if self.problems:
             raise DriverError("; ".join(self.problems))
 
     def _where(self, key: str, value: Any, fix: str) -> str:
-        return f"MOTOR_OPTIONS.{self.board}.{key} = {value!r}: {fix}"
+        return f"{self.prefix}.{key} = {value!r}: {fix}"

@@ -412,6 +412,7 @@ class SimStack:
             **robot_config(robot.name, self.broker.port, self.certs),
             **self.video.robot_config(),
             **sim_camera_config(robot.wheels_file),
+            **sim_guard_config(robot.wheels_file),
             # Consoles on the data channel sign in with the simulator's development tokens.
             **operator_tokens(self.identity),
             # The simulator's authorizer runs with FLEET_TOKENS false, as a stack deploys.
@@ -459,6 +460,19 @@ def sim_camera_config(state_file: Path) -> dict[str, Any]:
         "VIDEO_PRODUCER": "python",
         "VIDEO_SOURCE": "sim",
         "VIDEO_OPTIONS": {"state_file": str(state_file)},
+    }
+
+
+def sim_guard_config(state_file: Path) -> dict[str, Any]:
+    """The obstacle guard on the simulated rangefinder, which measures the sim board's world
+    from the pose in the board's state file (sim/robot/rangefinder.py)."""
+    return {
+        "OBSTACLE_GUARD": {
+            "sensor": "sim",
+            "options": {"state_file": str(state_file)},
+            "slow_m": 0.5,
+            "stop_m": 0.2,
+        }
     }
 
 

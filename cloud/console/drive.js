@@ -19,8 +19,9 @@ const KEYS = {
 const ESTOP_KEYS = new Set(["Space", "Escape"]);
 
 export class Driver {
-  constructor({ control, speed, now = () => performance.now() }) {
-    Object.assign(this, { control, speed, now });
+  // `allowed()`: whether wishes to move may be sent now (not while the picture is frozen).
+  constructor({ control, speed, allowed = () => true, now = () => performance.now() }) {
+    Object.assign(this, { control, speed, allowed, now });
     this.wishes = new Map(); // source -> [linear, angular], only the moving ones
     this.sent = [0, 0];
     this.sentAt = -Infinity;
@@ -38,8 +39,8 @@ export class Driver {
     if (linear || angular) this.wishes.set(source, [linear, angular]);
     const [wantLinear, wantAngular] = this.current();
     const [sentLinear, sentAngular] = this.sent;
-    const moving = wantLinear || wantAngular;
     const wasMoving = sentLinear || sentAngular;
+    const moving = (wantLinear || wantAngular) && this.allowed();
     if (!moving) {
       if (wasMoving) this.halt();
       return;

@@ -17,13 +17,13 @@ export function linkGrade(figures) {
 }
 
 // The link indicator's text and title for the video's state ({connection, figures}), with what
-// the robot measures of its side (its Wi-Fi signal, its commands' age) from its health report.
+// the robot measures of its side (its Wi-Fi signal, the control link's round trip) from its health report.
 export function linkIndicator(video, grade, health) {
   const wifi = health && health.wifi;
-  const age = health && health.control_link && health.control_link.command_age_ms;
+  const roundTrip = health && health.control_link && health.control_link.round_trip_ms;
   const robotSide = [
     wifi && wifi.signal_dbm !== null ? `robot Wi-Fi ${wifi.signal_dbm} dBm` : "",
-    typeof age === "number" ? `commands ${Math.round(age)} ms old on arrival` : "",
+    typeof roundTrip === "number" ? `commands ${Math.round(roundTrip)} ms round trip` : "",
   ].filter(Boolean);
   if (!video || video.connection !== "connected" || !grade) {
     const title = [video ? `video ${video.connection}` : "no video yet", ...robotSide].join(" · ");

@@ -9,6 +9,7 @@ import * as auth from "./auth.js";
 import { Control } from "./control.js";
 import { Driver, Keyboard, pollGamepad } from "./drive.js";
 import { Fleet } from "./fleet.js";
+import { FreezeWatch } from "./freeze.js";
 import { invite } from "./session.js";
 import { State } from "./state.js";
 import { VideoStats } from "./stats.js";
@@ -44,7 +45,7 @@ class Console {
   constructor(state) {
     this.state = state;
     this.api = "";
-    this.driver = new Driver({ control: null, speed: () => state.speed });
+    this.driver = new Driver({ control: null, speed: () => state.speed, allowed: () => !state.videoFrozen });
     this.keyboard = null; // only for a token that may drive
     this.control = null;
     this.viewer = null;
@@ -54,6 +55,12 @@ class Console {
   async start() {
     const config = await loadConfig();
     this.api = chooseApi(fragment().get("api"), config);
+    this.freeze = new FreezeWatch({
+      lastFrameAt: () => (this.viewer ? this.viewer.lastFrameAt : 0),
+      state: this.state,
+      driver: this.driver,
+      staleMs: config.videoStaleMs,
+    });
     const oidc = config.oidc || null;
     let token = null;
     let problem = "";
@@ -97,7 +104,7 @@ class Console {
     history.replaceState(null, "", `${location.pathname}${location.search}${address.size ? `#${address}` : ""}`);
     const { api, state } = this;
     const { token } = state;
-    state.update({ robot, welcome: null, channel: false, estop: null, telemetry: null, trail: [], video: null, health: null, invitation: null });
+    state.update({ robot, welcome: null, channel: false, estop: null, telemetry: null, trail: [], video: null, videoFrozen: false, health: null, invitation: null });
     this.control = new Control({ api, token, robot, state });
     this.driver.control = this.control;
     this.viewer = new Viewer({ api, token, robot, state, onConnection: (pc, channel) => this.control.attach(channel) });

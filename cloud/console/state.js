@@ -28,6 +28,7 @@ export class State {
     this.stream = null; // the video's MediaStream
     this.video = null; // {connection, figures}: the video's link and its latest figures
     this.health = null; // the robot's latest health report (battery, Wi-Fi, temperature)
+    this.videoFrozen = false; // no new frame for VIDEO_STALE_MS: driving is paused (freeze.js)
     this.gamepad = ""; // the connected gamepad's name
     this.fleet = { robots: [], error: null };
     this.invitation = null; // the latest guest link made here: {url, expires}, or {error}

@@ -5,6 +5,7 @@
 import { listed } from "./fleet.js";
 import { joystick } from "./drive.js";
 import { batteryBadge, linkIndicator } from "./health.js";
+import { describeLimits } from "./limits.js";
 import { person, seat } from "./session.js";
 import { overlay } from "./stats.js";
 import { describe, drawMap, wheelBar } from "./telemetry.js";
@@ -23,11 +24,13 @@ const PARTS = [
   [["estop", "scopes", "welcome"], latch],
   [["telemetry", "estop", "rejections", "channel"], telemetry],
   [["trail"], map],
+  [["telemetry"], limits],
   [["speed", "p2p"], settings],
   [["status"], (state) => { $("status").textContent = state.status; }],
   [["video"], (state) => { $("stats").textContent = overlay(state.video); }],
   [["video", "health"], link],
   [["health"], battery],
+  [["videoFrozen"], (state) => { $("frozen").hidden = !state.videoFrozen; }],
   [["stream"], (state) => { $("video").srcObject = state.stream; }],
   [["gamepad"], (state) => { $("gamepad").textContent = state.gamepad ? `gamepad: ${state.gamepad}` : ""; }],
 ];
@@ -141,6 +144,12 @@ function telemetry(state) {
   if (wheels) for (const side of ["left", "right"]) bar($(`t-${side}`), wheelBar(wheels[side]));
   // Telemetry comes on the data channel: without one, what the panel shows is old.
   $("telemetry").classList.toggle("stale", !state.channel);
+}
+
+function limits(state) {
+  const { ahead, limit } = describeLimits(state.telemetry);
+  $("t-ahead").textContent = ahead;
+  $("t-limit").textContent = limit;
 }
 
 function bar(element, { left, width, back }) {

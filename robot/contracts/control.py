@@ -1,9 +1,9 @@
 """The control socket between the daemon and our video producer: JSON objects, one a line,
 both ways. The daemon sends every telemetry message it publishes, encoded once (the producer
 passes each line as it is to the consoles on their data channels); the producer sends the
-commands consoles send on their data channel, with what the operator's token grants
-(``command_message``, read back by ``read_command``), and who watches whenever that changes
-(``watchers_message``, read back by ``read_watchers``).
+commands consoles send on their data channel, with what the operator's token grants and the
+connection's round trip (``command_message``, read back by ``read_command``), and who
+watches whenever that changes (``watchers_message``, read back by ``read_watchers``).
 
 The supervisor makes one socketpair per run of the producer, which gets its end as an
 inherited file descriptor (``--control-fd``). Standard library only.
@@ -85,9 +85,13 @@ class ControlSocket:
             await self._writer.wait_closed()
 
 
-def command_message(payload: str, grants: Grants) -> dict[str, Any]:
-    """A console's command, with what its operator's token grants."""
-    return {"type": "command", "payload": payload, "grants": grants.context()}
+def command_message(
+    payload: str, grants: Grants, round_trip_ms: float | None = None
+) -> dict[str, Any]:
+    """A console's command, with what its operator's token grants and, once measured, its
+    connection's round trip."""
+    message = {"type": "command", "payload": payload, "grants": grants.context()}
+    return message if round_trip_ms is None else {**message, "round_trip_ms": round_trip_ms}
 
 
 def watchers_message(subjects: Iterable[str]) -> dict[str, Any]:
@@ -105,10 +109,14 @@ def read_watchers(message: dict[str, Any]) -> frozenset[str] | None:
     return frozenset(subjects)
 
 
-def read_command(message: dict[str, Any]) -> tuple[str, Grants] | None:
-    """The payload and grants of a ``command_message``; None for anything else. Missing or
-    malformed grants grant nothing (``Grants.from_context``)."""
+def read_command(message: dict[str, Any]) -> tuple[str, Grants, float | None] | None:
+    """The payload, grants and round trip of a ``command_message``; None for anything else.
+    Missing or malformed grants grant nothing (``Grants.from_context``); a malformed round
+    trip is no measurement."""
     payload = message.get("payload")
     if message.get("type") != "command" or not isinstance(payload, str):
         return None
-    return payload, Grants.from_context(message.get("grants"))
+    round_trip = message.get("round_trip_ms")
+    valid = isinstance(round_trip, int | float) and not isinstance(round_trip, bool)
+    measured = float(round_trip) if valid and 0 <= round_trip < 1e6 else None
+    return payload, Grants.from_context(message.get("grants")), measured

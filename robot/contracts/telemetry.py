@@ -27,8 +27,8 @@ class MotionReason(StrEnum):
 
 
 class LimitedBy(StrEnum):
-    """What holds the wheels below what the command asks, as a state message's
-    ``limited_by`` says."""
+    """Which limiter stage capped the wheels below what the command and the ramp asked for, as
+    a state message's ``limited_by`` says (``null`` when none did)."""
 
     LINK = "link"
     OBSTACLE = "obstacle"
@@ -53,7 +53,7 @@ class Motion(Protocol):
     applied_at: float  # time.monotonic() when the command was applied
     reason: MotionReason
     path: str | None  # a CommandPath while a command drives the wheels
-    limited_by: LimitedBy | None  # what holds the wheels below what the command asks
+    limited_by: LimitedBy | None  # the limiter that capped the wheels, if any
 
 
 def state_message(
@@ -74,8 +74,8 @@ def state_message(
         "t": time.time(),  # epoch seconds of this report
         "wheels": {"left": state.left, "right": state.right},
         "reason": state.reason,
-        "command": active,
         "limited_by": state.limited_by,
+        "command": active,
         "link": "online" if link_online else "offline",
         "board": board,
         **board_status,

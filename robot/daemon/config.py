@@ -19,10 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import drivers
+from drivers import distance
 from robot.contracts import protocol, video
 from robot.contracts.cameras import CAMERA_GROUP
 from robot.daemon import ramp
 from robot.daemon.battery import BatterySettings, battery_settings
+from robot.daemon.link_limits import LinkSpeedLimit
+from robot.daemon.obstacle_guard import GuardSettings
 
 DEFAULT_PATH = Path("config.json")
 REQUIRED = object()  # the default of a key the file must have
@@ -45,6 +48,8 @@ class KeyKind(StrEnum):
     CAMERA = "camera"  # an installed camera source
     OBJECT = "object"  # any JSON object
     BATTERY = "battery"  # a battery gauge's settings (robot/daemon/battery.py)
+    LINK_SPEED_LIMITS = "link-speed-limits"  # rows of {"above_ms", "max_speed"}
+    OBSTACLE_GUARD = "obstacle-guard"  # {} or {"sensor", "options", "slow_m", "stop_m"}
 
 
 @dataclass(frozen=True)
@@ -291,6 +296,21 @@ class Config:
         "at a crawl below it), `address` (the sensor's I2C address); `{}`: none",
         default={},
     )
+    link_speed_limits: tuple[LinkSpeedLimit, ...] = _key(
+        "LINK_SPEED_LIMITS",
+        KeyKind.LINK_SPEED_LIMITS,
+        "the fastest the wheels may turn (0..1) while the control link's round trip is above "
+        "`above_ms`, rows in rising order; a lost link stops the wheels; `[]`: no limit (see "
+        "[Speed that follows the link](#speed-that-follows-the-link))",
+        default=[{"above_ms": 250, "max_speed": 0.5}, {"above_ms": 600, "max_speed": 0.2}],
+    )
+    obstacle_guard: GuardSettings | None = _key(
+        "OBSTACLE_GUARD",
+        KeyKind.OBSTACLE_GUARD,
+        "a forward distance sensor that slows the robot inside `slow_m` metres and refuses "
+        "forward inside `stop_m`; `{}`: none (see [The obstacle guard](#the-obstacle-guard))",
+        default={},
+    )
     # Operator tokens, verified on the robot as the authorizer verifies them, for the
     # console's data channel (robot/producer/consoles.py).
     jwt_issuer: str = _key(
@@ -519,6 +539,10 @@ class _Checker:
                 settings, problems = battery_settings(value)
                 self.problems.extend(problems)
                 return settings
+            case KeyKind.LINK_SPEED_LIMITS:
+                return self._link_speed_limits(key, value)
+            case KeyKind.OBSTACLE_GUARD:
+                return self._obstacle_guard(key, value)
         raise AssertionError(f"{key.name}: no check for kind {key.kind}")
 
     def _as_written(self, key: Key) -> Key:
@@ -654,3 +678,64 @@ class _Checker:
             self._fail(key, value, 'must be a JSON object, e.g. {"width": 640}')
             return {}
         return value
+
+    def _link_speed_limits(self, key: Key, value: Any) -> tuple[LinkSpeedLimit, ...]:
+        example = '[{"above_ms": 250, "max_speed": 0.5}, {"above_ms": 600, "max_speed": 0.2}]'
+        if not isinstance(value, list):
+            self._fail(key, value, f"must be a list of rows, e.g. {example}")
+            return ()
+        rows: list[LinkSpeedLimit] = []
+        for number, row in enumerate(value):
+            where = replace(key, name=f"{key.name}[{number}]")
+            if not isinstance(row, dict) or set(row) != {"above_ms", "max_speed"}:
+                self._fail(where, row, 'must be {"above_ms": <ms>, "max_speed": <0..1>}')
+                return ()
+            above, speed = row["above_ms"], row["max_speed"]
+            if not _is_number(above) or not 0 <= above <= 60000:
+                self._fail(where, row, "above_ms must be a number of milliseconds, 0..60000")
+                return ()
+            if not _is_number(speed) or not 0 <= speed <= 1:
+                self._fail(where, row, "max_speed must be a number from 0 (stop) to 1 (full)")
+                return ()
+            if rows and above <= rows[-1].above_ms:
+                self._fail(where, row, "rows must rise in above_ms: sort them")
+                return ()
+            if rows and speed > rows[-1].max_speed:
+                self._fail(
+                    where, row, "a worse link may not allow more speed: max_speed must not rise"
+                )
+                return ()
+            rows.append(LinkSpeedLimit(float(above), float(speed)))
+        return tuple(rows)
+
+    def _obstacle_guard(self, key: Key, value: Any) -> GuardSettings | None:
+        example = '{"sensor": "vl53l0x", "slow_m": 0.5, "stop_m": 0.2}'
+        if value == {}:
+            return None
+        if not isinstance(value, dict) or "sensor" not in value:
+            self._fail(key, value, f"must be {{}} (no guard) or like {example}")
+            return None
+        unknown = sorted(set(value) - {"sensor", "options", "slow_m", "stop_m"})
+        if unknown:
+            self._fail(
+                key, value, f"unknown keys {unknown}; known: sensor, options, slow_m, stop_m"
+            )
+            return None
+        sensor, options = value["sensor"], value.get("options", {})
+        slow, stop = value.get("slow_m", 0.5), value.get("stop_m", 0.2)
+        if sensor not in distance.sensor_names():
+            self._fail(key, value, f"sensor must be one of {', '.join(distance.sensor_names())}")
+            return None
+        if not isinstance(options, dict):
+            self._fail(key, value, 'options must be a JSON object, e.g. {"i2c_address": 41}')
+            return None
+        if not (_is_number(slow) and _is_number(stop) and 0 < stop < slow <= 10):
+            self._fail(key, value, "need 0 < stop_m < slow_m <= 10 (metres)")
+            return None
+        problems = distance.check(sensor, options)
+        self.problems.extend(f"{key.name}: {problem}" for problem in problems)
+        return None if problems else GuardSettings(sensor, options, float(slow), float(stop))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -80,8 +80,9 @@ class ConsoleLink:
     def _read(self, message: dict) -> None:
         command = read_command(message)
         if command is not None:
-            payload, grants = command
-            self._events.put_nowait(Delivery(payload, CommandPath.DATACHANNEL, grants))
+            payload, grants, round_trip_ms = command
+            delivery = Delivery(payload, CommandPath.DATACHANNEL, grants, round_trip_ms)
+            self._events.put_nowait(delivery)
             return
         watchers = read_watchers(message)
         if watchers is not None:

@@ -1,6 +1,10 @@
 """The motion controller: the latest valid command drives the wheels until its TTL lapses, with
 no queue; the outputs ramp at the configured limits (robot/daemon/ramp.py), and every stop is at
 once. The rules are docs/protocol.md's ("Every way the wheels stop", "The emergency stop").
+
+Its stages, in the order of ROS 2's diff_drive_controller: the timeout (the deadman TTL), the
+ramp, the limiter chain (robot/daemon/limiters.py: the link, an obstacle, the battery), then the
+wheels, whose changes the odometry follows (``on_change``).
 """
 
 from __future__ import annotations
@@ -8,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from drivers import MotorDriver
@@ -17,8 +21,8 @@ from robot.contracts.protocol import MOTION_ACTIONS, Command
 from robot.contracts.refusals import Refusal, RefusalKind
 from robot.contracts.telemetry import LimitedBy, MotionReason
 from robot.daemon import ramp
-from robot.daemon.battery_cap import BatteryCap
 from robot.daemon.estop import EStop
+from robot.daemon.limiters import Limiter, run_chain
 from robot.daemon.mixing import wheel_outputs
 
 log = logging.getLogger(__name__)
@@ -34,7 +38,7 @@ class MotionState:
     applied_at: float = 0.0  # time.monotonic() when it was applied
     reason: MotionReason = MotionReason.START  # why the wheels are as they are
     path: CommandPath | None = None  # how the command driving them came
-    limited_by: LimitedBy | None = None  # what holds the wheels below what the command asks
+    limited_by: LimitedBy | None = None  # the limiter stage that caps them, if any
 
 
 class EStopRefusal(Refusal):
@@ -54,16 +58,15 @@ class MotionController:
         on_change: Callable[[MotionState], None] = lambda state: None,
         limits: ramp.Limits = ramp.Limits(),  # noqa: B008 (frozen, shared safely)
         estop: EStop | None = None,
-        battery: BatteryCap | None = None,
+        limiters: Sequence[Limiter] = (),
     ) -> None:
         self._driver = driver
+        self._limiters = tuple(limiters)
         self._default_speed = default_speed
         self._default_ttl_ms = default_ttl_ms
         self._on_change = on_change
         self._limits = limits
         self.estop = estop
-        self.battery = battery
-        self._limited_by: LimitedBy | None = None  # of the command being applied
         self._deadline: asyncio.TimerHandle | None = None
         self._tick: asyncio.TimerHandle | None = None
         self._target = (0.0, 0.0)
@@ -74,6 +77,16 @@ class MotionController:
     @property
     def latched(self) -> bool:
         return self.estop is not None and self.estop.latched
+
+    @property
+    def path(self) -> CommandPath | None:
+        """How the command being applied (or last applied) came."""
+        return self._path
+
+    def going_forward(self) -> bool:
+        """Whether a command asks the wheels forward now (what the obstacle guard watches)."""
+        left, right = self._target
+        return self.state.reason is MotionReason.COMMAND and left + right > 0
 
     def ttl_ms(self, command: Command) -> int:
         return self._default_ttl_ms if command.ttl_ms is None else command.ttl_ms
@@ -108,10 +121,6 @@ class MotionController:
             return
         self.check_allowed(command)
         target = ramp.limit(wheel_outputs(command, self._default_speed), self._limits)
-        self._limited_by = None
-        if self.battery is not None:
-            target, limited = self.battery.limit(*target)
-            self._limited_by = self.battery.limited_by if limited else None
         self._cancel_timers()
         # Arm the timer before touching the hardware, so a driver error still ends in a stop.
         loop = asyncio.get_running_loop()
@@ -119,6 +128,14 @@ class MotionController:
         self._target = target
         self.state = MotionState(self.state.left, self.state.right, command, time.monotonic())
         self._step(first=True)
+
+    def limits_changed(self) -> None:
+        """A limiter's input changed (a new distance, a new round trip): the wheels of the
+        command being applied follow at once."""
+        if self.state.reason is MotionReason.COMMAND and self.state.command is not None:
+            if self._tick is not None:
+                self._tick.cancel()
+            self._step()
 
     def stop(self, reason: MotionReason) -> None:
         """Stop the wheels now (on shutdown, a lost link, an error)."""
@@ -140,9 +157,14 @@ class MotionController:
         # A late tick moves no further than a punctual one: no jolt after a stall.
         dt = TICK_S if first else min(now - self._stepped_at, TICK_S)
         self._stepped_at = now
+        # The ramp runs from what the wheels were given, so a cap that lifts lets them speed
+        # up at the ramp's pace, never at once.
         current = (self.state.left, self.state.right)
-        left, right = ramp.step(current, self._target, dt, self._limits)
-        self._set(left, right, self.state.command, MotionReason.COMMAND)
+        ramped = ramp.step(current, self._target, dt, self._limits)
+        (left, right), limited_by = run_chain(self._limiters, ramped)
+        if not first and (left, right) == current and limited_by is self.state.limited_by:
+            return  # held by a limiter, nothing new: the next change of its input steps again
+        self._set(left, right, self.state.command, MotionReason.COMMAND, limited_by)
         ramping = (self.state.left, self.state.right) != self._target
         if ramping and self.state.reason is MotionReason.COMMAND:
             self._tick = asyncio.get_running_loop().call_later(TICK_S, self._step)
@@ -161,7 +183,12 @@ class MotionController:
         self._deadline = self._tick = None
 
     def _set(
-        self, left: float, right: float, command: Command | None, reason: MotionReason
+        self,
+        left: float,
+        right: float,
+        command: Command | None,
+        reason: MotionReason,
+        limited_by: LimitedBy | None = None,
     ) -> None:
         try:
             if left == 0.0 and right == 0.0:
@@ -177,8 +204,8 @@ class MotionController:
             except Exception:
                 log.exception("motor driver failed to stop")
             left, right, command, reason = 0.0, 0.0, None, MotionReason.DRIVER_ERROR
+            limited_by = None
         applied_at = self.state.applied_at if reason is MotionReason.COMMAND else time.monotonic()
         path = self._path if command is not None else None
-        limited_by = self._limited_by if reason is MotionReason.COMMAND else None
         self.state = MotionState(left, right, command, applied_at, reason, path, limited_by)
         self._on_change(self.state)

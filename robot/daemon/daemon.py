@@ -13,28 +13,34 @@ board (the rules: docs/protocol.md, "Every way the wheels stop").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import drivers
+from drivers import distance
 from robot.contracts import admission, protocol
 from robot.contracts.access import Grants
 from robot.contracts.admission import CommandPath
 from robot.contracts.ratelimit import LogBudget
 from robot.contracts.refusals import Refusal
 from robot.contracts.telemetry import MotionReason, encode, rejection_message, state_message
+from robot.daemon import obstacle_guard
 from robot.daemon.battery import Gauge, OpenedOnRead
 from robot.daemon.battery_cap import BatteryCap
+from robot.daemon.command_delay import CommandDelay
 from robot.daemon.config import Config
 from robot.daemon.console_link import ConsoleLink
-from robot.daemon.control_link import CommandAges
 from robot.daemon.controller import MotionController, MotionState
 from robot.daemon.estop import EStop
 from robot.daemon.freshness import FreshnessGate
 from robot.daemon.health import HealthSource, load_source
 from robot.daemon.health_report import HealthReport
+from robot.daemon.limiters import Limiter
+from robot.daemon.link_limits import LinkLimiter, LinkReading, max_speed
 from robot.daemon.links import CommandLink, Delivery, Watchers
 from robot.daemon.mqtt_link import IoTLink
 from robot.daemon.odometry import Odometry
@@ -65,6 +71,7 @@ class Daemon:
         rejection_log: LogBudget | None = None,
         health: HealthSource | None = None,
         gauge: Gauge | None = None,
+        distance_sensor: distance.DistanceSensor | None = None,
     ) -> None:
         self.config = config
         self.driver = driver
@@ -73,6 +80,18 @@ class Daemon:
         self.gate = gate or FreshnessGate()
         self.notifier = notifier or Notifier(None, None)
         self.odometry = Odometry(config.wheel_separation, config.top_speed, time.monotonic())
+        self.delay = CommandDelay()
+        self.link_limiter = LinkLimiter(config.link_speed_limits, self._link_reading)
+        guard = config.obstacle_guard
+        self.guard = (
+            None if guard is None else obstacle_guard.ObstacleGuard(guard.slow_m, guard.stop_m)
+        )
+        self.distance_sensor = distance_sensor
+        limiters: list[Limiter] = [self.link_limiter] if config.link_speed_limits else []
+        if self.guard is not None:
+            limiters.append(self.guard)
+        self.battery_cap = BatteryCap()
+        limiters.append(self.battery_cap)
         self.controller = MotionController(
             driver,
             config.default_speed,
@@ -80,10 +99,9 @@ class Daemon:
             on_change=self._changed,
             limits=config.limits,
             estop=estop or EStop(config.state_dir),
-            battery=(cap := BatteryCap()),
+            limiters=limiters,
         )
-        self.ages = CommandAges()
-        self.health = HealthReport(health, gauge, cap, self.ages, self._send)
+        self.health = HealthReport(health, gauge, self.battery_cap, self.delay, self._send)
         self.session = Session(config.drive_lease_s, config.handover_timeout_s)
         self.video: dict | None = None  # the media supervisor's status, once it runs
         self._rejections = rejection_log or LogBudget(REJECTION_LOG_S)
@@ -96,6 +114,17 @@ class Daemon:
             interval = self.config.health_interval_ms / 1000
             tasks.append(asyncio.create_task(self.health.run(interval)))
         readers = [asyncio.create_task(self._follow(link)) for link in self.links]
+        if self.guard is not None and self.distance_sensor is not None:
+            readers.append(
+                asyncio.create_task(
+                    obstacle_guard.watch(
+                        self.distance_sensor,
+                        self.guard,
+                        self.controller.limits_changed,
+                        self.controller.going_forward,
+                    )
+                )
+            )
         try:
             done, _ = await asyncio.wait(readers, return_when=asyncio.FIRST_EXCEPTION)
             for reader in done:
@@ -109,6 +138,8 @@ class Daemon:
     async def _follow(self, link: CommandLink) -> None:
         async for event in link.events():
             if isinstance(event, Delivery):
+                if event.round_trip_ms is not None:
+                    self.delay.round_trip(event.round_trip_ms)
                 self.handle(event.payload, event.path, event.grants)
             elif isinstance(event, Watchers):
                 self.session.see(event.subjects)
@@ -133,7 +164,7 @@ class Daemon:
             self.session.check(operator, command.action)
             if command.action not in _ALWAYS_FRESH:
                 self.gate.check(command, self.controller.ttl_ms(command))
-            self.ages.arrived(command, time.time() * 1000, self.gate.synced)
+                self.delay.observe(command, arrived, self.gate.synced)
             if command.action in protocol.SESSION_ACTIONS:
                 self._move_lease(operator, command)
                 return
@@ -149,6 +180,13 @@ class Daemon:
             return
         if self.controller.latched != latched:
             self.announce()
+
+    def _link_reading(self) -> LinkReading:
+        """The link of the command driving the wheels: its round trip, and whether it is up."""
+        # publish and mqtt both come over the robot's MQTT link
+        path = CommandPath.DATACHANNEL if self.controller.path is CommandPath.DATACHANNEL else None
+        link = next((link for link in self.links if link.path is path), self.link)
+        return LinkReading(self.delay.round_trip_ms(), lost=not link.online)
 
     def _move_lease(self, operator: str, command: protocol.Command) -> None:
         driver = self.session.driver
@@ -212,10 +250,26 @@ class Daemon:
                     "clock": "synced" if self.gate.synced else "unsynced",
                     "session": self.session.report(time.time()),
                     **({"video": self.video} if self.video is not None else {}),
+                    **self._limits_report(),
                     **self.driver.status(),
                 },
             )
         )
+
+    def _limits_report(self) -> dict:
+        """The limiters' inputs, for the console: the link's round trip and the speed it
+        allows; the distance ahead."""
+        report: dict = {}
+        if self.link_limiter.table:
+            reading = self._link_reading()
+            measured = reading.round_trip_ms
+            report["link_speed"] = {
+                "round_trip_ms": None if measured is None else round(measured, 1),
+                "max_speed": max_speed(self.link_limiter.table, reading),
+            }
+        if self.guard is not None:
+            report["obstacle"] = self.guard.report()
+        return report
 
     def video_changed(self, status: MediaStatus) -> None:
         """Report the video producer's state as it changes (called on the loop)."""
@@ -241,6 +295,25 @@ def health_sources(config: Config, driver: drivers.MotorDriver) -> dict[str, Any
     return {"health": health, "gauge": gauge}
 
 
+@contextlib.contextmanager
+def open_distance_sensor(config: Config) -> Iterator[distance.DistanceSensor | None]:
+    """The obstacle guard's sensor, closed on the way out; None without a guard. A sensor that
+    does not start is said, and the guard stays blind: no forward motion, turning and backing
+    away still allowed, so the robot can be driven home and looked at."""
+    guard = config.obstacle_guard
+    if guard is None:
+        yield None
+        return
+    try:
+        sensor = distance.load(guard.sensor, guard.options)
+    except drivers.DriverError as exc:
+        log.error("obstacle guard: the distance sensor did not start (%s); forward refused", exc)
+        yield None
+        return
+    with sensor:
+        yield sensor
+
+
 async def run(config: Config, notifier: Notifier | None = None) -> None:
     """Run the daemon until SIGINT or SIGTERM; the wheels are stopped on every way out."""
     loop = asyncio.get_running_loop()
@@ -253,7 +326,10 @@ async def run(config: Config, notifier: Notifier | None = None) -> None:
     last_will = encode({"type": "state", "link": "offline", "reason": MotionReason.LINK_LOST})
     try:
         # Leaving this block closes the board, and closing stops it, whatever the way out.
-        with drivers.load(config.motor_driver, config.board_options) as driver:
+        with (
+            drivers.load(config.motor_driver, config.board_options) as driver,
+            open_distance_sensor(config) as sensor,
+        ):
             driver.stop()  # a board may still hold what an earlier process left on it
             # On this loop, like the systemd watchdog: a blocked loop stops a serial
             # controller's heartbeat, and its own watchdog stops the wheels.
@@ -261,7 +337,15 @@ async def run(config: Config, notifier: Notifier | None = None) -> None:
             try:
                 sources = health_sources(config, driver)
                 async with IoTLink(config, last_will=last_will) as link, ConsoleLink() as consoles:
-                    daemon = Daemon(config, driver, link, consoles, notifier=notifier, **sources)
+                    daemon = Daemon(
+                        config,
+                        driver,
+                        link,
+                        consoles,
+                        notifier=notifier,
+                        distance_sensor=sensor,
+                        **sources,
+                    )
                     daemon.report()
                     daemon.announce("READY=1")
                     # Video runs beside driving, on the same loop, never in its way; at the

@@ -1,7 +1,7 @@
 """The health report: every ``HEALTH_INTERVAL_MS`` the computer's figures, the battery's and
-the control link's, as ``{"type": "health", …}`` on the telemetry topic. It runs as a task of
-its own; the sources' reads (files, programs, I2C) run in a worker thread, so the command path
-never waits for them."""
+the control link's round trip (robot/daemon/command_delay.py), as ``{"type": "health", …}`` on
+the telemetry topic. It runs as a task of its own; the sources' reads (files, programs, I2C)
+run in a worker thread, so the command path never waits for them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 from robot.contracts.telemetry import health_message
 from robot.daemon.battery import BatteryLevel, Gauge
 from robot.daemon.battery_cap import BatteryCap
-from robot.daemon.control_link import CommandAges
+from robot.daemon.command_delay import CommandDelay
 from robot.daemon.health import HealthSource
 
 log = logging.getLogger(__name__)
@@ -25,13 +25,13 @@ class HealthReport:
         source: HealthSource | None,
         gauge: Gauge | None,
         cap: BatteryCap,
-        ages: CommandAges,
+        link: CommandDelay,
         send: Callable[[dict[str, Any]], None],
     ) -> None:
         self.source = source
         self.gauge = gauge
         self.cap = cap
-        self.ages = ages
+        self.link = link
         self.send = send
         self.level: BatteryLevel | None = None
 
@@ -53,7 +53,9 @@ class HealthReport:
     async def once(self) -> dict[str, Any]:
         figures = await asyncio.to_thread(self.collect)
         self._battery(figures.get("battery"))
-        message = health_message({**figures, "control_link": self.ages.report()})
+        round_trip = self.link.round_trip_ms()
+        link = {"round_trip_ms": None if round_trip is None else round(round_trip, 1)}
+        message = health_message({**figures, "control_link": link})
         self.send(message)
         return message
 

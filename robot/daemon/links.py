@@ -31,6 +31,7 @@ class Delivery:
     payload: bytes | str
     path: CommandPath
     grants: Grants | None = None  # a console's: what its verified token grants
+    round_trip_ms: float | None = None  # a console's: its connection's round trip, measured
 
 
 @dataclass(frozen=True)

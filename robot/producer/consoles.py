@@ -89,13 +89,19 @@ class Operators:
         self.consoles: set[Console] = set()
         self._channels: dict[str, Console] = {}  # the control channel of each peer
 
-    def attach(self, channel: Any, peer: str = "") -> None:
+    def attach(
+        self,
+        channel: Any,
+        peer: str = "",
+        round_trip_ms: Callable[[], float | None] = lambda: None,
+    ) -> None:
         """Take a data channel a viewer opened on its connection ``peer`` (another label, or
-        a second ``control`` channel, is closed)."""
+        a second ``control`` channel, is closed); ``round_trip_ms()``: that connection's
+        latest round trip, passed on with each command."""
         if channel.label != LABEL or peer in self._channels:
             channel.close()
             return
-        console = Console(self, channel, peer)
+        console = Console(self, channel, peer, round_trip_ms)
         self._channels[peer] = console
         self.consoles.add(console)
         channel.on("message", console.received)
@@ -125,10 +131,17 @@ class Operators:
 class Console:
     """One console's data channel."""
 
-    def __init__(self, operators: Operators, channel: Any, peer: str = "") -> None:
+    def __init__(
+        self,
+        operators: Operators,
+        channel: Any,
+        peer: str = "",
+        round_trip_ms: Callable[[], float | None] = lambda: None,
+    ) -> None:
         self.operators = operators
         self.channel = channel
         self.peer = peer
+        self.round_trip_ms = round_trip_ms
         self.grants: access.Grants | None = None  # once welcomed
         self.expires = 0.0
         self.state = "new"  # then "verifying", "welcomed" or "denied"
@@ -228,7 +241,7 @@ class Console:
                 self._flooded()
             return
         if within or command.action == "estop":  # a stop is never throttled away
-            self.operators.to_daemon(command_message(text, self.grants))
+            self.operators.to_daemon(command_message(text, self.grants, self.round_trip_ms()))
         if not within:
             self._flooded()
 

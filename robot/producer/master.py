@@ -309,6 +309,9 @@ class Master:
             self.spawn(found.close())
 
 
+ROUND_TRIP_PERIOD_S = 1.0  # RTCP receiver reports come about once a second
+
+
 class _Peer:
     """One viewer's connection."""
 
@@ -321,6 +324,7 @@ class _Peer:
         self._pending: list[dict[str, Any]] | None = []  # candidates before the offer is in
         self._track: MediaStreamTrack | None = None  # its video, once it has one
         self.pc: RTCPeerConnection | None = None  # made in answer(), with fresh ICE servers
+        self.round_trip_ms: float | None = None  # from the viewer's RTCP reports on our video
 
     async def _connection(self) -> RTCPeerConnection:
         assert self.master.ice is not None
@@ -334,7 +338,10 @@ class _Peer:
         pc.on("connectionstatechange", self._state_changed)
         if self.master.operators is not None:
             operators, key = self.master.operators, self.key
-            pc.on("datachannel", lambda channel: operators.attach(channel, key))
+            pc.on(
+                "datachannel",
+                lambda channel: operators.attach(channel, key, lambda: self.round_trip_ms),
+            )
         return pc
 
     async def answer(self, socket: aiohttp.ClientWebSocketResponse, offer: dict[str, Any]) -> None:
@@ -402,13 +409,25 @@ class _Peer:
         assert self.pc is not None
         state = self.pc.connectionState
         log.info("viewer %s: %s", self.viewer, state)
-        self.connected = state == "connected"
+        was_connected, self.connected = self.connected, state == "connected"
         if self.connected:
             self.master.slots.connected(self.key)
+            if not was_connected:
+                self.master.spawn(self._measure_round_trip())
         if state in ("failed", "closed"):
             await self.close()
         else:
             self.master.peer_changed()
+
+    async def _measure_round_trip(self) -> None:
+        """The connection's round trip while it is up, from the receiver reports the viewer
+        sends about our video (aiortc's ``remote-inbound-rtp``): the same path its data
+        channel's commands take, so the daemon's link speed limit can judge them."""
+        while self.connected:
+            for report in (await self.pc.getStats()).values():
+                if report.type == "remote-inbound-rtp" and report.roundTripTime is not None:
+                    self.round_trip_ms = report.roundTripTime * 1000
+            await asyncio.sleep(ROUND_TRIP_PERIOD_S)
 
     async def close(self) -> None:
         self.connected = False

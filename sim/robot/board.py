@@ -8,15 +8,17 @@ change and its time on the system-wide monotonic clock, so another process (the 
 camera, in the video producer) can carry the motion on to any moment (``read_motion``).
 
 Its status is the simulated robot's true ``pose``, which the daemon's odometry estimate
-can be compared with. With ``encoders`` it reports how far each wheel rolled, as a board
-with wheel encoders would, and the daemon's odometry is then measured.
+can be compared with, and how many ``collisions`` it had with its world's walls and boxes
+(``world``: ``room`` by default, sim/robot/world.py). With ``encoders`` it reports how far
+each wheel rolled, as a board with wheel encoders would, and the daemon's odometry is then
+measured.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from drivers.options import BoardOptions, Option
 from drivers.wiring import Wiring
 from robot.posix.files import write_atomic
 from sim.robot.kinematics import DiffDrive, Pose
+from sim.robot.world import WORLDS
 
 
 class SimMotors(ChannelBoard):
@@ -38,9 +41,13 @@ class SimMotors(ChannelBoard):
         state_file: str | None = None,
         mismatch: float = 0.0,
         encoders: bool = False,
+        world: str = "room",
     ) -> None:
         super().__init__(Wiring())
-        self.robot = DiffDrive(wheel_base, top_speed, now=time.monotonic(), mismatch=mismatch)
+        self.world = world
+        self.robot = DiffDrive(
+            wheel_base, top_speed, now=time.monotonic(), mismatch=mismatch, world=WORLDS[world]
+        )
         self.encoders = encoders
         self.state_file = Path(state_file) if state_file else None
         self.stop()  # like a real board's driver: a new driver starts with the wheels stopped
@@ -49,19 +56,20 @@ class SimMotors(ChannelBoard):
         now = time.monotonic()
         self.robot.set_wheels(outputs["left"], outputs["right"], now)
         if self.state_file is not None:
-            write_state(self.state_file, self.robot, now)
+            write_state(self.state_file, self.robot, now, self.world)
 
     def _halt(self) -> None:
         self._apply({"left": 0.0, "right": 0.0})
 
     def status(self) -> dict[str, Any]:
-        return {"pose": self.robot.pose(time.monotonic()).as_dict()}
+        pose = self.robot.pose(time.monotonic())
+        return {"pose": pose.as_dict(), "collisions": self.robot.collisions}
 
     def wheel_travel(self) -> tuple[float, float] | None:
         return self.robot.travel(time.monotonic()) if self.encoders else None
 
 
-def write_state(path: Path, robot: DiffDrive, now: float) -> None:
+def write_state(path: Path, robot: DiffDrive, now: float, world: str) -> None:
     """Write the wheel outputs and the motion since ``now``, so that a reader sees the old or
     the new state, never half."""
     pose = robot.pose(now)
@@ -77,6 +85,7 @@ def write_state(path: Path, robot: DiffDrive, now: float) -> None:
                 "wheel_separation": robot.wheel_separation,
                 "top_speed": robot.top_speed,
                 "mismatch": robot.mismatch,
+                "world": world,
             }
         ),
     )
@@ -99,9 +108,27 @@ def read_motion(path: Path | str) -> DiffDrive:
         since,
         mismatch=float(state["mismatch"]),
         start=Pose(**{key: float(value) for key, value in state["pose"].items()}),
+        world=WORLDS[state["world"]],
     )
     robot.set_wheels(float(state["left"]), float(state["right"]), since)
     return robot
+
+
+def pose_from_state_file(path: Path) -> Callable[[float], Pose]:
+    """The pose at a monotonic time, from the sim board's state file (the start pose until
+    the board has written one). The file is read again only when it changed."""
+    seen: dict[str, Any] = {"version": None, "motion": None}
+
+    def pose(now: float) -> Pose:
+        try:
+            version = path.stat().st_mtime_ns
+            if version != seen["version"]:
+                seen["motion"], seen["version"] = read_motion(path), version
+        except (OSError, ValueError, KeyError, TypeError):
+            return Pose()
+        return seen["motion"].pose(now)
+
+    return pose
 
 
 def _settings(options: dict[str, Any]) -> dict[str, Any]:
@@ -123,6 +150,7 @@ def _settings(options: dict[str, Any]) -> dict[str, Any]:
     if not -0.5 <= settings["mismatch"] <= 0.5:
         opts.fail("mismatch", settings["mismatch"], "must be from -0.5 to 0.5")
     settings["encoders"] = opts.get("encoders", False, bool)
+    settings["world"] = opts.get("world", "room", str, choices=tuple(WORLDS))
     opts.done()
     return settings
 
@@ -163,6 +191,12 @@ BOARD = Board(
             "encoders",
             False,
             "report wheel travel as encoders would: telemetry's odometry is then `measured`",
+        ),
+        Option(
+            "world",
+            "room",
+            "the walls and boxes around the robot: `room` (a wall 4 m ahead of the start, two "
+            "boxes, walls all round) or `empty`",
         ),
     ),
 )

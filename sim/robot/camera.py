@@ -3,8 +3,9 @@
 A camera 12 cm above a floor of 0.5 m tiles with grid lines, four coloured landmark squares
 around the start (red ahead, green to the left, blue behind, yellow to the right) and a
 horizon striped every 30 degrees of bearing (red stripe: bearing 0), so driving and turning
-visibly move the picture. Every frame carries its render time in the timestamp strip
-(``robot.producer.timestamp``).
+visibly move the picture; the walls and boxes of the sim board's world (sim/robot/world.py)
+stand on the floor, shaded by the side they show and fogged by distance. Every frame carries
+its render time in the timestamp strip (``robot.producer.timestamp``).
 
 The pose comes from the sim board's state file (the camera runs in the producer's process,
 the board in the daemon's): the board writes its pose, wheel outputs and the (system-wide
@@ -22,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from robot.producer.frames import RenderedTrack
-from sim.robot.board import read_motion
+from sim.robot.board import pose_from_state_file
 from sim.robot.kinematics import Pose
+from sim.robot.world import WORLDS, World
 
 CAMERA_HEIGHT_M = 0.12
 FIELD_OF_VIEW_DEG = 62.0  # horizontal, as the Raspberry Pi camera v2
@@ -51,9 +53,11 @@ class FloorView:
     frame is then a few whole-array operations and one palette lookup.
     """
 
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, world: World = WORLDS["room"]) -> None:
         self.width, self.height = width, height
+        self.world = world
         focal = (width / 2) / math.tan(math.radians(FIELD_OF_VIEW_DEG / 2))
+        self.focal = focal
         self.horizon = height // 2
         rows = np.arange(self.horizon, height, dtype=np.float32) + 0.5 - height / 2
         columns = np.arange(width, dtype=np.float32) + 0.5 - width / 2
@@ -67,6 +71,7 @@ class FloorView:
         self.palettes = (PALETTE[None] * (1 - fog) + SKY * fog).astype(np.uint8)
         self.row_index = np.arange(len(rows))[:, None]
         self.bearing_offset = -np.arctan(columns / focal)  # left of centre is positive
+        self.image_rows = np.arange(height, dtype=np.float32)[:, None] + 0.5
 
     def render(self, image: np.ndarray, pose: Pose) -> None:
         cos, sin = math.cos(pose.heading), math.sin(pose.heading)
@@ -85,6 +90,42 @@ class FloorView:
         index[line] = GRID_INDEX
         image[self.horizon :] = self.palettes[self.row_index, index]
         image[: self.horizon] = self._sky(pose.heading)[None]
+        self._blocks(image, pose)
+
+    def _blocks(self, image: np.ndarray, pose: Pose) -> None:
+        """Each column's nearest block over the floor and sky, painter's style: one ray per
+        column, its height from its depth along the camera's axis."""
+        bearings = pose.heading + self.bearing_offset
+        dx, dy = np.cos(bearings), np.sin(bearings)
+        dx = np.where(np.abs(dx) < 1e-12, 1e-12, dx)
+        dy = np.where(np.abs(dy) < 1e-12, 1e-12, dy)
+        nearest = np.full(self.width, np.inf)
+        colour = np.zeros((self.width, 3), np.float32)
+        top_m = np.zeros(self.width)  # the block's height above the camera
+        for block in self.world.blocks:
+            enter, leave = block.entry(pose.x, pose.y, dx, dy, np.minimum, np.maximum)
+            distance = np.maximum(enter, 0.0)
+            closer = (leave >= distance) & (distance < nearest)
+            if not closer.any():
+                continue
+            nearest[closer] = distance[closer]
+            # The side it shows: faces across x lit fully, faces across y a little darker.
+            hit_x = pose.x + distance * dx
+            on_x_face = np.minimum(np.abs(hit_x - block.x0), np.abs(hit_x - block.x1)) < 1e-6
+            shade = np.where(on_x_face, 1.0, 0.8)[:, None]
+            colour[closer] = (np.array(block.colour, np.float32)[None] * shade)[closer]
+            top_m[closer] = block.height - CAMERA_HEIGHT_M
+        seen = np.isfinite(nearest) & (nearest > 0)
+        if not seen.any():
+            return
+        depth = np.where(seen, nearest * np.cos(self.bearing_offset), np.inf)
+        bottom = self.height / 2 + CAMERA_HEIGHT_M * self.focal / depth
+        top = self.height / 2 - top_m * self.focal / depth
+        fog = np.clip(nearest / FAR_M, 0, 1)[:, None]
+        colour = (colour * (1 - fog) + SKY * fog).astype(np.uint8)
+        covered = (self.image_rows >= top[None]) & (self.image_rows < bottom[None]) & seen[None]
+        rows, columns = np.nonzero(covered)
+        image[rows, columns] = colour[columns]
 
     def _sky(self, heading: float) -> np.ndarray:
         bearing = np.degrees(heading + self.bearing_offset) % 360
@@ -96,27 +137,15 @@ class FloorView:
 
 class SimCamera(RenderedTrack):
     def __init__(
-        self, pose: Callable[[float], Pose], width: int = 640, height: int = 480, fps: int = 30
+        self,
+        pose: Callable[[float], Pose],
+        width: int = 640,
+        height: int = 480,
+        fps: int = 30,
+        world: World = WORLDS["room"],
     ) -> None:
-        view = FloorView(width, height)
+        view = FloorView(width, height, world)
         super().__init__(lambda image, now: view.render(image, pose(now)), width, height, fps)
-
-
-def pose_from_state_file(path: Path) -> Callable[[float], Pose]:
-    """The pose at a monotonic time, from the sim board's state file (the start pose until
-    the board has written one). The file is read again only when it changed."""
-    seen: dict[str, Any] = {"version": None, "motion": None}
-
-    def pose(now: float) -> Pose:
-        try:
-            version = path.stat().st_mtime_ns
-            if version != seen["version"]:
-                seen["motion"], seen["version"] = read_motion(path), version
-        except (OSError, ValueError, KeyError, TypeError):
-            return Pose()
-        return seen["motion"].pose(now)
-
-    return pose
 
 
 def create(options: dict[str, Any]) -> SimCamera:

@@ -31,6 +31,10 @@ ENTRY_POINTS = {
         "robot.daemon.health",
         "sim.robot.health",  # HEALTH_SOURCE sim
         "sim.robot.battery",  # BATTERY sensor sim
+        "sim.robot.rangefinder",  # the sim distance sensor, the simulator's obstacle guard
+        "drivers.distance",
+        "drivers.vl53l0x",  # the sensors import their libraries only when they start
+        "drivers.hcsr04",
     ],
     # BATTERY's sensors: robot/daemon/battery.py imports their libraries when it opens one.
     "battery": ["adafruit_ina219", "adafruit_max1704x"],
@@ -61,6 +65,8 @@ ENTRY_POINTS = {
         "cloud.fleet.app",
         "cloud.site.app",
     ],
+    # The obstacle guard's sensor libraries.
+    "obstacle": ["adafruit_vl53l0x", "gpiozero"],
     # robot sim: the stack, its stand-ins for AWS, its camera.
     "sim": ["sim.stack", "sim.aws.iot_data", "sim.robot.camera", "robot.producer.master"],
 }

@@ -11,18 +11,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from robot.producer.timestamp import stamp
-from sim.robot.board import SimMotors
-from sim.robot.camera import FloorView, pose_from_state_file
+from sim.robot.board import SimMotors, pose_from_state_file
+from sim.robot.camera import FloorView
 from sim.robot.kinematics import Pose
+from sim.robot.world import EMPTY, ROOM, WALL_COLOUR, World
 from tests.support.stamps import read_stamp
 
 HEIGHT, WIDTH = 480, 640
 
 
-def view(pose: Pose) -> np.ndarray:
+def view(pose: Pose, world: World = EMPTY) -> np.ndarray:
     image = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
-    FloorView(WIDTH, HEIGHT).render(image, pose)
+    FloorView(WIDTH, HEIGHT, world).render(image, pose)
     return image
+
+
+def colour_share(image: np.ndarray, colour: tuple[int, int, int]) -> float:
+    return float((np.abs(image.astype(int) - colour).max(axis=2) < 30).mean())
 
 
 def difference(a: np.ndarray, b: np.ndarray) -> float:
@@ -42,10 +47,21 @@ def test_turning_moves_the_horizon() -> None:
     assert difference(view(Pose())[sky], view(Pose(heading=0.3))[sky]) > 0.05
 
 
-def test_the_landmark_ahead_is_red_and_the_one_behind_blue() -> None:
-    def colour_share(image: np.ndarray, colour: tuple[int, int, int]) -> float:
-        return float((np.abs(image.astype(int) - colour).max(axis=2) < 30).mean())
+def test_the_wall_ahead_grows_as_the_robot_drives_towards_it() -> None:
+    far, near = view(Pose(), ROOM), view(Pose(x=3.4), ROOM)
+    assert 0.05 < colour_share(far, WALL_COLOUR) < colour_share(near, WALL_COLOUR)
+    assert colour_share(view(Pose(), EMPTY), WALL_COLOUR) == 0
 
+
+def test_a_box_stands_where_the_world_has_it() -> None:
+    box = ROOM.blocks[4]  # ahead on the left of the start
+    bearing = math.atan2((box.y0 + box.y1) / 2, (box.x0 + box.x1) / 2)
+    facing, away = view(Pose(heading=bearing), ROOM), view(Pose(heading=bearing + math.pi), ROOM)
+    assert colour_share(facing, box.colour) > 0.02
+    assert colour_share(away, box.colour) == 0
+
+
+def test_the_landmark_ahead_is_red_and_the_one_behind_blue() -> None:
     ahead, behind = view(Pose()), view(Pose(heading=math.pi))
     assert colour_share(ahead, (220, 40, 40)) > colour_share(behind, (220, 40, 40))
     assert colour_share(behind, (50, 90, 230)) > colour_share(ahead, (50, 90, 230))

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 import drivers
+from drivers import distance
 from drivers import options as board_options
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +29,13 @@ def test_the_readme_runs_the_tests_as_ci_does() -> None:
 def test_the_boards_doc_holds_each_boards_declared_options(name: str) -> None:
     page = (ROOT / "docs" / "boards.md").read_text()
     table = board_options.markdown_table(drivers.board(name).options)
+    assert f"\n{table}\n" in page
+
+
+@pytest.mark.parametrize("name", distance.sensor_names())
+def test_the_boards_doc_holds_each_distance_sensors_declared_options(name: str) -> None:
+    page = (ROOT / "docs" / "boards.md").read_text()
+    table = board_options.markdown_table(distance.kind(name).options)
     assert f"\n{table}\n" in page
 
 
