@@ -130,15 +130,15 @@ def test_the_cell_curve_and_its_inverse_agree():
 
 def test_the_cap_holds_forward_motion_to_a_crawl_only_on_a_critical_battery():
     cap = BatteryCap()
-    assert cap.limit(1.0, 1.0) == ((1.0, 1.0), False)
+    assert cap.limit((1.0, 1.0)) == ((1.0, 1.0), False)
     cap.critical = True
-    assert cap.limit(1.0, 1.0) == ((CRAWL, CRAWL), True)
-    assert cap.limit(-1.0, -1.0) == ((-1.0, -1.0), False)  # backing away stays allowed
-    assert cap.limit(-0.6, 0.6) == ((-0.6, 0.6), False)  # and turning in place
-    (left, right), limited = cap.limit(0.6, 1.0)  # forward in a curve: the curve kept
+    assert cap.limit((1.0, 1.0)) == ((CRAWL, CRAWL), True)
+    assert cap.limit((-1.0, -1.0)) == ((-1.0, -1.0), False)  # backing away stays allowed
+    assert cap.limit((-0.6, 0.6)) == ((-0.6, 0.6), False)  # and turning in place
+    (left, right), limited = cap.limit((0.6, 1.0))  # forward in a curve: the curve kept
     assert limited and (left + right) / 2 == pytest.approx(CRAWL)
     assert (right - left) / 2 == pytest.approx(0.2)
-    assert cap.limited_by is LimitedBy.BATTERY
+    assert cap.kind is LimitedBy.BATTERY
 
 
 def test_the_silicon_models_keep_the_chips_rules():

@@ -51,7 +51,7 @@ async def trickled_offer() -> tuple[RTCPeerConnection, str, list[str]]:
     return viewer, "\r\n".join(kept), found
 
 
-def test_pattern() -> VideoFeed:
+def pattern_feed() -> VideoFeed:
     return feed(open_camera("testpattern", {}), bitrates("testpattern", "h264", {}))
 
 
@@ -69,7 +69,7 @@ def test_candidates_before_the_offer_and_their_end_reach_the_peer(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     async def run() -> None:
-        video = test_pattern()
+        video = pattern_feed()
         channel = SignalingChannel("r1", "us-east-1", Credentials("AKID", "secret"))
         master = Master(channel, video, loopback_candidates=True)
         master.ice = IceServers(no_ice_servers)  # as if connected to a channel without TURN
@@ -112,7 +112,7 @@ def test_candidates_before_the_offer_and_their_end_reach_the_peer(
 
 def test_answers_are_paced_under_the_services_rate() -> None:
     async def run() -> list[float]:
-        video = test_pattern()
+        video = pattern_feed()
         master = Master(SignalingChannel("r1", "us-east-1", Credentials("AKID", "secret")), video)
         turns = []
         for _ in range(2 * ANSWERS_PER_S + 1):
