@@ -170,12 +170,15 @@ if [ "$mode" = sim ]; then
     # The simulator's TURN server; the network tests' namespaces, packet loss and bandwidth
     # caps (ip, tc; nft). apt_install skips what is there already.
     apt_install coturn iproute2 nftables
+    # The console's KVS WebRTC JS SDK comes from npm when the console is built.
+    command -v npm >/dev/null || apt_install npm
     [ -d .venv ] || "$python" -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check -e ".[dev]"
     # The real explorerhat library, run by the tests against simulated GPIO and I2C; its
     # dependencies are those simulations (see install_robot for why --no-deps).
     .venv/bin/pip install --quiet --disable-pip-version-check --no-deps \
         "explorerhat==0.5.1" "cap1xxx==0.1.4"
+    .venv/bin/python deploy/console_sdk.py
     echo "ready: .venv/bin/robot sim   (tests: .venv/bin/python -m pytest)"
     exit 0
 fi

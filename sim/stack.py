@@ -162,7 +162,7 @@ class SimStack:
         self.certs = make_certs(self.state_dir / "certs", *names)
         self.turn = self._stack.enter_context(TurnServer(self.state_dir / "turn"))
         self.video = self._stack.enter_context(
-            LocalVideo(self.thing_name, self.certs, REGION, fleet=names[1:], turn=self.turn)
+            LocalVideo(self.thing_name, self.certs, REGION, turn=self.turn)
         )
         self.broker = self._stack.enter_context(
             Broker(self.state_dir / "broker", self.certs, *names)
@@ -357,7 +357,7 @@ class SimStack:
         front.lambda_routes["POST /robots/{name}/guests"] = self._guests(front, store)
         self.video.allow_pages_of(front.origins)
         assert self.video.signaling is not None
-        site = console_site.site(front.url, self.video.signaling.url)
+        site = console_site.site(front.url, self.video.viewer_origin())
         for route in console_site.ROUTES:
             front.lambda_routes[route] = site
             front.open_routes.add(route)

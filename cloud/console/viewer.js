@@ -1,18 +1,30 @@
 // Joins the robot's KVS signaling channel as a viewer, with what POST /viewer returns:
-// {channelArn, clientId, signalingUrl (presigned), iceServers}. Plain WebSocket and
-// RTCPeerConnection; the messages are KVS's: {action, messagePayload: base64(JSON)}.
-// When the video stalls or the connection fails (the robot's producer restarted), it
-// joins again, with a fresh presigned URL. Each connection also carries the `control` data
-// channel (ordered), which `onConnection(pc, channel)` hands to whoever drives over it. The
-// video's stream and how it goes are the state object's `stream` and `status`; the view
-// tells `frame()` of every frame it presents.
+// {channelArn, region, clientId, signalingUrl (presigned), iceServers}. The signaling is
+// the official KVS WebRTC JS SDK's SignalingClient (kvs-webrtc.min.js, `KVSWebRTC`, loaded
+// by the page before this module), which opens the socket with the URL the API presigned
+// (its `requestSigner` hook), buffers the robot's candidates until the answer and reports
+// the service's STATUS_RESPONSEs. A robot that is not streaming yet gets the offer when it
+// starts (the service keeps it for the channel's MessageTtlSeconds): the page waits for the
+// answer that long, unless the robot's telemetry says it is on the channel (then a missing
+// answer is a refusal: every viewer slot taken). When the video stalls or the connection fails (the producer restarted),
+// it joins again, with a fresh presigned URL, after a backoff that grows while joins fail.
+// Each connection also carries the `control` data channel (ordered), which
+// `onConnection(pc, channel)` hands to whoever drives over it. The video's stream and how it
+// goes are the state object's `stream` and `status`; the view tells `frame()` of every frame
+// it presents.
 
 const STALL_MS = 1000; // no new frame for this long (30 would have come): join again
-const ANSWER_MS = 3000; // no answer to the offer in this time: the robot is not there yet
-const RETRY_MS = 250;
+// MessageTtlSeconds (60 s by default), the producer's start and its answer's gathering.
+const ANSWER_MS = 70_000;
+// A robot whose telemetry says its producer is on the channel answers within seconds, or
+// has refused the offer (every viewer slot taken): then join again rather than wait.
+const REFUSED_MS = 10_000;
+const ON_THE_CHANNEL = ["ready", "streaming"];
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 15_000;
 
-const encode = (value) => btoa(JSON.stringify(value));
-const decode = (text) => JSON.parse(atob(text));
+export const retryDelay = (failures, random = Math.random) =>
+  Math.min(FIRST_RETRY_MS * 2 ** failures, MAX_RETRY_MS) * (0.5 + random() / 2);
 
 export class Viewer {
   constructor({ api, token, robot, state, onConnection = () => {} }) {
@@ -20,6 +32,7 @@ export class Viewer {
     this.frames = 0;
     this.lastFrameAt = 0;
     this.session = null;
+    this.failures = 0; // joins in a row that showed no frame
   }
 
   report(status) {
@@ -34,6 +47,7 @@ export class Viewer {
   stop() {
     this.stopped = true;
     clearInterval(this.stallTimer);
+    clearTimeout(this.retryTimer);
     if (this.session) this.session.close();
     this.session = null;
     this.state.update({ stream: null });
@@ -46,6 +60,7 @@ export class Viewer {
   frame() {
     if (this.stopped) return;
     this.frames += 1;
+    this.failures = 0;
     this.lastFrameAt = performance.now();
     if (this.frames === 1 || this.stalled) this.report("watching");
     this.stalled = false;
@@ -64,8 +79,11 @@ export class Viewer {
     if (this.stopped) return;
     if (this.session) this.session.close();
     this.session = null;
+    const delay = retryDelay(this.failures);
+    this.failures += 1;
     this.report(`${reason}; joining again…`);
-    setTimeout(() => this.join(), RETRY_MS);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.join(), delay);
   }
 
   async join() {
@@ -85,6 +103,7 @@ class Session {
     this.viewer = viewer;
     this.closed = false;
     this.startedAt = performance.now();
+    this.sent = 0;
   }
 
   async open() {
@@ -99,6 +118,19 @@ class Session {
     const join = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${join.error || ""}`);
     if (this.closed) return;
+    const { SignalingClient, Role } = globalThis.KVSWebRTC;
+    const signaling = new SignalingClient({
+      channelARN: join.channelArn,
+      channelEndpoint: new URL(join.signalingUrl).origin,
+      clientId: join.clientId,
+      role: Role.VIEWER,
+      region: join.region,
+      // The URL is presigned by the API, which holds the credentials: the page has none.
+      requestSigner: { getSignedURL: async () => join.signalingUrl },
+    });
+    this.signaling = signaling;
+    // Unique per message, within what the service accepts ([a-zA-Z0-9_.-]{1,256}).
+    const correlation = () => `${join.clientId}.${(this.sent += 1)}`;
     const pc = new RTCPeerConnection({ iceServers: join.iceServers || [] });
     this.pc = pc;
     pc.addTransceiver("video", { direction: "recvonly" });
@@ -108,39 +140,52 @@ class Session {
     };
     pc.onconnectionstatechange = () => {
       if (["failed", "closed"].includes(pc.connectionState) && !this.closed) {
-        this.viewer.rejoin(`connection ${pc.connectionState}`);
+        this.fail(`connection ${pc.connectionState}`);
       }
     };
-    const ws = new WebSocket(join.signalingUrl);
-    this.ws = ws;
-    await new Promise((resolve, reject) => {
-      ws.onopen = resolve;
-      ws.onerror = () => reject(new Error("the signaling channel refused us"));
-    });
-    ws.onclose = () => { if (!this.closed && pc.connectionState !== "connected") this.fail("signaling closed"); };
-    const send = (action, payload) =>
-      ws.send(JSON.stringify({ action, messagePayload: encode(payload), correlationId: `c${Date.now()}` }));
     pc.onicecandidate = ({ candidate }) => {
-      if (candidate && ws.readyState === WebSocket.OPEN) send("ICE_CANDIDATE", candidate.toJSON());
+      if (this.closed) return;
+      // The end of ours (an empty candidate) lets the robot's ICE fail instead of waiting.
+      const sent = candidate || { candidate: "", sdpMid: "0", sdpMLineIndex: 0 };
+      signaling.sendIceCandidate(sent, undefined, correlation());
     };
+    signaling.on("iceCandidate", (candidate) => {
+      if (!this.closed) pc.addIceCandidate(candidate).catch(() => {});
+    });
+    signaling.on("statusResponse", (status) => {
+      console.warn("KVS signaling refused a message:", status);
+    });
+    let offeredAt = Infinity;
     const answered = new Promise((resolve, reject) => {
-      ws.onmessage = async (message) => {
-        const event = JSON.parse(message.data);
-        if (event.messageType === "SDP_ANSWER") {
-          await pc.setRemoteDescription(decode(event.messagePayload));
+      signaling.on("sdpAnswer", async (answer) => {
+        try {
+          await pc.setRemoteDescription(answer);
           resolve();
-        } else if (event.messageType === "ICE_CANDIDATE") {
-          await pc.addIceCandidate(decode(event.messagePayload));
-        } else if (event.messageType === "STATUS_RESPONSE") {
-          reject(new Error("the robot is not streaming yet"));
-        } else if (event.messageType === "GO_AWAY") {
-          ws.close();
+        } catch (error) {
+          reject(error);
         }
-      };
-      setTimeout(() => reject(new Error("no answer from the robot yet")), ANSWER_MS);
+      });
+      signaling.on("close", () => reject(new Error("signaling closed")));
+      signaling.on("error", () => reject(new Error("the signaling channel refused us")));
+      setTimeout(() => reject(new Error("no answer from the robot")), ANSWER_MS);
+      this.refusalCheck = setInterval(() => {
+        const video = this.viewer.state.telemetry && this.viewer.state.telemetry.video;
+        const streams = Boolean(video) && ON_THE_CHANNEL.includes(video.state);
+        if (streams && performance.now() - offeredAt > REFUSED_MS) {
+          reject(new Error("the robot did not answer (every viewer slot may be taken)"));
+        }
+      }, 500);
+    });
+    answered.finally(() => clearInterval(this.refusalCheck)).catch(() => {});
+    const opened = new Promise((resolve) => signaling.on("open", resolve));
+    signaling.open();
+    await Promise.race([opened, answered]);
+    signaling.on("close", () => {
+      if (pc.connectionState !== "connected") this.fail("signaling closed");
     });
     await pc.setLocalDescription(await pc.createOffer());
-    send("SDP_OFFER", { type: "offer", sdp: pc.localDescription.sdp });
+    signaling.sendSdpOffer(pc.localDescription, undefined, correlation());
+    offeredAt = performance.now();
     report("waiting for the robot…");
     await answered;
     report("connecting…");
@@ -152,7 +197,8 @@ class Session {
 
   close() {
     this.closed = true;
-    if (this.ws) this.ws.close();
+    clearInterval(this.refusalCheck);
+    if (this.signaling) this.signaling.close();
     if (this.pc) this.pc.close();
   }
 }

@@ -98,6 +98,7 @@ control; an administrator may take over at once and make guest links:
   telemetry      {stack.url}/telemetry
   robot config   {stack.config_path}
   daemon log     {stack.daemon_log}
+  KVS signaling  {stack.video.viewer_origin()} (wss://: the browser must trust {stack.certs.ca})
   TURN (coturn)  {" ".join(stack.turn.uris)}
                  credentials by GetIceServerConfig, valid {stack.turn.ttl_s} s
 

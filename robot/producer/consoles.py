@@ -35,6 +35,7 @@ from robot.contracts.control import command_message, watchers_message
 from robot.contracts.ratelimit import LogBudget, TokenBucket
 from robot.contracts.refusals import Refusal
 from robot.contracts.telemetry import rejection_message
+from robot.producer.slots import HELLO_S
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,8 @@ class Console:
         self._refusals = LogBudget(REFUSAL_LOG_S, operators.clock)
         self._tasks: set[asyncio.Task[None]] = set()
         self._expiry: asyncio.TimerHandle | None = None
+        # A channel that is not welcomed in time is closed: it proves nothing by lingering.
+        self._hello_due = asyncio.get_running_loop().call_later(HELLO_S, self._hello_overdue)
 
     def received(self, data: str | bytes) -> None:
         text = data if isinstance(data, str) else data.decode("utf-8", "replace")
@@ -203,6 +206,10 @@ class Console:
             }
         )
 
+    def _hello_overdue(self) -> None:
+        if self.state in ("new", "verifying"):
+            self.deny(f"no valid hello within {HELLO_S:g} s")
+
     def _command(self, text: str) -> None:
         assert self.grants is not None
         if self.operators.clock() >= self.expires:
@@ -264,6 +271,7 @@ class Console:
         self.state, self.grants = state, None
         if self._expiry is not None:
             self._expiry.cancel()
+        self._hello_due.cancel()
         self.operators.detach(self)
         if was is not None:
             self.operators.watchers_changed()

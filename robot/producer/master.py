@@ -5,14 +5,19 @@ One WebSocket to the channel at a time. Each viewer (by its client id) gets its 
 the video what the viewer's feedback asks (a key frame, a bitrate). Messages:
 
 - ``SDP_OFFER`` from a viewer: a new peer connection (replacing that viewer's old one);
-  the answer carries every local candidate (aiortc gathers before answering);
-- ``ICE_CANDIDATE`` from a viewer: added to its connection (kept until the offer is in);
+  the answer carries every local candidate (aiortc gathers before answering); answers are
+  paced under the service's 5 a second per connection;
+- ``ICE_CANDIDATE`` from a viewer: added to its connection; one that arrives before its
+  offer (KVS does not keep the order) waits for it, per sender; an empty one is the viewer's
+  end-of-candidates, passed on to aiortc, whose ICE can only fail after it;
 - ``GO_AWAY``: the service wants this socket closed: reconnect at once, keeping the peers;
 - ``RECONNECT_ICE_SERVER``: fetch the ICE servers again for the connections to come (they are
   also fetched again before their credentials expire: robot/producer/ice.py);
-- ``STATUS_RESPONSE``: an error the service reports about a message we sent (logged).
+- ``STATUS_RESPONSE``: an error the service reports about a message we sent, each of which
+  carries a correlation id: logged with what it was.
 
-A lost socket is reconnected with a backoff; peer connections live on meanwhile. The
+A lost or closed socket (the service closes idle ones, and each after an hour) is
+reconnected, after a failure with a jittered backoff; peer connections live on meanwhile. The
 producer reports readiness and the number of connected viewers on its output. A data channel
 a viewer opens goes to ``operators`` (robot/producer/consoles.py): consoles drive through it.
 Each peer holds a slot (robot/producer/slots.py): lent while it connects and proves itself,
@@ -26,6 +31,9 @@ import base64
 import contextlib
 import json
 import logging
+import random
+import time
+from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -40,19 +48,25 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.sdp import candidate_from_sdp
+from yarl import URL
 
 from robot.producer import candidates, feedback
 from robot.producer.consoles import Operators
 from robot.producer.credentials import CredentialsError
 from robot.producer.feeds import VideoFeed
 from robot.producer.ice import IceServers
-from robot.producer.kvs import ChannelEndpoints, SignalingChannel
+from robot.producer.kvs import ChannelEndpoints, IceServer, SignalingChannel
 from robot.producer.slots import DEFAULT_LIMITS, SlotLimits, Slots
 
 log = logging.getLogger(__name__)
 
 SWEEP_S = 1.0  # how often peers whose slot's loan ran out are looked for
 RECONNECT_ATTEMPTS = 5
+MAX_BACKOFF_S = 16.0
+ANSWERS_PER_S = 4  # under the service's 5 SDP answers a second per connection
+# Memory of what was sent (for STATUS_RESPONSEs) and of candidates before their offer.
+REMEMBERED_MESSAGES = 256
+EARLY_SENDERS = 32
 # What a reconnect may run into: the network, the service, the credentials provider.
 RETRYABLE = (
     aiohttp.ClientError,
@@ -67,6 +81,13 @@ CODECS = {"h264": "video/H264", "vp8": "video/VP8"}
 
 class SignalingLost(RuntimeError):
     pass
+
+
+def backoff(failures: int) -> float:
+    """Seconds before reconnecting after ``failures`` failures in a row: doubling, capped,
+    jittered (half to all of it) so that robots that lost the service together do not
+    come back together."""
+    return min(2.0 ** (failures - 1), MAX_BACKOFF_S) * random.uniform(0.5, 1.0)
 
 
 class Master:
@@ -92,11 +113,15 @@ class Master:
         self.codec = CODECS[codec]
         self.report = report or (lambda kind, value: None)
         self.peers: dict[str, _Peer] = {}
-        self.ice: IceServers | None = None  # once a connection got that far
+        self.ice = IceServers(_none)  # the channel's, once a connection got that far
         self._endpoints: ChannelEndpoints | None = None  # once a connection got that far
         self._viewers = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._serial = 0
+        self._sent: OrderedDict[str, str] = OrderedDict()  # correlation id -> what it was
+        self._answered: deque[float] = deque()  # when the last answers went
+        # Candidates from viewers whose offer has not come yet, by sender.
+        self._early: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
 
     async def serve(self) -> None:
         """Connect and answer viewers until cancelled. Raises SignalingLost when the channel
@@ -114,7 +139,7 @@ class Master:
                         if self._endpoints is None or failures >= RECONNECT_ATTEMPTS:
                             raise SignalingLost(f"signaling unreachable: {exc}") from exc
                         log.warning("signaling lost (%s); reconnecting", exc)
-                        await asyncio.sleep(min(2 ** (failures - 1), 16))
+                        await asyncio.sleep(backoff(failures))
             finally:
                 sweeper.cancel()
                 await asyncio.gather(*(peer.close() for peer in list(self.peers.values())))
@@ -141,7 +166,10 @@ class Master:
         url = await self.channel.presigned_url(endpoints)
         self._endpoints = endpoints
         async with http.ws_connect(
-            url, heartbeat=30, timeout=aiohttp.ClientWSTimeout(ws_close=5)
+            URL(url, encoded=True),  # as signed: any re-quoting would break the signature
+            heartbeat=30,
+            timeout=aiohttp.ClientWSTimeout(ws_close=5),
+            ssl=self.channel.ssl_context(),
         ) as socket:
             log.info("connected to signaling channel %s", endpoints.arn)
             self.report("ready", None)
@@ -161,10 +189,18 @@ class Master:
             return None
         if kind == "GO_AWAY":
             return kind
-        if kind == "RECONNECT_ICE_SERVER" and self.ice is not None:
+        if kind == "RECONNECT_ICE_SERVER":
             await self.ice.refresh()
         elif kind == "STATUS_RESPONSE":
-            log.warning("signaling refused a message: %s", message.get("statusResponse"))
+            status = message.get("statusResponse") or {}
+            about = self._sent.get(str(status.get("correlationId")), "an unknown message")
+            log.warning(
+                "signaling refused %s: %s %s %s",
+                about,
+                status.get("statusCode"),
+                status.get("errorType"),
+                status.get("description"),
+            )
         elif kind in ("SDP_OFFER", "ICE_CANDIDATE"):
             sender = message.get("senderClientId")
             try:
@@ -178,7 +214,52 @@ class Master:
                 self._offer(socket, sender, payload)
             elif sender in self.peers:
                 self.peers[sender].candidate(payload)
+            else:
+                self._keep_early(sender, payload)
         return None
+
+    def _keep_early(self, sender: str, candidate: dict[str, Any]) -> None:
+        """Keep a candidate that came before its viewer's offer, for that offer."""
+        kept = self._early.setdefault(sender, [])
+        self._early.move_to_end(sender)
+        if len(kept) < self.slots.limits.candidates:
+            kept.append(candidate)
+        while len(self._early) > EARLY_SENDERS:
+            self._early.popitem(last=False)
+
+    async def send(
+        self,
+        socket: aiohttp.ClientWebSocketResponse,
+        action: str,
+        recipient: str,
+        payload: dict[str, Any],
+    ) -> None:
+        """Send one message to a viewer, with a correlation id the service's
+        STATUS_RESPONSE names it by."""
+        self._serial += 1
+        correlation = f"{action.lower()}-{self._serial}"
+        self._sent[correlation] = f"{action} to {recipient}"
+        while len(self._sent) > REMEMBERED_MESSAGES:
+            self._sent.popitem(last=False)
+        await socket.send_json(
+            {
+                "action": action,
+                "messagePayload": base64.b64encode(json.dumps(payload).encode()).decode(),
+                "recipientClientId": recipient,
+                "correlationId": correlation,
+            }
+        )
+
+    async def answer_turn(self) -> None:
+        """Wait until one more answer stays under the service's rate."""
+        while True:
+            now = time.monotonic()
+            while self._answered and self._answered[0] <= now - 1.0:
+                self._answered.popleft()
+            if len(self._answered) < ANSWERS_PER_S:
+                self._answered.append(now)
+                return
+            await asyncio.sleep(self._answered[0] + 1.0 - now)
 
     def _offer(
         self, socket: aiohttp.ClientWebSocketResponse, viewer: str, offer: dict[str, Any]
@@ -194,6 +275,8 @@ class Master:
             return
         peer = _Peer(self, viewer, key)
         self.peers[viewer] = peer
+        for candidate in self._early.pop(viewer, []):
+            peer.candidate(candidate)
         self.spawn(peer.answer(socket, offer))
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -226,6 +309,10 @@ class Master:
             self.spawn(found.close())
 
 
+async def _none() -> list[IceServer]:
+    return []
+
+
 class _Peer:
     """One viewer's connection."""
 
@@ -240,7 +327,6 @@ class _Peer:
         self.pc: RTCPeerConnection | None = None  # made in answer(), with fresh ICE servers
 
     async def _connection(self) -> RTCPeerConnection:
-        assert self.master.ice is not None
         servers = await self.master.ice.current()
         config = RTCConfiguration(
             iceServers=[
@@ -277,13 +363,8 @@ class _Peer:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
             await self.pc.setLocalDescription(await self.pc.createAnswer())
             answer = {"type": "answer", "sdp": self.pc.localDescription.sdp}
-            await socket.send_json(
-                {
-                    "action": "SDP_ANSWER",
-                    "messagePayload": base64.b64encode(json.dumps(answer).encode()).decode(),
-                    "recipientClientId": self.viewer,
-                }
-            )
+            await self.master.answer_turn()
+            await self.master.send(socket, "SDP_ANSWER", self.viewer, answer)
             log.info("answered viewer %s", self.viewer)
             # After the answer: resolving a browser's mDNS (.local) candidate can take seconds.
             pending, self._pending = self._pending or [], None
@@ -303,8 +384,14 @@ class _Peer:
 
     async def _add(self, payload: dict[str, Any]) -> None:
         text = payload.get("candidate")
-        if not isinstance(text, str) or not text:
-            return  # the end of the viewer's candidates
+        if not isinstance(text, str):
+            return
+        assert self.pc is not None  # candidates are added after the answer
+        if not text:  # the end of the viewer's candidates: now ICE may fail
+            # aiortc ends each bundled transport's candidates; the second one says so.
+            with contextlib.suppress(ValueError):
+                await self.pc.addIceCandidate(None)
+            return
         with contextlib.suppress(ValueError, IndexError):
             candidate = candidate_from_sdp(text.split(":", 1)[1])
             if not candidates.allowed(candidate.ip, self.master.loopback_candidates):
@@ -312,7 +399,6 @@ class _Peer:
                 return
             candidate.sdpMid = payload.get("sdpMid")
             candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
-            assert self.pc is not None  # candidates are added after the answer
             await self.pc.addIceCandidate(candidate)
 
     async def _state_changed(self) -> None:

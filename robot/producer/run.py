@@ -102,7 +102,9 @@ async def produce(args: argparse.Namespace) -> None:
     camera = open_camera(args.source, args.source_options)
     video = feed(camera, bitrates(args.source, args.codec, args.source_options))
     try:
-        channel = SignalingChannel(args.thing, args.region, credentials, args.kvs_endpoint_url)
+        channel = SignalingChannel(
+            args.thing, args.region, credentials, args.kvs_endpoint_url, args.root_ca
+        )
         if args.control_fd is None:
             await Master(channel, video, args.codec, report, **_local(args)).serve()
         else:

@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
+HELLO_S = 10.0  # the most a console's data channel may take to be welcomed
+
 
 class SlotClass(StrEnum):
     PENDING = "pending"  # answered, not yet connected or not yet welcomed: on loan
@@ -31,8 +33,10 @@ class SlotLimits:
     peers: int = 10  # what KVS allows on one channel
     drive_reserved: int = 2  # slots the view-only class never takes
     per_subject: int = 5  # consoles of one token subject at once (a closed tab lingers ~30 s)
-    connect_s: float = 20.0  # from the answer to "connected"
-    hello_s: float = 10.0  # from "connected" to a welcomed control channel
+    # From the offer to "connected": aiortc may gather for 5 s, a browser's mDNS candidate
+    # take seconds to resolve, and ICE's checks run for a while on a lossy path.
+    connect_s: float = 30.0
+    hello_s: float = HELLO_S  # from "connected" to a welcomed control channel
     candidates: int = 32  # remote ICE candidates one peer may add
 
     @property

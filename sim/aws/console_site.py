@@ -3,7 +3,7 @@ the front's own address as the API, and no identity provider to sign in with (th
 hands out its development token in the printed address instead); the page may connect to the
 local signaling service instead of AWS's.
 
-    site = console_site.site(front.url, video.signaling.url)
+    site = console_site.site(front.url, video.viewer_origin())
     front.lambda_routes["GET /"] = front.lambda_routes["GET /{file+}"] = site
 """
 
@@ -17,8 +17,7 @@ __all__ = ["ROOT", "ROUTES", "site"]
 ROUTES = ("GET /", "GET /{file+}")
 
 
-def site(api_url: str, signaling_url: str) -> ConsoleSite:
-    """``signaling_url``: the local KVS signaling service, which the page's policy lets it
-    reach (``ws://`` for the viewer's WebSocket)."""
-    origin = signaling_url.replace("http://", "ws://", 1)
-    return ConsoleSite(Settings(api_url=api_url, connect_origins=(origin,)))
+def site(api_url: str, signaling_origin: str) -> ConsoleSite:
+    """``signaling_origin``: the local KVS signaling service's viewer host (``wss://``),
+    which the page's policy lets it reach."""
+    return ConsoleSite(Settings(api_url=api_url, connect_origins=(signaling_origin,)))

@@ -1,7 +1,8 @@
 """The simulator's video services, together: the local IoT credentials provider and KVS
-signaling service on a loop thread of their own, a channel per robot (named after its
-thing), the viewer Lambda wired to them with explicit settings and clients, and, given one,
-the TURN server whose URIs and fresh credentials ``GetIceServerConfig`` hands out.
+signaling service on a loop thread of their own, and the viewer Lambda wired to them with
+explicit settings and clients. Only the stack's own robot has a channel from the start, as
+the SAM template makes only that one: the other robots' producers create theirs. Given a
+TURN server, ``GetIceServerConfig`` hands out its URIs with fresh credentials.
 
     with LocalVideo(thing_name, certs, turn=turn) as video:
         config.update(video.robot_config())   # what the robot's producer needs to reach them
@@ -11,7 +12,6 @@ the TURN server whose URIs and fresh credentials ``GetIceServerConfig`` hands ou
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 
 import botocore.session
 
@@ -19,7 +19,15 @@ from cloud.viewer import app as viewer
 from sim.aws.background import BackgroundLoop
 from sim.aws.certs import SimCerts
 from sim.aws.credentials_provider import CredentialsProvider
-from sim.aws.kvs_signaling import MASTER_ACTIONS, VIEWER_ACTIONS, KvsSignalingService, Permissions
+from sim.aws.kvs_signaling import (
+    DEFAULT_LIMITS,
+    MASTER_ACTIONS,
+    VIEWER_ACTIONS,
+    KvsSignalingService,
+    Limits,
+    Permissions,
+    Role,
+)
 from sim.aws.sigv4 import CredentialStore
 from sim.aws.turn import TurnServer
 
@@ -36,14 +44,14 @@ class LocalVideo:
         thing_name: str,
         certs: SimCerts,
         region: str = REGION,
-        fleet: Sequence[str] = (),
+        limits: Limits = DEFAULT_LIMITS,
         turn: TurnServer | None = None,
     ) -> None:
-        """``thing_name``: the stack's own robot (``POST /viewer``'s); ``fleet``: the others;
-        ``turn``: a running TURN server (none: no relay, as on loopback none is needed)."""
+        """``thing_name``: the stack's own robot (``POST /viewer``'s); ``turn``: a running TURN
+        server (none: no relay, as on loopback none is needed)."""
         self.thing_name = thing_name
+        self.limits = limits
         self.turn = turn
-        self.fleet = tuple(fleet)
         self.certs = certs
         self.region = region
         # The template names the robots' role alias so; its credentials are each thing's own.
@@ -63,8 +71,10 @@ class LocalVideo:
             self.signaling = self.loop.enter(
                 KvsSignalingService(
                     self.store,
+                    self.certs.server,
                     region=self.region,
-                    channels=[self.thing_name, *self.fleet],
+                    channels=[self.thing_name],
+                    limits=self.limits,
                     origins=frozenset(),  # no browser page until the front names its own
                     ice_servers=(lambda: [self.turn.ice_server()]) if self.turn else None,
                 )
@@ -98,6 +108,11 @@ class LocalVideo:
             "AWS_DEFAULT_REGION": self.region,
             "KVS_ENDPOINT_URL": self.signaling.url,
         }
+
+    def viewer_origin(self) -> str:
+        """Where a browser viewer's WebSocket goes (the console's policy must allow it)."""
+        assert self.signaling is not None
+        return self.signaling.wss(Role.VIEWER)
 
     def allow_pages_of(self, origins: frozenset[str]) -> None:
         """Let browser pages of ``origins`` (the console's) open the signaling WebSocket."""

@@ -22,8 +22,9 @@ HOOKS = ("robotConsole", "robotViewer", "latency.js", "console_hooks", "firstMes
 
 
 @pytest.fixture(scope="module")
-def operator_browser() -> Iterator[Any]:
-    with chromium(hooks=False) as running:
+def operator_browser(stack: RecordingStack) -> Iterator[Any]:
+    assert stack.certs is not None
+    with chromium(hooks=False, trust=stack.certs.server.cert) as running:
         yield running
 
 

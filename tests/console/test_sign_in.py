@@ -86,7 +86,7 @@ def test_sign_in_with_an_identity_provider_uses_pkce(
 
     # The console Lambda as a stack with an identity provider configures it: its settings and
     # the page's policy (which lets the page reach the provider) name the issuer.
-    signaling = stack.video.signaling.url.replace("http://", "ws://")
+    signaling = stack.video.viewer_origin()
     site = ConsoleSite(
         Settings(
             api_url=stack.url,

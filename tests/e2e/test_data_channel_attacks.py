@@ -15,6 +15,7 @@ import pytest
 from aiortc import RTCPeerConnection
 
 from sim.aws import dev_identity
+from tests.support import tls
 from tests.support.datachannel import ConsolePeer, negotiate, viewer_session
 
 PEERS = 10  # what KVS allows on one channel
@@ -48,7 +49,10 @@ async def silent_offer(stack) -> None:
         if not line.startswith(("a=candidate", "a=end-of-candidates"))
     )
     payload = base64.b64encode(json.dumps({"type": "offer", "sdp": sdp}).encode()).decode()
-    async with aiohttp.ClientSession() as http, http.ws_connect(session["signalingUrl"]) as ws:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(session["signalingUrl"], ssl=tls.context()) as ws,
+    ):
         await ws.send_json({"action": "SDP_OFFER", "messagePayload": payload})
     await pc.close()
 
@@ -58,7 +62,10 @@ async def helloless_peer(stack) -> RTCPeerConnection:
     session = await asyncio.to_thread(viewer_session, stack.url, token(stack, "robot:view"))
     pc = RTCPeerConnection()
     pc.addTransceiver("video", direction="recvonly")
-    async with aiohttp.ClientSession() as http, http.ws_connect(session["signalingUrl"]) as ws:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(session["signalingUrl"], ssl=tls.context()) as ws,
+    ):
         await negotiate(pc, ws)
     return pc
 

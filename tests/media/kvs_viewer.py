@@ -21,8 +21,15 @@ from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
+from tests.support import tls
 from tests.support.datachannel import negotiate
 from tests.support.stamps import read_stamp
+
+
+def viewer_url(
+    control_plane: str, channel: str, credentials: ReadOnlyCredentials, region: str, client_id: str
+) -> str:
+    return _join(control_plane, channel, credentials, region, client_id, relay=False)[0]
 
 
 def _join(
@@ -84,9 +91,11 @@ class KvsViewer:
         channel: str,
         credentials: ReadOnlyCredentials,
         region: str = "us-east-1",
+        answer_timeout: float = 15,
         relay: bool = False,
     ) -> None:
         self.client_id = f"viewer-{uuid.uuid4().hex[:8]}"
+        self.answer_timeout = answer_timeout
         self._join = (control_plane, channel, credentials, region, self.client_id, relay)
         self.relay = relay
         self.pc = RTCPeerConnection()
@@ -100,10 +109,14 @@ class KvsViewer:
             policy = RTCIceTransportPolicy.RELAY
             self.pc = RTCPeerConnection(RTCConfiguration(servers, iceTransportPolicy=policy))
         self.http = aiohttp.ClientSession()
-        self.ws = await self.http.ws_connect(self.url)
+        self.ws = await self.http.ws_connect(self.url, ssl=tls.context())
         self.pc.on("track", lambda track: self.track.done() or self.track.set_result(track))
         self.pc.addTransceiver("video", direction="recvonly")
-        self.codec = negotiated_codec(await negotiate(self.pc, self.ws))
+        try:
+            self.codec = negotiated_codec(await negotiate(self.pc, self.ws, self.answer_timeout))
+        except BaseException:
+            await self.__aexit__()
+            raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

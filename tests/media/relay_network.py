@@ -38,6 +38,7 @@ class Relayed:
         """A relay-only viewer in the viewer's namespace, watching for ``seconds``."""
         args = [sys.executable, "-m", "tests.media.relay_viewer"]
         args += ["--control-plane", self.control_plane, "--channel", THING]
+        args += ["--ca", str(self.certs.ca)]
         return self.net.start_reading("viewer", [*args, "--seconds", str(seconds)], _env())
 
 

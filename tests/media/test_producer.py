@@ -6,25 +6,30 @@ in the test that joins the channel as AWS's viewers do."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiohttp
 import numpy as np
 import pytest
+from aiortc import RTCPeerConnection
 from botocore.credentials import ReadOnlyCredentials
 
 from robot.daemon import config, producers
 from robot.daemon.supervisor import MediaSupervisor, ProducerSpec, Timing
+from robot.producer.slots import SlotLimits
 from sim.aws.certs import SimCerts, make_certs
 from sim.aws.credentials_provider import CredentialsProvider
 from sim.aws.kvs_signaling import MASTER_ACTIONS, VIEWER_ACTIONS, KvsSignalingService, Permissions
 from sim.aws.sigv4 import CredentialStore
 from sim.robot.board import SimMotors
 from tests.media.conftest import Watcher
-from tests.media.kvs_viewer import Frame, KvsViewer
+from tests.media.kvs_viewer import Frame, KvsViewer, viewer_url
+from tests.support import tls
 
 THING = "camerabot"
 ROLE_ALIAS = "camerabot-camera"
@@ -63,26 +68,55 @@ def producer_spec(
 
 
 @asynccontextmanager
-async def streaming(
-    certs: SimCerts, source: str = "testpattern", options: dict | None = None, codec: str = "h264"
-) -> AsyncIterator[tuple[KvsSignalingService, Watcher]]:
-    """The local AWS services and a supervised producer that has reported ready."""
+async def local_services(
+    certs: SimCerts, channels: tuple[str, ...] = (THING,)
+) -> AsyncIterator[tuple[KvsSignalingService, str]]:
+    """The local signaling service and IoT credentials provider (its ``host:port``);
+    ``channels``: those that exist from the start."""
+    tls.trust(certs.ca)
     store = CredentialStore()
     store.add_static(*VIEWER_KEYS[:2], "viewer", Permissions(VIEWER_ACTIONS))
     grants = {ROLE_ALIAS: lambda thing: Permissions(MASTER_ACTIONS, thing)}
     async with (
-        KvsSignalingService(store, region=REGION, channels=[THING]) as kvs,
+        KvsSignalingService(store, certs.server, region=REGION, channels=channels) as kvs,
         CredentialsProvider(
             store, grants, ca=certs.ca, server_cert=certs.server.cert, server_key=certs.server.key
         ) as provider,
     ):
-        watcher = Watcher()
-        spec = producer_spec(
-            certs, f"localhost:{provider.port}", kvs.url, source, options or {}, codec
-        )
-        async with MediaSupervisor(spec, Timing(ready_timeout_s=30), on_change=watcher):
-            await watcher.until(lambda s: s["state"] == "ready", timeout=30)
-            yield kvs, watcher
+        yield kvs, f"localhost:{provider.port}"
+
+
+@asynccontextmanager
+async def producing(
+    certs: SimCerts,
+    kvs: KvsSignalingService,
+    provider: str,
+    source: str = "testpattern",
+    options: dict | None = None,
+    codec: str = "h264",
+) -> AsyncIterator[Watcher]:
+    """A supervised producer that has reported ready."""
+    watcher = Watcher()
+    spec = producer_spec(certs, provider, kvs.url, source, options or {}, codec)
+    async with MediaSupervisor(spec, Timing(ready_timeout_s=30), on_change=watcher):
+        await watcher.until(lambda s: s["state"] == "ready", timeout=30)
+        yield watcher
+
+
+@asynccontextmanager
+async def streaming(
+    certs: SimCerts,
+    source: str = "testpattern",
+    options: dict | None = None,
+    codec: str = "h264",
+    channels: tuple[str, ...] = (THING,),
+) -> AsyncIterator[tuple[KvsSignalingService, Watcher]]:
+    """The local AWS services and a supervised producer that has reported ready."""
+    async with (
+        local_services(certs, channels) as (kvs, provider),
+        producing(certs, kvs, provider, source, options, codec) as watcher,
+    ):
+        yield kvs, watcher
 
 
 async def test_frames_arrive_with_increasing_timestamps(certs: SimCerts) -> None:
@@ -157,3 +191,71 @@ async def test_the_sim_camera_shows_the_simulated_robot_driving(
     assert floor_change(still[2], still[-1]) < 0.01
     assert floor_change(still[-1], moving[-1]) > 0.05
     assert floor_change(moving[0], moving[-1]) > 0.02
+
+
+async def test_a_fleet_robot_creates_its_channel_and_streams(certs: SimCerts) -> None:
+    async with (
+        streaming(certs, channels=()) as (kvs, watcher),
+        KvsViewer(kvs.url, THING, VIEWER_KEYS) as viewer,
+    ):
+        frames = await viewer.frames(5)
+    info = kvs.channels[THING].info()
+    assert (info["ChannelType"], info["ChannelStatus"]) == ("SINGLE_MASTER", "ACTIVE")
+    assert all(frame.stamp_ms for frame in frames)
+    assert watcher.history[-1]["restarts"] == 0, "no restart was needed to create it"
+
+
+async def test_a_viewer_that_comes_first_gets_video_once_the_producer_starts(
+    certs: SimCerts,
+) -> None:
+    async with local_services(certs) as (kvs, provider):
+        viewer = KvsViewer(kvs.url, THING, VIEWER_KEYS, answer_timeout=60)
+        joining = asyncio.create_task(viewer.__aenter__())
+        async with asyncio.timeout(15):  # its offer waits in the channel: no master yet
+            while not kvs.channels[THING].queued:
+                await asyncio.sleep(0.05)
+        try:
+            async with producing(certs, kvs, provider):
+                await joining  # its one offer, sent before the producer started, answered
+                frames = await viewer.frames(5)
+        finally:
+            await viewer.__aexit__()
+    assert all(frame.stamp_ms for frame in frames)
+
+
+async def vanishing_viewer(kvs: KvsSignalingService, number: int) -> None:
+    """A viewer that sends its offer (every candidate in it, and their end) and vanishes
+    without a word: its ports closed, its signaling socket dropped."""
+    url = await asyncio.to_thread(
+        viewer_url, kvs.url, THING, VIEWER_KEYS, REGION, f"vanished-{number}"
+    )
+    pc = RTCPeerConnection()
+    pc.addTransceiver("video", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    offer = {"type": "offer", "sdp": pc.localDescription.sdp}
+    await pc.close()
+    payload = base64.b64encode(json.dumps(offer).encode()).decode()
+    async with aiohttp.ClientSession() as http, http.ws_connect(url, ssl=tls.context()) as ws:
+        await ws.send_json({"action": "SDP_OFFER", "messagePayload": payload})
+        await ws.receive(timeout=10)  # the answer, which nobody reads
+
+
+async def test_ten_vanished_viewers_keep_the_eleventh_out_for_at_most_30_s(
+    certs: SimCerts,
+) -> None:
+    async with streaming(certs) as (kvs, _):
+        await asyncio.gather(*(vanishing_viewer(kvs, number) for number in range(10)))
+        vanished = time.monotonic()
+        refused = 0
+        while True:
+            assert time.monotonic() - vanished < 60, "the eleventh viewer never got in"
+            try:
+                async with KvsViewer(kvs.url, THING, VIEWER_KEYS, answer_timeout=2) as viewer:
+                    frames = await viewer.frames(3)
+                    break
+            except TimeoutError:
+                refused += 1  # every slot held: no answer
+        waited = time.monotonic() - vanished
+    assert refused > 0, "the ten vanished viewers held every slot for a while"
+    assert waited <= SlotLimits().connect_s + 3, f"the eleventh waited {waited:.1f} s"
+    assert all(frame.stamp_ms for frame in frames)

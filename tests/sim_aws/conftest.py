@@ -9,13 +9,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
+import botocore.config
 import botocore.session
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
 from sim.aws.background import BackgroundLoop
+from sim.aws.certs import SimCerts, make_certs
 from sim.aws.kvs_signaling import MASTER_ACTIONS, VIEWER_ACTIONS, KvsSignalingService, Permissions
 from sim.aws.sigv4 import CredentialStore
+from tests.support import tls
 
 REGION = "us-east-1"
 ROBOT = "r1"
@@ -41,18 +44,36 @@ def store() -> CredentialStore:
     return store
 
 
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> SimCerts:
+    return make_certs(tmp_path_factory.mktemp("kvs-certs"), ROBOT)
+
+
 @pytest.fixture
-def kvs(loop, store) -> KvsSignalingService:
-    return loop.enter(KvsSignalingService(store, region=REGION, channels=[ROBOT, "r2"]))
+def kvs(loop, store, certs) -> KvsSignalingService:
+    tls.trust(certs.ca)
+    return loop.enter(
+        KvsSignalingService(store, certs.server, region=REGION, channels=[ROBOT, "r2"])
+    )
 
 
 def client(
-    service: str, endpoint: str, credentials: ReadOnlyCredentials, region: str = REGION
+    service: str,
+    endpoint: str,
+    credentials: ReadOnlyCredentials,
+    region: str = REGION,
+    validate: bool = True,
 ) -> Any:
-    """A real botocore client for ``service`` at ``endpoint``, signing with ``credentials``."""
+    """A real botocore client for ``service`` at ``endpoint``, signing with ``credentials``;
+    ``validate`` False: it sends what botocore would refuse, as other clients may."""
     session = botocore.session.Session()
     session.set_credentials(*credentials)
-    return session.create_client(service, region_name=region, endpoint_url=endpoint)
+    return session.create_client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint,
+        config=botocore.config.Config(parameter_validation=validate),
+    )
 
 
 class Peer:
@@ -66,7 +87,7 @@ class Peer:
     async def _open(url: str) -> tuple[aiohttp.ClientSession, Any]:
         session = aiohttp.ClientSession()
         try:
-            return session, await session.ws_connect(url)
+            return session, await session.ws_connect(url, ssl=tls.context())
         except BaseException:
             await session.close()
             raise
@@ -121,7 +142,7 @@ def handshake_status(loop: BackgroundLoop, url: str, origin: str | None = None) 
     async def attempt() -> int:
         async with aiohttp.ClientSession() as session:
             try:
-                ws = await session.ws_connect(url, origin=origin)
+                ws = await session.ws_connect(url, origin=origin, ssl=tls.context())
             except aiohttp.WSServerHandshakeError as exc:
                 return exc.status
             await ws.close()

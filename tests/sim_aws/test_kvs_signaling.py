@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import time
 
 import botocore.auth
 import botocore.exceptions
@@ -13,8 +14,15 @@ import pytest
 from botocore.credentials import ReadOnlyCredentials
 
 from cloud.viewer.app import presign_connect_url
-from sim.aws.kvs_signaling import MAX_VIEWERS
-from tests.sim_aws.conftest import REGION, ROBOT, ROBOT_KEYS, VIEWER_KEYS, client, handshake_status
+from sim.aws.kvs_signaling import MAX_VIEWERS, KvsSignalingService, Limits, Role
+from tests.sim_aws.conftest import (
+    REGION,
+    ROBOT,
+    ROBOT_KEYS,
+    VIEWER_KEYS,
+    client,
+    handshake_status,
+)
 
 
 def channel_endpoints(kvs, credentials, role: str, channel: str = ROBOT) -> tuple[str, dict]:
@@ -58,7 +66,10 @@ def test_the_control_plane_answers_as_kvs_does(kvs):
     assert info["ChannelName"] == ROBOT and info["ChannelType"] == "SINGLE_MASTER"
     assert info["ChannelARN"].startswith(f"arn:aws:kinesisvideo:{REGION}:000000000000:channel/r1/")
     arn, endpoints = channel_endpoints(kvs, ROBOT_KEYS, "MASTER")
-    assert endpoints["WSS"].startswith(f"ws://127.0.0.1:{kvs.port}/")
+    _, viewer_endpoints = channel_endpoints(kvs, VIEWER_KEYS, "VIEWER")
+    # A host per role, TLS, at path / (AWS: wss://m-….kinesisvideo… and wss://v-…).
+    assert endpoints["WSS"] == kvs.wss(Role.MASTER) and endpoints["WSS"].startswith("wss://")
+    assert viewer_endpoints["WSS"] == kvs.wss(Role.VIEWER) != endpoints["WSS"]
     assert endpoints["HTTPS"] == kvs.url
     signaling = client("kinesis-video-signaling", endpoints["HTTPS"], ROBOT_KEYS)
     ice = signaling.get_ice_server_config(ChannelARN=arn, ClientId="x", Service="TURN")
@@ -87,6 +98,47 @@ def test_a_robot_creates_its_own_channel_only(kvs, store):
         refusal(kinesisvideo.create_signaling_channel, ChannelName=ROBOT)[0]
         == "ResourceInUseException"
     )
+
+
+def test_a_created_channel_is_creating_then_active(loop, store, certs):
+    kvs = loop.enter(
+        KvsSignalingService(store, certs.server, region=REGION, limits=Limits(activation_s=0.5))
+    )
+    kinesisvideo = client("kinesisvideo", kvs.url, ROBOT_KEYS)
+    assert (
+        refusal(kinesisvideo.describe_signaling_channel, ChannelName=ROBOT)[0]
+        == "ResourceNotFoundException"
+    )
+    unvalidated = client("kinesisvideo", kvs.url, ROBOT_KEYS, validate=False)
+    for ttl in (4, 121):
+        assert refusal(
+            unvalidated.create_signaling_channel,
+            ChannelName=ROBOT,
+            SingleMasterConfiguration={"MessageTtlSeconds": ttl},
+        ) == ("InvalidArgumentException", 400)
+    arn = kinesisvideo.create_signaling_channel(
+        ChannelName=ROBOT,
+        ChannelType="SINGLE_MASTER",
+        SingleMasterConfiguration={"MessageTtlSeconds": 30},
+    )["ChannelARN"]
+    info = kinesisvideo.describe_signaling_channel(ChannelARN=arn)["ChannelInfo"]
+    assert info["ChannelStatus"] == "CREATING"
+    assert info["SingleMasterConfiguration"] == {"MessageTtlSeconds": 30}
+    endpoint = {
+        "ChannelARN": arn,
+        "SingleMasterChannelEndpointConfiguration": {"Protocols": ["WSS"], "Role": "MASTER"},
+    }
+    assert refusal(kinesisvideo.get_signaling_channel_endpoint, **endpoint)[0] == (
+        "ResourceInUseException"
+    )
+    deadline = time.monotonic() + 5
+    while (
+        kinesisvideo.describe_signaling_channel(ChannelARN=arn)["ChannelInfo"]["ChannelStatus"]
+        != "ACTIVE"
+    ):
+        assert time.monotonic() < deadline, "the channel never became ACTIVE"
+        time.sleep(0.05)
+    assert kinesisvideo.get_signaling_channel_endpoint(**endpoint)["ResourceEndpointList"]
 
 
 @pytest.mark.parametrize(
@@ -215,13 +267,14 @@ def test_browser_pages_of_other_origins_are_refused_when_origins_are_named(kvs, 
 
 def test_roles_and_client_ids_are_checked(kvs, loop):
     arn, master = channel_endpoints(kvs, ROBOT_KEYS, "MASTER")
-    # A master with a client id, a viewer without, a viewer id KVS reserves: 400.
+    # A client id on a master's URL is ignored, as AWS ignores it.
     assert (
         handshake_status(
             loop, presign_connect_url(master["WSS"], arn, "v1", ROBOT_KEYS, REGION, 60)
         )
-        == 400
+        == 101
     )
+    # A viewer without a client id, a viewer id KVS reserves: 400.
     _, viewer = channel_endpoints(kvs, VIEWER_KEYS, "VIEWER")
     assert (
         handshake_status(
@@ -268,11 +321,10 @@ def test_messages_are_routed_by_client_id(kvs, peers):
     assert kvs.connected(ROBOT) == (True, ["alice", "bob"])
 
 
-def test_the_newest_master_wins(kvs, peers):
+def test_the_newest_master_wins_without_a_go_away(kvs, peers):
     first = peers(master_url(kvs))
     second = peers(master_url(kvs))
-    assert first.receive() == {"messageType": "GO_AWAY"}
-    assert first.receive() is None and first.closed
+    assert first.receive() is None and first.closed  # closed, with no message first
     viewer = peers(viewer_url(kvs, "v1"))
     viewer.send(action="SDP_OFFER", messagePayload=payload({"sdp": "x"}))
     assert second.receive()["senderClientId"] == "v1"
@@ -281,7 +333,7 @@ def test_the_newest_master_wins(kvs, peers):
 def test_the_newest_viewer_with_a_client_id_wins(kvs, peers):
     old = peers(viewer_url(kvs, "v1"))
     peers(viewer_url(kvs, "v1"))
-    assert old.receive() == {"messageType": "GO_AWAY"}
+    assert old.receive() is None and old.closed
     assert kvs.connected(ROBOT) == (False, ["v1"])
 
 
@@ -292,15 +344,34 @@ def test_more_than_ten_viewers_are_refused(kvs, peers, loop):
     assert handshake_status(loop, viewer_url(kvs, "v3")) == 101  # a known viewer reconnects
 
 
-def test_undeliverable_messages_get_a_status_response_when_correlated(kvs, peers):
+def test_messages_to_an_absent_master_wait_for_it(kvs, peers):
     viewer = peers(viewer_url(kvs, "v1"))
-    viewer.send(action="SDP_OFFER", messagePayload=payload({"sdp": "x"}), correlationId="c-1")
-    status = viewer.receive()
-    assert status["messageType"] == "STATUS_RESPONSE"
-    assert status["statusResponse"]["correlationId"] == "c-1"
-    assert status["statusResponse"]["errorType"] and status["statusResponse"]["statusCode"]
-    viewer.send(action="SDP_OFFER", messagePayload=payload({"sdp": "x"}))
-    assert viewer.receive(timeout=0.3) is None  # without a correlation id: dropped silently
+    offer = payload({"type": "offer", "sdp": "v=0"})
+    candidate = payload({"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host"})
+    viewer.send(action="SDP_OFFER", messagePayload=offer, correlationId="c-1")
+    viewer.send(action="ICE_CANDIDATE", messagePayload=candidate)
+    assert viewer.receive(timeout=0.3) is None  # no STATUS_RESPONSE: queued, as in AWS
+    master = peers(master_url(kvs))
+    assert master.receive() == {
+        "messageType": "SDP_OFFER",
+        "messagePayload": offer,
+        "senderClientId": "v1",
+    }
+    assert master.receive()["messageType"] == "ICE_CANDIDATE"
+
+
+def test_queued_messages_expire_after_the_channels_message_ttl(kvs, peers):
+    kvs.channels[ROBOT].message_ttl_s = 0.5  # MessageTtlSeconds, shortened
+    viewer, url = peers(viewer_url(kvs, "v1")), master_url(kvs)
+    viewer.send(action="SDP_OFFER", messagePayload=payload({"sdp": "old"}))
+    time.sleep(0.6)
+    viewer.send(action="SDP_OFFER", messagePayload=payload({"sdp": "new"}))
+    master = peers(url)
+    assert json.loads(base64.b64decode(master.receive()["messagePayload"])) == {"sdp": "new"}
+    assert master.receive(timeout=0.3) is None
+
+
+def test_a_message_to_an_absent_viewer_gets_a_status_response_when_correlated(kvs, peers):
     master = peers(master_url(kvs))
     master.send(
         action="SDP_ANSWER",
@@ -308,7 +379,87 @@ def test_undeliverable_messages_get_a_status_response_when_correlated(kvs, peers
         recipientClientId="ghost",
         correlationId="c-2",
     )
-    assert master.receive()["statusResponse"]["correlationId"] == "c-2"
+    status = master.receive()
+    assert status["messageType"] == "STATUS_RESPONSE"
+    assert status["statusResponse"]["correlationId"] == "c-2"
+    assert status["statusResponse"]["errorType"] and status["statusResponse"]["statusCode"]
+    master.send(action="SDP_ANSWER", messagePayload=payload({}), recipientClientId="ghost")
+    assert master.receive(timeout=0.3) is None  # without a correlation id: dropped silently
+
+
+def test_field_names_are_read_as_the_c_sdk_capitalises_them(kvs, peers):
+    master, viewer = peers(master_url(kvs)), peers(viewer_url(kvs, "v1"))
+    answer = payload({"type": "answer", "sdp": "v=0"})
+    master.send(action="SDP_ANSWER", MessagePayload=answer, RecipientClientId="v1")
+    assert viewer.receive() == {"messageType": "SDP_ANSWER", "messagePayload": answer}
+    master.send(
+        action="SDP_ANSWER", MessagePayload=answer, RecipientClientId="nobody", CorrelationId="c"
+    )
+    assert master.receive()["statusResponse"]["correlationId"] == "c"
+
+
+def test_a_recipient_named_by_a_viewer_is_ignored(kvs, peers):
+    master, viewer = peers(master_url(kvs)), peers(viewer_url(kvs, "v1"))
+    viewer.send(action="SDP_OFFER", messagePayload=payload({}), recipientClientId="someone")
+    assert master.receive()["senderClientId"] == "v1"
+
+
+def test_a_payload_over_10_kb_is_refused(kvs, peers):
+    master, viewer = peers(master_url(kvs)), peers(viewer_url(kvs, "v1"))
+    big = base64.b64encode(b"x" * 7680).decode()  # 10240 characters: the most allowed
+    master.send(action="SDP_ANSWER", messagePayload=big, recipientClientId="v1")
+    assert viewer.receive()["messagePayload"] == big
+    bigger = base64.b64encode(b"x" * 7683).decode()
+    master.send(
+        action="SDP_ANSWER", messagePayload=bigger, recipientClientId="v1", correlationId="big"
+    )
+    status = master.receive()["statusResponse"]
+    assert (status["correlationId"], status["errorType"]) == ("big", "InvalidArgumentException")
+    assert viewer.receive(timeout=0.3) is None
+
+
+@pytest.mark.parametrize(("action", "per_second"), [("SDP_ANSWER", 5), ("ICE_CANDIDATE", 20)])
+def test_answers_and_candidates_are_limited_per_connection(kvs, peers, action, per_second):
+    master, viewer = peers(master_url(kvs)), peers(viewer_url(kvs, "v1"))
+    started = time.monotonic()
+    for number in range(per_second + 1):
+        master.send(
+            action=action,
+            messagePayload=payload({"n": number}),
+            recipientClientId="v1",
+            correlationId=f"m{number}",
+        )
+    delivered = [viewer.receive(timeout=0.3) for _ in range(per_second + 1)]
+    if time.monotonic() - started >= 1.0:
+        pytest.fail("the messages did not go out within one second; nothing was measured")
+    assert None not in delivered[:per_second] and delivered[per_second] is None
+    status = master.receive()["statusResponse"]
+    assert (status["correlationId"], status["errorType"]) == (
+        f"m{per_second}",
+        "ClientLimitExceededException",
+    )
+
+
+def test_idle_and_old_connections_are_closed(loop, store, certs, peers):
+    kvs = loop.enter(
+        KvsSignalingService(
+            store,
+            certs.server,
+            region=REGION,
+            channels=[ROBOT],
+            limits=Limits(idle_s=0.5, connection_s=1.5),
+        )
+    )
+    idle = peers(viewer_url(kvs, "v1"))
+    busy = peers(master_url(kvs))
+    opened = time.monotonic()
+    while not busy.closed:  # each message to nobody, dropped, but a frame from the client
+        busy.send(action="SDP_ANSWER", messagePayload=payload({}), recipientClientId="nobody")
+        busy.receive(timeout=0.2)
+        assert time.monotonic() - opened < 5, "the busy connection was never closed"
+    lived = time.monotonic() - opened
+    assert idle.receive(timeout=1) is None and idle.closed
+    assert 1.3 < lived < 3.0, f"the busy connection lived {lived:.1f} s, not about 1.5 s"
 
 
 @pytest.mark.parametrize(

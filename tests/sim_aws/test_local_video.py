@@ -17,6 +17,7 @@ from sim.aws.certs import make_certs
 from sim.aws.credentials_provider import THING_HEADER
 from sim.aws.video import LocalVideo
 from tests.sim_aws.conftest import Peer, client
+from tests.support import tls
 
 THING = "sim-robot"
 
@@ -24,6 +25,7 @@ THING = "sim-robot"
 @pytest.fixture
 def video(tmp_path):
     with LocalVideo(THING, make_certs(tmp_path / "certs", THING)) as services:
+        tls.trust(services.certs.ca)
         yield services
 
 

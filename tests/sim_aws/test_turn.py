@@ -11,30 +11,11 @@ from pathlib import Path
 
 import pytest
 from aioice import stun
-from aioice.turn import create_turn_endpoint
 
 from sim.aws.kvs_signaling import KvsSignalingService
 from sim.aws.turn import TurnServer
 from tests.sim_aws.conftest import ROBOT, ROBOT_KEYS, client
-
-
-class Counting(asyncio.DatagramProtocol):
-    def __init__(self) -> None:
-        self.received: asyncio.Queue[bytes] = asyncio.Queue()
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.received.put_nowait(data)
-
-
-async def allocate(turn: TurnServer, username: str, password: str) -> tuple[str, int]:
-    """A relay allocated with the credential; its relayed address."""
-    transport, _ = await create_turn_endpoint(
-        Counting, (turn.host, turn.port), username, password, lifetime=60
-    )
-    try:
-        return transport.get_extra_info("sockname")
-    finally:
-        transport.close()
+from tests.support.turn_client import allocate
 
 
 @pytest.fixture
@@ -64,9 +45,11 @@ def test_an_expired_or_forged_credential_is_refused(turn: TurnServer) -> None:
         asyncio.run(allocate(turn, fresh["Username"], "bm90IHRoZSBwYXNzd29yZA=="))
 
 
-def test_get_ice_server_config_hands_out_fresh_credentials(loop, store, turn) -> None:
+def test_get_ice_server_config_hands_out_fresh_credentials(loop, store, certs, turn) -> None:
     kvs = loop.enter(
-        KvsSignalingService(store, channels=[ROBOT], ice_servers=lambda: [turn.ice_server()])
+        KvsSignalingService(
+            store, certs.server, channels=[ROBOT], ice_servers=lambda: [turn.ice_server()]
+        )
     )
     kinesisvideo = client("kinesisvideo", kvs.url, ROBOT_KEYS)
     arn = kinesisvideo.describe_signaling_channel(ChannelName=ROBOT)["ChannelInfo"]["ChannelARN"]

@@ -12,6 +12,7 @@ as a function, which Playwright compiles through the debugger instead."""
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,9 @@ class HookedBrowser:
         self.browser = browser
 
     def new_page(self, **options: Any) -> Any:
+        # The simulator's signaling hosts are wss:// with a certificate of its own CA, which
+        # this browser's store does not hold (an operator imports it, see docs/console.md).
+        options.setdefault("ignore_https_errors", True)
         page = self.browser.new_page(**options)
         wait_for_function = page.wait_for_function
         page.wait_for_function = lambda expression, **kwargs: wait_for_function(
@@ -64,13 +68,30 @@ def as_function(expression: str) -> str:
     return f"() => ({text})"
 
 
+def spki_flag(cert: Path) -> str:
+    """Chromium's flag that trusts the server certificate ``cert`` by its public key, as an
+    operator who trusts the simulator's CA would."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    key = x509.load_pem_x509_certificate(cert.read_bytes()).public_key()
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(der)
+    return "--ignore-certificate-errors-spki-list=" + base64.b64encode(digest.finalize()).decode()
+
+
 @contextmanager
-def chromium(hooks: bool = True) -> Iterator[Any]:
-    """A browser; leaving the block closes it."""
+def chromium(hooks: bool = True, trust: Path | None = None) -> Iterator[Any]:
+    """A browser; leaving the block closes it. ``trust``: a server certificate it accepts
+    (the simulator's, for its wss:// signaling hosts)."""
     from playwright.sync_api import sync_playwright
 
+    args = FLAGS if trust is None else [*FLAGS, spki_flag(trust)]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
         try:
             yield HookedBrowser(browser) if hooks else browser
         finally:

@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
+from tests.support import tls
 from tests.support.http import post
 
 
@@ -65,7 +66,7 @@ class ConsolePeer:
         )
         self.pc.addTransceiver("video", direction="recvonly")
         self.http = aiohttp.ClientSession()
-        self.ws = await self.http.ws_connect(session["signalingUrl"])
+        self.ws = await self.http.ws_connect(session["signalingUrl"], ssl=tls.context())
         try:
             await negotiate(self.pc, self.ws, self.answer_timeout)
             await asyncio.wait_for(opened.wait(), 15)

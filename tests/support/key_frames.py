@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -19,8 +20,10 @@ from botocore.credentials import Credentials, ReadOnlyCredentials
 from robot.producer.feeds import VideoFeed
 from robot.producer.kvs import SignalingChannel
 from robot.producer.master import Master
+from sim.aws.certs import make_certs
 from sim.aws.kvs_signaling import MASTER_ACTIONS, VIEWER_ACTIONS, KvsSignalingService, Permissions
 from sim.aws.sigv4 import CredentialStore
+from tests.support import tls
 from tests.support.stamps import read_stamp
 
 THING = "keyframebot"
@@ -51,24 +54,35 @@ async def serving(video: VideoFeed, codec: str = "h264") -> AsyncIterator[tuple[
     store = CredentialStore()
     store.add_static(*VIEWER_KEYS[:2], "viewer", Permissions(VIEWER_ACTIONS))
     store.add_static(*MASTER_KEYS, "robot", Permissions(MASTER_ACTIONS, THING))
-    async with KvsSignalingService(store, region=REGION, channels=[THING]) as kvs:
-        channel = SignalingChannel(THING, REGION, Credentials(*MASTER_KEYS), kvs.url)
-        ready = asyncio.Event()
-        master = Master(
-            channel,
-            video,
-            codec,
-            lambda kind, _: kind == "ready" and ready.set(),
-            loopback_candidates=True,
-        )
-        task = asyncio.create_task(master.serve())
-        try:
-            await asyncio.wait_for(ready.wait(), 30)
-            yield kvs.url, master
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            video.stop()
+    with tempfile.TemporaryDirectory() as folder:
+        certs = make_certs(Path(folder), THING)
+        tls.trust(certs.ca)  # the viewers' wss://
+        async with KvsSignalingService(store, certs.server, region=REGION, channels=[THING]) as kvs:
+            channel = SignalingChannel(
+                THING, REGION, Credentials(*MASTER_KEYS), kvs.url, root_ca=certs.ca
+            )
+            async with _serving(channel, video, codec) as master:
+                yield kvs.url, master
+
+
+@asynccontextmanager
+async def _serving(
+    channel: SignalingChannel, video: VideoFeed, codec: str
+) -> AsyncIterator[Master]:
+    """The master on ``channel``, once it is ready."""
+    ready = asyncio.Event()
+    master = Master(
+        channel, video, codec, lambda kind, _: kind == "ready" and ready.set(),
+        loopback_candidates=True,
+    )  # fmt: skip
+    task = asyncio.create_task(master.serve())
+    try:
+        await asyncio.wait_for(ready.wait(), 30)
+        yield master
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        video.stop()
 
 
 def sender_ssrc(master: Master, viewer: Any) -> int:

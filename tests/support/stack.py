@@ -15,6 +15,7 @@ from robot.daemon.config import KEYS_BY_NAME
 from sim.aws import dev_identity
 from sim.daemons import RobotDaemon
 from sim.stack import SimStack, Telemetry
+from tests.support import tls
 
 DEFAULT_SPEED = KEYS_BY_NAME["DEFAULT_SPEED"].default
 
@@ -27,6 +28,11 @@ class RecordingStack(SimStack):
         super().__init__(state_dir, **kwargs)
         self._recorded: queue.Queue[Telemetry] = queue.Queue()
         self.telemetry_listeners.append(self._recorded.put_nowait)
+
+    def start(self) -> None:
+        super().start()
+        assert self.certs is not None
+        tls.trust(self.certs.ca)  # the test's signaling clients meet its wss:// hosts
 
     def start_daemon(self, robot: RobotDaemon | None = None) -> None:
         if robot in (None, self.robot):
