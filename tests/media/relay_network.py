@@ -114,6 +114,7 @@ class Watched:
     candidates: list[str]
     frames: list[tuple[int | None, float, float]]  # stamp ms, arrival ms, damage
     received: list[tuple[float, int]]  # time ms, bytes so far
+    key_frames: list[tuple[int | None, float]]  # stamp ms, arrival ms
 
     @classmethod
     def of(cls, viewer: Lines) -> Watched:
@@ -125,6 +126,7 @@ class Watched:
             joined["candidates"],
             [tuple(m["frame"]) for m in messages if "frame" in m],  # type: ignore[misc]
             [tuple(m["received"]) for m in messages if "received" in m],  # type: ignore[misc]
+            [tuple(m["key_frame"]) for m in messages if "key_frame" in m],  # type: ignore[misc]
         )
 
     def first_frame_s(self) -> float:

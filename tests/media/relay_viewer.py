@@ -8,6 +8,8 @@ pass:
   arrival, and the share of its pixels that differ from the test pattern as drawn at that
   time (0 for a clean picture; a frame decoded from a lost reference shows the bar where it
   was before, or grey blocks);
+- ``{"key_frame": [stamp_ms, arrived_ms]}``: after a decoded frame's line, if it was a key
+  frame;
 - ``{"received": [t_ms, bytes]}``: every half second, the bytes received so far (video and
   its RTCP).
 
@@ -83,6 +85,8 @@ async def watch(args: argparse.Namespace) -> None:
                 picture = luma(frame)
                 stamp = read_stamp(picture[:STRIP_HEIGHT])
                 say({"frame": [stamp, arrived, round(damage(picture, stamp), 4)]})
+                if frame.key_frame:
+                    say({"key_frame": [stamp, arrived]})
 
         async def received() -> None:
             while True:
