@@ -250,8 +250,9 @@ class Config:
         "VIDEO_OPTIONS",
         KeyKind.OBJECT,
         "the camera's options: `width` (640), `height` (480), `fps` (30); `device` for `v4l2`; "
-        "`min_bitrate` and `max_bitrate`, the bounds the sending bitrate follows the viewers' "
-        "estimate within (bits per second: within "
+        "`noise` for `testpattern` (true: its bottom quarter is noise, which needs a camera's "
+        "bitrate: for bandwidth tests); `min_bitrate` and `max_bitrate`, the bounds the "
+        "sending bitrate follows the viewers' estimate within (bits per second: within "
         f"{'..'.join(map(str, video.SOFTWARE_RANGES['h264']))} for `h264` and "
         f"{'..'.join(map(str, video.SOFTWARE_RANGES['vp8']))} for `vp8` from aiortc's "
         f"encoders, the default; {'..'.join(map(str, video.HARDWARE_RANGE))} for `picamera2`, "

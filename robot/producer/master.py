@@ -55,7 +55,7 @@ from robot.producer.consoles import Operators
 from robot.producer.credentials import CredentialsError
 from robot.producer.feeds import VideoFeed
 from robot.producer.ice import IceServers
-from robot.producer.kvs import ChannelEndpoints, SignalingChannel
+from robot.producer.kvs import ChannelEndpoints, IceServer, SignalingChannel
 from robot.producer.slots import DEFAULT_LIMITS, SlotLimits, Slots
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ class Master:
         self.codec = CODECS[codec]
         self.report = report or (lambda kind, value: None)
         self.peers: dict[str, _Peer] = {}
-        self.ice: IceServers | None = None  # once a connection got that far
+        self.ice = IceServers(_none)  # the channel's, once a connection got that far
         self._endpoints: ChannelEndpoints | None = None  # once a connection got that far
         self._viewers = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -189,7 +189,7 @@ class Master:
             return None
         if kind == "GO_AWAY":
             return kind
-        if kind == "RECONNECT_ICE_SERVER" and self.ice is not None:
+        if kind == "RECONNECT_ICE_SERVER":
             await self.ice.refresh()
         elif kind == "STATUS_RESPONSE":
             status = message.get("statusResponse") or {}
@@ -312,6 +312,10 @@ class Master:
 ROUND_TRIP_PERIOD_S = 1.0  # RTCP receiver reports come about once a second
 
 
+async def _none() -> list[IceServer]:
+    return []
+
+
 class _Peer:
     """One viewer's connection."""
 
@@ -327,7 +331,6 @@ class _Peer:
         self.round_trip_ms: float | None = None  # from the viewer's RTCP reports on our video
 
     async def _connection(self) -> RTCPeerConnection:
-        assert self.master.ice is not None
         servers = await self.master.ice.current()
         config = RTCConfiguration(
             iceServers=[
@@ -390,6 +393,7 @@ class _Peer:
         text = payload.get("candidate")
         if not isinstance(text, str):
             return
+        assert self.pc is not None  # candidates are added after the answer
         if not text:  # the end of the viewer's candidates: now ICE may fail
             # aiortc ends each bundled transport's candidates; the second one says so.
             with contextlib.suppress(ValueError):
@@ -402,7 +406,6 @@ class _Peer:
                 return
             candidate.sdpMid = payload.get("sdpMid")
             candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
-            assert self.pc is not None  # candidates are added after the answer
             await self.pc.addIceCandidate(candidate)
 
     async def _state_changed(self) -> None:

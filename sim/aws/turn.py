@@ -112,6 +112,10 @@ class TurnServer:
         return self._process is not None and self._process.poll() is not None
 
     @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
     def returncode(self) -> int | None:
         return self._process.returncode if self._process is not None else None
 

@@ -1,8 +1,8 @@
 """The simulator's video services, together: the local IoT credentials provider and KVS
-signaling service on a loop thread of their own, the viewer Lambda wired to them with
-explicit settings and clients, and, given one, the TURN server whose URIs and fresh
-credentials ``GetIceServerConfig`` hands out. Only the stack's own robot has a channel from
-the start, as the SAM template makes only that one: the other robots' producers create theirs.
+signaling service on a loop thread of their own, and the viewer Lambda wired to them with
+explicit settings and clients. Only the stack's own robot has a channel from the start, as
+the SAM template makes only that one: the other robots' producers create theirs. Given a
+TURN server, ``GetIceServerConfig`` hands out its URIs with fresh credentials.
 
     with LocalVideo(thing_name, certs, turn=turn) as video:
         config.update(video.robot_config())   # what the robot's producer needs to reach them

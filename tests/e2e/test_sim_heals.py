@@ -4,6 +4,7 @@ down, the robot drives again soon after an outage, and the service's last line o
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -15,10 +16,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from sim.aws.turn import stun_binding
 from sim.robot.board import read_state
 from sim.stack import StackError
 from tests.support.http import post
 from tests.support.stack import LONG_FORWARD, RecordingStack
+from tests.support.turn_client import allocate
 
 DRIVE_AGAIN_WITHIN_S = 5.0
 
@@ -75,6 +78,22 @@ def test_a_killed_broker_is_restarted_and_the_robot_drives_again(healing) -> Non
     assert stack.broker.port == port
     wait_for_status(stack, 200, timeout=10)
     stack.drive_until_moving("after-broker-restart")
+
+
+def test_a_killed_turn_server_is_restarted_and_its_credentials_stay_good(healing) -> None:
+    stack, said = healing
+    assert stack.turn is not None and stack.turn.pid is not None
+    port, handed_out = stack.turn.port, stack.turn.ice_server()
+    os.kill(stack.turn.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while not any("TURN server is running again" in line for line in said):
+        assert time.monotonic() < deadline, said
+        time.sleep(0.1)
+    assert any("TURN server exited (code -9); starting it again" in line for line in said), said
+    assert stack.turn.port == port and stun_binding(stack.turn.host, port)
+    # The same secret: a credential handed out before the restart still allocates.
+    relayed = asyncio.run(allocate(stack.turn, handed_out["Username"], handed_out["Password"]))
+    assert relayed[1] > 0
 
 
 def test_sigkill_mid_drive_then_stop_motors_stops_the_board(stack: RecordingStack) -> None:

@@ -26,6 +26,12 @@ from tests.support.datachannel import negotiate
 from tests.support.stamps import read_stamp
 
 
+def viewer_url(
+    control_plane: str, channel: str, credentials: ReadOnlyCredentials, region: str, client_id: str
+) -> str:
+    return _join(control_plane, channel, credentials, region, client_id, relay=False)[0]
+
+
 def _join(
     control_plane: str,
     channel: str,

@@ -38,6 +38,7 @@ class Relayed:
         """A relay-only viewer in the viewer's namespace, watching for ``seconds``."""
         args = [sys.executable, "-m", "tests.media.relay_viewer"]
         args += ["--control-plane", self.control_plane, "--channel", THING]
+        args += ["--ca", str(self.certs.ca)]
         return self.net.start_reading("viewer", [*args, "--seconds", str(seconds)], _env())
 
 
@@ -113,6 +114,7 @@ class Watched:
     candidates: list[str]
     frames: list[tuple[int | None, float, float]]  # stamp ms, arrival ms, damage
     received: list[tuple[float, int]]  # time ms, bytes so far
+    key_frames: list[tuple[int | None, float]]  # stamp ms, arrival ms
 
     @classmethod
     def of(cls, viewer: Lines) -> Watched:
@@ -124,6 +126,7 @@ class Watched:
             joined["candidates"],
             [tuple(m["frame"]) for m in messages if "frame" in m],  # type: ignore[misc]
             [tuple(m["received"]) for m in messages if "received" in m],  # type: ignore[misc]
+            [tuple(m["key_frame"]) for m in messages if "key_frame" in m],  # type: ignore[misc]
         )
 
     def first_frame_s(self) -> float:

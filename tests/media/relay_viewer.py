@@ -8,10 +8,12 @@ pass:
   arrival, and the share of its pixels that differ from the test pattern as drawn at that
   time (0 for a clean picture; a frame decoded from a lost reference shows the bar where it
   was before, or grey blocks);
+- ``{"key_frame": [stamp_ms, arrived_ms]}``: after a decoded frame's line, if it was a key
+  frame;
 - ``{"received": [t_ms, bytes]}``: every half second, the bytes received so far (video and
   its RTCP).
 
-    python -m tests.media.relay_viewer --control-plane URL --channel NAME --seconds 10
+    python -m tests.media.relay_viewer --control-plane URL --channel NAME --ca CA --seconds 10
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import asyncio
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import av
@@ -29,6 +32,7 @@ from botocore.credentials import ReadOnlyCredentials
 from robot.producer import testpattern
 from robot.producer.timestamp import STRIP_HEIGHT
 from tests.media.kvs_viewer import KvsViewer
+from tests.support import tls
 from tests.support.cloud_services import VIEWER_KEY
 from tests.support.stamps import read_stamp
 
@@ -64,6 +68,7 @@ def damage(picture: np.ndarray, stamp_ms: int | None) -> float:
 
 
 async def watch(args: argparse.Namespace) -> None:
+    tls.trust(args.ca)
     credentials = ReadOnlyCredentials(*VIEWER_KEY, None)
     started = time.monotonic()
     async with KvsViewer(args.control_plane, args.channel, credentials, relay=True) as viewer:
@@ -80,6 +85,8 @@ async def watch(args: argparse.Namespace) -> None:
                 picture = luma(frame)
                 stamp = read_stamp(picture[:STRIP_HEIGHT])
                 say({"frame": [stamp, arrived, round(damage(picture, stamp), 4)]})
+                if frame.key_frame:
+                    say({"key_frame": [stamp, arrived]})
 
         async def received() -> None:
             while True:
@@ -105,6 +112,7 @@ def main() -> None:
     parser.add_argument("--control-plane", required=True)
     parser.add_argument("--channel", required=True)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--ca", type=Path, required=True, help="the simulator's CA (wss://)")
     asyncio.run(watch(parser.parse_args()))
 
 

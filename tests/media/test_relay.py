@@ -13,6 +13,10 @@ from tests.media.relay_network import Watched, relayed
 
 CLEAN = 0.03  # below this share of pixels off the pattern: the bar's width in timing slack
 FRAME_WAIT_S = 30
+# Under the cap the sender overshoots at first and stalls while it backs off: this long after
+# joining it has settled (measured: 12 s; benchmarks/video.py prints the figures).
+SETTLE_S = 15
+BLACKOUT_S = 2
 
 
 def watch(viewer, seconds: float) -> Watched:
@@ -39,21 +43,49 @@ def test_relay_only_viewers_get_video_also_after_the_first_credentials_expired(
     assert fetches >= 4
 
 
-def test_at_3_percent_loss_the_picture_recovers_after_a_blackout(tmp_path: Path) -> None:
-    with relayed(tmp_path) as net:
+def test_at_3_percent_loss_the_picture_recovers_from_a_lost_key_frame(tmp_path: Path) -> None:
+    # A 2 s blackout loses more packets than aiortc keeps for retransmission (the noise makes
+    # many), key frames among them: only a new key frame makes the picture whole again.
+    # (aiortc's encoder makes one every 12 frames, and on a picture-loss request; the camera's
+    # passthrough path, where the request alone brings one soon, is tested on loopback in
+    # test_video_after_loss.py.) A fixed bitrate: a new one would restart the encoder.
+    fixed = {"noise": True, "min_bitrate": 1_000_000, "max_bitrate": 1_000_000}
+    with relayed(tmp_path, source_options=fixed) as net:
         net.net.loss("viewer", 3)
         viewer = net.viewer(12)
         viewer.next(lambda line: '"frame"' in line, FRAME_WAIT_S)
-        time.sleep(3)  # a fixed schedule of network conditions, not a wait for a result
-        net.net.loss("viewer", 100)  # the frames in flight, key frame or not, are lost
-        time.sleep(0.5)
+        time.sleep(1)  # a fixed schedule of network conditions, not a wait for a result
+        net.net.loss("viewer", 100)
+        time.sleep(BLACKOUT_S)
         net.net.loss("viewer", 3)
         resumed_ms = time.time() * 1000
         watched = watch(viewer, 12)
     assert watched.clean_after(resumed_ms, CLEAN), "a clean picture drawn after the blackout"
-    settled = watched.since(resumed_ms + 3000)
-    assert len(settled) >= 60, "frames keep arriving at 3 % loss"
+    assert any(stamp and stamp >= resumed_ms for stamp, _ in watched.key_frames), (
+        "a key frame drawn after the blackout arrived"
+    )
+    settled = [frame for frame in watched.frames if frame[0] and frame[0] >= resumed_ms + 1000]
+    assert len(settled) >= 30, "frames keep arriving at 3 % loss"
     assert sum(frame[2] < CLEAN for frame in settled) / len(settled) >= 0.9
+
+
+def test_under_a_1_mbit_cap_the_video_settles_below_it_and_frames_keep_arriving(
+    tmp_path: Path,
+) -> None:
+    # Noise in the picture: the encoder needs more than the cap, as a camera's picture would.
+    with relayed(tmp_path, source_options={"noise": True}) as net:
+        net.net.cap("robot", 1000)
+        viewer = net.viewer(SETTLE_S + 8)
+        viewer.next(lambda line: '"frame"' in line, FRAME_WAIT_S)
+        watched = watch(viewer, SETTLE_S + 8)
+    settled_ms = watched.joined_at_ms + SETTLE_S * 1000
+    settled = watched.since(settled_ms)
+    # At least 10 fps over the 8 s: the sender still overshoots now and then (each new
+    # bitrate restarts aiortc's encoder with a key frame) and the video stalls for a few
+    # seconds while it backs off again (benchmarks/video.py prints the settled figures).
+    assert len(settled) >= 10 * 8, "frames keep arriving once settled"
+    assert watched.since(settled_ms + 4000), "and still in the last seconds"
+    assert watched.kbit_s(settled_ms) < 1000
 
 
 pytestmark = pytest.mark.timeout(180)

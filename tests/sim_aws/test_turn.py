@@ -11,30 +11,11 @@ from pathlib import Path
 
 import pytest
 from aioice import stun
-from aioice.turn import create_turn_endpoint
 
 from sim.aws.kvs_signaling import KvsSignalingService
 from sim.aws.turn import TurnServer
 from tests.sim_aws.conftest import ROBOT, ROBOT_KEYS, client
-
-
-class Counting(asyncio.DatagramProtocol):
-    def __init__(self) -> None:
-        self.received: asyncio.Queue[bytes] = asyncio.Queue()
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.received.put_nowait(data)
-
-
-async def allocate(turn: TurnServer, username: str, password: str) -> tuple[str, int]:
-    """A relay allocated with the credential; its relayed address."""
-    transport, _ = await create_turn_endpoint(
-        Counting, (turn.host, turn.port), username, password, lifetime=60
-    )
-    try:
-        return transport.get_extra_info("sockname")
-    finally:
-        transport.close()
+from tests.support.turn_client import allocate
 
 
 @pytest.fixture

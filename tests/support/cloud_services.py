@@ -47,7 +47,12 @@ async def serve(args: argparse.Namespace) -> None:
 
         async with (
             KvsSignalingService(
-                store, region=REGION, channels=[args.thing], host=args.host, ice_servers=ice_servers
+                store,
+                certs.server,
+                region=REGION,
+                channels=[args.thing],
+                host=args.host,
+                ice_servers=ice_servers,
             ) as kvs,
             CredentialsProvider(
                 store,

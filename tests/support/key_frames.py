@@ -56,27 +56,33 @@ async def serving(video: VideoFeed, codec: str = "h264") -> AsyncIterator[tuple[
     store.add_static(*MASTER_KEYS, "robot", Permissions(MASTER_ACTIONS, THING))
     with tempfile.TemporaryDirectory() as folder:
         certs = make_certs(Path(folder), THING)
-        tls.trust(certs.ca)
+        tls.trust(certs.ca)  # the viewers' wss://
         async with KvsSignalingService(store, certs.server, region=REGION, channels=[THING]) as kvs:
             channel = SignalingChannel(
                 THING, REGION, Credentials(*MASTER_KEYS), kvs.url, root_ca=certs.ca
             )
-            ready = asyncio.Event()
-            master = Master(
-                channel,
-                video,
-                codec,
-                lambda kind, _: kind == "ready" and ready.set(),
-                loopback_candidates=True,
-            )
-            task = asyncio.create_task(master.serve())
-            try:
-                await asyncio.wait_for(ready.wait(), 30)
+            async with _serving(channel, video, codec) as master:
                 yield kvs.url, master
-            finally:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-                video.stop()
+
+
+@asynccontextmanager
+async def _serving(
+    channel: SignalingChannel, video: VideoFeed, codec: str
+) -> AsyncIterator[Master]:
+    """The master on ``channel``, once it is ready."""
+    ready = asyncio.Event()
+    master = Master(
+        channel, video, codec, lambda kind, _: kind == "ready" and ready.set(),
+        loopback_candidates=True,
+    )  # fmt: skip
+    task = asyncio.create_task(master.serve())
+    try:
+        await asyncio.wait_for(ready.wait(), 30)
+        yield master
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        video.stop()
 
 
 def sender_ssrc(master: Master, viewer: Any) -> int:

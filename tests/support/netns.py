@@ -148,11 +148,11 @@ class RelayNetwork:
 
     def cap(self, role: str, kbit_s: int) -> None:
         """Cap what ``role`` sends at ``kbit_s`` (a token bucket: bursts of 32 kbit, packets
-        that would wait past 100 ms dropped, as a home router's uplink does)."""
+        that would wait past 400 ms dropped, as a home router's uplink buffers)."""
         self.ip(role, "link", "set", "eth0", "txqueuelen", "1000")
         _run(
             "ip", "netns", "exec", self.names[role], "tc", "qdisc", "replace", "dev", "eth0",
-            "root", "tbf", "rate", f"{kbit_s}kbit", "burst", "32kbit", "latency", "100ms",
+            "root", "tbf", "rate", f"{kbit_s}kbit", "burst", "32kbit", "latency", "400ms",
         )  # fmt: skip
 
 

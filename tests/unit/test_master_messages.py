@@ -18,8 +18,7 @@ from botocore.credentials import Credentials
 
 from robot.contracts.video import bitrates
 from robot.producer.cameras import open_camera
-from robot.producer.feeds import VideoFeed, feed
-from robot.producer.ice import IceServers
+from robot.producer.feeds import FrameFeed
 from robot.producer.kvs import SignalingChannel
 from robot.producer.master import ANSWERS_PER_S, MAX_BACKOFF_S, Master, backoff
 
@@ -51,12 +50,9 @@ async def trickled_offer() -> tuple[RTCPeerConnection, str, list[str]]:
     return viewer, "\r\n".join(kept), found
 
 
-def pattern_feed() -> VideoFeed:
-    return feed(open_camera("testpattern", {}), bitrates("testpattern", "h264", {}))
-
-
-async def no_ice_servers() -> list:
-    return []
+def pattern_feed() -> FrameFeed:
+    """The test pattern's frames, as the producer feeds them to its viewers."""
+    return FrameFeed(open_camera("testpattern", {}), bitrates("testpattern", "h264", {}))
 
 
 async def until(condition: Any, timeout: float = 10) -> None:
@@ -69,10 +65,9 @@ def test_candidates_before_the_offer_and_their_end_reach_the_peer(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     async def run() -> None:
-        video = pattern_feed()
+        camera = pattern_feed()
         channel = SignalingChannel("r1", "us-east-1", Credentials("AKID", "secret"))
-        master = Master(channel, video, loopback_candidates=True)
-        master.ice = IceServers(no_ice_servers)  # as if connected to a channel without TURN
+        master = Master(channel, camera, loopback_candidates=True)
         socket = FakeSocket()
         viewer, sdp, trickled = await trickled_offer()
         try:
@@ -105,20 +100,20 @@ def test_candidates_before_the_offer_and_their_end_reach_the_peer(
             await viewer.close()
             for peer in list(master.peers.values()):
                 await peer.close()
-            video.stop()
+            camera.stop()
 
     asyncio.run(run())
 
 
 def test_answers_are_paced_under_the_services_rate() -> None:
     async def run() -> list[float]:
-        video = pattern_feed()
-        master = Master(SignalingChannel("r1", "us-east-1", Credentials("AKID", "secret")), video)
+        camera = pattern_feed()
+        master = Master(SignalingChannel("r1", "us-east-1", Credentials("AKID", "secret")), camera)
         turns = []
         for _ in range(2 * ANSWERS_PER_S + 1):
             await master.answer_turn()
             turns.append(time.monotonic())
-        video.stop()
+        camera.stop()
         return turns
 
     turns = asyncio.run(run())
