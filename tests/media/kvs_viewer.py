@@ -29,6 +29,7 @@ from tests.support.stamps import read_stamp
 def viewer_url(
     control_plane: str, channel: str, credentials: ReadOnlyCredentials, region: str, client_id: str
 ) -> str:
+    """The presigned viewer URL alone."""
     return _join(control_plane, channel, credentials, region, client_id, relay=False)[0]
 
 
@@ -65,13 +66,6 @@ def _join(
             for item in answer["IceServerList"]
         ]
     return request.url, servers
-
-
-def viewer_url(
-    control_plane: str, channel: str, credentials: ReadOnlyCredentials, region: str, client_id: str
-) -> str:
-    """The presigned viewer URL alone."""
-    return _join(control_plane, channel, credentials, region, client_id, relay=False)[0]
 
 
 def negotiated_codec(sdp: str) -> str:
