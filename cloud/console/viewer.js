@@ -5,8 +5,8 @@
 // (its `requestSigner` hook), buffers the robot's candidates until the answer and reports
 // the service's STATUS_RESPONSEs. A robot that is not streaming yet gets the offer when it
 // starts (the service keeps it for the channel's MessageTtlSeconds): the page waits for the
-// answer that long, unless the robot's telemetry says it is on the channel (then a missing
-// answer is a refusal: every viewer slot taken). When the video stalls or the connection fails (the producer restarted),
+// answer that long; a robot with no free viewer slot says so in its answer (docs/protocol.md),
+// and the page tries again later. When the video stalls or the connection fails (the producer restarted),
 // it joins again, with a fresh presigned URL, after a backoff that grows while joins fail.
 // Each connection also carries the `control` data channel (ordered), which
 // `onConnection(pc, channel)` hands to whoever drives over it. The video's stream and how it
@@ -16,10 +16,6 @@
 const STALL_MS = 1000; // no new frame for this long (30 would have come): join again
 // MessageTtlSeconds (60 s by default), the producer's start and its answer's gathering.
 const ANSWER_MS = 70_000;
-// A robot whose telemetry says its producer is on the channel answers within seconds, or
-// has refused the offer (every viewer slot taken): then join again rather than wait.
-const REFUSED_MS = 10_000;
-const ON_THE_CHANNEL = ["ready", "streaming"];
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 15_000;
 
@@ -155,9 +151,12 @@ class Session {
     signaling.on("statusResponse", (status) => {
       console.warn("KVS signaling refused a message:", status);
     });
-    let offeredAt = Infinity;
     const answered = new Promise((resolve, reject) => {
       signaling.on("sdpAnswer", async (answer) => {
+        if (answer.refused) {
+          reject(new Error(`the robot refused: ${answer.refused}`));
+          return;
+        }
         try {
           await pc.setRemoteDescription(answer);
           resolve();
@@ -168,15 +167,7 @@ class Session {
       signaling.on("close", () => reject(new Error("signaling closed")));
       signaling.on("error", () => reject(new Error("the signaling channel refused us")));
       setTimeout(() => reject(new Error("no answer from the robot")), ANSWER_MS);
-      this.refusalCheck = setInterval(() => {
-        const video = this.viewer.state.telemetry && this.viewer.state.telemetry.video;
-        const streams = Boolean(video) && ON_THE_CHANNEL.includes(video.state);
-        if (streams && performance.now() - offeredAt > REFUSED_MS) {
-          reject(new Error("the robot did not answer (every viewer slot may be taken)"));
-        }
-      }, 500);
     });
-    answered.finally(() => clearInterval(this.refusalCheck)).catch(() => {});
     const opened = new Promise((resolve) => signaling.on("open", resolve));
     signaling.open();
     await Promise.race([opened, answered]);
@@ -185,7 +176,6 @@ class Session {
     });
     await pc.setLocalDescription(await pc.createOffer());
     signaling.sendSdpOffer(pc.localDescription, undefined, correlation());
-    offeredAt = performance.now();
     report("waiting for the robot…");
     await answered;
     report("connecting…");
@@ -197,7 +187,6 @@ class Session {
 
   close() {
     this.closed = true;
-    clearInterval(this.refusalCheck);
     if (this.signaling) this.signaling.close();
     if (this.pc) this.pc.close();
   }

@@ -150,8 +150,12 @@ class Viewer:
         except access.AccessDenied as exc:
             return api.response(403, {"error": "forbidden", "reason": str(exc)}, origin)
         except botocore.exceptions.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            code = exc.response.get("Error", {}).get("Code")
+            if code == "ResourceNotFoundException":
                 return api.response(404, {"error": f'robot "{robot}" has no video channel'}, origin)
+            if code == "ResourceInUseException":  # just created by its robot: not ACTIVE yet
+                error = f'robot "{robot}"\'s video channel is not active yet'
+                return api.response(503, {"error": error}, origin)
             log.error("KVS refused: %s", exc)
             return api.response(502, {"error": "the video service could not be reached"}, origin)
         except botocore.exceptions.BotoCoreError as exc:

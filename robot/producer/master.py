@@ -120,6 +120,7 @@ class Master:
         self._serial = 0
         self._sent: OrderedDict[str, str] = OrderedDict()  # correlation id -> what it was
         self._answered: deque[float] = deque()  # when the last answers went
+        self._refusing = 0  # refusals waiting for a turn
         # Candidates from viewers whose offer has not come yet, by sender.
         self._early: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
 
@@ -250,16 +251,36 @@ class Master:
             }
         )
 
+    async def _refuse(
+        self, socket: aiohttp.ClientWebSocketResponse, viewer: str, reason: str
+    ) -> None:
+        """Tell a viewer its offer is refused (docs/protocol.md), so that it tries again
+        later instead of waiting for an answer. At most a second's worth of refusals wait
+        for a turn (more are dropped): refused offers never hold up the answers of those
+        who got a slot for longer than that."""
+        if self._refusing >= ANSWERS_PER_S:
+            return
+        self._refusing += 1
+        try:
+            await self.answer_turn()
+            await self.send(socket, "SDP_ANSWER", viewer, {"type": "answer", "refused": reason})
+        finally:
+            self._refusing -= 1
+
+    def _answer_now(self) -> bool:
+        """Take an answer's turn if one is free at once."""
+        now = time.monotonic()
+        while self._answered and self._answered[0] <= now - 1.0:
+            self._answered.popleft()
+        if len(self._answered) < ANSWERS_PER_S:
+            self._answered.append(now)
+            return True
+        return False
+
     async def answer_turn(self) -> None:
         """Wait until one more answer stays under the service's rate."""
-        while True:
-            now = time.monotonic()
-            while self._answered and self._answered[0] <= now - 1.0:
-                self._answered.popleft()
-            if len(self._answered) < ANSWERS_PER_S:
-                self._answered.append(now)
-                return
-            await asyncio.sleep(self._answered[0] + 1.0 - now)
+        while not self._answer_now():
+            await asyncio.sleep(self._answered[0] + 1.0 - time.monotonic())
 
     def _offer(
         self, socket: aiohttp.ClientWebSocketResponse, viewer: str, offer: dict[str, Any]
@@ -272,6 +293,7 @@ class Master:
         key = f"{viewer}#{self._serial}"
         if not self.slots.offer(key):
             log.warning("refusing viewer %s: every slot is taken", viewer)
+            self.spawn(self._refuse(socket, viewer, "every viewer slot is taken"))
             return
         peer = _Peer(self, viewer, key)
         self.peers[viewer] = peer

@@ -163,6 +163,7 @@ class Channel:
     message_ttl_s: int = DEFAULT_MESSAGE_TTL_S
     active_at: float = 0.0  # time.monotonic() from which it is ACTIVE
     master: web.WebSocketResponse | None = None
+    masters: int = 0  # master connections so far: the newest one wins
     viewers: dict[str, web.WebSocketResponse] = field(default_factory=dict)
     # Viewers' messages while no master is connected: (when they expire, the event).
     queued: deque[tuple[float, dict[str, Any]]] = field(
@@ -487,8 +488,9 @@ class KvsSignalingService:
         if viewer:
             assert client_id is not None
             previous, channel.viewers[client_id] = channel.viewers.get(client_id), ws
-        else:
-            previous, channel.master = channel.master, ws
+        else:  # what waited for a master goes first: meanwhile viewers' messages still wait
+            previous, channel.master = channel.master, None
+            channel.masters += 1
         if previous is not None:  # the newest connection takes over, without a GO_AWAY
             await previous.close()
         log.info(
@@ -498,8 +500,8 @@ class KvsSignalingService:
             f"viewer {client_id}" if viewer else "master",
         )
         try:
-            if not viewer:
-                await self._deliver_queued(channel, ws)
+            if not viewer and not await self._take_master(channel, ws):
+                return ws
             await self._serve_connection(channel, client_id, ws)
         finally:
             if viewer and channel.viewers.get(client_id or "") is ws:
@@ -535,12 +537,19 @@ class KvsSignalingService:
             ):
                 return
 
-    async def _deliver_queued(self, channel: Channel, ws: web.WebSocketResponse) -> None:
-        now = time.monotonic()
+    async def _take_master(self, channel: Channel, ws: web.WebSocketResponse) -> bool:
+        """Deliver what waited for a master, in order, then make ``ws`` the master; False
+        (and ``ws`` closed) when a newer master connected meanwhile."""
+        serial = channel.masters
         while channel.queued:
             expires, event = channel.queued.popleft()
-            if expires > now:
+            if expires > time.monotonic():
                 await _send(ws, event)
+        if channel.masters != serial:
+            await ws.close()
+            return False
+        channel.master = ws
+        return True
 
     async def _route(
         self,

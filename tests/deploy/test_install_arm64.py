@@ -175,7 +175,7 @@ def cloud(certs: SimCerts, pi: arm64.Chroot) -> Iterator[dict[str, object]]:
         BackgroundLoop("arm64-aws") as loop,
         Broker(pi.upper.parent / "broker", certs, THING) as broker,
     ):
-        kvs = loop.enter(KvsSignalingService(store, region=REGION, channels=[THING]))
+        kvs = loop.enter(KvsSignalingService(store, certs.server, region=REGION, channels=[THING]))
         provider = loop.enter(
             CredentialsProvider(
                 store,

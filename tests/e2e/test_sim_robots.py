@@ -101,7 +101,15 @@ def test_the_fleet_view_lists_both_online(fleet) -> None:
 
 def test_the_viewer_route_reaches_the_second_robots_channel(fleet) -> None:
     stack, _ = fleet
-    status, _, body = post(f"{stack.url}/robots/{SECOND}/viewer", {}, stack.auth_headers())
+    # Only the first robot's channel exists from the start (as the template makes only that
+    # one): the second's producer creates its own; until then there is none (404), and
+    # while it is CREATING it is not active yet (503).
+    deadline = time.monotonic() + 30
+    while True:
+        status, _, body = post(f"{stack.url}/robots/{SECOND}/viewer", {}, stack.auth_headers())
+        if status not in (404, 503) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert status == 200, body
     assert body["robot"] == SECOND
     assert f"channel/{SECOND}/" in body["channelArn"]

@@ -17,6 +17,10 @@ from tests.support import tls
 from tests.support.http import post
 
 
+class Refused(ConnectionError):
+    """The robot refused the offer (docs/protocol.md, "Joining the video")."""
+
+
 async def negotiate(pc: RTCPeerConnection, ws: Any, timeout: float = 15) -> str:
     """Send ``pc``'s offer as a KVS viewer on the signaling socket ``ws`` and apply the
     master's answer; the answer's SDP."""
@@ -29,6 +33,8 @@ async def negotiate(pc: RTCPeerConnection, ws: Any, timeout: float = 15) -> str:
             event = json.loads(message.data)
             if event.get("messageType") == "SDP_ANSWER":
                 answer = json.loads(base64.b64decode(event["messagePayload"]))
+                if "refused" in answer:
+                    raise Refused(answer["refused"])
                 await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
                 return answer["sdp"]
     raise ConnectionError("the signaling socket closed before the answer")

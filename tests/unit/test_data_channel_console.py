@@ -276,3 +276,18 @@ def test_denials_before_the_welcome():
 
     for reason, (_, expected) in zip(run(body), cases, strict=True):
         assert expected in reason
+
+
+def test_a_channel_without_a_valid_hello_in_time_is_closed(monkeypatch):
+    monkeypatch.setattr(consoles, "HELLO_S", 0.5)  # HELLO_S (10 s), shortened
+    ops, sent = operators()
+
+    async def body() -> dict:
+        async with LoopbackConsole(lambda channel: ops.attach(channel, "p1")) as console:
+            denied = await console.next(timeout=5)  # having said nothing
+            await asyncio.wait_for(console.closed.wait(), 5)
+            return denied
+
+    denied = run(body)
+    assert denied == {"type": "denied", "reason": "no valid hello within 0.5 s"}
+    assert not ops.consoles and not sent
