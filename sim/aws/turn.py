@@ -213,10 +213,20 @@ def stun_binding(host: str, port: int, timeout_s: float = 1.0) -> bool:
 
 
 def _free_port(host: str) -> int:
-    # One port for both UDP and TCP: free for both when asked.
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        udp.bind((host, 0))
-        return int(udp.getsockname()[1])
+    """A port free for both UDP and TCP, as coturn listens on both: a free UDP port may be
+    the local end of someone's TCP connection (both come from the ephemeral range)."""
+    while True:
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp,
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp,
+        ):
+            udp.bind((host, 0))
+            port = int(udp.getsockname()[1])
+            try:
+                tcp.bind((host, port))
+            except OSError:
+                continue
+            return port
 
 
 def _is_loopback(host: str) -> bool:

@@ -53,12 +53,18 @@ def test_the_real_daemon_killed_mid_drive_leaves_the_wheels_turning_until_stop_m
         stack.stop_daemon()
         config = json.loads(stack.config_path.read_text())
         config["MOTOR_OPTIONS"] = {"sim": {"state_file": str(state)}}
+        # The guard's simulated rangefinder reads the pose from the board it measures for: a
+        # sensor without one is blind, and a blind guard refuses forward motion.
+        config["OBSTACLE_GUARD"]["options"]["state_file"] = str(state)
         stack.config_path.write_text(json.dumps(config))
         stack.start_daemon()
         stack.drain_telemetry()
         stack.publish_command(b'{"action": "forward", "ttl_ms": 5000, "id": "before-kill"}')
+        # Driving, not only applied: the guard holds forward motion until its first range.
         stack.wait_for_telemetry(
-            lambda m: (m.get("command") or {}).get("id") == "before-kill", timeout=PATIENCE_S
+            lambda m: (m.get("command") or {}).get("id") == "before-kill"
+            and m["wheels"]["left"] > 0,
+            timeout=PATIENCE_S,
         )
         assert read_state(state)[0] > 0
 
