@@ -62,8 +62,9 @@ def test_the_real_daemon_killed_mid_drive_leaves_the_wheels_turning_until_stop_m
         stack.publish_command(b'{"action": "forward", "ttl_ms": 5000, "id": "before-kill"}')
         # Driving, not only applied: the guard holds forward motion until its first range.
         stack.wait_for_telemetry(
-            lambda m: (m.get("command") or {}).get("id") == "before-kill"
-            and m["wheels"]["left"] > 0,
+            lambda m: (
+                (m.get("command") or {}).get("id") == "before-kill" and m["wheels"]["left"] > 0
+            ),
             timeout=PATIENCE_S,
         )
         assert read_state(state)[0] > 0
