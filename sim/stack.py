@@ -30,6 +30,7 @@ from cloud.guests.app import GuestEndpoint
 from cloud.guests.app import Settings as GuestSettings
 from cloud.publish.app import PublishEndpoint
 from cloud.publish.app import Settings as PublishSettings
+from cloud.viewer.slots import URLS_PER_SUBJECT
 from robot.contracts import tokens
 from sim.aws import (
     authorization,
@@ -84,6 +85,7 @@ class SimStack:
         heal: bool = True,
         console: Callable[[str], None] | None = None,
         robots: int = 1,
+        viewer_urls_per_subject: int = URLS_PER_SUBJECT,
     ) -> None:
         if robots < 1:
             raise StackError(f"a simulator needs at least one robot, not {robots}")
@@ -91,6 +93,7 @@ class SimStack:
         self.state_dir = Path(state_dir).resolve()
         self.port = port
         self.thing_name = thing_name
+        self.viewer_urls_per_subject = viewer_urls_per_subject
         # The first robot's files are the state folder's own; each other robot has a folder.
         self.robots = [RobotDaemon(thing_name, self.state_dir, daemon_log)] + [
             RobotDaemon(name, self.state_dir / "robots" / name)
@@ -159,7 +162,13 @@ class SimStack:
         names = [robot.name for robot in self.robots]
         self.certs = make_certs(self.state_dir / "certs", *names)
         self.video = self._stack.enter_context(
-            LocalVideo(self.thing_name, self.certs, REGION, fleet=names[1:])
+            LocalVideo(
+                self.thing_name,
+                self.certs,
+                REGION,
+                fleet=names[1:],
+                urls_per_subject=self.viewer_urls_per_subject,
+            )
         )
         self.broker = self._stack.enter_context(
             Broker(self.state_dir / "broker", self.certs, *names)

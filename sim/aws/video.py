@@ -1,6 +1,7 @@
-"""The simulator's video services, together: the local IoT credentials provider and KVS
-signaling service on a loop thread of their own, a channel per robot (named after its
-thing), and the viewer Lambda wired to them with explicit settings and clients.
+"""The simulator's video services, together: the local IoT credentials provider, KVS
+signaling service and DynamoDB (the viewer Lambda's table of URLs per subject) on a loop
+thread of their own, a channel per robot (named after its thing), and the viewer Lambda
+wired to them with explicit settings and clients.
 
     with LocalVideo(thing_name, certs) as video:
         config.update(video.robot_config())   # what the robot's producer needs to reach them
@@ -15,9 +16,11 @@ from collections.abc import Sequence
 import botocore.session
 
 from cloud.viewer import app as viewer
+from cloud.viewer import slots
 from sim.aws.background import BackgroundLoop
 from sim.aws.certs import SimCerts
 from sim.aws.credentials_provider import CredentialsProvider
+from sim.aws.dynamodb import DynamoDb, DynamoDbService
 from sim.aws.kvs_signaling import MASTER_ACTIONS, VIEWER_ACTIONS, KvsSignalingService, Permissions
 from sim.aws.sigv4 import CredentialStore
 
@@ -26,14 +29,23 @@ REGION = "us-east-1"
 # secret made anew by each simulator, so that nobody who read this source can presign a
 # viewer URL without a token.
 VIEWER_ACCESS_KEY = "AKIDSIMVIEWERLAMBDA"
+VIEWER_PRINCIPAL = "viewer-lambda"
+SLOTS_TABLE = "viewer-slots"  # the template's ViewerSlotsTable
 
 
 class LocalVideo:
     def __init__(
-        self, thing_name: str, certs: SimCerts, region: str = REGION, fleet: Sequence[str] = ()
+        self,
+        thing_name: str,
+        certs: SimCerts,
+        region: str = REGION,
+        fleet: Sequence[str] = (),
+        urls_per_subject: int = slots.URLS_PER_SUBJECT,
     ) -> None:
-        """``thing_name``: the stack's own robot (``POST /viewer``'s); ``fleet``: the others."""
+        """``thing_name``: the stack's own robot (``POST /viewer``'s); ``fleet``: the others;
+        ``urls_per_subject``: the viewer Lambda's cap (AWS's stack has the default)."""
         self.thing_name = thing_name
+        self.urls_per_subject = urls_per_subject
         self.fleet = tuple(fleet)
         self.certs = certs
         self.region = region
@@ -42,11 +54,16 @@ class LocalVideo:
         self.store = CredentialStore()
         self._viewer_secret = secrets.token_urlsafe(30)
         self.store.add_static(
-            VIEWER_ACCESS_KEY, self._viewer_secret, "viewer-lambda", Permissions(VIEWER_ACTIONS)
+            VIEWER_ACCESS_KEY, self._viewer_secret, VIEWER_PRINCIPAL, Permissions(VIEWER_ACTIONS)
+        )
+        self.dynamodb = DynamoDb(self.store, region)
+        self.dynamodb.create_table(
+            SLOTS_TABLE, slots.KEY, {VIEWER_PRINCIPAL}, ttl_attribute=slots.TTL_ATTRIBUTE
         )
         self.loop = BackgroundLoop("sim-video")
         self.signaling: KvsSignalingService | None = None
         self.provider: CredentialsProvider | None = None
+        self.dynamodb_service: DynamoDbService | None = None
 
     def __enter__(self) -> LocalVideo:
         self.loop.__enter__()
@@ -68,6 +85,7 @@ class LocalVideo:
                     server_key=self.certs.server.key,
                 )
             )
+            self.dynamodb_service = self.loop.enter(DynamoDbService(self.dynamodb))
         except BaseException:
             self.loop.__exit__(None, None, None)
             raise
@@ -97,11 +115,14 @@ class LocalVideo:
     def viewer_handler(self) -> viewer.Handler:
         """The real viewer Lambda, with botocore pointed at the local signaling service.
         No STUN or TURN: on loopback, host candidates connect."""
-        assert self.signaling is not None
+        assert self.signaling is not None and self.dynamodb_service is not None
         settings = viewer.Settings(
             robot_name=self.thing_name,
             region=self.region,
+            slots_table=SLOTS_TABLE,
             kvs_endpoint_url=self.signaling.url,
+            dynamodb_endpoint_url=self.dynamodb_service.url,
+            urls_per_subject=self.urls_per_subject,
             stun_urls=(),
         )
         session = botocore.session.Session()

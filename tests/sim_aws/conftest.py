@@ -13,7 +13,9 @@ import botocore.session
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
+from cloud.viewer import slots
 from sim.aws.background import BackgroundLoop
+from sim.aws.dynamodb import DynamoDb, DynamoDbService
 from sim.aws.kvs_signaling import MASTER_ACTIONS, VIEWER_ACTIONS, KvsSignalingService, Permissions
 from sim.aws.sigv4 import CredentialStore
 
@@ -21,6 +23,7 @@ REGION = "us-east-1"
 ROBOT = "r1"
 ROBOT_KEYS = ReadOnlyCredentials("AKIDROBOT", "robot-secret", None)
 VIEWER_KEYS = ReadOnlyCredentials("AKIDVIEWER", "viewer-secret", None)
+SLOTS_TABLE = "viewer-slots"
 
 
 @pytest.fixture
@@ -44,6 +47,14 @@ def store() -> CredentialStore:
 @pytest.fixture
 def kvs(loop, store) -> KvsSignalingService:
     return loop.enter(KvsSignalingService(store, region=REGION, channels=[ROBOT, "r2"]))
+
+
+@pytest.fixture
+def dynamodb(loop, store) -> DynamoDbService:
+    """The local DynamoDB with the viewer Lambda's table, which the viewer may write."""
+    db = DynamoDb(store, REGION)
+    db.create_table(SLOTS_TABLE, slots.KEY, {"viewer"}, ttl_attribute=slots.TTL_ATTRIBUTE)
+    return loop.enter(DynamoDbService(db))
 
 
 def client(
