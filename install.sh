@@ -37,6 +37,7 @@ amazon_root_ca_url=${AMAZON_ROOT_CA_URL:-https://www.amazontrust.com/repository/
 amazon_root_ca_sha256=8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e
 # Where --service puts things (docs/raspberry-pi.md).
 service_user=${ROBOT_USER:-robot}
+config_owner=${ROBOT_CONFIG_OWNER:-root}  # the tests' stand-ins run as their own user
 robot_home=${ROBOT_HOME:-/opt/telepresence-robot}
 robot_etc=${ROBOT_ETC:-/etc/telepresence-robot}
 unit_dir=${SYSTEMD_UNIT_DIR:-/etc/systemd/system}
@@ -288,28 +289,35 @@ as_root mkdir -p "$robot_home"
 system_site_venv "$robot_home/venv" as_root
 install_robot "$robot_home/venv" "$wheel" as_root
 
-# Config and certificates in one place, the daemon's own and nobody else's.
-as_root install -d -m 700 -o "$service_user" -g "$service_group" "$robot_etc" "$robot_etc/certs" \
-    "$robot_etc/state"
-if ! as_root test -e "$robot_etc/config.json"; then
-    as_root install -m 600 -o "$service_user" -g "$service_group" config.json "$robot_etc/config.json"
-fi
-for cert in certs/*; do
-    [ -f "$cert" ] || continue
-    if ! as_root test -e "$robot_etc/$cert"; then
-        as_root install -m 600 -o "$service_user" -g "$service_group" "$cert" "$robot_etc/$cert"
+# Config and certificates in one place: root's, read by the service's group and nobody else
+# (root:robot, files 640, folders 750), so the daemon cannot change its own config or key;
+# its state folder (the e-stop latch) is its own.
+as_root install -d -m 750 -o "$config_owner" -g "$service_group" "$robot_etc" "$robot_etc/certs"
+as_root install -d -m 700 -o "$service_user" -g "$service_group" "$robot_etc/state"
+for file in config.json certs/*; do
+    [ -f "$file" ] || continue
+    if ! as_root test -e "$robot_etc/$file"; then  # never over an existing one
+        as_root install -m 640 -o "$config_owner" -g "$service_group" "$file" "$robot_etc/$file"
     fi
 done
+# Those of an earlier install, which the service user owned, too.
+as_root find "$robot_etc" -path "$robot_etc/state" -prune -o -type f \
+    -exec chown "$config_owner:$service_group" {} + -exec chmod 640 {} +
 
 sed -e "s|/opt/telepresence-robot|$robot_home|g" -e "s|/etc/telepresence-robot|$robot_etc|g" \
     -e "s|^User=robot$|User=$service_user|" -e "s|^Group=robot$|Group=$service_group|" \
     deploy/robot.service | as_root tee "$unit_dir/robot.service" >/dev/null
-as_root systemctl daemon-reload
+# In a chroot or an image being built no systemd runs ("offline"): the unit is enabled for
+# the next boot, and nothing can be reloaded or started now.
+systemd=$(systemctl is-system-running 2>/dev/null || true)
+[ "$systemd" = offline ] || as_root systemctl daemon-reload
 as_root systemctl enable --quiet robot.service
-if as_root "$robot_home/venv/bin/robot" check-config --config "$robot_etc/config.json"; then
-    as_root systemctl restart robot.service
-    echo "the robot service is running: journalctl -u robot -f"
-else
+if ! as_root "$robot_home/venv/bin/robot" check-config --config "$robot_etc/config.json"; then
     echo "the service is installed and enabled; fix $robot_etc/config.json (above), then:"
     echo "  sudo systemctl restart robot"
+elif [ "$systemd" = offline ]; then
+    echo "the robot service is enabled; no systemd runs here (a chroot?): it starts at boot"
+else
+    as_root systemctl restart robot.service
+    echo "the robot service is running: journalctl -u robot -f"
 fi

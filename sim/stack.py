@@ -30,6 +30,7 @@ from cloud.guests.app import GuestEndpoint
 from cloud.guests.app import Settings as GuestSettings
 from cloud.publish.app import PublishEndpoint
 from cloud.publish.app import Settings as PublishSettings
+from cloud.viewer.slots import URLS_PER_SUBJECT
 from robot.contracts import tokens
 from sim.aws import (
     authorization,
@@ -86,6 +87,7 @@ class SimStack:
         console: Callable[[str], None] | None = None,
         robots: int = 1,
         robot_settings: dict[str, Any] | None = None,
+        viewer_urls_per_subject: int = URLS_PER_SUBJECT,
     ) -> None:
         if robots < 1:
             raise StackError(f"a simulator needs at least one robot, not {robots}")
@@ -93,6 +95,7 @@ class SimStack:
         self.state_dir = Path(state_dir).resolve()
         self.port = port
         self.thing_name = thing_name
+        self.viewer_urls_per_subject = viewer_urls_per_subject
         # The first robot's files are the state folder's own; each other robot has a folder.
         self.robots = [RobotDaemon(thing_name, self.state_dir, daemon_log)] + [
             RobotDaemon(name, self.state_dir / "robots" / name)
@@ -164,7 +167,13 @@ class SimStack:
         self.certs = make_certs(self.state_dir / "certs", *names)
         self.turn = self._stack.enter_context(TurnServer(self.state_dir / "turn"))
         self.video = self._stack.enter_context(
-            LocalVideo(self.thing_name, self.certs, REGION, turn=self.turn)
+            LocalVideo(
+                self.thing_name,
+                self.certs,
+                REGION,
+                turn=self.turn,
+                urls_per_subject=self.viewer_urls_per_subject,
+            )
         )
         self.broker = self._stack.enter_context(
             Broker(self.state_dir / "broker", self.certs, *names)

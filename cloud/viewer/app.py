@@ -14,6 +14,8 @@ Lambda's credentials, valid for ``expiresIn`` seconds (an open connection stays 
 ``iceServers`` are KVS's STUN server and the TURN servers of ``GetIceServerConfig``, in the
 shape ``RTCPeerConnection`` takes. The authorizer has checked the token; the grants in its
 context must allow watching this robot (``robot:view``, ``robot:drive`` or ``robot:admin``).
+One token subject holds at most ``URLS_PER_SUBJECT`` valid URLs at once, counted in the
+DynamoDB table ``slots_table`` (:mod:`cloud.viewer.slots`); past that the answer is 429.
 
 Settings come from the environment once per container (:meth:`Settings.from_environ`);
 the simulator builds the same handler with explicit settings and clients
@@ -39,6 +41,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
 from cloud import api
+from cloud.viewer.slots import URLS_PER_SUBJECT, SlotsFull, SlotsUnavailable, UrlSlots
 from robot.contracts import access
 
 log = logging.getLogger(__name__)
@@ -55,13 +58,17 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 @dataclass(frozen=True)
 class Settings:
-    """``robot_name``: the robot ``POST /viewer`` is for; ``kvs_endpoint_url``: a KVS
-    control plane other than AWS's (the simulator's); ``stun_urls``: empty for none."""
+    """``robot_name``: the robot ``POST /viewer`` is for; ``slots_table``: the DynamoDB
+    table counting each subject's URLs; ``kvs_endpoint_url`` and ``dynamodb_endpoint_url``:
+    services other than AWS's (the simulator's); ``stun_urls``: empty for none."""
 
     robot_name: str
     region: str
+    slots_table: str
     cors_allow_origin: str = ""  # "": the console's origin only (cloud/api.py)
     kvs_endpoint_url: str | None = None
+    dynamodb_endpoint_url: str | None = None
+    urls_per_subject: int = URLS_PER_SUBJECT
     stun_urls: tuple[str, ...] = ()
     url_expires: int = 60
 
@@ -71,12 +78,14 @@ class Settings:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
-        """``ROBOT_NAME``, ``AWS_REGION`` (set by Lambda), ``CORS_ALLOW_ORIGIN``,
-        ``VIEWER_URL_EXPIRES``; the STUN server is KVS's in the region."""
+        """``ROBOT_NAME``, ``AWS_REGION`` (set by Lambda), ``VIEWER_SLOTS_TABLE``,
+        ``CORS_ALLOW_ORIGIN``, ``VIEWER_URL_EXPIRES``; the STUN server is KVS's in the
+        region."""
         region = environ.get("AWS_REGION") or environ["AWS_DEFAULT_REGION"]
         return cls(
             robot_name=environ.get("ROBOT_NAME", "robot"),
             region=region,
+            slots_table=environ["VIEWER_SLOTS_TABLE"],
             cors_allow_origin=environ.get("CORS_ALLOW_ORIGIN", ""),
             stun_urls=(f"stun:stun.kinesisvideo.{region}.amazonaws.com:443",),
             url_expires=int(environ.get("VIEWER_URL_EXPIRES", "60")),
@@ -85,12 +94,13 @@ class Settings:
 
 @dataclass(frozen=True)
 class Clients:
-    """The ``kinesisvideo`` client, a ``kinesis-video-signaling`` client per endpoint, and
-    the credentials the signaling URL is presigned with."""
+    """The ``kinesisvideo`` client, a ``kinesis-video-signaling`` client per endpoint, the
+    credentials the signaling URL is presigned with, and the ``dynamodb`` client."""
 
     kinesisvideo: Any
     signaling: Callable[[str], Any]
     credentials: Callable[[], ReadOnlyCredentials]
+    dynamodb: Any
 
     @classmethod
     def from_session(cls, session: botocore.session.Session, settings: Settings) -> Clients:
@@ -116,7 +126,10 @@ class Clients:
                 raise botocore.exceptions.NoCredentialsError()
             return found.get_frozen_credentials()
 
-        return cls(kinesisvideo, signaling, credentials)
+        dynamodb = session.create_client(
+            "dynamodb", region_name=settings.region, endpoint_url=settings.dynamodb_endpoint_url
+        )
+        return cls(kinesisvideo, signaling, credentials, dynamodb)
 
 
 @dataclass(frozen=True)
@@ -131,11 +144,18 @@ class Viewer:
     """Answers viewer requests for one set of settings and clients."""
 
     def __init__(
-        self, settings: Settings, clients: Clients, clock: Callable[[], float] = time.monotonic
+        self,
+        settings: Settings,
+        clients: Clients,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.clients = clients
         self._clock = clock
+        self.slots = UrlSlots(
+            clients.dynamodb, settings.slots_table, settings.urls_per_subject, wall_clock
+        )
         self._channels: dict[str, _Channel] = {}
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -144,11 +164,19 @@ class Viewer:
             robot = api.robot_name(event, self.settings.robot_name)
             grants = api.grants(event)
             access.check_view(grants, robot)
+            self.slots.take(grants.subject, self.settings.url_expires)
             answer = self.session(robot)
         except api.BadRequest as exc:
             return api.response(400, {"error": "bad request", "reason": str(exc)}, origin)
         except access.AccessDenied as exc:
             return api.response(403, {"error": "forbidden", "reason": str(exc)}, origin)
+        except SlotsFull as exc:
+            log.warning("%s holds every viewer URL it may", grants.subject)
+            body = {"error": "too many viewer URLs", "reason": str(exc)}
+            return api.response(429, body, origin)
+        except SlotsUnavailable as exc:
+            log.error("the viewer URL table refused: %s", exc)
+            return api.response(502, {"error": "the viewer limit could not be checked"}, origin)
         except botocore.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code == "ResourceNotFoundException":

@@ -1,8 +1,9 @@
-"""The simulator's video services, together: the local IoT credentials provider and KVS
-signaling service on a loop thread of their own, and the viewer Lambda wired to them with
-explicit settings and clients. Only the stack's own robot has a channel from the start, as
-the SAM template makes only that one: the other robots' producers create theirs. Given a
-TURN server, ``GetIceServerConfig`` hands out its URIs with fresh credentials.
+"""The simulator's video services, together: the local IoT credentials provider, KVS
+signaling service and DynamoDB (the viewer Lambda's table of URLs per subject) on a loop
+thread of their own, and the viewer Lambda wired to them with explicit settings and clients.
+Only the stack's own robot has a channel from the start, as the SAM template makes only that
+one: the other robots' producers create theirs. Given a TURN server, ``GetIceServerConfig``
+hands out its URIs with fresh credentials.
 
     with LocalVideo(thing_name, certs, turn=turn) as video:
         config.update(video.robot_config())   # what the robot's producer needs to reach them
@@ -16,9 +17,11 @@ import secrets
 import botocore.session
 
 from cloud.viewer import app as viewer
+from cloud.viewer import slots
 from sim.aws.background import BackgroundLoop
 from sim.aws.certs import SimCerts
 from sim.aws.credentials_provider import CredentialsProvider
+from sim.aws.dynamodb import DynamoDb, DynamoDbService
 from sim.aws.kvs_signaling import (
     DEFAULT_LIMITS,
     MASTER_ACTIONS,
@@ -36,6 +39,8 @@ REGION = "us-east-1"
 # secret made anew by each simulator, so that nobody who read this source can presign a
 # viewer URL without a token.
 VIEWER_ACCESS_KEY = "AKIDSIMVIEWERLAMBDA"
+VIEWER_PRINCIPAL = "viewer-lambda"
+SLOTS_TABLE = "viewer-slots"  # the template's ViewerSlotsTable
 
 
 class LocalVideo:
@@ -46,12 +51,15 @@ class LocalVideo:
         region: str = REGION,
         limits: Limits = DEFAULT_LIMITS,
         turn: TurnServer | None = None,
+        urls_per_subject: int = slots.URLS_PER_SUBJECT,
     ) -> None:
         """``thing_name``: the stack's own robot (``POST /viewer``'s); ``turn``: a running TURN
-        server (none: no relay, as on loopback none is needed)."""
+        server (none: no relay, as on loopback none is needed); ``urls_per_subject``: the
+        viewer Lambda's cap (AWS's stack has the default)."""
         self.thing_name = thing_name
         self.limits = limits
         self.turn = turn
+        self.urls_per_subject = urls_per_subject
         self.certs = certs
         self.region = region
         # The template names the robots' role alias so; its credentials are each thing's own.
@@ -59,11 +67,16 @@ class LocalVideo:
         self.store = CredentialStore()
         self._viewer_secret = secrets.token_urlsafe(30)
         self.store.add_static(
-            VIEWER_ACCESS_KEY, self._viewer_secret, "viewer-lambda", Permissions(VIEWER_ACTIONS)
+            VIEWER_ACCESS_KEY, self._viewer_secret, VIEWER_PRINCIPAL, Permissions(VIEWER_ACTIONS)
+        )
+        self.dynamodb = DynamoDb(self.store, region)
+        self.dynamodb.create_table(
+            SLOTS_TABLE, slots.KEY, {VIEWER_PRINCIPAL}, ttl_attribute=slots.TTL_ATTRIBUTE
         )
         self.loop = BackgroundLoop("sim-video")
         self.signaling: KvsSignalingService | None = None
         self.provider: CredentialsProvider | None = None
+        self.dynamodb_service: DynamoDbService | None = None
 
     def __enter__(self) -> LocalVideo:
         self.loop.__enter__()
@@ -88,6 +101,7 @@ class LocalVideo:
                     server_key=self.certs.server.key,
                 )
             )
+            self.dynamodb_service = self.loop.enter(DynamoDbService(self.dynamodb))
         except BaseException:
             self.loop.__exit__(None, None, None)
             raise
@@ -120,14 +134,17 @@ class LocalVideo:
         self.signaling.origins = origins
 
     def viewer_handler(self) -> viewer.Handler:
-        """The real viewer Lambda, with botocore pointed at the local signaling service, and
-        the TURN server's STUN URI where AWS's Lambda names KVS's STUN server."""
-        assert self.signaling is not None
+        """The real viewer Lambda, with botocore pointed at the local signaling service and
+        DynamoDB, and the TURN server's STUN URI where AWS's Lambda names KVS's STUN server."""
+        assert self.signaling is not None and self.dynamodb_service is not None
         settings = viewer.Settings(
             robot_name=self.thing_name,
             region=self.region,
+            slots_table=SLOTS_TABLE,
             kvs_endpoint_url=self.signaling.url,
             stun_urls=(self.turn.stun_uri,) if self.turn else (),
+            dynamodb_endpoint_url=self.dynamodb_service.url,
+            urls_per_subject=self.urls_per_subject,
         )
         session = botocore.session.Session()
         session.set_credentials(VIEWER_ACCESS_KEY, self._viewer_secret)

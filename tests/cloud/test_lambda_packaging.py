@@ -229,6 +229,7 @@ def test_the_viewer_runs_from_its_folder(tmp_path, loopback):
         "cloud/api.py",
         "cloud/viewer/__init__.py",
         "cloud/viewer/app.py",
+        "cloud/viewer/slots.py",
     }
     libraries = library_dir(tmp_path, RUNTIME_LIBRARIES)
     arn = "arn:aws:kinesisvideo:eu-west-1:123456789012:channel/r9/1"
@@ -250,7 +251,12 @@ def test_the_viewer_runs_from_its_folder(tmp_path, loopback):
         libraries,
         "cloud.viewer.app",
         event,
-        {"AWS_ENDPOINT_URL_KINESIS_VIDEO": loopback.url, "ROBOT_NAME": "r1"},
+        {
+            "AWS_ENDPOINT_URL_KINESIS_VIDEO": loopback.url,
+            "AWS_ENDPOINT_URL_DYNAMODB": loopback.url,
+            "ROBOT_NAME": "r1",
+            "VIEWER_SLOTS_TABLE": "slots",
+        },
     )
     assert out["result"]["statusCode"] == 200, out["result"]
     body = json.loads(out["result"]["body"])
@@ -260,10 +266,12 @@ def test_the_viewer_runs_from_its_folder(tmp_path, loopback):
         {"urls": ["turn:t.example"], "username": "u", "credential": "p"},
     ]
     assert [r.path for r in loopback.requests] == [
+        "/",  # its slot in the table of URLs per subject
         "/describeSignalingChannel",
         "/getSignalingChannelEndpoint",
         "/v1/get-ice-server-config",
     ]
+    assert loopback.requests[0].headers["X-Amz-Target"] == "DynamoDB_20120810.PutItem"
     assert_loaded_from(artifact, out)
 
 

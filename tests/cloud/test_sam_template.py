@@ -13,6 +13,7 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 from cloud.authorizer import policy
+from cloud.viewer import slots
 from robot.contracts import access, tokens, verify
 from sim.aws import console_site, kvs_signaling
 
@@ -222,7 +223,13 @@ def test_the_publish_lambda_may_only_publish_to_its_fleets_action_topics(transfo
 
 def test_the_viewer_lambda_may_join_its_fleets_channels_as_a_viewer_only(transformed):
     role = transformed["Resources"]["ViewerFunctionRole"]
-    (statement,) = _inline_statements(role)
+    table, statement = _inline_statements(role)
+    # Besides its channels, it may only write its table of URLs per subject.
+    assert table == {
+        "Effect": "Allow",
+        "Action": "dynamodb:PutItem",
+        "Resource": {"Fn::GetAtt": ["ViewerSlotsTable", "Arn"]},
+    }
     assert set(statement["Action"]) == kvs_signaling.VIEWER_ACTIONS
     channels = "arn:${AWS::Partition}:kinesisvideo:${AWS::Region}:${AWS::AccountId}:channel/"
     assert statement["Resource"] == [
@@ -236,7 +243,23 @@ def test_the_viewer_lambda_may_join_its_fleets_channels_as_a_viewer_only(transfo
         },
     ]
     env = transformed["Resources"]["ViewerFunction"]["Properties"]["Environment"]["Variables"]
-    assert set(env) == {"ROBOT_NAME", "CORS_ALLOW_ORIGIN"}
+    assert set(env) == {"ROBOT_NAME", "CORS_ALLOW_ORIGIN", "VIEWER_SLOTS_TABLE"}
+    assert env["VIEWER_SLOTS_TABLE"] == {"Ref": "ViewerSlotsTable"}
+
+
+def test_the_viewer_slots_table_is_the_one_the_simulator_stands_in_for(source):
+    """The key and TTL attribute that cloud/viewer/slots.py writes (the simulator's table
+    is made from the same)."""
+    table = source["Resources"]["ViewerSlotsTable"]["Properties"]
+    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    key = tuple((k["AttributeName"], types[k["AttributeName"]]) for k in table["KeySchema"])
+    assert key == slots.KEY
+    assert [k["KeyType"] for k in table["KeySchema"]] == ["HASH", "RANGE"]
+    assert table["TimeToLiveSpecification"] == {
+        "AttributeName": slots.TTL_ATTRIBUTE,
+        "Enabled": True,
+    }
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
 
 
 def test_every_function_has_a_build_target_and_a_package(source):

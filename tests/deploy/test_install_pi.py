@@ -82,6 +82,7 @@ def install(tmp_path: Path, checkout: Path) -> Callable[..., subprocess.Complete
             "AMAZON_ROOT_CA_FILE": str(AMAZON_CA),
             "AMAZON_ROOT_CA_URL": (tmp_path / "nothing-here.pem").as_uri(),
             "ROBOT_USER": run("id", "-un").stdout.strip(),
+            "ROBOT_CONFIG_OWNER": run("id", "-un").stdout.strip(),  # root on a Pi
             "ROBOT_HOME": str(tmp_path / "opt" / "telepresence-robot"),
             "ROBOT_ETC": str(tmp_path / "etc" / "telepresence-robot"),
             "SYSTEMD_UNIT_DIR": str(tmp_path / "etc" / "systemd" / "system"),
@@ -179,6 +180,12 @@ def test_the_adafruit_hat_on_a_pi_5_as_a_service(install, calls, checkout, tmp_p
     subprocess.run([sys.executable, "-m", "venv", str(checkout / ".venv")], check=True)
     write_valid_config(checkout, "adafruit")
 
+    # A key that an earlier install left to the service user: kept, its mode made 640.
+    earlier = tmp_path / "etc" / "telepresence-robot" / "certs" / "private.pem.key"
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text("the earlier key")
+    earlier.chmod(0o600)
+
     result = install("--service", model="Raspberry Pi 5 Model B Rev 1.0", MOTOR_DRIVER="adafruit")
     made = calls()
     assert "Pi 5: GPIO through lgpio" in result.stdout
@@ -194,9 +201,12 @@ def test_the_adafruit_hat_on_a_pi_5_as_a_service(install, calls, checkout, tmp_p
     unit = (tmp_path / "etc" / "systemd" / "system" / "robot.service").read_text()
     assert f"ExecStart={home}/venv/bin/robot run --config {etc}/config.json" in unit
     assert f"User={user}\n" in unit and "=/opt/telepresence-robot" not in unit
-    assert mode(etc) == 0o700 and mode(etc / "certs") == 0o700
+    # Read by the service's group, changed by their owner (root on a Pi) only.
+    assert mode(etc) == 0o750 and mode(etc / "certs") == 0o750
+    assert mode(etc / "state") == 0o700
     for private in ("config.json", "certs/private.pem.key", "certs/cacert.pem"):
-        assert mode(etc / private) == 0o600, private
+        assert mode(etc / private) == 0o640, private
+    assert earlier.read_text() == "the earlier key"
     assert "systemctl daemon-reload" in made
     assert "systemctl enable --quiet robot.service" in made  # no waiting for NTP
     assert made[-1] == "systemctl restart robot.service"  # its config checked out

@@ -14,8 +14,10 @@ import botocore.session
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
+from cloud.viewer import slots
 from sim.aws.background import BackgroundLoop
 from sim.aws.certs import SimCerts, make_certs
+from sim.aws.dynamodb import DynamoDb, DynamoDbService
 from sim.aws.kvs_signaling import MASTER_ACTIONS, VIEWER_ACTIONS, KvsSignalingService, Permissions
 from sim.aws.sigv4 import CredentialStore
 from tests.support import tls
@@ -24,6 +26,7 @@ REGION = "us-east-1"
 ROBOT = "r1"
 ROBOT_KEYS = ReadOnlyCredentials("AKIDROBOT", "robot-secret", None)
 VIEWER_KEYS = ReadOnlyCredentials("AKIDVIEWER", "viewer-secret", None)
+SLOTS_TABLE = "viewer-slots"
 
 
 @pytest.fixture
@@ -55,6 +58,14 @@ def kvs(loop, store, certs) -> KvsSignalingService:
     return loop.enter(
         KvsSignalingService(store, certs.server, region=REGION, channels=[ROBOT, "r2"])
     )
+
+
+@pytest.fixture
+def dynamodb(loop, store) -> DynamoDbService:
+    """The local DynamoDB with the viewer Lambda's table, which the viewer may write."""
+    db = DynamoDb(store, REGION)
+    db.create_table(SLOTS_TABLE, slots.KEY, {"viewer"}, ttl_attribute=slots.TTL_ATTRIBUTE)
+    return loop.enter(DynamoDbService(db))
 
 
 def client(

@@ -10,32 +10,40 @@ import botocore.session
 import pytest
 
 from cloud.viewer.app import CHANNEL_CACHE_SECONDS, Clients, Settings, Viewer
+from cloud.viewer.slots import URLS_PER_SUBJECT
 from robot.contracts import access
-from tests.sim_aws.conftest import REGION, ROBOT, VIEWER_KEYS, handshake_status
+from tests.sim_aws.conftest import REGION, ROBOT, SLOTS_TABLE, VIEWER_KEYS, handshake_status
 
 
-def grants_context(scopes: str, robots: str = "*") -> dict:
-    return access.Grants("alice", frozenset(scopes.split()), None).context() | {"robots": robots}
+def grants_context(scopes: str, robots: str = "*", subject: str = "alice") -> dict:
+    grants = access.Grants(subject, frozenset(scopes.split()), None)
+    return grants.context() | {"robots": robots}
 
 
-def event(scopes: str = "robot:view", name: str | None = None, robots: str = "*") -> dict:
+def event(
+    scopes: str = "robot:view", name: str | None = None, robots: str = "*", subject="alice"
+) -> dict:
     return {
         "resource": "/viewer" if name is None else "/robots/{name}/viewer",
         "pathParameters": None if name is None else {"name": name},
-        "requestContext": {"authorizer": grants_context(scopes, robots)},
+        "requestContext": {"authorizer": grants_context(scopes, robots, subject)},
     }
 
 
-def make_viewer(endpoint: str, clock=None, **settings) -> tuple[Viewer, list[str]]:
-    """The Lambda's Viewer with botocore pointed at ``endpoint``; also returns the names of
-    the KVS operations it calls."""
+def make_viewer(
+    endpoint: str, dynamodb: str, clock=None, wall_clock=None, **settings
+) -> tuple[Viewer, list[str]]:
+    """The Lambda's Viewer with botocore pointed at KVS at ``endpoint`` and DynamoDB at
+    ``dynamodb``; also returns the names of the KVS operations it calls."""
     session = botocore.session.Session()
     session.set_credentials(*VIEWER_KEYS)
     chosen = Settings(
         **{
             "robot_name": ROBOT,
             "region": REGION,
+            "slots_table": SLOTS_TABLE,
             "kvs_endpoint_url": endpoint,
+            "dynamodb_endpoint_url": dynamodb,
             "stun_urls": ("stun:stun.example:3478",),
             **settings,
         }
@@ -45,12 +53,14 @@ def make_viewer(endpoint: str, clock=None, **settings) -> tuple[Viewer, list[str
     clients.kinesisvideo.meta.events.register(
         "before-call.kinesis-video.*", lambda model, **kw: calls.append(model.name)
     )
-    return Viewer(chosen, clients, **({} if clock is None else {"clock": clock})), calls
+    clocks = {"clock": clock, "wall_clock": wall_clock}
+    given = {name: value for name, value in clocks.items() if value is not None}
+    return Viewer(chosen, clients, **given), calls
 
 
 @pytest.fixture
-def viewer(kvs) -> tuple[Viewer, list[str]]:
-    return make_viewer(kvs.url)
+def viewer(kvs, dynamodb) -> tuple[Viewer, list[str]]:
+    return make_viewer(kvs.url, dynamodb.url)
 
 
 def answer(viewer: Viewer, request: dict) -> tuple[int, dict]:
@@ -96,9 +106,11 @@ def test_the_robot_served_is_the_robot_checked(viewer, kvs):
     ("later_s", "looked_up_again"),
     [(CHANNEL_CACHE_SECONDS - 0.001, False), (CHANNEL_CACHE_SECONDS, True)],
 )
-def test_the_channel_is_looked_up_again_once_its_cache_expires(kvs, later_s, looked_up_again):
+def test_the_channel_is_looked_up_again_once_its_cache_expires(
+    kvs, dynamodb, later_s, looked_up_again
+):
     now = [1000.0]
-    handler, calls = make_viewer(kvs.url, clock=lambda: now[0])
+    handler, calls = make_viewer(kvs.url, dynamodb.url, clock=lambda: now[0])
     assert answer(handler, event())[0] == 200
     now[0] += later_s
     assert answer(handler, event())[0] == 200
@@ -141,10 +153,49 @@ def test_a_robot_without_a_channel_is_not_found(viewer):
     assert status == 404 and "ghost" in body["error"]
 
 
-def test_an_unreachable_video_service_is_a_bad_gateway():
-    handler, _ = make_viewer("http://127.0.0.1:9")
+def test_an_unreachable_video_service_is_a_bad_gateway(dynamodb):
+    handler, _ = make_viewer("http://127.0.0.1:9", dynamodb.url)
     handler.clients.kinesisvideo.meta.config.retries = {"max_attempts": 0}
     assert answer(handler, event())[0] == 502
+
+
+def test_a_subject_holds_at_most_its_cap_of_urls_until_one_expires(kvs, dynamodb):
+    """The cap's boundaries on a wall clock the test sets: the URL past the cap is refused,
+    another subject's is not, and a slot is free again the second its URL expires."""
+    now = [1_000_000.0]
+    handler, calls = make_viewer(kvs.url, dynamodb.url, wall_clock=lambda: now[0])
+    for _ in range(URLS_PER_SUBJECT):
+        assert answer(handler, event())[0] == 200
+    looked_up = len(calls)
+    status, body = answer(handler, event())
+    assert status == 429 and body["error"] == "too many viewer URLs"
+    assert body["reason"] == (
+        f"at most {URLS_PER_SUBJECT} viewer URLs at once per token subject, each valid 60 s"
+    )
+    assert len(calls) == looked_up  # refused before asking KVS anything
+    assert answer(handler, event(subject="bob"))[0] == 200
+    now[0] += 59
+    assert answer(handler, event())[0] == 429
+    now[0] += 1
+    assert answer(handler, event())[0] == 200
+
+
+def test_every_instance_of_the_lambda_counts_in_the_same_table(kvs, dynamodb):
+    """Two containers of the Lambda (two Viewers) share one count, as on AWS."""
+    first, _ = make_viewer(kvs.url, dynamodb.url)
+    second, _ = make_viewer(kvs.url, dynamodb.url)
+    for number in range(URLS_PER_SUBJECT):
+        assert answer((first, second)[number % 2], event())[0] == 200
+    assert answer(first, event())[0] == 429
+    assert answer(second, event())[0] == 429
+
+
+def test_without_its_table_the_lambda_gives_no_url(kvs, dynamodb):
+    """The cap fails closed: a table that cannot be written is a bad gateway, no URL."""
+    handler, calls = make_viewer(kvs.url, dynamodb.url, slots_table="no-such-table")
+    status, body = answer(handler, event())
+    assert status == 502 and body == {"error": "the viewer limit could not be checked"}
+    assert calls == []
 
 
 def test_settings_from_the_lambda_environment():
@@ -153,9 +204,14 @@ def test_settings_from_the_lambda_environment():
             "AWS_REGION": "eu-west-1",
             "ROBOT_NAME": "stspi",
             "CORS_ALLOW_ORIGIN": "https://robot.example",
+            "VIEWER_SLOTS_TABLE": "stack-ViewerSlotsTable-1",
         }
     )
+    assert settings.slots_table == "stack-ViewerSlotsTable-1"
+    assert settings.urls_per_subject == URLS_PER_SUBJECT
     assert settings.stun_urls == ("stun:stun.kinesisvideo.eu-west-1.amazonaws.com:443",)
     assert settings.kvs_endpoint_url is None and settings.url_expires == 60
     with pytest.raises(ValueError):
-        Settings.from_environ({"AWS_REGION": "eu-west-1", "VIEWER_URL_EXPIRES": "301"})
+        Settings.from_environ(
+            {"AWS_REGION": "eu-west-1", "VIEWER_SLOTS_TABLE": "t", "VIEWER_URL_EXPIRES": "301"}
+        )

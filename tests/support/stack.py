@@ -21,10 +21,15 @@ DEFAULT_SPEED = KEYS_BY_NAME["DEFAULT_SPEED"].default
 
 # Forward for 5 s: long enough that only a stop, a lost link or a dead daemon ends it.
 LONG_FORWARD = '{"action": "forward", "ttl_ms": 5000, "id": "%s"}'
+# The suite opens more consoles with the one dev subject in a minute than an operator
+# would: its stacks let a subject hold this many viewer URLs, unless a test asks for the
+# real cap (tests/e2e/test_viewer_url_cap.py).
+SUITE_URLS_PER_SUBJECT = 1000
 
 
 class RecordingStack(SimStack):
     def __init__(self, state_dir: Path, **kwargs: Any) -> None:
+        kwargs.setdefault("viewer_urls_per_subject", SUITE_URLS_PER_SUBJECT)
         super().__init__(state_dir, **kwargs)
         self._recorded: queue.Queue[Telemetry] = queue.Queue()
         self.telemetry_listeners.append(self._recorded.put_nowait)

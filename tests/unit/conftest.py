@@ -131,6 +131,22 @@ class RecordingLink:
         return [m for m in decoded if kind is None or m.get("type") == kind]
 
 
+class ManualClock:
+    """A clock that moves only when the test sets ``now``: pass it where code takes a
+    ``clock`` (``time.monotonic``-like)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
 class SyncedClock:
     """The freshness gate's view of the clock, set by the test (the kernel's answer
     depends on the machine)."""

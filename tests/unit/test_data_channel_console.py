@@ -16,18 +16,11 @@ from robot.contracts.admission import UnscopedTokens
 from robot.producer import consoles
 from robot.producer.consoles import Operators
 from tests.support.datachannel import LoopbackConsole
+from tests.unit.conftest import ManualClock
 
 ROBOT = "unit-robot"
 KEY = ec.generate_private_key(ec.SECP256R1())
 ISSUER, AUDIENCE = "https://issuer.test", "robots"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Host:
@@ -163,7 +156,7 @@ def test_the_unscoped_token_rule_at_the_hello(unscoped, robots, verdict):
 
 
 def test_at_exp_the_channel_closes_and_the_host_hears_it_was_the_last_console():
-    clock = Clock()
+    clock = ManualClock(time.time())
     ops, sent = operators(clock)
     ops.host = host = Host()
     short = token("robot:drive", ttl=60, now=clock.now)
@@ -186,7 +179,7 @@ def test_at_exp_the_channel_closes_and_the_host_hears_it_was_the_last_console():
 
 
 def test_a_command_at_exp_is_refused_even_before_the_timer_fires():
-    clock = Clock()
+    clock = ManualClock(time.time())
     ops, sent = operators(clock)
     short = token("robot:drive", ttl=60, now=clock.now)
 
@@ -203,7 +196,8 @@ def test_a_command_at_exp_is_refused_even_before_the_timer_fires():
 
 
 def test_past_the_burst_the_channel_closes_and_an_overflowing_estop_still_passes():
-    ops, sent = operators(Clock())  # a clock that stands still: the bucket never refills
+    # A clock that stands still: the bucket never refills.
+    ops, sent = operators(ManualClock(time.time()))
 
     async def body() -> dict:
         async with LoopbackConsole(lambda channel: ops.attach(channel, "p")) as console:

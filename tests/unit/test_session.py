@@ -14,26 +14,14 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from robot.contracts.protocol import MOTION_ACTIONS, Command
 from robot.contracts.refusals import RefusalKind
 from robot.daemon.session import MQTT_OPERATOR, LeaseRefusal, Session, operator_of
+from tests.unit.conftest import ManualClock
 
 LEASE_S, HANDOVER_S = 15.0, 10.0
 OPERATORS = ("alice", "bob", "carol")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def session(clock: Clock) -> Session:
+def session(clock: ManualClock) -> Session:
     return Session(LEASE_S, HANDOVER_S, clock)
 
 
@@ -77,7 +65,9 @@ def test_a_stop_takes_no_free_lease(session: Session) -> None:
     assert session.driver is None
 
 
-def test_the_lease_lapses_after_lease_s_without_a_command(session: Session, clock: Clock) -> None:
+def test_the_lease_lapses_after_lease_s_without_a_command(
+    session: Session, clock: ManualClock
+) -> None:
     drive(session, "alice")
     clock.now += LEASE_S - 1
     drive(session, "alice", "stop")  # every command of the driver renews
@@ -134,7 +124,7 @@ def test_only_the_driver_answers_or_releases(session: Session, action: str) -> N
 
 
 def test_an_unanswered_request_passes_once_the_driver_is_idle(
-    session: Session, clock: Clock
+    session: Session, clock: ManualClock
 ) -> None:
     drive(session, "alice")
     act(session, "bob", "request_control")
@@ -160,7 +150,9 @@ def test_take_control_is_at_once(session: Session) -> None:
         drive(session, "alice")
 
 
-def test_the_report_names_driver_since_request_and_watchers(session: Session, clock: Clock) -> None:
+def test_the_report_names_driver_since_request_and_watchers(
+    session: Session, clock: ManualClock
+) -> None:
     assert session.report(5000.0) == {
         "driver": None,
         "since": None,
@@ -191,7 +183,7 @@ class LeaseMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.clock = Clock()
+        self.clock = ManualClock()
         self.session = Session(LEASE_S, HANDOVER_S, self.clock)
         self.driver: str | None = None
         self.renewed = 0.0  # when the driver last sent a command, or got the lease

@@ -5,25 +5,13 @@ from __future__ import annotations
 import pytest
 
 from robot.producer.slots import SlotClass, SlotLimits, Slots
+from tests.unit.conftest import ManualClock
 
 LIMITS = SlotLimits(peers=4, drive_reserved=1, per_subject=2, connect_s=20, hello_s=10)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def slots(clock: Clock) -> Slots:
+def slots(clock: ManualClock) -> Slots:
     return Slots(LIMITS, consoles=True, clock=clock)
 
 
