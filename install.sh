@@ -166,6 +166,8 @@ if [ "$mode" = sim ]; then
         apt_install mosquitto
     fi
     command -v shellcheck >/dev/null || apt_install shellcheck
+    # The arm64 install test: an emulated Raspberry Pi OS made from Debian's archive.
+    apt_install mmdebstrap arch-test qemu-user-static binfmt-support
     # The viewer page's tests drive Debian's chromium through Playwright (no browser download).
     command -v chromium >/dev/null || apt_install chromium
     # The console's KVS WebRTC JS SDK comes from npm when the console is built.
