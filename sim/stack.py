@@ -446,6 +446,9 @@ def sim_camera_config(state_file: Path) -> dict[str, Any]:
         "VIDEO_PRODUCER": "python",
         "VIDEO_SOURCE": "sim",
         "VIDEO_OPTIONS": {"state_file": str(state_file)},
+        # The simulated room (sim/robot/room.py): its speaker records beside the state file.
+        "AUDIO_DEVICES": "sim",
+        "AUDIO_OPTIONS": {"recording": str(state_file.with_name("speaker.wav"))},
     }
 
 

@@ -85,6 +85,8 @@ class Operators:
         self.clock = clock
         self.reach = admission.robot_reach(robot, unscoped)
         self.host: Host | None = None
+        # Applies an admitted "audio" command (the producer's audio engine), if it has one.
+        self.audio: Callable[[protocol.Command], None] | None = None
         self.consoles: set[Console] = set()
         self._channels: dict[str, Console] = {}  # the control channel of each peer
 
@@ -108,6 +110,12 @@ class Operators:
     def welcomed_on(self, peer: str) -> bool:
         console = self._channels.get(peer)
         return console is not None and console.grants is not None
+
+    def drives_on(self, peer: str) -> bool:
+        """Whether the welcomed console on ``peer`` may drive (and so speak on the robot)."""
+        console = self._channels.get(peer)
+        grants = None if console is None else console.grants
+        return grants is not None and _may(grants, self.robot, "drive")
 
     def watchers_changed(self) -> None:
         """Tell the daemon who watches now: the welcomed consoles' subjects."""
@@ -220,10 +228,19 @@ class Console:
             else:
                 self._flooded()
             return
+        if command.action == protocol.AUDIO_ACTION and within:
+            self._audio(command, text)
+            return
         if within or command.action == "estop":  # a stop is never throttled away
             self.operators.to_daemon(command_message(text, self.grants))
         if not within:
             self._flooded()
+
+    def _audio(self, command: protocol.Command, text: str) -> None:
+        if self.operators.audio is None:
+            self._refused(protocol.ProtocolError("this robot has no audio"), text)
+        else:
+            self.operators.audio(command)
 
     def _refused(self, refusal: Refusal, text: str) -> None:
         """Answered to this console alone: nobody else sees what it tried."""

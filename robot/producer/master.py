@@ -42,6 +42,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.sdp import candidate_from_sdp
 
 from robot.producer import candidates
+from robot.producer.audio import AudioEngine
 from robot.producer.consoles import Operators
 from robot.producer.credentials import CredentialsError
 from robot.producer.kvs import ChannelEndpoints, IceServer, SignalingChannel
@@ -77,9 +78,11 @@ class Master:
         operators: Operators | None = None,
         limits: SlotLimits = DEFAULT_LIMITS,
         loopback_candidates: bool = False,
+        audio: AudioEngine | None = None,
     ) -> None:
         """``loopback_candidates``: whether viewers may name this machine's loopback
-        addresses (robot/producer/candidates.py), as the simulator's do."""
+        addresses (robot/producer/candidates.py), as the simulator's do. ``audio``: the
+        robot's microphone and speaker, for viewers whose offer has audio."""
         self.channel = channel
         self.loopback_candidates = loopback_candidates
         self.operators = operators
@@ -87,6 +90,7 @@ class Master:
         if operators is not None:
             operators.host = self
         self.camera = camera
+        self.audio = audio
         self.codec = CODECS[codec]
         self.report = report or (lambda kind, value: None)
         self.relay = MediaRelay()
@@ -261,6 +265,8 @@ class _Peer:
                 ]
             )
             sdp = candidates.filter_sdp(offer["sdp"], self.master.loopback_candidates)
+            if self.master.audio is not None and "m=audio" in sdp:
+                self.master.audio.attach(self.pc, self.key, self._may_speak)
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
             await self.pc.setLocalDescription(await self.pc.createAnswer())
             answer = {"type": "answer", "sdp": self.pc.localDescription.sdp}
@@ -312,7 +318,13 @@ class _Peer:
         else:
             self.master.peer_changed()
 
+    def _may_speak(self) -> bool:
+        operators = self.master.operators
+        return operators is not None and operators.drives_on(self.key)
+
     async def close(self) -> None:
         self.connected = False
         self.master.forget(self)
+        if self.master.audio is not None:
+            self.master.audio.forget(self.key)
         await self.pc.close()

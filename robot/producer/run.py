@@ -29,6 +29,9 @@ from typing import Any
 
 from robot.contracts import signals
 from robot.contracts.admission import UnscopedTokens
+from robot.producer.audio import Processing
+
+log = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -67,6 +70,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="whether a console's token without a robots claim may reach this robot",
     )
     parser.add_argument(
+        "--audio-devices",
+        default=None,
+        help="the microphone and speaker (entry point: alsa, sim); none: no audio",
+    )
+    parser.add_argument(
+        "--audio-options", type=json.loads, default={}, help="their options, a JSON object"
+    )
+    parser.add_argument(
+        "--audio-processing",
+        choices=[str(kind) for kind in Processing],
+        default=str(Processing.FULL),
+        help="what the microphone's sound goes through",
+    )
+    parser.add_argument(
+        "--volume-file", type=Path, default=None, help="where the speaker's volume is kept"
+    )
+    parser.add_argument(
         "--kvs-endpoint-url",
         default=None,
         help="the KVS control plane, when not AWS's (the simulator's)",
@@ -95,17 +115,38 @@ async def produce(args: argparse.Namespace) -> None:
     )
     credentials = await asyncio.to_thread(provider.credentials)
     camera = open_camera(args.source, args.source_options)
+    audio = open_audio(args)
+    running = None if audio is None else asyncio.create_task(audio.run())
     try:
         channel = SignalingChannel(args.thing, args.region, credentials, args.kvs_endpoint_url)
         if args.control_fd is None:
-            await Master(channel, camera, args.codec, report, **_local(args)).serve()
+            await Master(channel, camera, args.codec, report, **_local(args, audio)).serve()
         else:
-            await serve_with_consoles(args, channel, camera)
+            await serve_with_consoles(args, channel, camera, audio)
     finally:
         camera.stop()
+        if running is not None:
+            running.cancel()
 
 
-async def serve_with_consoles(args: argparse.Namespace, channel: Any, camera: Any) -> None:
+def open_audio(args: argparse.Namespace) -> Any:
+    """The audio engine, or None when no devices are configured or they cannot be opened:
+    the video goes on without audio either way (the reason is logged once)."""
+    if not args.audio_devices:
+        return None
+    from robot.producer.audio import AudioEngine, AudioError, Volume, open_devices
+
+    try:
+        devices = open_devices(args.audio_devices, args.audio_options)
+    except AudioError as exc:
+        log.warning("no audio: %s", exc)
+        return None
+    return AudioEngine(devices, Volume(args.volume_file), Processing(args.audio_processing))
+
+
+async def serve_with_consoles(
+    args: argparse.Namespace, channel: Any, camera: Any, audio: Any = None
+) -> None:
     """Serve viewers, and consoles' data channels linked to the daemon's control socket."""
     from robot.contracts.control import ControlSocket
     from robot.producer.consoles import Operators, verifier_from
@@ -123,17 +164,19 @@ async def serve_with_consoles(args: argparse.Namespace, channel: Any, camera: An
         async for line in control.lines():  # each line one telemetry message, passed as it is
             operators.telemetry(line.decode())
 
+    if audio is not None:
+        operators.audio = audio.command
     relay = asyncio.create_task(relay_telemetry())
     try:
-        await Master(channel, camera, args.codec, report, operators, **_local(args)).serve()
+        await Master(channel, camera, args.codec, report, operators, **_local(args, audio)).serve()
     finally:
         relay.cancel()
         await control.close()
 
 
-def _local(args: argparse.Namespace) -> dict[str, bool]:
+def _local(args: argparse.Namespace, audio: Any) -> dict[str, Any]:
     # A signaling service of its own is the simulator's, whose viewers share this machine.
-    return {"loopback_candidates": bool(args.kvs_endpoint_url)}
+    return {"loopback_candidates": bool(args.kvs_endpoint_url), "audio": audio}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,319 @@
+"""The robot's two-way audio: its microphone to every viewer, one operator to its speaker.
+
+One loop on the microphone's clock, as a full-duplex sound card runs: every 20 ms the
+microphone gives a frame; the speaker is handed the same length of the operator's voice
+(silence when nobody speaks), scaled by the volume and passed through WebRTC's limiter (AGC2's
+limiter stage, so nothing clips); the microphone's frame then goes through WebRTC's audio
+processing (AEC3 echo cancellation against exactly what the speaker was given, noise
+suppression, automatic gain: ``pywebrtc-audio``) and on to every viewer's track. One clock
+keeps the canceller's reference aligned with what the speaker plays.
+
+Devices are found by name in the entry point group ``telepresence_robot.audio``: a factory
+``create(options: dict) -> AudioDevices`` (``alsa``, robot/producer/alsa.py; the simulator's
+room, sim/robot/room.py).
+
+Only one operator is played at a time: the first whose console may drive
+(``may_speak``) and whose microphone track sends; the next one once that track ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Protocol
+
+import av
+import numpy as np
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender
+from aiortc.mediastreams import MediaStreamError
+
+from robot.contracts.cameras import AUDIO_GROUP
+from robot.contracts.protocol import Command
+
+log = logging.getLogger(__name__)
+
+RATE = 48_000  # Opus's own rate: nothing is resampled on the way to the encoder
+FRAME = RATE // 50  # 20 ms, one Opus packet
+TIME_BASE = fractions.Fraction(1, RATE)
+# What the speaker may lag behind the operator: past this the oldest is dropped, so a burst
+# from the network never turns into a growing delay.
+MAX_PLAYBACK_S = 0.2
+# Frames a viewer's track holds when it is not read fast enough (the oldest go first).
+MAX_QUEUED_FRAMES = 10
+DEFAULT_VOLUME = 70
+
+
+class AudioError(RuntimeError):
+    pass
+
+
+class Microphone(Protocol):
+    async def read(self) -> np.ndarray:
+        """The next 20 ms (``FRAME`` int16 samples, mono, ``RATE``), when the device has it."""
+
+    def close(self) -> None: ...
+
+
+class Speaker(Protocol):
+    def play(self, samples: np.ndarray) -> None:
+        """Play ``FRAME`` int16 samples (mono, ``RATE``) after those played before."""
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class AudioDevices:
+    microphone: Microphone
+    speaker: Speaker
+    # How long after the speaker is given a sample the microphone hears it (its buffers): a
+    # hint for the canceller, which finds the delay itself too.
+    echo_delay_ms: int = 0
+
+    def close(self) -> None:
+        self.microphone.close()
+        self.speaker.close()
+
+
+class Processing(StrEnum):
+    """What the microphone's sound goes through (``AUDIO_OPTIONS`` ``processing``)."""
+
+    FULL = "full"  # echo cancellation, noise suppression, automatic gain
+    NO_ECHO_CANCELLER = "no-echo-canceller"  # noise suppression and gain only
+    NONE = "none"  # as the microphone heard it
+
+
+def names() -> list[str]:
+    return sorted(entry.name for entry in entry_points(group=AUDIO_GROUP))
+
+
+def open_devices(name: str, options: dict[str, Any]) -> AudioDevices:
+    found = entry_points(group=AUDIO_GROUP, name=name)
+    if not found:
+        raise AudioError(f"no audio devices {name!r}; installed: {', '.join(names())}")
+    return next(iter(found)).load()(dict(options))
+
+
+class Volume:
+    """The speaker's volume, 0-100 %, kept in a file so the robot keeps it across restarts."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.level = DEFAULT_VOLUME
+        if path is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.level = min(100, max(0, int(path.read_text().strip())))
+
+    def set(self, level: int) -> None:
+        if not 0 <= level <= 100:
+            raise ValueError(f"volume {level} is outside 0..100")
+        self.level = level
+        if self.path is not None:
+            self.path.write_text(f"{level}\n")
+
+    @property
+    def gain(self) -> float:
+        return self.level / 100
+
+
+class AudioEngine:
+    """Runs the devices (``run``) and hands out viewers' tracks (``track``)."""
+
+    def __init__(
+        self,
+        devices: AudioDevices,
+        volume: Volume,
+        processing: Processing = Processing.FULL,
+        on_change: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        from pywebrtc_audio import AudioProcessor, GainController
+
+        self.devices = devices
+        self.volume = volume
+        self.on_change = on_change or (lambda state: None)
+        self.processor = (
+            None
+            if processing is Processing.NONE
+            else AudioProcessor(
+                sample_rate=RATE,
+                echo_cancellation=processing is Processing.FULL,
+                noise_suppression=True,
+                auto_gain_control=True,
+                stream_delay_ms=devices.echo_delay_ms,
+            )
+        )
+        # AGC2 with no adaptive gain is its limiter alone: the volume's level, never clipped.
+        self.limiter = GainController(sample_rate=RATE, adaptive_digital=False)
+        self.muted = False  # the robot's microphone, muted at the robot or by an operator
+        self._tracks: set[RoomTrack] = set()
+        self._playback: deque[np.ndarray] = deque(maxlen=round(MAX_PLAYBACK_S * 50))
+        self._voices: dict[str, asyncio.Task[None]] = {}  # each peer's incoming track
+        self._speaker_peer: str | None = None
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return {
+            "listening": len(self._tracks),
+            "speaking": self._speaker_peer is not None,
+            "muted": self.muted,
+            "volume": self.volume.level,
+        }
+
+    def set_muted(self, muted: bool) -> None:
+        if muted != self.muted:
+            self.muted = muted
+            self.on_change(self.state)
+
+    def set_volume(self, level: int) -> None:
+        self.volume.set(level)
+        self.on_change(self.state)
+
+    def command(self, command: Command) -> None:
+        """Apply an admitted ``audio`` command (robot/contracts/protocol.py)."""
+        if command.volume is not None:
+            self.set_volume(command.volume)
+        if command.mic is not None:
+            self.set_muted(not command.mic)
+
+    async def run(self) -> None:
+        """Until cancelled; the devices are closed at the end."""
+        try:
+            while True:
+                heard = await self.devices.microphone.read()
+                played = self._next_playback()
+                self.devices.speaker.play(played)
+                self._send(self._process(heard, played))
+        finally:
+            for task in self._voices.values():
+                task.cancel()
+            self.devices.close()
+
+    def _next_playback(self) -> np.ndarray:
+        if not self._playback:
+            return np.zeros(FRAME, np.int16)
+        voice = self._playback.popleft().astype(np.float32) * self.volume.gain
+        return self.limiter.process(np.clip(voice, -32768, 32767).astype(np.int16))
+
+    def _process(self, heard: np.ndarray, played: np.ndarray) -> np.ndarray:
+        """``played``: what the speaker was given this very tick, the canceller's reference."""
+        if self.muted:
+            return np.zeros(FRAME, np.int16)
+        if self.processor is None:
+            return heard
+        return self.processor.process(heard, played)
+
+    def _send(self, samples: np.ndarray) -> None:
+        for track in list(self._tracks):
+            track.put(samples)
+
+    def track(self) -> RoomTrack:
+        """A new track of the robot's microphone for one viewer."""
+        track = RoomTrack(self)
+        self._tracks.add(track)
+        self.on_change(self.state)
+        return track
+
+    def track_ended(self, track: RoomTrack) -> None:
+        if track in self._tracks:
+            self._tracks.discard(track)
+            self.on_change(self.state)
+
+    def attach(self, pc: RTCPeerConnection, peer: str, may_speak: Callable[[], bool]) -> None:
+        """Give a viewer's connection, before its offer is applied, the robot's microphone
+        (Opus) and take the operator's microphone it sends."""
+        transceiver = pc.addTransceiver(self.track(), direction="sendrecv")
+        transceiver.setCodecPreferences(
+            [
+                codec
+                for codec in RTCRtpSender.getCapabilities("audio").codecs
+                if codec.mimeType == "audio/opus"
+            ]
+        )
+        pc.on(
+            "track",
+            lambda track: track.kind == "audio" and self.listen(peer, track, may_speak),
+        )
+
+    def listen(self, peer: str, track: MediaStreamTrack, may_speak: Callable[[], bool]) -> None:
+        """Take a viewer's microphone track; it is played while ``may_speak()`` holds and no
+        other operator is being played."""
+        old = self._voices.pop(peer, None)
+        if old is not None:
+            old.cancel()
+        self._voices[peer] = asyncio.create_task(self._receive(peer, track, may_speak))
+
+    def forget(self, peer: str) -> None:
+        """A viewer's connection closed."""
+        task = self._voices.pop(peer, None)
+        if task is not None:
+            task.cancel()
+        self._release(peer)
+
+    async def _receive(
+        self, peer: str, track: MediaStreamTrack, may_speak: Callable[[], bool]
+    ) -> None:
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
+        pending = np.zeros(0, np.int16)
+        try:
+            while True:
+                frame = await track.recv()
+                if not may_speak() or self._speaker_peer not in (None, peer):
+                    continue
+                if self._speaker_peer is None:
+                    self._speaker_peer = peer
+                    log.info("playing the operator of viewer %s", peer)
+                    self.on_change(self.state)
+                for converted in resampler.resample(frame):
+                    pending = np.concatenate([pending, converted.to_ndarray().reshape(-1)])
+                while len(pending) >= FRAME:
+                    self._playback.append(pending[:FRAME])
+                    pending = pending[FRAME:]
+        except MediaStreamError:
+            pass
+        finally:
+            self._release(peer)
+
+    def _release(self, peer: str) -> None:
+        if self._speaker_peer == peer:
+            self._speaker_peer = None
+            self._playback.clear()
+            self.on_change(self.state)
+
+
+class RoomTrack(MediaStreamTrack):
+    """One viewer's track of the robot's microphone, paced by the microphone."""
+
+    kind = "audio"
+
+    def __init__(self, engine: AudioEngine) -> None:
+        super().__init__()
+        self.engine = engine
+        self._queue: asyncio.Queue[np.ndarray] = asyncio.Queue(MAX_QUEUED_FRAMES)
+        self._pts = 0
+
+    def put(self, samples: np.ndarray) -> None:
+        if self._queue.full():
+            self._queue.get_nowait()
+        self._queue.put_nowait(samples)
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        samples = await self._queue.get()
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = RATE
+        frame.time_base = TIME_BASE
+        frame.pts = self._pts
+        self._pts += len(samples)
+        return frame
+
+    def stop(self) -> None:
+        super().stop()
+        self.engine.track_ended(self)
