@@ -400,6 +400,7 @@ class SimStack:
             **robot_config(robot.name, self.broker.port, self.certs),
             **self.video.robot_config(),
             **sim_camera_config(robot.wheels_file),
+            **sim_audio_config(robot.speaker_file),
             # Consoles on the data channel sign in with the simulator's development tokens.
             **operator_tokens(self.identity),
             # The simulator's authorizer runs with FLEET_TOKENS false, as a stack deploys.
@@ -446,10 +447,12 @@ def sim_camera_config(state_file: Path) -> dict[str, Any]:
         "VIDEO_PRODUCER": "python",
         "VIDEO_SOURCE": "sim",
         "VIDEO_OPTIONS": {"state_file": str(state_file)},
-        # The simulated room (sim/robot/room.py): its speaker records beside the state file.
-        "AUDIO_DEVICES": "sim",
-        "AUDIO_OPTIONS": {"recording": str(state_file.with_name("speaker.wav"))},
     }
+
+
+def sim_audio_config(recording: Path) -> dict[str, Any]:
+    """The robot's audio in the simulated room (sim/robot/room.py), its speaker recorded."""
+    return {"AUDIO_DEVICES": "sim", "AUDIO_OPTIONS": {"recording": str(recording)}}
 
 
 def operator_tokens(identity: dev_identity.DevIdentity) -> dict[str, str]:

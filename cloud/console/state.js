@@ -25,6 +25,10 @@ export class State {
     this.stream = null; // the video's MediaStream
     this.video = null; // {connection, figures}: the video's link and its latest figures
     this.gamepad = ""; // the connected gamepad's name
+    this.roomAudio = null; // the robot's microphone: a MediaStream
+    this.mic = false; // the operator's microphone goes to the robot
+    this.micProblem = ""; // why it cannot
+    this.audio = null; // the robot's audio as it last said: {listening, speaking, muted, volume}
     this.fleet = { robots: [], error: null };
     this.invitation = null; // the latest guest link made here: {url, expires}, or {error}
     this.listeners = new Set();

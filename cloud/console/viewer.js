@@ -3,7 +3,8 @@
 // RTCPeerConnection; the messages are KVS's: {action, messagePayload: base64(JSON)}.
 // When the video stalls or the connection fails (the robot's producer restarted), it
 // joins again, with a fresh presigned URL. Each connection also carries the `control` data
-// channel (ordered), which `onConnection(pc, channel)` hands to whoever drives over it. The
+// channel (ordered), which `onConnection(pc, channel)` hands to whoever drives over it (and
+// may add audio to), and the robot's microphone's track goes to `onAudio(track)`. The
 // video's stream and how it goes are the state object's `stream` and `status`; the view
 // tells `frame()` of every frame it presents.
 
@@ -15,8 +16,8 @@ const encode = (value) => btoa(JSON.stringify(value));
 const decode = (text) => JSON.parse(atob(text));
 
 export class Viewer {
-  constructor({ api, token, robot, state, onConnection = () => {} }) {
-    Object.assign(this, { api, token, robot, state, onConnection });
+  constructor({ api, token, robot, state, onConnection = () => {}, onAudio = () => {} }) {
+    Object.assign(this, { api, token, robot, state, onConnection, onAudio });
     this.frames = 0;
     this.lastFrameAt = 0;
     this.session = null;
@@ -104,7 +105,8 @@ class Session {
     pc.addTransceiver("video", { direction: "recvonly" });
     this.viewer.onConnection(pc, pc.createDataChannel("control", { ordered: true }));
     pc.ontrack = (event) => {
-      if (!this.closed) this.viewer.state.update({ stream: event.streams[0] || new MediaStream([event.track]) });
+      if (!this.closed && event.track.kind === "audio") this.viewer.onAudio(event.track);
+      else if (!this.closed) this.viewer.state.update({ stream: event.streams[0] || new MediaStream([event.track]) });
     };
     pc.onconnectionstatechange = () => {
       if (["failed", "closed"].includes(pc.connectionState) && !this.closed) {

@@ -87,6 +87,7 @@ class Operators:
         self.host: Host | None = None
         # Applies an admitted "audio" command (the producer's audio engine), if it has one.
         self.audio: Callable[[protocol.Command], None] | None = None
+        self.audio_state: dict[str, Any] | None = None  # the engine's latest, for newcomers
         self.consoles: set[Console] = set()
         self._channels: dict[str, Console] = {}  # the control channel of each peer
 
@@ -121,6 +122,13 @@ class Operators:
         """Tell the daemon who watches now: the welcomed consoles' subjects."""
         subjects = (console.grants.subject for console in self.consoles if console.grants)
         self.to_daemon(watchers_message(subjects))
+
+    def audio_changed(self, state: dict[str, Any]) -> None:
+        """Tell every welcomed console how the robot's audio is now."""
+        self.audio_state = state
+        for console in list(self.consoles):
+            if console.grants is not None:
+                console.send_audio()
 
     def telemetry(self, text: str) -> None:
         """Pass one telemetry message, as the daemon encoded it, to every welcomed console."""
@@ -210,6 +218,11 @@ class Console:
                 "admin": _may(grants, operators.robot, "clear_estop"),
             }
         )
+        self.send_audio()
+
+    def send_audio(self) -> None:
+        if self.operators.audio_state is not None:
+            self.send({"type": "audio", "audio": self.operators.audio_state})
 
     def _command(self, text: str) -> None:
         assert self.grants is not None

@@ -166,6 +166,8 @@ async def serve_with_consoles(
 
     if audio is not None:
         operators.audio = audio.command
+        audio.on_change = operators.audio_changed
+        operators.audio_changed(audio.state)
     relay = asyncio.create_task(relay_telemetry())
     try:
         await Master(channel, camera, args.codec, report, operators, **_local(args, audio)).serve()

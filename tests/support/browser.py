@@ -65,12 +65,12 @@ def as_function(expression: str) -> str:
 
 
 @contextmanager
-def chromium(hooks: bool = True) -> Iterator[Any]:
-    """A browser; leaving the block closes it."""
+def chromium(hooks: bool = True, flags: tuple[str, ...] = ()) -> Iterator[Any]:
+    """A browser, with ``flags`` beside the usual ones; leaving the block closes it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*FLAGS, *flags])
         try:
             yield HookedBrowser(browser) if hooks else browser
         finally:
