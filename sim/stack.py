@@ -84,7 +84,10 @@ class SimStack:
         heal: bool = True,
         console: Callable[[str], None] | None = None,
         robots: int = 1,
+        settings: dict[str, Any] | None = None,
     ) -> None:
+        """``settings``: config.json keys every robot gets over the simulator's own (another
+        room, say: ``AUDIO_OPTIONS``)."""
         if robots < 1:
             raise StackError(f"a simulator needs at least one robot, not {robots}")
         # Absolute: the robot's config names files in it, relative to the config's own folder.
@@ -110,6 +113,7 @@ class SimStack:
         self._publisher: Any = None
         self.identity: dev_identity.DevIdentity | None = None
         self.heal = heal
+        self.settings = settings or {}
         self.links = TelemetryLinks()  # fleet indexing's stand-in, for GET /robots
         self.console = console or _to_stderr
         self._stopping = threading.Event()
@@ -405,6 +409,7 @@ class SimStack:
             **operator_tokens(self.identity),
             # The simulator's authorizer runs with FLEET_TOKENS false, as a stack deploys.
             "UNSCOPED_TOKENS": "accepted" if robot is self.robot else "refused",
+            **self.settings,
         }
         robot.config_path.write_text(json.dumps(settings, indent=2) + "\n")
 

@@ -12,8 +12,8 @@ Devices are found by name in the entry point group ``telepresence_robot.audio``:
 ``create(options: dict) -> AudioDevices`` (``alsa``, robot/producer/alsa.py; the simulator's
 room, sim/robot/room.py).
 
-Only one operator is played at a time: the first whose console may drive
-(``may_speak``) and whose microphone track sends; the next one once that track ends.
+Only one operator is played at a time: the first whose console may drive (``may_speak``)
+and whose microphone sends sound; the next one once that has been quiet for ``HOLD_S``.
 """
 
 from __future__ import annotations
@@ -45,10 +45,17 @@ FRAME = RATE // 50  # 20 ms, one Opus packet
 TIME_BASE = fractions.Fraction(1, RATE)
 # What the speaker may lag behind the operator: past this the oldest is dropped, so a burst
 # from the network never turns into a growing delay.
-MAX_PLAYBACK_S = 0.2
-# Frames a viewer's track holds when it is not read fast enough (the oldest go first).
-MAX_QUEUED_FRAMES = 10
+# aiortc's receiver holds four packets already (its jitter buffer's prefetch).
+MAX_PLAYBACK_S = 0.06
+PREBUFFER = 2  # frames
+# Frames a viewer's track holds when it is not read fast enough (the oldest go first): what
+# piles up before its connection starts reading would otherwise stay as delay.
+MAX_QUEUED_FRAMES = 2
 DEFAULT_VOLUME = 70
+# An operator holds the speaker until their sound stops for this long (the microphone turned
+# off sends silence; a closed page sends nothing); then the next one who speaks has it.
+HOLD_S = 0.5
+SILENT = 64  # the peak below which a frame is silence (of 32767)
 
 
 class AudioError(RuntimeError):
@@ -156,6 +163,7 @@ class AudioEngine:
         self._playback: deque[np.ndarray] = deque(maxlen=round(MAX_PLAYBACK_S * 50))
         self._voices: dict[str, asyncio.Task[None]] = {}  # each peer's incoming track
         self._speaker_peer: str | None = None
+        self._flowing = False  # the speaker plays from the buffer (not waiting for it to fill)
 
     @property
     def state(self) -> dict[str, Any]:
@@ -169,6 +177,9 @@ class AudioEngine:
     def set_muted(self, muted: bool) -> None:
         if muted != self.muted:
             self.muted = muted
+            if muted:  # what the microphone heard before is not sent either
+                for track in self._tracks:
+                    track.flush()
             self.on_change(self.state)
 
     def set_volume(self, level: int) -> None:
@@ -196,8 +207,11 @@ class AudioEngine:
             self.devices.close()
 
     def _next_playback(self) -> np.ndarray:
-        if not self._playback:
+        # After running dry, wait for PREBUFFER frames: one late packet, not a gap per frame.
+        if len(self._playback) < (1 if self._flowing else PREBUFFER):
+            self._flowing = False
             return np.zeros(FRAME, np.int16)
+        self._flowing = True
         voice = self._playback.popleft().astype(np.float32) * self.volume.gain
         return self.limiter.process(np.clip(voice, -32768, 32767).astype(np.int16))
 
@@ -261,20 +275,36 @@ class AudioEngine:
     ) -> None:
         resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
         pending = np.zeros(0, np.int16)
+        loop = asyncio.get_running_loop()
+        last_heard = loop.time()
         try:
             while True:
-                frame = await track.recv()
-                if not may_speak() or self._speaker_peer not in (None, peer):
+                try:
+                    frame = await asyncio.wait_for(track.recv(), HOLD_S)
+                except TimeoutError:  # its connection went quiet: a page closed, say
+                    self._release(peer)
                     continue
-                if self._speaker_peer is None:
+                for converted in resampler.resample(frame):
+                    pending = np.concatenate([pending, converted.to_ndarray().reshape(-1)])
+                samples, pending = (
+                    pending[: len(pending) // FRAME * FRAME],
+                    pending[len(pending) // FRAME * FRAME :],
+                )
+                if not may_speak():
+                    self._release(peer)
+                    continue
+                loud = np.abs(samples).max(initial=0) > SILENT
+                if loud:
+                    last_heard = loop.time()
+                elif loop.time() - last_heard > HOLD_S:  # its microphone was turned off
+                    self._release(peer)
+                    continue
+                if self._speaker_peer is None and loud:
                     self._speaker_peer = peer
                     log.info("playing the operator of viewer %s", peer)
                     self.on_change(self.state)
-                for converted in resampler.resample(frame):
-                    pending = np.concatenate([pending, converted.to_ndarray().reshape(-1)])
-                while len(pending) >= FRAME:
-                    self._playback.append(pending[:FRAME])
-                    pending = pending[FRAME:]
+                if self._speaker_peer == peer:
+                    self._playback.extend(samples.reshape(-1, FRAME))
         except MediaStreamError:
             pass
         finally:
@@ -297,6 +327,10 @@ class RoomTrack(MediaStreamTrack):
         self.engine = engine
         self._queue: asyncio.Queue[np.ndarray] = asyncio.Queue(MAX_QUEUED_FRAMES)
         self._pts = 0
+
+    def flush(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
 
     def put(self, samples: np.ndarray) -> None:
         if self._queue.full():
