@@ -65,11 +65,15 @@ class KvsViewer:
         channel: str,
         credentials: ReadOnlyCredentials,
         region: str = "us-east-1",
+        audio: bool = False,
     ) -> None:
+        """``audio``: offer to receive the robot's microphone too (``audio_track``)."""
+        self.audio = audio
         self.client_id = f"viewer-{uuid.uuid4().hex[:8]}"
         self._join = (control_plane, channel, credentials, region, self.client_id)
         self.pc = RTCPeerConnection()
         self.track: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.audio_track: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.codec = ""
 
     async def __aenter__(self) -> KvsViewer:
@@ -77,10 +81,17 @@ class KvsViewer:
         self.url = await asyncio.to_thread(viewer_url, *self._join)
         self.http = aiohttp.ClientSession()
         self.ws = await self.http.ws_connect(self.url)
-        self.pc.on("track", lambda track: self.track.done() or self.track.set_result(track))
+        self.pc.on("track", self._track)
         self.pc.addTransceiver("video", direction="recvonly")
+        if self.audio:
+            self.pc.addTransceiver("audio", direction="recvonly")
         self.codec = negotiated_codec(await negotiate(self.pc, self.ws))
         return self
+
+    def _track(self, track: Any) -> None:
+        arrived = self.audio_track if track.kind == "audio" else self.track
+        if not arrived.done():
+            arrived.set_result(track)
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.pc.close()

@@ -38,7 +38,13 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> SimCerts:
 
 
 def producer_spec(
-    certs: SimCerts, provider: str, control_plane: str, source: str, options: dict, codec: str
+    certs: SimCerts,
+    provider: str,
+    control_plane: str,
+    source: str,
+    options: dict,
+    codec: str,
+    settings: dict | None = None,
 ) -> ProducerSpec:
     """Our producer as the daemon starts it, from a robot config for the local services."""
     folder = certs.ca.parent
@@ -57,6 +63,7 @@ def producer_spec(
         "VIDEO_SOURCE": source,
         "VIDEO_OPTIONS": options,
         "VIDEO_CODEC": codec,
+        **(settings or {}),
     }
     path.write_text(json.dumps(settings))
     return producers.producer_spec(config.load(path))
@@ -64,7 +71,11 @@ def producer_spec(
 
 @asynccontextmanager
 async def streaming(
-    certs: SimCerts, source: str = "testpattern", options: dict | None = None, codec: str = "h264"
+    certs: SimCerts,
+    source: str = "testpattern",
+    options: dict | None = None,
+    codec: str = "h264",
+    settings: dict | None = None,
 ) -> AsyncIterator[tuple[KvsSignalingService, Watcher]]:
     """The local AWS services and a supervised producer that has reported ready."""
     store = CredentialStore()
@@ -78,7 +89,7 @@ async def streaming(
     ):
         watcher = Watcher()
         spec = producer_spec(
-            certs, f"localhost:{provider.port}", kvs.url, source, options or {}, codec
+            certs, f"localhost:{provider.port}", kvs.url, source, options or {}, codec, settings
         )
         async with MediaSupervisor(spec, Timing(ready_timeout_s=30), on_change=watcher):
             await watcher.until(lambda s: s["state"] == "ready", timeout=30)
@@ -157,3 +168,34 @@ async def test_the_sim_camera_shows_the_simulated_robot_driving(
     assert floor_change(still[2], still[-1]) < 0.01
     assert floor_change(still[-1], moving[-1]) > 0.05
     assert floor_change(moving[0], moving[-1]) > 0.02
+
+
+async def test_a_robot_whose_audio_device_is_missing_still_streams_video(
+    certs: SimCerts,
+) -> None:
+    missing = {"AUDIO_DEVICES": "alsa", "AUDIO_OPTIONS": {"microphone": "hw:CARD=NoSuchCard"}}
+    async with (
+        streaming(certs, settings=missing) as (kvs, watcher),
+        KvsViewer(kvs.url, THING, VIEWER_KEYS, audio=True) as viewer,
+    ):
+        frames = await viewer.frames(10)
+        await watcher.until(lambda s: s["state"] == "streaming")
+    assert all(frame.stamp_ms for frame in frames)
+    assert not viewer.audio_track.done()  # no audio offered back
+    assert watcher.history[-1]["restarts"] == 0
+
+
+async def test_the_rooms_tone_reaches_an_aiortc_viewer_as_opus(
+    certs: SimCerts, tmp_path: Path
+) -> None:
+    room = {"AUDIO_DEVICES": "sim", "AUDIO_OPTIONS": {"tone_hz": 550}}
+    async with (
+        streaming(certs, settings=room) as (kvs, _),
+        KvsViewer(kvs.url, THING, VIEWER_KEYS, audio=True) as viewer,
+    ):
+        assert "opus/48000" in viewer.pc.remoteDescription.sdp.lower()
+        track = await asyncio.wait_for(viewer.audio_track, 20)
+        chunks = [(await track.recv()).to_ndarray() for _ in range(100)]
+    mono = np.concatenate([chunk.reshape(-1)[::2] for chunk in chunks[50:]]).astype(float)
+    spectrum = np.abs(np.fft.rfft(mono * np.hanning(len(mono))))
+    assert abs(np.fft.rfftfreq(len(mono), 1 / 48000)[spectrum.argmax()] - 550) < 10
