@@ -75,6 +75,10 @@ class Daemon:
         )
         self.session = Session(config.drive_lease_s, config.handover_timeout_s)
         self.video: dict | None = None  # the media supervisor's status, once it runs
+        # The producer's audio as it says (robot/producer/audio.py), or why there is none.
+        self.audio: dict | None = (
+            None if config.audio_devices else {"off": "no audio devices (AUDIO_DEVICES is empty)"}
+        )
         self._rejections = rejection_log or LogBudget(REJECTION_LOG_S)
 
     async def serve(self) -> None:
@@ -200,6 +204,7 @@ class Daemon:
                     "clock": "synced" if self.gate.synced else "unsynced",
                     "session": self.session.report(time.time()),
                     **({"video": self.video} if self.video is not None else {}),
+                    **({"audio": self.audio} if self.audio is not None else {}),
                     **self.driver.status(),
                 },
             )
@@ -208,6 +213,9 @@ class Daemon:
     def video_changed(self, status: MediaStatus) -> None:
         """Report the video producer's state as it changes (called on the loop)."""
         self.video = status.as_dict()
+        audio = self.video.pop("audio")
+        if audio is not None:
+            self.audio = audio
         self.report()
 
     def _send(self, message: dict) -> None:

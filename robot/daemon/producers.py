@@ -115,7 +115,8 @@ def kvs_c_sample(config: Config, environ: dict[str, str]) -> ProducerSpec:
             f"{program} is not on PATH: build it (./install.sh --kvs-sample) or set KVS_SAMPLE_PATH"
         )
     source = ["testsrc"] if config.video_source == "testpattern" else []
-    argv = [program, config.thing_name, "video-only", *source]
+    mode = "audio-video" if config.audio_devices else "video-only"
+    argv = [program, config.thing_name, mode, *source]
     stdbuf = shutil.which("stdbuf")
     if stdbuf:  # its log goes through stdio, block-buffered on a pipe without this
         argv = [stdbuf, "-oL", "-eL", *argv]

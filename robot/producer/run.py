@@ -95,7 +95,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def report(kind: str, value: Any) -> None:
-    line = signals.ready_line() if kind == "ready" else signals.viewers_line(value)
+    if kind == "ready":
+        line = signals.ready_line()
+    elif kind == "audio":
+        line = signals.audio_line(value)
+    else:
+        line = signals.viewers_line(value)
     print(line, flush=True)
 
 
@@ -140,8 +145,17 @@ def open_audio(args: argparse.Namespace) -> Any:
         devices = open_devices(args.audio_devices, args.audio_options)
     except AudioError as exc:
         log.warning("no audio: %s", exc)
+        report("audio", {"off": str(exc)})
         return None
-    return AudioEngine(devices, Volume(args.volume_file), Processing(args.audio_processing))
+    engine = AudioEngine(
+        devices, Volume(args.volume_file), Processing(args.audio_processing), report_audio
+    )
+    report_audio(engine.state)
+    return engine
+
+
+def report_audio(state: dict[str, Any]) -> None:
+    report("audio", state)
 
 
 async def serve_with_consoles(
@@ -166,7 +180,12 @@ async def serve_with_consoles(
 
     if audio is not None:
         operators.audio = audio.command
-        audio.on_change = operators.audio_changed
+
+        def changed(state: dict[str, Any]) -> None:
+            report_audio(state)
+            operators.audio_changed(state)
+
+        audio.on_change = changed
         operators.audio_changed(audio.state)
     relay = asyncio.create_task(relay_telemetry())
     try:

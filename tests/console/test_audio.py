@@ -157,6 +157,10 @@ def test_the_operators_tone_comes_out_of_the_speaker_at_the_set_volume(
         loud = steady_tone_level(recording)
         set_volume(page, 50)
         assert 0.4 < steady_tone_level(recording) / loud < 0.6
+        said = stack.wait_for_telemetry(
+            lambda m: (m.get("audio") or {}).get("volume") == 50, timeout=10
+        )
+        assert said["audio"]["speaking"], said["audio"]
     finally:
         page.close()
 
