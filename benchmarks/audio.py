@@ -231,13 +231,11 @@ def main() -> None:
     to_operator, to_robot = asyncio.run(latencies(args.chirps))
     with_canceller, without = asyncio.run(erle())
     cpu = processing_cpu()
-    ms = lambda values: (
-        f"p50 {statistics.median(values) * 1000:.0f} ms, worst {max(values) * 1000:.0f} ms"
-    )
     print(f"room -> operator, mouth to ear: {ms(to_operator)}   (target p50 <= 150 ms)")
     print(f"operator -> speaker, mouth to ear: {ms(to_robot)}   (target p50 <= 150 ms)")
     print(
-        f"ERLE after 2 s: {with_canceller:.1f} dB (without the canceller {without:.1f} dB)   (target >= 25 dB)"
+        f"ERLE after 2 s: {with_canceller:.1f} dB (without the canceller {without:.1f} dB)"
+        "   (target >= 25 dB)"
     )
     print(f"audio processing: {cpu * 100:.1f} % of one core   (producer target <= 50 % with video)")
 
