@@ -8,6 +8,7 @@
 - echo return loss enhancement: the room's microphone hears the speaker at half its level
   40 ms later while an operator speaks (a speech-like chirp train); what the viewers get
   against what the microphone heard, after 2 s to converge. Target >= 25 dB;
+- mute to silence at the other end, each way (target <= 200 ms);
 - the engine's CPU per second of audio on this machine (the producer's share; its CPU and RSS
   with video as well: benchmarks/video.py's figures plus this).
 
@@ -163,11 +164,37 @@ async def latencies(chirps: int) -> tuple[list[float], list[float]]:
         the_room.programme = np.zeros(FRAME, np.int16)
         to_operator.append(received.when(pattern, marks[1]) - heard.when(pattern, marks[0]))
         to_robot.append(played.when(pattern, marks[2]) - operator.sent.when(pattern, marks[3]))
+    muted = await mute_times(engine, the_room, operator, received, played)
     receiving.cancel()
     running.cancel()
     await viewer.close()
     await robot.close()
-    return to_operator, to_robot
+    return to_operator, to_robot, muted
+
+
+async def mute_times(
+    engine: AudioEngine, the_room: Any, operator: OperatorTrack, received: Timed, played: Timed
+) -> tuple[float, float]:
+    """From muting to silence at the other end: the robot's microphone (to the viewer), the
+    operator's (to the speaker; a browser's muted track sends silence, as here)."""
+    the_room.programme = room.tone(440, 0.3)
+    operator.say(np.tile(room.tone(1000, 0.3), 3))
+    await asyncio.sleep(1.5)
+    loop = asyncio.get_running_loop()
+    marks = len(received.frames), len(played.frames)
+    at = loop.time()
+    engine.set_muted(True)
+    operator.pending = np.zeros(0, np.int16)
+    await asyncio.sleep(1.0)
+    engine.set_muted(False)
+    the_room.programme = np.zeros(FRAME, np.int16)
+    return silent_after(received, marks[0]) - at, silent_after(played, marks[1]) - at
+
+
+def silent_after(timed: Timed, start: int) -> float:
+    """The time of the first frame from ``start`` on after which every frame is silence."""
+    loud = [i for i in range(start, len(timed.frames)) if np.abs(timed.frames[i]).max() > 64]
+    return timed.times[(loud[-1] + 1) if loud else start]
 
 
 async def erle() -> tuple[float, float]:
@@ -228,11 +255,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chirps", type=int, default=10)
     args = parser.parse_args()
-    to_operator, to_robot = asyncio.run(latencies(args.chirps))
+    to_operator, to_robot, (robot_muted, operator_muted) = asyncio.run(latencies(args.chirps))
     with_canceller, without = asyncio.run(erle())
     cpu = processing_cpu()
     print(f"room -> operator, mouth to ear: {ms(to_operator)}   (target p50 <= 150 ms)")
     print(f"operator -> speaker, mouth to ear: {ms(to_robot)}   (target p50 <= 150 ms)")
+    print(
+        f"mute -> silence: the robot's microphone {robot_muted * 1000:.0f} ms at the viewer, "
+        f"the operator's {operator_muted * 1000:.0f} ms at the speaker   (target <= 200 ms)"
+    )
     print(
         f"ERLE after 2 s: {with_canceller:.1f} dB (without the canceller {without:.1f} dB)"
         "   (target >= 25 dB)"
