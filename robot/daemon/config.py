@@ -263,7 +263,9 @@ class Config:
         "AUDIO_OPTIONS",
         KeyKind.OBJECT,
         "the audio devices' options: for `alsa` `microphone` and `speaker` (ALSA device names, "
-        "`default`), `microphone_gain_db` (0), `echo_delay_ms` (40)",
+        "`default`), `microphone_gain_db` (0), `echo_delay_ms` (40); for any, `mute_button` (a "
+        "BCM pin) and `status_led` (a BCM pin, or `explorerhat`); for `sim`, the room's "
+        "(sim/robot/room.py)",
         default={},
     )
     audio_processing: str = _key(

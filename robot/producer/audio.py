@@ -58,6 +58,21 @@ HOLD_S = 0.5
 SILENT = 64  # the peak below which a frame is silence (of 32767)
 
 
+def _chime() -> np.ndarray:
+    """Two soft notes rising (E6, then A6), 0.3 s: a sound, not a signal to process."""
+    notes = []
+    for hz in (1318.5, 1760.0):
+        t = np.arange(round(0.15 * RATE)) / RATE
+        notes.append(np.sin(2 * np.pi * hz * t) * np.exp(-t * 18) * 0.25 * 32767)
+    whole = np.concatenate(notes)
+    return np.pad(whole, (0, -len(whole) % FRAME)).astype(np.float32)
+
+
+CHIME = _chime()
+# Even at volume 0 the room hears that someone listens.
+MIN_CHIME_GAIN = 0.3
+
+
 class AudioError(RuntimeError):
     pass
 
@@ -144,7 +159,9 @@ class AudioEngine:
 
         self.devices = devices
         self.volume = volume
-        self.on_change = on_change or (lambda state: None)
+        # Each is told the state whenever it changes (telemetry, consoles, the status light).
+        self.listeners: list[Callable[[dict[str, Any]], None]] = [on_change] if on_change else []
+        self._chime: deque[np.ndarray] = deque()  # frames of the chime still to play
         self.processor = (
             None
             if processing is Processing.NONE
@@ -174,17 +191,22 @@ class AudioEngine:
             "volume": self.volume.level,
         }
 
+    def _changed(self) -> None:
+        state = self.state
+        for listener in self.listeners:
+            listener(state)
+
     def set_muted(self, muted: bool) -> None:
         if muted != self.muted:
             self.muted = muted
             if muted:  # what the microphone heard before is not sent either
                 for track in self._tracks:
                     track.flush()
-            self.on_change(self.state)
+            self._changed()
 
     def set_volume(self, level: int) -> None:
         self.volume.set(level)
-        self.on_change(self.state)
+        self._changed()
 
     def command(self, command: Command) -> None:
         """Apply an admitted ``audio`` command (robot/contracts/protocol.py)."""
@@ -206,14 +228,23 @@ class AudioEngine:
                 task.cancel()
             self.devices.close()
 
+    def chime(self) -> None:
+        """Tell the room, on the speaker, that an operator starts listening or speaking."""
+        self._chime.extend(CHIME.reshape(-1, FRAME))
+
     def _next_playback(self) -> np.ndarray:
+        sound = np.zeros(FRAME, np.float32)
         # After running dry, wait for PREBUFFER frames: one late packet, not a gap per frame.
-        if len(self._playback) < (1 if self._flowing else PREBUFFER):
+        if len(self._playback) >= (1 if self._flowing else PREBUFFER):
+            self._flowing = True
+            sound += self._playback.popleft() * self.volume.gain
+        else:
             self._flowing = False
+        if self._chime:
+            sound += self._chime.popleft() * max(self.volume.gain, MIN_CHIME_GAIN)
+        if not sound.any():
             return np.zeros(FRAME, np.int16)
-        self._flowing = True
-        voice = self._playback.popleft().astype(np.float32) * self.volume.gain
-        return self.limiter.process(np.clip(voice, -32768, 32767).astype(np.int16))
+        return self.limiter.process(np.clip(sound, -32768, 32767).astype(np.int16))
 
     def _process(self, heard: np.ndarray, played: np.ndarray) -> np.ndarray:
         """``played``: what the speaker was given this very tick, the canceller's reference."""
@@ -231,13 +262,14 @@ class AudioEngine:
         """A new track of the robot's microphone for one viewer."""
         track = RoomTrack(self)
         self._tracks.add(track)
-        self.on_change(self.state)
+        self.chime()  # the room hears that someone listens now
+        self._changed()
         return track
 
     def track_ended(self, track: RoomTrack) -> None:
         if track in self._tracks:
             self._tracks.discard(track)
-            self.on_change(self.state)
+            self._changed()
 
     def attach(self, pc: RTCPeerConnection, peer: str, may_speak: Callable[[], bool]) -> None:
         """Give a viewer's connection, before its offer is applied, the robot's microphone
@@ -302,7 +334,8 @@ class AudioEngine:
                 if self._speaker_peer is None and loud:
                     self._speaker_peer = peer
                     log.info("playing the operator of viewer %s", peer)
-                    self.on_change(self.state)
+                    self.chime()
+                    self._changed()
                 if self._speaker_peer == peer:
                     self._playback.extend(samples.reshape(-1, FRAME))
         except MediaStreamError:
@@ -314,7 +347,7 @@ class AudioEngine:
         if self._speaker_peer == peer:
             self._speaker_peer = None
             self._playback.clear()
-            self.on_change(self.state)
+            self._changed()
 
 
 class RoomTrack(MediaStreamTrack):

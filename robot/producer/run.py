@@ -121,6 +121,7 @@ async def produce(args: argparse.Namespace) -> None:
     credentials = await asyncio.to_thread(provider.credentials)
     camera = open_camera(args.source, args.source_options)
     audio = open_audio(args)
+    gadgets = [] if audio is None else room_signals(audio, args.audio_options)
     running = None if audio is None else asyncio.create_task(audio.run())
     try:
         channel = SignalingChannel(args.thing, args.region, credentials, args.kvs_endpoint_url)
@@ -132,6 +133,20 @@ async def produce(args: argparse.Namespace) -> None:
         camera.stop()
         if running is not None:
             running.cancel()
+        for gadget in gadgets:
+            gadget.close()
+
+
+def room_signals(audio: Any, options: dict[str, Any]) -> list[Any]:
+    """The mute button and status light, when configured; one that cannot be set up is
+    logged, and audio goes on without it."""
+    from robot.producer import room_signals
+
+    try:
+        return room_signals.attach(audio, options)
+    except Exception as exc:  # gpiozero's errors have no common base worth naming
+        log.warning("no mute button or status light: %s", exc)
+        return []
 
 
 def open_audio(args: argparse.Namespace) -> Any:
@@ -180,12 +195,7 @@ async def serve_with_consoles(
 
     if audio is not None:
         operators.audio = audio.command
-
-        def changed(state: dict[str, Any]) -> None:
-            report_audio(state)
-            operators.audio_changed(state)
-
-        audio.on_change = changed
+        audio.listeners.append(operators.audio_changed)
         operators.audio_changed(audio.state)
     relay = asyncio.create_task(relay_telemetry())
     try:

@@ -93,7 +93,7 @@ async def test_the_operator_is_played_at_the_volume_and_never_clipped(tmp_path: 
         running.cancel()
         await asyncio.sleep(0)
     played = read_wav(tmp_path / "speaker.wav")
-    half = played[RATE // 5 : int(RATE * 0.9)]
+    half = played[int(RATE * 0.4) : int(RATE * 0.9)]  # after the chime
     assert abs(peak_hz(half) - 1000) < 10
     # Half the volume: half the tone's amplitude (0.4 of full scale, so rms 0.4 / 2 / sqrt 2).
     assert abs(rms(half) / (0.4 * 32767 / 2 / np.sqrt(2)) - 1) < 0.1
@@ -150,3 +150,17 @@ async def test_muting_the_microphone_silences_the_next_frame(tmp_path: Path) -> 
         assert engine.state["muted"]
     finally:
         running.cancel()
+
+
+async def test_the_room_hears_a_chime_when_someone_starts_listening(tmp_path: Path) -> None:
+    engine = engine_in(tmp_path, programme="silence")
+    engine.set_volume(0)  # the chime plays all the same
+    running = asyncio.create_task(engine.run())
+    try:
+        await collect(engine.track(), 0.6)
+    finally:
+        running.cancel()
+        await asyncio.sleep(0)
+    played = read_wav(tmp_path / "speaker.wav")
+    assert rms(played) > 300
+    assert abs(peak_hz(played) - 1318.5) < 20 or abs(peak_hz(played) - 1760) < 20
