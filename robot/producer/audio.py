@@ -52,6 +52,7 @@ PREBUFFER = 2  # frames
 # piles up before its connection starts reading would otherwise stay as delay.
 MAX_QUEUED_FRAMES = 2
 DEFAULT_VOLUME = 70
+MAX_GAIN_DB = 50.0
 # An operator holds the speaker until their sound stops for this long (the microphone turned
 # off sends silence; a closed page sends nothing); then the next one who speaks has it.
 HOLD_S = 0.5
@@ -170,6 +171,9 @@ class AudioEngine:
                 echo_cancellation=processing is Processing.FULL,
                 noise_suppression=True,
                 auto_gain_control=True,
+                # Enough for a quiet microphone across a room; more lifts what the canceller
+                # left of the speaker's echo back up to speech level.
+                agc_max_gain_db=MAX_GAIN_DB,
                 stream_delay_ms=devices.echo_delay_ms,
             )
         )
@@ -180,6 +184,7 @@ class AudioEngine:
         self._playback: deque[np.ndarray] = deque(maxlen=round(MAX_PLAYBACK_S * 50))
         self._voices: dict[str, asyncio.Task[None]] = {}  # each peer's incoming track
         self._speaker_peer: str | None = None
+        self._last_speaker: str | None = None
         self._flowing = False  # the speaker plays from the buffer (not waiting for it to fill)
 
     @property
@@ -334,7 +339,9 @@ class AudioEngine:
                 if self._speaker_peer is None and loud:
                     self._speaker_peer = peer
                     log.info("playing the operator of viewer %s", peer)
-                    self.chime()
+                    if peer != self._last_speaker:  # not again after a pause of theirs
+                        self.chime()
+                    self._last_speaker = peer
                     self._changed()
                 if self._speaker_peer == peer:
                     self._playback.extend(samples.reshape(-1, FRAME))

@@ -18,6 +18,8 @@ from robot.producer.audio import FRAME, RATE, AudioEngine, Processing, Volume
 from sim.robot import room
 from sim.robot.room import read_wav, tone
 
+SPEECH = room.speech("The operator speaks through the robot, and hears the room.")
+
 
 def peak_hz(samples: np.ndarray) -> float:
     spectrum = np.abs(np.fft.rfft(samples.astype(np.float32) * np.hanning(len(samples))))
@@ -28,14 +30,15 @@ def rms(samples: np.ndarray) -> float:
     return float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
 
 
-class ToneTrack(MediaStreamTrack):
-    """An operator's microphone: a tone, in 20 ms stereo frames as aiortc's decoder gives."""
+class VoiceTrack(MediaStreamTrack):
+    """An operator's microphone saying ``samples`` over and over, in 20 ms stereo frames as
+    aiortc's decoder gives them."""
 
     kind = "audio"
 
-    def __init__(self, hz: float, level: float) -> None:
+    def __init__(self, samples: np.ndarray) -> None:
         super().__init__()
-        self.samples = tone(hz, level)
+        self.samples = samples
         self.at = 0
         self.start: float | None = None
 
@@ -84,10 +87,10 @@ async def test_the_operator_is_played_at_the_volume_and_never_clipped(tmp_path: 
     engine.set_volume(50)
     running = asyncio.create_task(engine.run())
     try:
-        engine.listen("viewer#1", ToneTrack(1000, 0.4), lambda: True)
+        engine.listen("viewer#1", VoiceTrack(tone(1000, 0.4)), lambda: True)
         await asyncio.sleep(1.0)
         engine.set_volume(100)
-        engine.listen("viewer#1", ToneTrack(1000, 1.0), lambda: True)  # full scale, boosted
+        engine.listen("viewer#1", VoiceTrack(tone(1000, 1.0)), lambda: True)  # full scale, boosted
         await asyncio.sleep(1.0)
     finally:
         running.cancel()
@@ -105,7 +108,7 @@ async def test_only_an_operator_who_may_speak_is_played(tmp_path: Path) -> None:
     engine = engine_in(tmp_path, programme="silence")
     running = asyncio.create_task(engine.run())
     try:
-        engine.listen("watcher#1", ToneTrack(1000, 0.4), lambda: False)
+        engine.listen("watcher#1", VoiceTrack(tone(1000, 0.4)), lambda: False)
         await asyncio.sleep(0.6)
         assert not engine.state["speaking"]
     finally:
@@ -116,11 +119,12 @@ async def test_only_an_operator_who_may_speak_is_played(tmp_path: Path) -> None:
 
 async def echo_left(tmp_path: Path, processing: Processing) -> float:
     """What a viewer hears of an operator's tone through the room's echo path, after 2 s for
-    the canceller to converge."""
+    the canceller to converge. Speech, not a tone: an adaptive filter fed one frequency
+    finds no single echo path (a real voice is broadband)."""
     engine = engine_in(tmp_path, processing, programme="silence", echo_gain=0.5)
     running = asyncio.create_task(engine.run())
     try:
-        engine.listen("viewer#1", ToneTrack(700, 0.4), lambda: True)
+        engine.listen("viewer#1", VoiceTrack(SPEECH), lambda: True)
         heard = await collect(engine.track(), 4.0)
     finally:
         running.cancel()
