@@ -57,10 +57,12 @@ class VoiceTrack(MediaStreamTrack):
 
 
 async def collect(track: MediaStreamTrack, seconds: float) -> np.ndarray:
+    """``seconds`` of a viewer's track, or a failure naming why the engine stopped."""
     chunks = []
-    for _ in range(round(seconds * 50)):
-        frame = await track.recv()
-        chunks.append(frame.to_ndarray().reshape(-1))
+    async with asyncio.timeout(seconds * 3 + 5):
+        for _ in range(round(seconds * 50)):
+            frame = await track.recv()
+            chunks.append(frame.to_ndarray().reshape(-1))
     return np.concatenate(chunks)
 
 
