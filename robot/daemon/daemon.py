@@ -116,11 +116,8 @@ class Daemon:
         try:
             command = protocol.parse(payload)
             command = admission.admit(command, path, self.config.thing_name, grants)
-            if command.action == protocol.AUDIO_ACTION:
-                # The speaker and microphone are the producer's: it applies these itself.
-                raise protocol.ProtocolError(
-                    '"audio" goes on the console\'s data channel, where the producer applies it'
-                )
+            if command.action == protocol.AUDIO_ACTION:  # the producer keeps these to itself
+                raise protocol.ProtocolError(admission.AUDIO_ELSEWHERE)
             arrived = admission.arrival_path(command, path)
             operator = operator_of(command)
             self.session.check(operator, command.action)
