@@ -18,8 +18,6 @@ from robot.producer.audio import FRAME, RATE, AudioEngine, Processing, Volume
 from sim.robot import room
 from sim.robot.room import read_wav, tone
 
-SPEECH = room.speech("The operator speaks through the robot, and hears the room.")
-
 
 def peak_hz(samples: np.ndarray) -> float:
     spectrum = np.abs(np.fft.rfft(samples.astype(np.float32) * np.hanning(len(samples))))
@@ -117,31 +115,6 @@ async def test_only_an_operator_who_may_speak_is_played(tmp_path: Path) -> None:
         running.cancel()
         await asyncio.sleep(0)
     assert rms(read_wav(tmp_path / "speaker.wav")) == 0
-
-
-async def echo_left(tmp_path: Path, processing: Processing) -> float:
-    """What a viewer hears of an operator's tone through the room's echo path, after 2 s for
-    the canceller to converge. Speech, not a tone: an adaptive filter fed one frequency
-    finds no single echo path (a real voice is broadband)."""
-    engine = engine_in(tmp_path, processing, programme="silence", echo_gain=0.5)
-    running = asyncio.create_task(engine.run())
-    try:
-        engine.listen("viewer#1", VoiceTrack(SPEECH), lambda: True)
-        heard = await collect(engine.track(), 4.0)
-    finally:
-        running.cancel()
-    return rms(heard[2 * RATE :])
-
-
-async def test_the_echo_canceller_takes_the_operators_voice_out_of_the_room(
-    tmp_path: Path,
-) -> None:
-    (tmp_path / "on").mkdir()
-    (tmp_path / "off").mkdir()
-    cancelled = await echo_left(tmp_path / "on", Processing.FULL)
-    uncancelled = await echo_left(tmp_path / "off", Processing.NO_ECHO_CANCELLER)
-    assert uncancelled > 300  # the echo path is there
-    assert 20 * np.log10(uncancelled / max(cancelled, 1.0)) > 10
 
 
 async def test_muting_the_microphone_silences_the_next_frame(tmp_path: Path) -> None:
