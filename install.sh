@@ -87,7 +87,8 @@ install_robot() {
     [ "$board" = explorerhat ] || extras+=("$board")
     # Video (aiortc): PyAV has wheels for 64-bit ARM and x86 only; on a 32-bit OS choose
     # VIDEO_PRODUCER=kvs-c-sample (--kvs-sample) or off.
-    case "$(dpkg --print-architecture)" in arm64|amd64) extras+=(video) ;; esac
+    # Audio (pywebrtc-audio) has the same wheels.
+    case "$(dpkg --print-architecture)" in arm64|amd64) extras+=(video audio) ;; esac
     local spec=$source
     [ "${#extras[@]}" -eq 0 ] || spec="${source}[$(IFS=,; echo "${extras[*]}")]"
     if [ "$source" = . ]; then
@@ -175,6 +176,9 @@ if [ "$mode" = sim ]; then
     # The simulator's TURN server; the network tests' namespaces, packet loss and bandwidth
     # caps (ip, tc; nft). apt_install skips what is there already.
     apt_install coturn iproute2 nftables
+    # The simulated room speaks with espeak-ng, converted by sox (sim/robot/room.py).
+    command -v espeak-ng >/dev/null || apt_install espeak-ng
+    command -v sox >/dev/null || apt_install sox
     [ -d .venv ] || "$python" -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check -e ".[dev]"
     # The real explorerhat library, run by the tests against simulated GPIO and I2C; its
@@ -200,8 +204,9 @@ if [ "$(dpkg --print-architecture)" = armhf ]; then
 fi
 
 # GPIO through lgpio on every Pi: python3-rpi-lgpio is the RPi.GPIO module on top of it.
-# iw: the health report's Wi-Fi link (access point, rates), beside /proc/net/wireless.
-packages=(python3-venv python3-pip ca-certificates python3-picamera2 iw)
+# iw: the health report's Wi-Fi link (access point, rates), beside /proc/net/wireless;
+# alsa-utils: arecord -L and aplay -L name the sound cards for AUDIO_OPTIONS.
+packages=(python3-venv python3-pip ca-certificates python3-picamera2 iw alsa-utils)
 case "$board" in
     explorerhat) packages+=(python3-smbus python3-lgpio python3-rpi-lgpio i2c-tools) ;;
     adafruit) packages+=(python3-lgpio python3-rpi-lgpio i2c-tools) ;;

@@ -41,6 +41,11 @@ class RobotDaemon:
         daemon was killed."""
         return self.folder / "sim-board.json"
 
+    @property
+    def speaker_file(self) -> Path:
+        """What the simulated room's speaker played (sim/robot/room.py), a WAV file."""
+        return self.folder / "speaker.wav"
+
     def exited(self) -> bool:
         return self.process is not None and self.process.poll() is not None
 

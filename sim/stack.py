@@ -89,6 +89,8 @@ class SimStack:
         robot_settings: dict[str, Any] | None = None,
         viewer_urls_per_subject: int = URLS_PER_SUBJECT,
     ) -> None:
+        """``settings``: config.json keys every robot gets over the simulator's own (another
+        room, say: ``AUDIO_OPTIONS``)."""
         if robots < 1:
             raise StackError(f"a simulator needs at least one robot, not {robots}")
         # Absolute: the robot's config names files in it, relative to the config's own folder.
@@ -422,6 +424,7 @@ class SimStack:
             **self.video.robot_config(),
             **sim_camera_config(robot.wheels_file),
             **sim_guard_config(robot.wheels_file),
+            **sim_audio_config(robot.speaker_file),
             # Consoles on the data channel sign in with the simulator's development tokens.
             **operator_tokens(self.identity),
             # The simulator's authorizer runs with FLEET_TOKENS false, as a stack deploys.
@@ -483,6 +486,9 @@ def sim_guard_config(state_file: Path) -> dict[str, Any]:
             "stop_m": 0.2,
         }
     }
+def sim_audio_config(recording: Path) -> dict[str, Any]:
+    """The robot's audio in the simulated room (sim/robot/room.py), its speaker recorded."""
+    return {"AUDIO_DEVICES": "sim", "AUDIO_OPTIONS": {"recording": str(recording)}}
 
 
 def operator_tokens(identity: dev_identity.DevIdentity) -> dict[str, str]:

@@ -46,6 +46,8 @@ export class Control {
     } else if (message.type === "denied") {
       this.state.update({ status: `the robot refused the data channel: ${message.reason}` });
       record(this.state, { type: "rejected", reason: message.reason, path: "datachannel" });
+    } else if (message.type === "audio") {
+      this.state.update({ audio: message.audio }); // the producer's own word on its audio
     } else if (["state", "health", "rejected"].includes(message.type)) {
       record(this.state, message);
     }

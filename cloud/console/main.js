@@ -5,6 +5,7 @@
 // Settings: `console/config.json` beside the page ({api, oidc}), which the address fragment
 // may override: #api=<REST API URL>&robot=<name> (a fragment never reaches a server; #api=
 // only within chooseApi's list).
+import { Audio } from "./audio.js";
 import * as auth from "./auth.js";
 import { Control } from "./control.js";
 import { Driver, Keyboard, pollGamepad } from "./drive.js";
@@ -50,6 +51,7 @@ class Console {
     this.control = null;
     this.viewer = null;
     this.stats = null;
+    this.audio = new Audio({ state });
   }
 
   async start() {
@@ -107,7 +109,11 @@ class Console {
     state.update({ robot, welcome: null, channel: false, estop: null, telemetry: null, trail: [], video: null, videoFrozen: false, health: null, invitation: null });
     this.control = new Control({ api, token, robot, state });
     this.driver.control = this.control;
-    this.viewer = new Viewer({ api, token, robot, state, onConnection: (pc, channel) => this.control.attach(channel) });
+    const onConnection = (pc, channel) => {
+      this.control.attach(channel);
+      this.audio.attach(pc);
+    };
+    this.viewer = new Viewer({ api, token, robot, state, onConnection, onAudio: (track) => this.audio.heard(track) });
     this.viewer.start();
     this.stats = new VideoStats(this.viewer, state);
   }
@@ -156,6 +162,9 @@ class Console {
       letGo: () => this.keyboard && this.keyboard.letGo(),
       joystick: (linear, angular) => this.state.drives && this.driver.set("touch", linear, angular),
       frame: () => this.viewer && this.viewer.frame(),
+      mic: (on) => this.audio.setMic(on), // the operator's microphone
+      robotMic: (on) => this.send({ action: "audio", mic: on }), // the room's privacy
+      volume: (level) => this.send({ action: "audio", volume: level }), // the robot's speaker
     };
   }
 }

@@ -30,6 +30,10 @@ export class State {
     this.health = null; // the robot's latest health report (battery, Wi-Fi, temperature)
     this.videoFrozen = false; // no new frame for VIDEO_STALE_MS: driving is paused (freeze.js)
     this.gamepad = ""; // the connected gamepad's name
+    this.roomAudio = null; // the robot's microphone: a MediaStream
+    this.mic = false; // the operator's microphone goes to the robot
+    this.micProblem = ""; // why it cannot
+    this.audio = null; // the robot's audio as it last said: {listening, speaking, muted, volume}
     this.fleet = { robots: [], error: null };
     this.invitation = null; // the latest guest link made here: {url, expires}, or {error}
     this.listeners = new Set();

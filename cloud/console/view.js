@@ -32,6 +32,8 @@ const PARTS = [
   [["health"], battery],
   [["videoFrozen"], (state) => { $("frozen").hidden = !state.videoFrozen; }],
   [["stream"], (state) => { $("video").srcObject = state.stream; }],
+  [["roomAudio"], (state) => { $("room").srcObject = state.roomAudio; }],
+  [["mic", "micProblem", "audio", "scopes"], audio],
   [["gamepad"], (state) => { $("gamepad").textContent = state.gamepad ? `gamepad: ${state.gamepad}` : ""; }],
 ];
 
@@ -173,6 +175,21 @@ function map(state) {
   drawMap($("map").getContext("2d"), state.trail, (state.telemetry && state.telemetry.odometry) || null);
 }
 
+function audio(state) {
+  $("audio").hidden = !state.drives; // the robot plays, and takes settings from, drivers only
+  $("mic").textContent = state.mic ? "Microphone off" : "Microphone on";
+  $("mic-problem").textContent = state.micProblem;
+  const robot = state.audio;
+  $("robot-mic").disabled = !robot;
+  $("robot-mic").textContent = robot && robot.muted ? "Robot's microphone on" : "Robot's microphone off";
+  $("robot-mic").dataset.on = robot && robot.muted ? "true" : "false";
+  $("volume").disabled = !robot;
+  if (robot) {
+    $("volume").value = robot.volume;
+    $("volume-value").textContent = `${robot.volume} %`;
+  }
+}
+
 function settings(state) {
   $("speed").value = state.speed;
   $("speed-value").textContent = `${Math.round(state.speed * 100)} %`;
@@ -207,6 +224,9 @@ export function start(state, given) {
   });
   $("speed").addEventListener("input", (event) => handlers.choose({ speed: Number(event.target.value) }));
   $("p2p").addEventListener("change", (event) => handlers.choose({ p2p: event.target.checked }));
+  $("mic").addEventListener("click", () => handlers.mic($("mic").textContent === "Microphone on"));
+  $("robot-mic").addEventListener("click", (event) => handlers.robotMic(event.target.dataset.on === "true"));
+  $("volume").addEventListener("change", (event) => handlers.volume(Number(event.target.value)));
   bindKeys();
   bindJoystick($("joystick"), $("knob"));
   const video = $("video");

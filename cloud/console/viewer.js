@@ -9,9 +9,9 @@
 // and the page tries again later. When the video stalls or the connection fails (the producer restarted),
 // it joins again, with a fresh presigned URL, after a backoff that grows while joins fail.
 // Each connection also carries the `control` data channel (ordered), which
-// `onConnection(pc, channel)` hands to whoever drives over it. The video's stream and how it
-// goes are the state object's `stream` and `status`; the view tells `frame()` of every frame
-// it presents.
+// `onConnection(pc, channel)` hands to whoever drives over it (and may add audio to), and the
+// robot's microphone's track goes to `onAudio(track)`. The video's stream and how it goes are
+// the state object's `stream` and `status`; the view tells `frame()` of every frame it presents.
 
 const STALL_MS = 1000; // no new frame for this long (30 would have come): join again
 // MessageTtlSeconds (60 s by default), the producer's start and its answer's gathering.
@@ -23,8 +23,8 @@ export const retryDelay = (failures, random = Math.random) =>
   Math.min(FIRST_RETRY_MS * 2 ** failures, MAX_RETRY_MS) * (0.5 + random() / 2);
 
 export class Viewer {
-  constructor({ api, token, robot, state, onConnection = () => {} }) {
-    Object.assign(this, { api, token, robot, state, onConnection });
+  constructor({ api, token, robot, state, onConnection = () => {}, onAudio = () => {} }) {
+    Object.assign(this, { api, token, robot, state, onConnection, onAudio });
     this.frames = 0;
     this.lastFrameAt = 0;
     this.session = null;
@@ -132,7 +132,8 @@ class Session {
     pc.addTransceiver("video", { direction: "recvonly" });
     this.viewer.onConnection(pc, pc.createDataChannel("control", { ordered: true }));
     pc.ontrack = (event) => {
-      if (!this.closed) this.viewer.state.update({ stream: event.streams[0] || new MediaStream([event.track]) });
+      if (!this.closed && event.track.kind === "audio") this.viewer.onAudio(event.track);
+      else if (!this.closed) this.viewer.state.update({ stream: event.streams[0] || new MediaStream([event.track]) });
     };
     pc.onconnectionstatechange = () => {
       if (["failed", "closed"].includes(pc.connectionState) && !this.closed) {

@@ -11,7 +11,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     config_command(
         subparsers,
         "doctor",
-        "check config, certificate, clock, IoT endpoint, board, camera and service",
+        "check config, certificate, clock, IoT endpoint, board, camera, audio and service",
         run,
     )
 

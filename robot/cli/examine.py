@@ -58,6 +58,7 @@ def examine(path: Path | str) -> Iterator[Finding]:
     if video:
         yield from guarded("video producer", check_producer, settings)
         yield from guarded("camera", check_camera, settings)
+        yield from guarded("audio", check_audio, settings)
     else:
         yield skip("video", "VIDEO_PRODUCER is off: no credentials provider, producer or camera")
     yield from guarded("health", check_health, settings)
@@ -276,6 +277,66 @@ def check_producer(settings: config.Config) -> Finding:
             "(./install.sh does; by hand: pip install -e '.[video]' in the robot's venv)",
         )
     return ok("video producer", f"python, source {settings.video_source}: its modules import")
+
+
+# Opens the microphone (one frame read) and the speaker as the producer would (PyAV's alsa
+# formats), in a child: a device that hangs or a library that crashes must not take the doctor.
+AUDIO_PROBE = """
+import sys
+import av
+microphone, speaker = sys.argv[1:3]
+try:
+    with av.open(microphone, format="alsa", options={"sample_rate": "48000", "channels": "1"}) as m:
+        next(m.decode(audio=0))
+except Exception as exc:
+    print(f"microphone {microphone!r}: {exc}".splitlines()[0])
+    sys.exit(1)
+try:
+    with av.open(speaker, mode="w", format="alsa") as s:
+        s.add_stream("pcm_s16le", rate=48000, layout="mono")
+except Exception as exc:
+    print(f"speaker {speaker!r}: {exc}".splitlines()[0])
+    sys.exit(1)
+print(f"microphone {microphone!r}, speaker {speaker!r}")
+"""
+AUDIO_TIMEOUT_S = 20.0
+
+
+def check_audio(settings: config.Config) -> Finding:
+    name = settings.audio_devices
+    if not name:
+        return skip("audio", "AUDIO_DEVICES is empty: the robot streams video without audio")
+    if settings.video_producer != "python":
+        return skip("audio", "only the python producer has audio (VIDEO_PRODUCER)")
+    failure = first_import_failure(["pywebrtc_audio"])
+    if failure is not None:
+        return fail("audio", f"{failure}: pip install '.[audio]' (./install.sh does)")
+    if name == SIMULATED:
+        return ok("audio", "the simulated room")
+    if name != "alsa":
+        return skip("audio", f"AUDIO_DEVICES {name!r} has no check here")
+    options = settings.audio_options
+    devices = [str(options.get(key, "default")) for key in ("microphone", "speaker")]
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", AUDIO_PROBE, *devices],
+            capture_output=True,
+            text=True,
+            timeout=AUDIO_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return fail(
+            "audio", f"the microphone {devices[0]!r} gave no sound in {AUDIO_TIMEOUT_S:g} s"
+        )
+    said = (result.stdout or result.stderr).strip().splitlines()
+    if result.returncode != 0:
+        return fail(
+            "audio",
+            f"{said[-1] if said else result.returncode}: `arecord -L` and `aplay -L` name the "
+            "devices; set AUDIO_OPTIONS' microphone and speaker",
+        )
+    return ok("audio", said[-1])
 
 
 def check_camera(settings: config.Config) -> Finding:

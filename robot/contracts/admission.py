@@ -43,6 +43,9 @@ def robot_reach(robot: str, policy: UnscopedTokens) -> frozenset[str]:
     return frozenset({robot}) if policy is UnscopedTokens.ACCEPTED else frozenset()
 
 
+AUDIO_ELSEWHERE = '"audio" goes on the console\'s data channel, where the producer applies it'
+
+
 def admit(
     command: Command,
     path: CommandPath,
@@ -63,6 +66,9 @@ def admit(
     """
     if path is CommandPath.DATACHANNEL and grants is None:
         raise access.AccessDenied("a console's command must carry its token's grants")
+    if command.action == protocol.AUDIO_ACTION and path is not CommandPath.DATACHANNEL:
+        # The speaker and microphone are the video producer's: only its data channel has them.
+        raise protocol.ProtocolError(AUDIO_ELSEWHERE)
     if path is not CommandPath.MQTT:
         protocol.check_sender_fields(command)
     if received_ms is not None:

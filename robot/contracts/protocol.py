@@ -31,12 +31,26 @@ LATCH_ACTIONS = ("estop", "clear_estop")
 # Move the drive lease; ANSWER_ACTIONS name the requester they answer in ``to``.
 ANSWER_ACTIONS = ("accept_control", "decline_control")
 SESSION_ACTIONS = ("request_control", *ANSWER_ACTIONS, "release_control", "take_control")
-ACTIONS = (*DISCRETE_ACTIONS, "drive", *LATCH_ACTIONS, *SESSION_ACTIONS)
+# The robot's speaker volume and microphone: the producer applies it, on the data channel.
+AUDIO_ACTION = "audio"
+AUDIO_FIELDS = ("volume", "mic")
+ACTIONS = (*DISCRETE_ACTIONS, "drive", *LATCH_ACTIONS, *SESSION_ACTIONS, AUDIO_ACTION)
 # What an emergency stop refuses until it is cleared.
 MOTION_ACTIONS = ("forward", "backwards", "left", "right", "drive")
 # Set by the publish endpoint, never by the sender.
 ENDPOINT_FIELDS = ("operator", "received_ts")
-_FIELDS = {"action", "linear", "angular", "speed", "ttl_ms", "id", "ts", "to", *ENDPOINT_FIELDS}
+_FIELDS = {
+    "action",
+    "linear",
+    "angular",
+    "speed",
+    "ttl_ms",
+    "id",
+    "ts",
+    "to",
+    *AUDIO_FIELDS,
+    *ENDPOINT_FIELDS,
+}
 _UTF8_BOM = b"\xef\xbb\xbf"
 _MAX_NAMES_SHOWN = 5
 
@@ -59,6 +73,8 @@ class Command:
     operator: str | None = None
     received_ts: int | None = None
     to: str | None = None  # accept_control, decline_control: the requester answered
+    volume: int | None = None  # audio: the speaker's volume, 0..100 %
+    mic: bool | None = None  # audio: whether the robot's microphone is on
 
     def to_dict(self) -> dict[str, Any]:
         """The command as JSON-ready fields, leaving out the ones not given."""
@@ -112,10 +128,18 @@ def parse(payload: bytes | str | dict[str, Any]) -> Command:
         data.get("speed") is not None or data.get("ttl_ms") is not None
     ):
         raise ProtocolError(f'"{action}" takes no "speed" or "ttl_ms": it holds until cleared')
-    if action in SESSION_ACTIONS and (
+    if action in (*SESSION_ACTIONS, AUDIO_ACTION) and (
         data.get("speed") is not None or data.get("ttl_ms") is not None
     ):
         raise ProtocolError(f'"{action}" takes no "speed" or "ttl_ms": it moves no wheels')
+    volume = _integer(data, "volume", 0, 100)
+    mic = data.get("mic")
+    if mic is not None and not isinstance(mic, bool):
+        raise ProtocolError('"mic" must be true or false')
+    if action == AUDIO_ACTION and volume is None and mic is None:
+        raise ProtocolError('"audio" needs "volume" (0..100) or "mic" (true or false)')
+    if action != AUDIO_ACTION and (volume is not None or mic is not None):
+        raise ProtocolError(f'"volume" and "mic" belong to "audio", not "{action}"')
     to = _printable(data, "to", MAX_OPERATOR_LENGTH)
     if action in ANSWER_ACTIONS and to is None:
         raise ProtocolError(f'"{action}" needs "to": the operator who asked for control')
@@ -133,6 +157,8 @@ def parse(payload: bytes | str | dict[str, Any]) -> Command:
         operator=_printable(data, "operator", MAX_OPERATOR_LENGTH),
         received_ts=_integer(data, "received_ts", 0, 2**53),
         to=to,
+        volume=volume,
+        mic=mic,
     )
 
 

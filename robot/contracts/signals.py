@@ -6,6 +6,7 @@ agree); the KVS C SDK sample is read from the log lines it really prints.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,9 +17,10 @@ PREFIX = "media-status "
 
 @dataclass(frozen=True)
 class Signal:
-    """``ready``; ``viewers`` (value: how many); ``fatal`` (restart it); ``error`` (note it)."""
+    """``ready``; ``viewers`` (value: how many); ``fatal`` (restart it); ``error`` (note it);
+    ``audio`` (value: its state, a JSON object)."""
 
-    kind: Literal["ready", "viewers", "fatal", "error"]
+    kind: Literal["ready", "viewers", "fatal", "error", "audio"]
     value: int | str = ""
 
 
@@ -31,6 +33,11 @@ def ready_line() -> str:
 
 def viewers_line(count: int) -> str:
     return f"{PREFIX}viewers {count}"
+
+
+def audio_line(state: dict[str, object]) -> str:
+    """The producer's audio: ``{listening, speaking, muted, volume}``, or ``{off: why}``."""
+    return f"{PREFIX}audio {json.dumps(state, separators=(',', ':'))}"
 
 
 def fatal_line(reason: str) -> str:
@@ -48,6 +55,8 @@ def classify_status_line(line: str) -> Signal | None:
         return Signal("viewers", int(rest))
     if kind in ("fatal", "error"):
         return Signal(kind, rest or kind)
+    if kind == "audio" and rest.startswith("{"):
+        return Signal("audio", rest)
     return None
 
 

@@ -267,6 +267,30 @@ class Config:
         default="h264",
         choices=("h264", "vp8"),
     )
+    audio_devices: str = _key(
+        "AUDIO_DEVICES",
+        KeyKind.TEXT_OR_EMPTY,
+        "the microphone and speaker of the `python` producer: `alsa`, or `sim` (the simulated "
+        "room, `robot sim`'s default); empty: no audio",
+        default="",
+    )
+    audio_options: dict[str, Any] = _key(
+        "AUDIO_OPTIONS",
+        KeyKind.OBJECT,
+        "the audio devices' options: for `alsa` `microphone` and `speaker` (ALSA device names, "
+        "`default`), `microphone_gain_db` (0), `echo_delay_ms` (40); for any, `mute_button` (a "
+        "BCM pin) and `status_led` (a BCM pin, or `explorerhat`); for `sim`, the room's "
+        "(sim/robot/room.py)",
+        default={},
+    )
+    audio_processing: str = _key(
+        "AUDIO_PROCESSING",
+        KeyKind.CHOICE,
+        "what the microphone's sound goes through: `full` (echo cancellation, noise "
+        "suppression, automatic gain), `no-echo-canceller`, `none`",
+        default="full",
+        choices=("full", "no-echo-canceller", "none"),
+    )
     kvs_sample_path: str = _key(
         "KVS_SAMPLE_PATH",
         KeyKind.TEXT,

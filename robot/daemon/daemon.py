@@ -104,6 +104,10 @@ class Daemon:
         self.health = HealthReport(health, gauge, self.battery_cap, self.delay, self._send)
         self.session = Session(config.drive_lease_s, config.handover_timeout_s)
         self.video: dict | None = None  # the media supervisor's status, once it runs
+        # The producer's audio as it says (robot/producer/audio.py), or why there is none.
+        self.audio: dict | None = (
+            None if config.audio_devices else {"off": "no audio devices (AUDIO_DEVICES is empty)"}
+        )
         self._rejections = rejection_log or LogBudget(REJECTION_LOG_S)
 
     async def serve(self) -> None:
@@ -159,6 +163,8 @@ class Daemon:
         try:
             command = protocol.parse(payload)
             command = admission.admit(command, path, self.config.thing_name, grants)
+            if command.action == protocol.AUDIO_ACTION:  # the producer keeps these to itself
+                raise protocol.ProtocolError(admission.AUDIO_ELSEWHERE)
             arrived = admission.arrival_path(command, path)
             operator = operator_of(command)
             self.session.check(operator, command.action)
@@ -251,6 +257,7 @@ class Daemon:
                     "session": self.session.report(time.time()),
                     **({"video": self.video} if self.video is not None else {}),
                     **self._limits_report(),
+                    **({"audio": self.audio} if self.audio is not None else {}),
                     **self.driver.status(),
                 },
             )
@@ -274,6 +281,9 @@ class Daemon:
     def video_changed(self, status: MediaStatus) -> None:
         """Report the video producer's state as it changes (called on the loop)."""
         self.video = status.as_dict()
+        audio = self.video.pop("audio")
+        if audio is not None:
+            self.audio = audio
         self.report()
 
     def _send(self, message: dict) -> None:

@@ -87,6 +87,17 @@ def python_producer(config: Config, environ: dict[str, str]) -> ProducerSpec:
     ]
     if config.kvs_endpoint_url:
         argv += ["--kvs-endpoint-url", config.kvs_endpoint_url]
+    if config.audio_devices:
+        argv += [
+            "--audio-devices",
+            config.audio_devices,
+            "--audio-options",
+            json.dumps(config.audio_options),
+            "--audio-processing",
+            config.audio_processing,
+            "--volume-file",
+            str(config.state_dir / "volume"),
+        ]
     # The config's, and nothing the daemon's own environment might hold under these names.
     tokens = {name: "" for name in ("JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL", "JWT_PUBLIC_KEY")}
     env = {**environ, **tokens, **config.operator_tokens}
@@ -104,7 +115,8 @@ def kvs_c_sample(config: Config, environ: dict[str, str]) -> ProducerSpec:
             f"{program} is not on PATH: build it (./install.sh --kvs-sample) or set KVS_SAMPLE_PATH"
         )
     source = ["testsrc"] if config.video_source == "testpattern" else []
-    argv = [program, config.thing_name, "video-only", *source]
+    mode = "audio-video" if config.audio_devices else "video-only"
+    argv = [program, config.thing_name, mode, *source]
     stdbuf = shutil.which("stdbuf")
     if stdbuf:  # its log goes through stdio, block-buffered on a pipe without this
         argv = [stdbuf, "-oL", "-eL", *argv]

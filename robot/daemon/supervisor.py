@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -91,6 +92,7 @@ class MediaStatus:
     restarts: int = 0
     last_error: str | None = None
     viewers: int = 0
+    audio: dict[str, Any] | None = None  # what the producer last said of its audio
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "state": str(self.state)}
@@ -261,6 +263,11 @@ class MediaSupervisor:
             viewers = int(found.value)
             state = MediaState.STREAMING if viewers else MediaState.READY
             self._set(viewers=viewers, state=state if run.ready.is_set() else self.status.state)
+        elif found.kind == "audio":
+            with contextlib.suppress(ValueError):
+                audio = json.loads(str(found.value))
+                if isinstance(audio, dict):
+                    self._set(audio=audio)
         elif found.kind == "fatal":
             run.reason = str(found.value)
             run.fatal.set()

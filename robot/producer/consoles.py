@@ -86,6 +86,9 @@ class Operators:
         self.clock = clock
         self.reach = admission.robot_reach(robot, unscoped)
         self.host: Host | None = None
+        # Applies an admitted "audio" command (the producer's audio engine), if it has one.
+        self.audio: Callable[[protocol.Command], None] | None = None
+        self.audio_state: dict[str, Any] | None = None  # the engine's latest, for newcomers
         self.consoles: set[Console] = set()
         self._channels: dict[str, Console] = {}  # the control channel of each peer
 
@@ -116,10 +119,23 @@ class Operators:
         console = self._channels.get(peer)
         return console is not None and console.grants is not None
 
+    def drives_on(self, peer: str) -> bool:
+        """Whether the welcomed console on ``peer`` may drive (and so speak on the robot)."""
+        console = self._channels.get(peer)
+        grants = None if console is None else console.grants
+        return grants is not None and _may(grants, self.robot, "drive")
+
     def watchers_changed(self) -> None:
         """Tell the daemon who watches now: the welcomed consoles' subjects."""
         subjects = (console.grants.subject for console in self.consoles if console.grants)
         self.to_daemon(watchers_message(subjects))
+
+    def audio_changed(self, state: dict[str, Any]) -> None:
+        """Tell every welcomed console how the robot's audio is now."""
+        self.audio_state = state
+        for console in list(self.consoles):
+            if console.grants is not None:
+                console.send_audio()
 
     def telemetry(self, text: str) -> None:
         """Pass one telemetry message, as the daemon encoded it, to every welcomed console."""
@@ -218,6 +234,11 @@ class Console:
                 "admin": _may(grants, operators.robot, "clear_estop"),
             }
         )
+        self.send_audio()
+
+    def send_audio(self) -> None:
+        if self.operators.audio_state is not None:
+            self.send({"type": "audio", "audio": self.operators.audio_state})
 
     def _hello_overdue(self) -> None:
         if self.state in ("new", "verifying"):
@@ -240,10 +261,19 @@ class Console:
             else:
                 self._flooded()
             return
+        if command.action == protocol.AUDIO_ACTION and within:
+            self._audio(command, text)
+            return
         if within or command.action == "estop":  # a stop is never throttled away
             self.operators.to_daemon(command_message(text, self.grants, self.round_trip_ms()))
         if not within:
             self._flooded()
+
+    def _audio(self, command: protocol.Command, text: str) -> None:
+        if self.operators.audio is None:
+            self._refused(protocol.ProtocolError("this robot has no audio"), text)
+        else:
+            self.operators.audio(command)
 
     def _refused(self, refusal: Refusal, text: str) -> None:
         """Answered to this console alone: nobody else sees what it tried."""

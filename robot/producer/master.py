@@ -51,6 +51,7 @@ from aiortc.sdp import candidate_from_sdp
 from yarl import URL
 
 from robot.producer import candidates, feedback
+from robot.producer.audio import AudioEngine
 from robot.producer.consoles import Operators
 from robot.producer.credentials import CredentialsError
 from robot.producer.feeds import VideoFeed
@@ -100,9 +101,11 @@ class Master:
         operators: Operators | None = None,
         limits: SlotLimits = DEFAULT_LIMITS,
         loopback_candidates: bool = False,
+        audio: AudioEngine | None = None,
     ) -> None:
         """``loopback_candidates``: whether viewers may name this machine's loopback
-        addresses (robot/producer/candidates.py), as the simulator's do."""
+        addresses (robot/producer/candidates.py), as the simulator's do. ``audio``: the
+        robot's microphone and speaker, for viewers whose offer has audio."""
         self.channel = channel
         self.loopback_candidates = loopback_candidates
         self.operators = operators
@@ -110,6 +113,7 @@ class Master:
         if operators is not None:
             operators.host = self
         self.video = video
+        self.audio = audio
         self.codec = CODECS[codec]
         self.report = report or (lambda kind, value: None)
         self.peers: dict[str, _Peer] = {}
@@ -389,6 +393,8 @@ class _Peer:
                 ]
             )
             sdp = candidates.filter_sdp(offer["sdp"], self.master.loopback_candidates)
+            if self.master.audio is not None and "m=audio" in sdp:
+                self.master.audio.attach(self.pc, self.key, self._may_speak)
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
             await self.pc.setLocalDescription(await self.pc.createAnswer())
             answer = {"type": "answer", "sdp": self.pc.localDescription.sdp}
@@ -454,11 +460,17 @@ class _Peer:
                     self.round_trip_ms = report.roundTripTime * 1000
             await asyncio.sleep(ROUND_TRIP_PERIOD_S)
 
+    def _may_speak(self) -> bool:
+        operators = self.master.operators
+        return operators is not None and operators.drives_on(self.key)
+
     async def close(self) -> None:
         self.connected = False
         self.closed = True
         if self._track is not None:  # aiortc stops it only if its sender ever started
             self._track.stop()
         self.master.forget(self)
+        if self.master.audio is not None:
+            self.master.audio.forget(self.key)
         if self.pc is not None:
             await self.pc.close()

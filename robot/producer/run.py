@@ -29,6 +29,9 @@ from typing import Any
 
 from robot.contracts import signals
 from robot.contracts.admission import UnscopedTokens
+from robot.producer.audio import Processing
+
+log = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -67,6 +70,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="whether a console's token without a robots claim may reach this robot",
     )
     parser.add_argument(
+        "--audio-devices",
+        default=None,
+        help="the microphone and speaker (entry point: alsa, sim); none: no audio",
+    )
+    parser.add_argument(
+        "--audio-options", type=json.loads, default={}, help="their options, a JSON object"
+    )
+    parser.add_argument(
+        "--audio-processing",
+        choices=[str(kind) for kind in Processing],
+        default=str(Processing.FULL),
+        help="what the microphone's sound goes through",
+    )
+    parser.add_argument(
+        "--volume-file", type=Path, default=None, help="where the speaker's volume is kept"
+    )
+    parser.add_argument(
         "--kvs-endpoint-url",
         default=None,
         help="the KVS control plane, when not AWS's (the simulator's)",
@@ -75,7 +95,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def report(kind: str, value: Any) -> None:
-    line = signals.ready_line() if kind == "ready" else signals.viewers_line(value)
+    if kind == "ready":
+        line = signals.ready_line()
+    elif kind == "audio":
+        line = signals.audio_line(value)
+    else:
+        line = signals.viewers_line(value)
     print(line, flush=True)
 
 
@@ -101,19 +126,64 @@ async def produce(args: argparse.Namespace) -> None:
     credentials = await asyncio.to_thread(provider.credentials)
     camera = open_camera(args.source, args.source_options)
     video = feed(camera, bitrates(args.source, args.codec, args.source_options))
+    audio = open_audio(args)
+    gadgets = [] if audio is None else room_signals(audio, args.audio_options)
+    running = None if audio is None else asyncio.create_task(audio.run())
     try:
         channel = SignalingChannel(
             args.thing, args.region, credentials, args.kvs_endpoint_url, args.root_ca
         )
         if args.control_fd is None:
-            await Master(channel, video, args.codec, report, **_local(args)).serve()
+            await Master(channel, video, args.codec, report, **_local(args, audio)).serve()
         else:
-            await serve_with_consoles(args, channel, video)
+            await serve_with_consoles(args, channel, video, audio)
     finally:
         video.stop()
+        if running is not None:
+            running.cancel()
+        for gadget in gadgets:
+            gadget.close()
 
 
-async def serve_with_consoles(args: argparse.Namespace, channel: Any, video: Any) -> None:
+def room_signals(audio: Any, options: dict[str, Any]) -> list[Any]:
+    """The mute button and status light, when configured; one that cannot be set up is
+    logged, and audio goes on without it."""
+    from robot.producer import room_signals
+
+    try:
+        return room_signals.attach(audio, options)
+    except Exception as exc:  # gpiozero's errors have no common base worth naming
+        log.warning("no mute button or status light: %s", exc)
+        return []
+
+
+def open_audio(args: argparse.Namespace) -> Any:
+    """The audio engine, or None when no devices are configured or they cannot be opened:
+    the video goes on without audio either way (the reason is logged once)."""
+    if not args.audio_devices:
+        return None
+    from robot.producer.audio import AudioEngine, AudioError, Volume, open_devices
+
+    try:
+        devices = open_devices(args.audio_devices, args.audio_options)
+    except AudioError as exc:
+        log.warning("no audio: %s", exc)
+        report("audio", {"off": str(exc)})
+        return None
+    engine = AudioEngine(
+        devices, Volume(args.volume_file), Processing(args.audio_processing), report_audio
+    )
+    report_audio(engine.state)
+    return engine
+
+
+def report_audio(state: dict[str, Any]) -> None:
+    report("audio", state)
+
+
+async def serve_with_consoles(
+    args: argparse.Namespace, channel: Any, video: Any, audio: Any = None
+) -> None:
     """Serve viewers, and consoles' data channels linked to the daemon's control socket."""
     from robot.contracts.control import ControlSocket
     from robot.producer.consoles import Operators, verifier_from
@@ -131,17 +201,21 @@ async def serve_with_consoles(args: argparse.Namespace, channel: Any, video: Any
         async for line in control.lines():  # each line one telemetry message, passed as it is
             operators.telemetry(line.decode())
 
+    if audio is not None:
+        operators.audio = audio.command
+        audio.listeners.append(operators.audio_changed)
+        operators.audio_changed(audio.state)
     relay = asyncio.create_task(relay_telemetry())
     try:
-        await Master(channel, video, args.codec, report, operators, **_local(args)).serve()
+        await Master(channel, video, args.codec, report, operators, **_local(args, audio)).serve()
     finally:
         relay.cancel()
         await control.close()
 
 
-def _local(args: argparse.Namespace) -> dict[str, bool]:
+def _local(args: argparse.Namespace, audio: Any) -> dict[str, Any]:
     # A signaling service of its own is the simulator's, whose viewers share this machine.
-    return {"loopback_candidates": bool(args.kvs_endpoint_url)}
+    return {"loopback_candidates": bool(args.kvs_endpoint_url), "audio": audio}
 
 
 def main(argv: list[str] | None = None) -> int:

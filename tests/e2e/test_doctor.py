@@ -32,6 +32,7 @@ CHECKS = [
     "camera",
     "health",
     "battery",
+    "audio",
     "service",
 ]
 
@@ -215,3 +216,18 @@ def test_a_camera_library_that_breaks_at_import_is_a_failure_not_a_crash(stack, 
         in result.stdout
     ), result.stdout + result.stderr
     assert "service:" in result.stdout  # the checks after it ran
+
+
+def test_an_audio_device_that_is_not_there_fails_with_the_fix(stack, tmp_path):
+    result = doctor(
+        broken(
+            stack,
+            tmp_path,
+            AUDIO_DEVICES="alsa",
+            AUDIO_OPTIONS={"microphone": "hw:CARD=NoSuchCard"},
+        )
+    )
+    assert result.returncode == 1
+    [failure] = lines(result, "FAIL audio")
+    assert "microphone 'hw:CARD=NoSuchCard'" in failure
+    assert "`arecord -L` and `aplay -L` name the devices" in failure

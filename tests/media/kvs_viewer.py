@@ -94,13 +94,17 @@ class KvsViewer:
         region: str = "us-east-1",
         answer_timeout: float = 15,
         relay: bool = False,
+        audio: bool = False,
     ) -> None:
+        """``audio``: offer to receive the robot's microphone too (``audio_track``)."""
+        self.audio = audio
         self.client_id = f"viewer-{uuid.uuid4().hex[:8]}"
         self.answer_timeout = answer_timeout
         self._join = (control_plane, channel, credentials, region, self.client_id, relay)
         self.relay = relay
         self.pc = RTCPeerConnection()
         self.track: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.audio_track: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.codec = ""
 
     async def __aenter__(self) -> KvsViewer:
@@ -111,14 +115,21 @@ class KvsViewer:
             self.pc = RTCPeerConnection(RTCConfiguration(servers, iceTransportPolicy=policy))
         self.http = aiohttp.ClientSession()
         self.ws = await self.http.ws_connect(self.url, ssl=tls.context())
-        self.pc.on("track", lambda track: self.track.done() or self.track.set_result(track))
+        self.pc.on("track", self._track)
         self.pc.addTransceiver("video", direction="recvonly")
+        if self.audio:
+            self.pc.addTransceiver("audio", direction="recvonly")
         try:
             self.codec = negotiated_codec(await negotiate(self.pc, self.ws, self.answer_timeout))
         except BaseException:
             await self.__aexit__()
             raise
         return self
+
+    def _track(self, track: Any) -> None:
+        arrived = self.audio_track if track.kind == "audio" else self.track
+        if not arrived.done():
+            arrived.set_result(track)
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.pc.close()

@@ -52,7 +52,13 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> SimCerts:
 
 
 def producer_spec(
-    certs: SimCerts, provider: str, control_plane: str, source: str, options: dict, codec: str
+    certs: SimCerts,
+    provider: str,
+    control_plane: str,
+    source: str,
+    options: dict,
+    codec: str,
+    settings: dict | None = None,
 ) -> ProducerSpec:
     """Our producer as the daemon starts it, from a robot config for the local services."""
     folder = certs.ca.parent
@@ -71,6 +77,7 @@ def producer_spec(
         "VIDEO_SOURCE": source,
         "VIDEO_OPTIONS": options,
         "VIDEO_CODEC": codec,
+        **(settings or {}),
     }
     path.write_text(json.dumps(settings))
     return producers.producer_spec(config.load(path))
@@ -105,10 +112,11 @@ async def producing(
     source: str = "testpattern",
     options: dict | None = None,
     codec: str = "h264",
+    settings: dict | None = None,
 ) -> AsyncIterator[Watcher]:
-    """A supervised producer that has reported ready."""
+    """A supervised producer that has reported ready; ``settings``: config.json keys more."""
     watcher = Watcher()
-    spec = producer_spec(certs, provider, kvs.url, source, options or {}, codec)
+    spec = producer_spec(certs, provider, kvs.url, source, options or {}, codec, settings)
     async with MediaSupervisor(spec, Timing(ready_timeout_s=30), on_change=watcher):
         await watcher.until(lambda s: s["state"] == "ready", timeout=30)
         yield watcher
@@ -122,11 +130,12 @@ async def streaming(
     codec: str = "h264",
     channels: tuple[str, ...] = (THING,),
     limits: Limits = DEFAULT_LIMITS,
+    settings: dict | None = None,
 ) -> AsyncIterator[tuple[KvsSignalingService, Watcher]]:
     """The local AWS services and a supervised producer that has reported ready."""
     async with (
         local_services(certs, channels, limits) as (kvs, provider),
-        producing(certs, kvs, provider, source, options, codec) as watcher,
+        producing(certs, kvs, provider, source, options, codec, settings) as watcher,
     ):
         yield kvs, watcher
 
@@ -293,3 +302,34 @@ async def test_the_producer_connects_again_when_the_service_ends_its_connection(
             frames = await viewer.frames(3)
     assert all(frame.stamp_ms for frame in frames)
     assert watcher.history[-1]["restarts"] == 0, "the same producer connected again"
+
+
+async def test_a_robot_whose_audio_device_is_missing_still_streams_video(
+    certs: SimCerts,
+) -> None:
+    missing = {"AUDIO_DEVICES": "alsa", "AUDIO_OPTIONS": {"microphone": "hw:CARD=NoSuchCard"}}
+    async with (
+        streaming(certs, settings=missing) as (kvs, watcher),
+        KvsViewer(kvs.url, THING, VIEWER_KEYS, audio=True) as viewer,
+    ):
+        frames = await viewer.frames(10)
+        await watcher.until(lambda s: s["state"] == "streaming")
+    assert all(frame.stamp_ms for frame in frames)
+    assert not viewer.audio_track.done()  # no audio offered back
+    assert watcher.history[-1]["restarts"] == 0
+
+
+async def test_the_rooms_tone_reaches_an_aiortc_viewer_as_opus(
+    certs: SimCerts, tmp_path: Path
+) -> None:
+    room = {"AUDIO_DEVICES": "sim", "AUDIO_OPTIONS": {"tone_hz": 550}}
+    async with (
+        streaming(certs, settings=room) as (kvs, _),
+        KvsViewer(kvs.url, THING, VIEWER_KEYS, audio=True) as viewer,
+    ):
+        assert "opus/48000" in viewer.pc.remoteDescription.sdp.lower()
+        track = await asyncio.wait_for(viewer.audio_track, 20)
+        chunks = [(await track.recv()).to_ndarray() for _ in range(100)]
+    mono = np.concatenate([chunk.reshape(-1)[::2] for chunk in chunks[50:]]).astype(float)
+    spectrum = np.abs(np.fft.rfft(mono * np.hanning(len(mono))))
+    assert abs(np.fft.rfftfreq(len(mono), 1 / 48000)[spectrum.argmax()] - 550) < 10

@@ -84,12 +84,15 @@ def spki_flag(cert: Path) -> str:
 
 
 @contextmanager
-def chromium(hooks: bool = True, trust: Path | None = None) -> Iterator[Any]:
-    """A browser; leaving the block closes it. ``trust``: a server certificate it accepts
-    (the simulator's, for its wss:// signaling hosts)."""
+def chromium(
+    hooks: bool = True, trust: Path | None = None, flags: tuple[str, ...] = ()
+) -> Iterator[Any]:
+    """A browser, with ``flags`` beside the usual ones; leaving the block closes it.
+    ``trust``: a server certificate it accepts (the simulator's, for its wss:// signaling
+    hosts)."""
     from playwright.sync_api import sync_playwright
 
-    args = FLAGS if trust is None else [*FLAGS, spki_flag(trust)]
+    args = [*FLAGS, *flags] if trust is None else [*FLAGS, *flags, spki_flag(trust)]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
         try:

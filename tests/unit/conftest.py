@@ -23,6 +23,8 @@ from robot.contracts.admission import CommandPath
 from robot.contracts.protocol import (
     ACTIONS,
     ANSWER_ACTIONS,
+    AUDIO_ACTION,
+    AUDIO_FIELDS,
     ENDPOINT_FIELDS,
     LATCH_ACTIONS,
     MAX_ID_LENGTH,
@@ -238,7 +240,9 @@ def commands(draw: st.DrawFn, actions: tuple[str, ...] = ACTIONS, with_ts: bool 
     action = draw(st.sampled_from(actions))
     driving = action == "drive"
     # Held until cleared, or moving no wheels: no speed, no TTL.
-    latching = action in LATCH_ACTIONS or action in SESSION_ACTIONS
+    latching = action in (*LATCH_ACTIONS, *SESSION_ACTIONS, AUDIO_ACTION)
+    audio = action == AUDIO_ACTION
+    volume = draw(st.none() | st.integers(0, 100)) if audio else None
     return Command(
         action=action,
         linear=draw(unit_floats) if driving else None,
@@ -248,6 +252,9 @@ def commands(draw: st.DrawFn, actions: tuple[str, ...] = ACTIONS, with_ts: bool 
         id=draw(st.none() | command_ids),
         ts=draw(st.none() | st.integers(0, 2**53)) if with_ts else None,
         to=draw(command_ids) if action in ANSWER_ACTIONS else None,
+        volume=volume,
+        # An audio command sets one of them at least.
+        mic=draw(st.booleans() if volume is None else st.none() | st.booleans()) if audio else None,
     )
 
 
@@ -258,7 +265,18 @@ json_values = st.recursive(
     ),
     max_leaves=8,
 )
-FIELD_NAMES = ("action", "linear", "angular", "speed", "ttl_ms", "id", "ts", "to", *ENDPOINT_FIELDS)
+FIELD_NAMES = (
+    "action",
+    "linear",
+    "angular",
+    "speed",
+    "ttl_ms",
+    "id",
+    "ts",
+    "to",
+    *AUDIO_FIELDS,
+    *ENDPOINT_FIELDS,
+)
 # Objects that look like commands: known fields (and now and then another) with any values.
 command_like = st.dictionaries(
     st.sampled_from(FIELD_NAMES) | st.text(max_size=8),

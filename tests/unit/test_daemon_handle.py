@@ -111,6 +111,8 @@ def expected_to_move(daemon: Daemon, payload: bytes) -> bool:
         return False
     if command.action in protocol.SESSION_ACTIONS:  # they move the lease, not the wheels
         return False
+    if command.action == protocol.AUDIO_ACTION:  # refused: the producer applies it
+        return False
     return mixing.wheel_outputs(command, daemon.config.default_speed) != (0.0, 0.0)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -302,3 +303,25 @@ def test_the_session_actions_parse(fields: dict[str, Any], expected: Command) ->
 def test_session_actions_are_read_strictly(fields: dict[str, Any], reason: str) -> None:
     with pytest.raises(ProtocolError, match=reason):
         parse(payload(**fields))
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ('{"action": "audio"}', '"audio" needs "volume"'),
+        ('{"action": "audio", "volume": 101}', '"volume" is 101'),
+        ('{"action": "audio", "volume": 50.5}', '"volume" must be a whole number'),
+        ('{"action": "audio", "mic": "off"}', '"mic" must be true or false'),
+        ('{"action": "audio", "volume": 5, "ttl_ms": 100}', "takes no"),
+        ('{"action": "forward", "volume": 5}', 'belong to "audio"'),
+    ],
+)
+def test_a_bad_audio_command_is_refused_with_its_reason(payload: str, reason: str) -> None:
+    with pytest.raises(ProtocolError, match=re.escape(reason)):
+        parse(payload)
+
+
+def test_an_audio_command_carries_volume_and_microphone() -> None:
+    command = parse('{"action": "audio", "volume": 0, "mic": false}')
+    assert (command.volume, command.mic) == (0, False)
+    assert parse(command.to_json()) == command
