@@ -486,6 +486,8 @@ def sim_guard_config(state_file: Path) -> dict[str, Any]:
             "stop_m": 0.2,
         }
     }
+
+
 def sim_audio_config(recording: Path) -> dict[str, Any]:
     """The robot's audio in the simulated room (sim/robot/room.py), its speaker recorded."""
     return {"AUDIO_DEVICES": "sim", "AUDIO_OPTIONS": {"recording": str(recording)}}

@@ -14,7 +14,8 @@ the video what the viewer's feedback asks (a key frame, a bitrate). Messages:
 - ``RECONNECT_ICE_SERVER``: fetch the ICE servers again for the connections to come (they are
   also fetched again before their credentials expire: robot/producer/ice.py);
 - ``STATUS_RESPONSE``: an error the service reports about a message we sent, each of which
-  carries a correlation id: logged with what it was.
+  carries a correlation id: logged with what it was; one refused for the rate (answers that
+  bunched on their way) is sent again in turn, up to ``SEND_TRIES`` times.
 
 A lost or closed socket (the service closes idle ones, and each after an hour) is
 reconnected, after a failure with a jittered backoff; peer connections live on meanwhile. The
@@ -35,6 +36,7 @@ import random
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -67,6 +69,7 @@ MAX_BACKOFF_S = 16.0
 ANSWERS_PER_S = 4  # under the service's 5 SDP answers a second per connection
 # Memory of what was sent (for STATUS_RESPONSEs) and of candidates before their offer.
 REMEMBERED_MESSAGES = 256
+SEND_TRIES = 3  # a message the service refused for its rate is sent again, this often at most
 EARLY_SENDERS = 32
 # What a reconnect may run into: the network, the service, the credentials provider.
 RETRYABLE = (
@@ -122,7 +125,7 @@ class Master:
         self._viewers = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._serial = 0
-        self._sent: OrderedDict[str, str] = OrderedDict()  # correlation id -> what it was
+        self._sent: OrderedDict[str, _Sent] = OrderedDict()  # by correlation id
         self._answered: deque[float] = deque()  # when the last answers went
         self._refusing = 0  # refusals waiting for a turn
         # Candidates from viewers whose offer has not come yet, by sender.
@@ -198,14 +201,18 @@ class Master:
             await self.ice.refresh()
         elif kind == "STATUS_RESPONSE":
             status = message.get("statusResponse") or {}
-            about = self._sent.get(str(status.get("correlationId")), "an unknown message")
+            sent = self._sent.get(str(status.get("correlationId")))
             log.warning(
                 "signaling refused %s: %s %s %s",
-                about,
+                sent or "an unknown message",
                 status.get("statusCode"),
                 status.get("errorType"),
                 status.get("description"),
             )
+            # Over the rate (answers bunched on their way to the service): again, in turn.
+            limited = status.get("errorType") == "ClientLimitExceededException"
+            if limited and sent is not None and sent.tries < SEND_TRIES:
+                self.spawn(self._send_again(socket, sent))
         elif kind in ("SDP_OFFER", "ICE_CANDIDATE"):
             sender = message.get("senderClientId")
             try:
@@ -238,12 +245,13 @@ class Master:
         action: str,
         recipient: str,
         payload: dict[str, Any],
+        tries: int = 1,
     ) -> None:
         """Send one message to a viewer, with a correlation id the service's
         STATUS_RESPONSE names it by."""
         self._serial += 1
         correlation = f"{action.lower()}-{self._serial}"
-        self._sent[correlation] = f"{action} to {recipient}"
+        self._sent[correlation] = _Sent(action, recipient, payload, tries)
         while len(self._sent) > REMEMBERED_MESSAGES:
             self._sent.popitem(last=False)
         await socket.send_json(
@@ -254,6 +262,11 @@ class Master:
                 "correlationId": correlation,
             }
         )
+
+    async def _send_again(self, socket: aiohttp.ClientWebSocketResponse, sent: _Sent) -> None:
+        if sent.action == "SDP_ANSWER":
+            await self.answer_turn()
+        await self.send(socket, sent.action, sent.recipient, sent.payload, sent.tries + 1)
 
     async def _refuse(
         self, socket: aiohttp.ClientWebSocketResponse, viewer: str, reason: str
@@ -340,6 +353,19 @@ ROUND_TRIP_PERIOD_S = 1.0  # RTCP receiver reports come about once a second
 
 async def _none() -> list[IceServer]:
     return []
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A message sent to a viewer, kept for the service's STATUS_RESPONSE about it."""
+
+    action: str
+    recipient: str
+    payload: dict[str, Any]
+    tries: int
+
+    def __str__(self) -> str:
+        return f"{self.action} to {self.recipient}"
 
 
 class _Peer:

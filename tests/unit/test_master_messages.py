@@ -20,7 +20,7 @@ from robot.contracts.video import bitrates
 from robot.producer.cameras import open_camera
 from robot.producer.feeds import FrameFeed
 from robot.producer.kvs import SignalingChannel
-from robot.producer.master import ANSWERS_PER_S, MAX_BACKOFF_S, Master, backoff
+from robot.producer.master import ANSWERS_PER_S, MAX_BACKOFF_S, SEND_TRIES, Master, backoff
 
 
 class FakeSocket:
@@ -127,3 +127,31 @@ def test_reconnects_back_off_doubling_capped_and_jittered() -> None:
         delays = {backoff(failures) for _ in range(50)}
         assert all(full / 2 <= delay <= full for delay in delays)
         assert len(delays) > 1, "jittered"
+
+
+def test_an_answer_refused_for_the_rate_is_sent_again_a_few_times() -> None:
+    async def run() -> list[dict[str, Any]]:
+        video = pattern_feed()
+        master = Master(SignalingChannel("r1", "us-east-1", Credentials("AKID", "secret")), video)
+        socket = FakeSocket()
+        await master.send(socket, "SDP_ANSWER", "v1", {"type": "answer", "sdp": "v=0"})
+        for tries in range(1, SEND_TRIES + 2):
+            refused = {
+                "messageType": "STATUS_RESPONSE",
+                "statusResponse": {
+                    "correlationId": socket.sent[-1]["correlationId"],
+                    "errorType": "ClientLimitExceededException",
+                    "statusCode": "400",
+                },
+            }
+            await master._handle(socket, json.dumps(refused))
+            if tries < SEND_TRIES:
+                await until(lambda: len(socket.sent) == tries + 1)
+        await asyncio.gather(*master._tasks)  # any resend is spawned by _handle itself
+        video.stop()
+        return socket.sent
+
+    sent = asyncio.run(run())
+    assert len(sent) == SEND_TRIES
+    assert {message["messagePayload"] for message in sent} == {sent[0]["messagePayload"]}
+    assert len({message["correlationId"] for message in sent}) == SEND_TRIES
