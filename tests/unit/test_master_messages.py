@@ -146,7 +146,7 @@ def test_an_answer_refused_for_the_rate_is_sent_again_a_few_times() -> None:
             }
             await master._handle(socket, json.dumps(refused))
             if tries < SEND_TRIES:
-                await until(lambda: len(socket.sent) == tries + 1)
+                await until(lambda expected=tries + 1: len(socket.sent) == expected)
         await asyncio.gather(*master._tasks)  # any resend is spawned by _handle itself
         video.stop()
         return socket.sent
