@@ -1,7 +1,6 @@
 """The console keeps working when the video goes away: with the robot's producer killed, the
 data channel closes with it and the console falls back to /publish at once; the producer
-comes back, the console joins again by itself, and
-driving returns on the data channel."""
+comes back, the console joins again by itself, and driving returns on the data channel."""
 
 from __future__ import annotations
 
