@@ -11,11 +11,10 @@ import ssl
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
 
 from robot.posix.processes import stop_child
 from sim.aws.certs import PUBLISHER, SimCerts
-from sim.processes import spawn_child
+from sim.processes import ChildService, spawn_child
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 10.0
@@ -59,7 +58,7 @@ def find_mosquitto() -> str:
     return path
 
 
-class Broker:
+class Broker(ChildService):
     """A mosquitto child process listening with mutual TLS on ``host``:``port``, for the
     robots named ``thing_names``.
 
@@ -86,30 +85,6 @@ class Broker:
     @property
     def log_path(self) -> Path:
         return self.state_dir / "mosquitto.log"
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    def exited(self) -> bool:
-        """Whether mosquitto died on its own (a stop() is not an exit)."""
-        return self._process is not None and self._process.poll() is not None
-
-    @property
-    def returncode(self) -> int | None:
-        return self._process.returncode if self._process is not None else None
-
-    def __enter__(self) -> Broker:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         """Start mosquitto and return once it accepts connections; raise BrokerError if not."""

@@ -23,11 +23,10 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from robot.posix.processes import stop_child
-from sim.processes import spawn_child
+from sim.processes import ChildService, spawn_child
 
 HOST = "127.0.0.1"
 REALM = "kinesisvideo.local"
@@ -56,7 +55,7 @@ def find_turnserver() -> str:
     return path
 
 
-class TurnServer:
+class TurnServer(ChildService):
     """coturn listening on ``host``:``port`` (UDP and TCP; port 0: a free one), relaying from
     ``relay_host`` (by default ``host``).
 
@@ -107,35 +106,11 @@ class TurnServer:
         username, password = rest_credential(self.secret, int(self.clock()) + self.ttl_s, name)
         return {"Uris": self.uris, "Username": username, "Password": password, "Ttl": self.ttl_s}
 
-    def exited(self) -> bool:
-        """Whether coturn died on its own (a stop() is not an exit)."""
-        return self._process is not None and self._process.poll() is not None
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    @property
-    def returncode(self) -> int | None:
-        return self._process.returncode if self._process is not None else None
-
     def restart(self) -> None:
         """Start again on the same port with the same secret: credentials handed out before
         stay good."""
         self.stop()
         self.start()
-
-    def __enter__(self) -> TurnServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         """Start coturn and return once it answers a STUN binding request."""
