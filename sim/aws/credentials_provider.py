@@ -23,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sim.aws.serving import serve
 from sim.aws.sigv4 import CredentialStore
 
 THING_HEADER = "x-amzn-iot-thingname"
@@ -70,11 +71,7 @@ class CredentialsProvider:
     async def __aenter__(self) -> CredentialsProvider:
         app = web.Application()
         app.router.add_get("/role-aliases/{alias}/credentials", self._credentials)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self._ssl)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve(app, self.host, self.port, self._ssl)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -38,6 +38,7 @@ from typing import Any
 from aiohttp import web
 
 from sim.aws import sigv4
+from sim.aws.serving import serve
 
 SERVICE = "dynamodb"
 TARGET_PREFIX = "DynamoDB_20120810."
@@ -371,11 +372,7 @@ class DynamoDbService:
     async def __aenter__(self) -> DynamoDbService:
         app = web.Application()
         app.router.add_post("/", self._call)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve(app, self.host, self.port)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

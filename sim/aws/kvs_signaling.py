@@ -57,6 +57,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from sim.aws.certs import Identity
+from sim.aws.serving import serve
 from sim.aws.sigv4 import (
     CredentialStore,
     SignatureError,
@@ -268,12 +269,9 @@ class KvsSignalingService:
         return self
 
     async def _serve(self, app: web.Application, port: int, context: ssl.SSLContext | None) -> int:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
+        runner, port = await serve(app, self.host, port, context)
         self._runners.append(runner)
-        site = web.TCPSite(runner, self.host, port, ssl_context=context)
-        await site.start()
-        return site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return port
 
     async def __aexit__(self, *exc_info: object) -> None:
         for channel in self.channels.values():
