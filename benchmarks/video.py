@@ -13,7 +13,7 @@ Then through a real TURN relay (as root: tests/support/netns.py), the real produ
 robot's side of a namespaced network and a relay-only aiortc viewer on the other, coturn
 alone between them: glass to glass (drawn to decoded by the viewer) at 0 % and 2 % loss,
 the first frame, the time from the end of a 0.5 s blackout (the frames in flight, key frame
-among them, lost) to a clean picture at 2 % loss, frames and bitrate under a 1 Mbit/s cap
+among them, lost) to a clean picture at 2 % loss, frames, stalls and bitrate under a 1 Mbit/s cap
 (the test pattern with noise, which needs more than that), and the producer's CPU and RSS
 with that viewer. Each figure is printed beside its target.
 
@@ -23,6 +23,7 @@ with that viewer. Each figure is printed beside its target.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import queue
@@ -179,6 +180,9 @@ def relay_figures() -> None:
     settled = capped.since(capped.frames[0][1] + 5000)
     span_s = (settled[-1][1] - settled[0][1]) / 1000
     row("frames per second after 5 s, 1 Mbit/s cap", f"{len(settled) / span_s:.1f}", ">= 25")
+    arrivals = itertools.pairwise(arrived for _, arrived, _ in capped.frames)
+    stall_ms = max(later - earlier for earlier, later in arrivals if later >= settled[0][1])
+    row("longest stall after 5 s, 1 Mbit/s cap", f"{stall_ms:.0f} ms", "(no multi-second)")
     kbit = capped.kbit_s(capped.frames[0][1] + 5000)
     row("received after 5 s, 1 Mbit/s cap", f"{kbit:.0f} kbit/s", "< 1000 kbit/s")
     late = capped.since(capped.frames[-1][1] - 8000)
