@@ -37,7 +37,7 @@ SAMPLE_LOG_LEVEL = "3"  # INFO: its readiness and connection-state lines are INF
 
 # glibc's malloc for our producer. Its video frames (460-920 KB at 640x480) are freed and made
 # 30 times a second; by default glibc then raises its mmap threshold to their size and keeps
-# them in its heaps, holding freed memory it never returns. A fixed threshold keeps every
+# them in its heaps, where freed ones stay resident. A fixed threshold keeps every
 # frame in a mapping of its own, unmapped when freed (the figures: docs/benchmarks.md).
 # Fewer arenas (MALLOC_ARENA_MAX) measured no difference.
 PRODUCER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "65536"}
