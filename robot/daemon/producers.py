@@ -35,6 +35,13 @@ from robot.daemon.supervisor import (
 
 SAMPLE_LOG_LEVEL = "3"  # INFO: its readiness and connection-state lines are INFO
 
+# glibc's malloc for our producer. Its video frames (460-920 KB at 640x480) are freed and made
+# 30 times a second; by default glibc then raises its mmap threshold to their size and keeps
+# them in its heaps, where freed ones stay resident. A fixed threshold keeps every
+# frame in a mapping of its own, unmapped when freed (the figures: docs/benchmarks.md).
+# Fewer arenas (MALLOC_ARENA_MAX) measured no difference.
+PRODUCER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "65536"}
+
 
 class VideoOff(Exception):
     """Video cannot run with this config; the message says why and what to change."""
@@ -100,7 +107,7 @@ def python_producer(config: Config, environ: dict[str, str]) -> ProducerSpec:
         ]
     # The config's, and nothing the daemon's own environment might hold under these names.
     tokens = {name: "" for name in ("JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL", "JWT_PUBLIC_KEY")}
-    env = {**environ, **tokens, **config.operator_tokens}
+    env = {**environ, **PRODUCER_MALLOC, **tokens, **config.operator_tokens}
     return ProducerSpec(
         "python", argv, env, lambda: classify_status_line, control_flag="--control-fd"
     )

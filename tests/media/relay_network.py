@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from robot.contracts.signals import ready_line
+from robot.daemon.producers import PRODUCER_MALLOC
 from sim.aws.certs import SimCerts, make_certs
 from tests.support.netns import RELAYED, SERVICES, Lines, RelayNetwork
 
@@ -24,6 +25,11 @@ START_TIMEOUT_S = 30
 
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+
+
+def _producer_env() -> dict[str, str]:
+    """The producer's, as the daemon's supervisor runs it."""
+    return {**_env(), **PRODUCER_MALLOC}
 
 
 @dataclass
@@ -99,7 +105,7 @@ def relayed(
                 "--kvs-endpoint-url",
                 up["control_plane"],
             ],
-            _env(),
+            _producer_env(),
         )
         producer.next(lambda line: line == ready_line(), START_TIMEOUT_S)
         yield Relayed(net, cloud, producer, up["control_plane"], certs)

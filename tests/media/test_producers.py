@@ -105,6 +105,7 @@ def test_the_python_producer_is_the_default(tmp_path: Path) -> None:
     assert options["--thing"] == "camerabot" and options["--source"] == "picamera2"
     assert options["--kvs-endpoint-url"] == "http://127.0.0.1:9"
     assert options["--credential-endpoint"].endswith("credentials.iot.eu-west-1.amazonaws.com")
+    assert spec.env["MALLOC_MMAP_THRESHOLD_"] == "65536"  # its frames unmapped when freed
 
 
 @pytest.mark.parametrize(
